@@ -1,0 +1,163 @@
+//! Printing result sets: aligned tables for people, CSV/TSV/JSON for programs.
+
+use std::fmt::Write as _;
+
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use recodb::{ColumnType, ResultSet, Value};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// An aligned table with a header.
+    Table,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON object per row, one per line (JSON Lines).
+    Json,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "table" => Ok(Format::Table),
+            "csv" => Ok(Format::Csv),
+            "tsv" => Ok(Format::Tsv),
+            "json" => Ok(Format::Json),
+            other => Err(format!("unknown format '{other}'; choose table, csv, tsv or json")),
+        }
+    }
+}
+
+/// Renders a result set in `format`; the text ends with a newline unless it is empty.
+pub fn render(set: &ResultSet, format: Format) -> String {
+    match format {
+        Format::Table => table(set),
+        Format::Csv => delimited(set, b','),
+        Format::Tsv => delimited(set, b'\t'),
+        Format::Json => json(set),
+    }
+}
+
+fn cell_text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Float(f) => format_float(*f),
+        other => other.to_string(),
+    }
+}
+
+/// Floats with at most 4 decimals for tables (full precision stays available through csv/json).
+fn format_float(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else if f.abs() >= 1e-4 {
+        let s = format!("{f:.4}");
+        s.trim_end_matches('0').to_string()
+    } else {
+        format!("{f:e}")
+    }
+}
+
+fn table(set: &ResultSet) -> String {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+    t.set_header(set.columns().iter().map(|c| c.name.clone()));
+    for row in set.rows() {
+        t.add_row(row.values().iter().map(cell_text));
+    }
+    for (i, col) in set.columns().iter().enumerate() {
+        if matches!(col.ty, ColumnType::Int | ColumnType::Float) {
+            if let Some(c) = t.column_mut(i) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+    }
+    let rows = set.len();
+    format!("{t}\n({rows} row{})\n", if rows == 1 { "" } else { "s" })
+}
+
+fn delimited(set: &ResultSet, delimiter: u8) -> String {
+    let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+    let header: Vec<&str> = set.columns().iter().map(|c| c.name.as_str()).collect();
+    let mut records = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for row in set.rows() {
+        records.push(
+            row.values()
+                .iter()
+                .map(|v| match v {
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        );
+    }
+    for r in records {
+        // Writing into a Vec cannot fail.
+        w.write_record(&r).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("flushing to memory")).expect("csv output of UTF-8 input is UTF-8")
+}
+
+fn json(set: &ResultSet) -> String {
+    let mut out = String::new();
+    for row in set.rows() {
+        let mut obj = serde_json::Map::new();
+        for (col, value) in set.columns().iter().zip(row.values()) {
+            let v = match value {
+                Value::Null => serde_json::Value::Null,
+                Value::Bool(b) => serde_json::Value::Bool(*b),
+                Value::Int(i) => serde_json::Value::from(*i),
+                Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+                Value::Text(s) => serde_json::Value::String(s.clone()),
+            };
+            obj.insert(col.name.clone(), v);
+        }
+        let _ = writeln!(out, "{}", serde_json::Value::Object(obj));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ResultSet {
+        let mut set = ResultSet::new(&[("rank", ColumnType::Int), ("item", ColumnType::Text), ("score", ColumnType::Float)]);
+        set.push(vec![Value::Int(1), Value::from("a,b"), Value::Float(0.123456)]);
+        set.push(vec![Value::Int(2), Value::from("x"), Value::Null]);
+        set
+    }
+
+    #[test]
+    fn csv_quotes_and_tsv_separates() {
+        assert_eq!(render(&sample(), Format::Csv), "rank,item,score\n1,\"a,b\",0.123456\n2,x,\n");
+        assert_eq!(render(&sample(), Format::Tsv), "rank\titem\tscore\n1\ta,b\t0.123456\n2\tx\t\n");
+    }
+
+    #[test]
+    fn json_lines_keep_types() {
+        assert_eq!(
+            render(&sample(), Format::Json),
+            "{\"rank\":1,\"item\":\"a,b\",\"score\":0.123456}\n{\"rank\":2,\"item\":\"x\",\"score\":null}\n"
+        );
+    }
+
+    #[test]
+    fn tables_align_and_count_rows() {
+        let text = render(&sample(), Format::Table);
+        assert!(text.contains("rank"), "{text}");
+        assert!(text.contains("0.1235"), "{text}");
+        assert!(text.ends_with("(2 rows)\n"), "{text}");
+        let widths: Vec<usize> = text.lines().take(5).map(|l| l.chars().count()).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "every table line has the same width: {text}");
+    }
+
+    #[test]
+    fn format_names_parse() {
+        assert_eq!("JSON".parse::<Format>(), Ok(Format::Json));
+        assert!("xml".parse::<Format>().unwrap_err().contains("unknown format 'xml'"));
+    }
+}

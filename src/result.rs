@@ -1,0 +1,266 @@
+//! Result sets: what every statement returns. Named, typed columns and rows of [`Value`]s, with typed
+//! getters.
+
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// The type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Integers.
+    Int,
+    /// Floating-point numbers.
+    Float,
+    /// Text (keys print in query syntax, e.g. `42` or `'sku-1'`).
+    Text,
+    /// Booleans.
+    Bool,
+}
+
+/// A named, typed column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name.
+    pub name: String,
+    /// The type of its non-null values.
+    pub ty: ColumnType,
+}
+
+/// The rows a statement returned, under named columns. A statement that only changes the database
+/// returns one row that says what it did (e.g. `inserted = 1`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResultSet {
+    columns: Vec<Column>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl ResultSet {
+    /// An empty result with the given columns.
+    pub fn new(columns: &[(&str, ColumnType)]) -> ResultSet {
+        ResultSet {
+            columns: columns.iter().map(|(n, t)| Column { name: n.to_string(), ty: *t }).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row; it must have one value per column.
+    pub fn push(&mut self, row: Vec<Value>) {
+        debug_assert_eq!(row.len(), self.columns.len(), "a row has one value per column");
+        self.rows.push(row);
+    }
+
+    /// A one-row result of named values, e.g. `[("inserted", 1)]`.
+    pub fn single(values: Vec<(&str, Value)>) -> ResultSet {
+        let columns = values
+            .iter()
+            .map(|(n, v)| Column {
+                name: n.to_string(),
+                ty: match v {
+                    Value::Int(_) => ColumnType::Int,
+                    Value::Float(_) => ColumnType::Float,
+                    Value::Bool(_) => ColumnType::Bool,
+                    Value::Text(_) | Value::Null => ColumnType::Text,
+                },
+            })
+            .collect();
+        ResultSet { columns, rows: vec![values.into_iter().map(|(_, v)| v).collect()] }
+    }
+
+    /// The columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The index of the column called `name` (ASCII case-insensitive).
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True if there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> Option<Row<'_>> {
+        self.rows.get(i).map(|values| Row { set: self, values })
+    }
+
+    /// Iterates the rows.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = Row<'_>> + '_ {
+        self.rows.iter().map(move |values| Row { set: self, values })
+    }
+
+    /// Every value of column `name`, converted to `T`.
+    pub fn column<T: FromValue>(&self, name: &str) -> Result<Vec<T>> {
+        self.rows().map(|r| r.get(name)).collect()
+    }
+}
+
+/// One row of a result set.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    set: &'a ResultSet,
+    values: &'a [Value],
+}
+
+impl<'a> Row<'a> {
+    /// The row's values, in column order.
+    pub fn values(&self) -> &'a [Value] {
+        self.values
+    }
+
+    /// The value of column `col` (a name or an index), converted to `T`.
+    pub fn get<T: FromValue>(&self, col: impl ColumnRef) -> Result<T> {
+        let i = col
+            .index(self.set)
+            .ok_or_else(|| Error::Invalid(format!("no column {} in this result", col.describe())))?;
+        let value = &self.values[i];
+        T::from_value(value).ok_or_else(|| {
+            Error::Invalid(format!(
+                "column {} holds {} {value}, not {}",
+                self.set.columns[i].name,
+                value.type_name(),
+                T::NAME
+            ))
+        })
+    }
+}
+
+/// A way to name a column: its index or its name.
+pub trait ColumnRef {
+    /// The column's index in `set`, if it exists.
+    fn index(&self, set: &ResultSet) -> Option<usize>;
+    /// How to name the column in an error.
+    fn describe(&self) -> String;
+}
+
+impl ColumnRef for usize {
+    fn index(&self, set: &ResultSet) -> Option<usize> {
+        (*self < set.columns.len()).then_some(*self)
+    }
+    fn describe(&self) -> String {
+        format!("#{self}")
+    }
+}
+
+impl ColumnRef for &str {
+    fn index(&self, set: &ResultSet) -> Option<usize> {
+        set.column_index(self)
+    }
+    fn describe(&self) -> String {
+        format!("'{self}'")
+    }
+}
+
+/// Conversion from a [`Value`] for typed getters.
+pub trait FromValue: Sized {
+    /// The type's name in errors.
+    const NAME: &'static str;
+    /// The converted value, or `None` if the value is of another type.
+    fn from_value(value: &Value) -> Option<Self>;
+}
+
+impl FromValue for i64 {
+    const NAME: &'static str = "an integer";
+    fn from_value(value: &Value) -> Option<Self> {
+        value.as_i64()
+    }
+}
+
+impl FromValue for u64 {
+    const NAME: &'static str = "a non-negative integer";
+    fn from_value(value: &Value) -> Option<Self> {
+        value.as_i64().and_then(|v| u64::try_from(v).ok())
+    }
+}
+
+impl FromValue for f64 {
+    const NAME: &'static str = "a number";
+    fn from_value(value: &Value) -> Option<Self> {
+        value.as_f64()
+    }
+}
+
+impl FromValue for bool {
+    const NAME: &'static str = "a boolean";
+    fn from_value(value: &Value) -> Option<Self> {
+        value.as_bool()
+    }
+}
+
+impl FromValue for String {
+    const NAME: &'static str = "text";
+    fn from_value(value: &Value) -> Option<Self> {
+        value.as_str().map(str::to_string)
+    }
+}
+
+impl FromValue for Value {
+    const NAME: &'static str = "a value";
+    fn from_value(value: &Value) -> Option<Self> {
+        Some(value.clone())
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    const NAME: &'static str = T::NAME;
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Null => Some(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ResultSet {
+        let mut set = ResultSet::new(&[
+            ("rank", ColumnType::Int),
+            ("item", ColumnType::Text),
+            ("score", ColumnType::Float),
+        ]);
+        set.push(vec![Value::Int(1), Value::from("42"), Value::Float(0.5)]);
+        set.push(vec![Value::Int(2), Value::from("'sku'"), Value::Null]);
+        set
+    }
+
+    #[test]
+    fn typed_getters_by_name_and_index() {
+        let set = sample();
+        let first = set.row(0).expect("row");
+        assert_eq!(first.get::<i64>("rank").expect("rank"), 1);
+        assert_eq!(first.get::<String>(1).expect("item"), "42");
+        assert_eq!(first.get::<f64>("SCORE").expect("case-insensitive"), 0.5);
+        assert_eq!(set.row(1).expect("row").get::<Option<f64>>("score").expect("null"), None);
+        assert_eq!(set.column::<i64>("rank").expect("column"), vec![1, 2]);
+        assert_eq!(set.rows().len(), 2);
+    }
+
+    #[test]
+    fn getter_errors_name_the_column_and_types() {
+        let set = sample();
+        let row = set.row(0).expect("row");
+        let err = row.get::<i64>("item").expect_err("text is not an integer");
+        assert_eq!(err.to_string(), "column item holds string 42, not an integer");
+        assert!(row.get::<i64>("nope").expect_err("missing").to_string().contains("no column 'nope'"));
+        assert!(row.get::<i64>(7).is_err());
+        assert!(set.row(1).expect("row").get::<f64>("score").is_err(), "NULL is not a number");
+    }
+
+    #[test]
+    fn single_row_results_infer_column_types() {
+        let set = ResultSet::single(vec![("inserted", Value::Int(1)), ("note", Value::from("ok"))]);
+        assert_eq!(set.columns()[0].ty, ColumnType::Int);
+        assert_eq!(set.columns()[1].ty, ColumnType::Text);
+        assert_eq!(set.row(0).expect("row").get::<i64>("inserted").expect("value"), 1);
+    }
+}

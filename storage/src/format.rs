@@ -1,0 +1,130 @@
+//! The on-disk format: tree names, meta keys, the format version and the small value encodings.
+//! `storage/FORMAT.md` is the prose version of this file; keep the two in step.
+
+use crate::error::{corrupt, Result};
+
+/// The format version this build reads and writes. Bump it on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The value of the `magic` meta key: marks a sled database as a recodb database.
+pub const MAGIC: &[u8] = b"recodb";
+
+/// Names of the sled trees, one per kind of record.
+pub mod tree {
+    /// Format marker, counters, settings.
+    pub const META: &str = "meta";
+    /// User key → user id.
+    pub const USER_KEYS: &str = "user_keys";
+    /// User id → user key.
+    pub const USER_IDS: &str = "user_ids";
+    /// Item key → item id.
+    pub const ITEM_KEYS: &str = "item_keys";
+    /// Item id → item key.
+    pub const ITEM_IDS: &str = "item_ids";
+    /// User id → bitmap of the user's items.
+    pub const USER_ITEMS: &str = "user_items";
+    /// User id → weights and timestamps of the user's interactions, in item-id order.
+    pub const PAIR_ATTRS: &str = "pair_attrs";
+    /// Item id → bitmap of the item's users.
+    pub const ITEM_USERS: &str = "item_users";
+    /// User id → bitmap of the user's held-out items.
+    pub const HOLDOUT: &str = "holdout";
+    /// Side byte + tag name → tag id.
+    pub const TAG_NAMES: &str = "tag_names";
+    /// Side byte + tag id → tag name.
+    pub const TAG_IDS: &str = "tag_ids";
+    /// Side byte + tag id → bitmap of the entities carrying the tag.
+    pub const TAG_MEMBERS: &str = "tag_members";
+    /// Side byte + entity id → bitmap of the entity's tag ids.
+    pub const ENTITY_TAGS: &str = "entity_tags";
+    /// Blob name → manifest (length, chunk count, checksum).
+    pub const BLOB_META: &str = "blob_meta";
+    /// Blob name + 0 + chunk index → chunk bytes.
+    pub const BLOB_CHUNKS: &str = "blob_chunks";
+    /// Record namespace + 0 + name → record bytes (model records, job records).
+    pub const RECORDS: &str = "records";
+
+    /// Every tree, in the order the engine opens them.
+    pub const ALL: [&str; 16] = [
+        META,
+        USER_KEYS,
+        USER_IDS,
+        ITEM_KEYS,
+        ITEM_IDS,
+        USER_ITEMS,
+        PAIR_ATTRS,
+        ITEM_USERS,
+        HOLDOUT,
+        TAG_NAMES,
+        TAG_IDS,
+        TAG_MEMBERS,
+        ENTITY_TAGS,
+        BLOB_META,
+        BLOB_CHUNKS,
+        RECORDS,
+    ];
+}
+
+/// Keys of the meta tree.
+pub mod meta {
+    /// [`super::MAGIC`].
+    pub const MAGIC: &[u8] = b"magic";
+    /// The format version, `u32` big-endian.
+    pub const FORMAT_VERSION: &[u8] = b"format_version";
+    /// The next user id to hand out, `u32` big-endian.
+    pub const NEXT_USER_ID: &[u8] = b"next_id/user";
+    /// The next item id to hand out, `u32` big-endian.
+    pub const NEXT_ITEM_ID: &[u8] = b"next_id/item";
+    /// The next tag id to hand out on the user side, `u32` big-endian.
+    pub const NEXT_USER_TAG_ID: &[u8] = b"next_id/user_tag";
+    /// The next tag id to hand out on the item side, `u32` big-endian.
+    pub const NEXT_ITEM_TAG_ID: &[u8] = b"next_id/item_tag";
+    /// Number of users, `u64` big-endian.
+    pub const USERS: &[u8] = b"count/users";
+    /// Number of items, `u64` big-endian.
+    pub const ITEMS: &[u8] = b"count/items";
+    /// Number of stored interactions (held out or not), `u64` big-endian.
+    pub const INTERACTIONS: &[u8] = b"count/interactions";
+    /// Number of held-out interactions, `u64` big-endian.
+    pub const HOLDOUT: &[u8] = b"count/holdout";
+    /// Incremented by every write that changes users, items, interactions, tags or the holdout.
+    pub const DATA_VERSION: &[u8] = b"data_version";
+    /// Prefix of persisted settings: `setting/<name>` → UTF-8 value.
+    pub const SETTING_PREFIX: &[u8] = b"setting/";
+}
+
+/// Encodes a `u32` id as a big-endian tree key.
+pub fn id_key(id: u32) -> [u8; 4] {
+    id.to_be_bytes()
+}
+
+/// Decodes a big-endian `u32` (a tree key or a value).
+pub fn decode_u32(bytes: &[u8], what: &str) -> Result<u32> {
+    let arr: [u8; 4] = bytes.try_into().map_err(|_| corrupt(format!("{what}: expected 4 bytes")))?;
+    Ok(u32::from_be_bytes(arr))
+}
+
+/// Decodes a big-endian `u64` value.
+pub fn decode_u64(bytes: &[u8], what: &str) -> Result<u64> {
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| corrupt(format!("{what}: expected 8 bytes")))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+/// Encodes a roaring bitmap in roaring's portable serialization.
+pub fn encode_bitmap(bitmap: &roaring::RoaringBitmap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bitmap.serialized_size());
+    // Writing into a Vec cannot fail.
+    bitmap.serialize_into(&mut out).expect("writing to a Vec does not fail");
+    out
+}
+
+/// Decodes a roaring bitmap from its portable serialization.
+pub fn decode_bitmap(bytes: &[u8], what: &str) -> Result<roaring::RoaringBitmap> {
+    roaring::RoaringBitmap::deserialize_from(bytes).map_err(|e| corrupt(format!("{what}: bad bitmap: {e}")))
+}
+
+/// A key in a tree shared by both sides: the side byte then the big-endian id.
+pub fn side_id_key(side: crate::Side, id: u32) -> [u8; 5] {
+    let b = id.to_be_bytes();
+    [side.byte(), b[0], b[1], b[2], b[3]]
+}

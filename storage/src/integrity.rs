@@ -1,0 +1,225 @@
+//! `check_integrity`: verifies every invariant of the format. Tests call it after every kind of write.
+
+use std::collections::{BTreeMap, HashMap};
+
+use roaring::RoaringBitmap;
+
+use crate::blob::{chunk_key, Manifest};
+use crate::error::{corrupt, Result};
+use crate::format::{self, meta, tree};
+use crate::row::Row;
+use crate::store::{
+    count_key, ids_tree, keys_tree, next_tag_id_key, read_meta_u32, read_meta_u64, read_next_id, Store,
+};
+use crate::{Key, Side};
+
+/// What a successful integrity check counted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IntegrityReport {
+    /// Users.
+    pub users: u64,
+    /// Items.
+    pub items: u64,
+    /// Interactions, held out or not.
+    pub interactions: u64,
+    /// Held-out interactions.
+    pub holdout: u64,
+    /// Distinct (side, tag) pairs with at least one member.
+    pub tags: u64,
+    /// Blobs.
+    pub blobs: u64,
+}
+
+impl Store {
+    /// Checks that the database is consistent: key dictionaries are bijections within the id bounds and
+    /// match the counters; both interaction directions hold the same pairs; attributes align with rows;
+    /// the holdout is a subset of the interactions; tag memberships agree both ways; every blob has all
+    /// its chunks with the right length and checksum, and no chunk is orphaned. Returns what it counted,
+    /// or a `Corrupt` error listing every problem found.
+    pub fn check_integrity(&self) -> Result<IntegrityReport> {
+        let _consistent = self.consistent();
+        let mut problems = Vec::new();
+        let mut report = IntegrityReport::default();
+        let e = &self.engine;
+
+        let mut live: [RoaringBitmap; 2] = Default::default();
+        for side in Side::BOTH {
+            let bound = read_next_id(e, side)?;
+            let mut by_key = HashMap::new();
+            for entry in e.scan(keys_tree(side)) {
+                let (k, v) = entry?;
+                let key = Key::decode(&k).ok_or_else(|| corrupt(format!("bad {side} key bytes")))?;
+                by_key.insert(key, format::decode_u32(&v, "entity id")?);
+            }
+            for entry in e.scan(ids_tree(side)) {
+                let (k, v) = entry?;
+                let id = format::decode_u32(&k, "entity id")?;
+                let key = Key::decode(&v).ok_or_else(|| corrupt(format!("bad {side} key bytes")))?;
+                if id >= bound {
+                    problems.push(format!("{side} id {id} is not below the id bound {bound}"));
+                }
+                if by_key.get(&key) != Some(&id) {
+                    problems.push(format!("{side} {id}: key {key} does not map back to it"));
+                }
+                live[side.index()].insert(id);
+            }
+            if by_key.len() as u64 != live[side.index()].len() {
+                problems.push(format!(
+                    "{side} dictionary: {} keys but {} ids",
+                    by_key.len(),
+                    live[side.index()].len()
+                ));
+            }
+            let count = read_meta_u64(e, count_key(side))?;
+            if count != live[side.index()].len() {
+                problems.push(format!(
+                    "{side} counter says {count}, dictionary has {}",
+                    live[side.index()].len()
+                ));
+            }
+        }
+        report.users = live[0].len();
+        report.items = live[1].len();
+
+        let mut transpose: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut rows: HashMap<u32, RoaringBitmap> = HashMap::new();
+        for entry in e.scan(tree::USER_ITEMS) {
+            let (k, v) = entry?;
+            let user = format::decode_u32(&k, "user id")?;
+            let items = format::decode_bitmap(&v, "user row")?;
+            if !live[0].contains(user) {
+                problems.push(format!("user row {user} belongs to no user"));
+            }
+            if items.is_empty() {
+                problems.push(format!("user row {user} is stored empty"));
+            }
+            if !items.is_subset(&live[1]) {
+                problems.push(format!("user row {user} names items that do not exist"));
+            }
+            report.interactions += items.len();
+            for item in &items {
+                transpose.entry(item).or_default().push(user);
+            }
+            rows.insert(user, items);
+        }
+        for entry in e.scan(tree::PAIR_ATTRS) {
+            let (k, v) = entry?;
+            let user = format::decode_u32(&k, "user id")?;
+            match rows.get(&user) {
+                Some(items) => {
+                    if let Err(err) = Row::decode(items.clone(), Some(&v), "attributes") {
+                        problems.push(format!("user {user}: {err}"));
+                    }
+                }
+                None => problems.push(format!("attributes of user {user}, who has no row")),
+            }
+        }
+        let mut item_rows = 0;
+        for entry in e.scan(tree::ITEM_USERS) {
+            let (k, v) = entry?;
+            let item = format::decode_u32(&k, "item id")?;
+            let users = format::decode_bitmap(&v, "item row")?;
+            let expected = transpose.remove(&item).unwrap_or_default();
+            if users.iter().ne(expected.iter().copied()) {
+                problems.push(format!("item {item}: its users disagree with the users' rows"));
+            }
+            item_rows += 1;
+        }
+        if !transpose.is_empty() {
+            problems.push(format!("{} items have users in user rows but no item row", transpose.len()));
+        }
+        let _ = item_rows;
+        let counted = read_meta_u64(e, meta::INTERACTIONS)?;
+        if counted != report.interactions {
+            problems.push(format!("interaction counter says {counted}, rows hold {}", report.interactions));
+        }
+
+        for entry in e.scan(tree::HOLDOUT) {
+            let (k, v) = entry?;
+            let user = format::decode_u32(&k, "user id")?;
+            let held = format::decode_bitmap(&v, "holdout")?;
+            if held.is_empty() || !rows.get(&user).is_some_and(|r| held.is_subset(r)) {
+                problems.push(format!("holdout of user {user} is empty or not a subset of the user's items"));
+            }
+            report.holdout += held.len();
+        }
+        let counted = read_meta_u64(e, meta::HOLDOUT)?;
+        if counted != report.holdout {
+            problems.push(format!("holdout counter says {counted}, holdout holds {}", report.holdout));
+        }
+
+        for side in Side::BOTH {
+            let tag_bound = read_meta_u32(e, next_tag_id_key(side))?;
+            let mut names = 0u64;
+            for entry in e.scan_prefix(tree::TAG_NAMES, &[side.byte()]) {
+                let (k, v) = entry?;
+                let id = format::decode_u32(&v, "tag id")?;
+                let back = e.get(tree::TAG_IDS, &format::side_id_key(side, id))?;
+                if id >= tag_bound || back.as_deref() != Some(&k[1..]) {
+                    problems.push(format!("{side} tag {id} does not map back to its name"));
+                }
+                names += 1;
+            }
+            let ids = e.scan_prefix(tree::TAG_IDS, &[side.byte()]).count() as u64;
+            if ids != names {
+                problems.push(format!("{side} tags: {names} names but {ids} ids"));
+            }
+            let mut members_by_tag: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            for entry in e.scan_prefix(tree::ENTITY_TAGS, &[side.byte()]) {
+                let (k, v) = entry?;
+                let entity = format::decode_u32(&k[1..], "entity id")?;
+                if !live[side.index()].contains(entity) {
+                    problems.push(format!("tags stored for {side} {entity}, which does not exist"));
+                }
+                for tag in format::decode_bitmap(&v, "entity tags")?.iter() {
+                    members_by_tag.entry(tag).or_default().push(entity);
+                }
+            }
+            for entry in e.scan_prefix(tree::TAG_MEMBERS, &[side.byte()]) {
+                let (k, v) = entry?;
+                let tag = format::decode_u32(&k[1..], "tag id")?;
+                let members = format::decode_bitmap(&v, "tag members")?;
+                let expected = members_by_tag.remove(&tag).unwrap_or_default();
+                if members.iter().ne(expected.iter().copied()) {
+                    problems.push(format!("{side} tag {tag}: members disagree with the entities' tags"));
+                }
+                report.tags += u64::from(!members.is_empty());
+            }
+            if !members_by_tag.is_empty() {
+                problems.push(format!(
+                    "{side} entities carry {} tags with no member bitmap",
+                    members_by_tag.len()
+                ));
+            }
+        }
+
+        let mut chunks_expected = 0usize;
+        for entry in e.scan(tree::BLOB_META) {
+            let (k, v) = entry?;
+            let name = String::from_utf8(k.to_vec()).map_err(|_| corrupt("blob name is not UTF-8"))?;
+            let manifest = Manifest::decode(&v, &name)?;
+            let mut bytes = Vec::new();
+            for i in 0..manifest.chunks {
+                match e.get(tree::BLOB_CHUNKS, &chunk_key(&name, i))? {
+                    Some(c) => bytes.extend_from_slice(&c),
+                    None => problems.push(format!("blob '{name}': chunk {i} is missing")),
+                }
+            }
+            if bytes.len() as u64 != manifest.len || crc32fast::hash(&bytes) != manifest.crc {
+                problems.push(format!("blob '{name}': length or checksum does not match"));
+            }
+            chunks_expected += manifest.chunks as usize;
+            report.blobs += 1;
+        }
+        let chunks = e.len(tree::BLOB_CHUNKS);
+        if chunks != chunks_expected {
+            problems.push(format!("{chunks} blob chunks stored, manifests name {chunks_expected}"));
+        }
+
+        if problems.is_empty() {
+            Ok(report)
+        } else {
+            Err(corrupt(problems.join("; ")))
+        }
+    }
+}

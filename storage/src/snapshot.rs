@@ -1,0 +1,119 @@
+//! Consistent snapshots of the visible interactions as a CSR matrix, for training and evaluation.
+
+use crate::error::Result;
+use crate::format::{self, meta, tree};
+use crate::row::{Row, DEFAULT_WEIGHT};
+use crate::store::{read_meta_u64, read_next_id, Store};
+use crate::Side;
+
+/// The interactions of every user as a compressed sparse row matrix: row `u` holds user `u`'s item ids
+/// in ascending order (`indices[indptr[u]..indptr[u + 1]]`) and, when any weight was stored, their
+/// weights. Rows are indexed by user id up to [`Snapshot::n_users`] (deleted or empty users have empty
+/// rows); item ids are below [`Snapshot::n_items`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// One past the largest user id.
+    pub n_users: u32,
+    /// One past the largest item id.
+    pub n_items: u32,
+    /// Row offsets, `n_users + 1` of them.
+    pub indptr: Vec<usize>,
+    /// Item ids, row by row.
+    pub indices: Vec<u32>,
+    /// Weights aligned with `indices`; `None` when every weight is the default 1.0.
+    pub weights: Option<Vec<f32>>,
+    /// The database's data version when the snapshot was taken.
+    pub data_version: u64,
+}
+
+/// Which interactions a snapshot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotPart {
+    /// The visible interactions: everything but the holdout (what models train on).
+    Visible,
+    /// Only the held-out interactions (what evaluation tests against).
+    Holdout,
+}
+
+impl Snapshot {
+    /// The items of user `u` (empty if out of range).
+    pub fn row(&self, u: u32) -> &[u32] {
+        let u = u as usize;
+        if u + 1 >= self.indptr.len() {
+            return &[];
+        }
+        &self.indices[self.indptr[u]..self.indptr[u + 1]]
+    }
+
+    /// The weights of user `u`'s items, if the snapshot has weights.
+    pub fn row_weights(&self, u: u32) -> Option<&[f32]> {
+        let u = u as usize;
+        let w = self.weights.as_ref()?;
+        if u + 1 >= self.indptr.len() {
+            return Some(&[]);
+        }
+        Some(&w[self.indptr[u]..self.indptr[u + 1]])
+    }
+
+    /// Number of interactions.
+    pub fn nnz(&self) -> usize {
+        self.indices.len()
+    }
+}
+
+impl Store {
+    /// Takes a consistent snapshot of the visible (or only the held-out) interactions.
+    pub fn snapshot(&self, part: SnapshotPart) -> Result<Snapshot> {
+        let _consistent = self.consistent();
+        let n_users = read_next_id(&self.engine, Side::User)?;
+        let n_items = read_next_id(&self.engine, Side::Item)?;
+        let data_version = read_meta_u64(&self.engine, meta::DATA_VERSION)?;
+        let expected = read_meta_u64(&self.engine, meta::INTERACTIONS)? as usize;
+        let mut indptr = Vec::with_capacity(n_users as usize + 1);
+        let mut indices: Vec<u32> = Vec::with_capacity(expected);
+        let mut weights: Option<Vec<f32>> = None;
+        indptr.push(0);
+
+        let mut attrs = self.engine.scan(tree::PAIR_ATTRS).peekable();
+        let mut holdout = self.engine.scan(tree::HOLDOUT).peekable();
+        for entry in self.engine.scan(tree::USER_ITEMS) {
+            let (k, v) = entry?;
+            let user = format::decode_u32(&k, "user id")?;
+            let attr = match attrs.next_if(|a| a.as_ref().is_ok_and(|(ak, _)| ak.as_ref() <= k.as_ref())) {
+                Some(a) => a.map(|(ak, av)| (ak == k).then_some(av))?,
+                None => None,
+            };
+            let held = match holdout.next_if(|h| h.as_ref().is_ok_and(|(hk, _)| hk.as_ref() <= k.as_ref())) {
+                Some(h) => h.and_then(|(hk, hv)| {
+                    (hk == k).then(|| format::decode_bitmap(&hv, "holdout")).transpose()
+                })?,
+                None => None,
+            };
+            let row = Row::decode(format::decode_bitmap(&v, "user row")?, attr.as_deref(), "user row")?;
+            while indptr.len() <= user as usize {
+                indptr.push(indices.len());
+            }
+            if row.weights.is_some() && weights.is_none() {
+                weights = Some(vec![DEFAULT_WEIGHT; indices.len()]);
+            }
+            for (at, item) in row.items.iter().enumerate() {
+                let keep = match (&held, part) {
+                    (Some(h), SnapshotPart::Visible) => !h.contains(item),
+                    (None, SnapshotPart::Visible) => true,
+                    (Some(h), SnapshotPart::Holdout) => h.contains(item),
+                    (None, SnapshotPart::Holdout) => false,
+                };
+                if keep {
+                    indices.push(item);
+                    if let Some(w) = &mut weights {
+                        w.push(row.weights.as_ref().map_or(DEFAULT_WEIGHT, |rw| rw[at]));
+                    }
+                }
+            }
+        }
+        while indptr.len() <= n_users as usize {
+            indptr.push(indices.len());
+        }
+        Ok(Snapshot { n_users, n_items, indptr, indices, weights, data_version })
+    }
+}

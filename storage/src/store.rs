@@ -1,0 +1,417 @@
+//! The store handle: opening a database, reading its records, and running writes atomically.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use roaring::RoaringBitmap;
+
+use crate::engine::{Engine, EngineOpenError};
+use crate::error::{corrupt, OpenError, Result, StorageError};
+use crate::format::{self, meta, tree, FORMAT_VERSION, MAGIC};
+use crate::row::Row;
+use crate::write::WriteTxn;
+use crate::{Key, Side};
+
+/// When a successful write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every write is flushed to disk before it returns (the default).
+    Full,
+    /// Writes are flushed every half second and on close: faster, but a crash may lose the last ones.
+    Relaxed,
+}
+
+/// The setting name under which [`Durability`] is persisted.
+pub const DURABILITY_SETTING: &str = "durability";
+
+/// An open recodb database on disk (or in memory): every read and write goes through it.
+///
+/// `Store` is `Send + Sync`. Writes are serialised (one writer at a time) and atomic: a write either
+/// applies fully or not at all, also across a crash. Reads run concurrently with each other and with a
+/// writer; the multi-record reads ([`Store::snapshot`], [`Store::check_integrity`]) see one consistent state.
+pub struct Store {
+    pub(crate) engine: Engine,
+    path: Option<PathBuf>,
+    writer: Mutex<()>,
+    visible: RwLock<()>,
+    relaxed: AtomicBool,
+}
+
+impl Store {
+    /// Opens the database in directory `path`, creating it if the directory is absent or empty.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, OpenError> {
+        let path = path.as_ref();
+        check_is_database_dir(path)?;
+        let engine = Engine::open(path).map_err(|e| match e {
+            EngineOpenError::Locked => OpenError::Locked { path: path.to_path_buf() },
+            EngineOpenError::Other(source) => OpenError::Storage { path: path.to_path_buf(), source },
+        })?;
+        Self::init(engine, Some(path.to_path_buf()))
+    }
+
+    /// Opens a new, empty database that lives in memory and vanishes when dropped.
+    pub fn open_temporary() -> Result<Store, OpenError> {
+        let engine = Engine::temporary().map_err(|e| match e {
+            EngineOpenError::Locked => OpenError::Locked { path: PathBuf::from(":memory:") },
+            EngineOpenError::Other(source) => OpenError::Storage { path: PathBuf::from(":memory:"), source },
+        })?;
+        Self::init(engine, None)
+    }
+
+    fn init(engine: Engine, path: Option<PathBuf>) -> Result<Store, OpenError> {
+        let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
+        let storage_err = |source| OpenError::Storage { path: shown.clone(), source };
+        match engine.get(tree::META, meta::MAGIC).map_err(storage_err)? {
+            Some(magic) if magic.as_ref() == MAGIC => {
+                let version = engine.get(tree::META, meta::FORMAT_VERSION).map_err(storage_err)?;
+                let found = version
+                    .map(|v| format::decode_u32(&v, "format version"))
+                    .transpose()
+                    .map_err(storage_err)?
+                    .unwrap_or(0);
+                if found != FORMAT_VERSION {
+                    return Err(OpenError::UnsupportedVersion {
+                        path: shown,
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            Some(_) => {
+                return Err(OpenError::NotADatabase {
+                    path: shown,
+                    reason: "its format marker is not recodb's".into(),
+                })
+            }
+            None => {
+                if !engine.is_blank() {
+                    return Err(OpenError::NotADatabase {
+                        path: shown,
+                        reason: "a sled database without recodb's format marker".into(),
+                    });
+                }
+                let writes = vec![
+                    (Engine::tree_index(tree::META), meta::MAGIC.to_vec(), Some(MAGIC.to_vec())),
+                    (
+                        Engine::tree_index(tree::META),
+                        meta::FORMAT_VERSION.to_vec(),
+                        Some(FORMAT_VERSION.to_be_bytes().to_vec()),
+                    ),
+                ];
+                engine.commit(writes).map_err(storage_err)?;
+                engine.flush().map_err(storage_err)?;
+            }
+        }
+        let store = Store {
+            engine,
+            path,
+            writer: Mutex::new(()),
+            visible: RwLock::new(()),
+            relaxed: AtomicBool::new(false),
+        };
+        let relaxed = store.setting(DURABILITY_SETTING).map_err(storage_err)?.as_deref() == Some("relaxed");
+        store.relaxed.store(relaxed, Ordering::Relaxed);
+        Ok(store)
+    }
+
+    /// The directory of the database; `None` for a temporary one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Runs `f` as one atomic write. Writers are serialised; if `f` returns an error, nothing it did is
+    /// written. With [`Durability::Full`] the write is on disk when this returns `Ok`.
+    pub fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTxn<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<StorageError>,
+    {
+        let _writer = self.writer.lock();
+        let mut txn = WriteTxn::new(&self.engine)?;
+        let out = f(&mut txn)?;
+        let (writes, durability) = txn.finish()?;
+        {
+            let _visible = self.visible.write();
+            self.engine.commit(writes)?;
+        }
+        if let Some(d) = durability {
+            self.relaxed.store(d == Durability::Relaxed, Ordering::Relaxed);
+        }
+        if self.durability() == Durability::Full {
+            self.engine.flush()?;
+        }
+        Ok(out)
+    }
+
+    /// The current durability mode.
+    pub fn durability(&self) -> Durability {
+        if self.relaxed.load(Ordering::Relaxed) {
+            Durability::Relaxed
+        } else {
+            Durability::Full
+        }
+    }
+
+    /// Flushes every committed write to disk.
+    pub fn flush(&self) -> Result<()> {
+        self.engine.flush()
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        self.engine.size_on_disk()
+    }
+
+    /// Holds off writers' commits while the returned guard lives, so that several reads see one state.
+    pub(crate) fn consistent(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        self.visible.read()
+    }
+
+    /// The internal id of a user or item key.
+    pub fn id_of(&self, side: Side, key: &Key) -> Result<Option<u32>> {
+        read_id(&self.engine, side, key)
+    }
+
+    /// The key of an internal id; `None` if no entity has that id (never assigned, or deleted).
+    pub fn key_of(&self, side: Side, id: u32) -> Result<Option<Key>> {
+        read_key(&self.engine, side, id)
+    }
+
+    /// Number of users or items.
+    pub fn count(&self, side: Side) -> Result<u64> {
+        read_meta_u64(&self.engine, count_key(side))
+    }
+
+    /// Number of stored interactions, held out or not.
+    pub fn interaction_count(&self) -> Result<u64> {
+        read_meta_u64(&self.engine, meta::INTERACTIONS)
+    }
+
+    /// Number of held-out interactions.
+    pub fn holdout_count(&self) -> Result<u64> {
+        read_meta_u64(&self.engine, meta::HOLDOUT)
+    }
+
+    /// A counter that changes with every write to users, items, interactions, tags or the holdout.
+    pub fn data_version(&self) -> Result<u64> {
+        read_meta_u64(&self.engine, meta::DATA_VERSION)
+    }
+
+    /// One past the largest id ever handed out on a side: the size of a dense array indexed by id.
+    pub fn id_bound(&self, side: Side) -> Result<u32> {
+        read_next_id(&self.engine, side)
+    }
+
+    /// A user's interactions (held out ones included), with weights and timestamps.
+    pub fn user_row(&self, user: u32) -> Result<Option<Row>> {
+        read_row(&self.engine, user)
+    }
+
+    /// The items of a user (held out ones included), or the users of an item.
+    pub fn neighbours(&self, side: Side, id: u32) -> Result<Option<RoaringBitmap>> {
+        read_bitmap(&self.engine, adjacency_tree(side), id)
+    }
+
+    /// The user's held-out items.
+    pub fn holdout(&self, user: u32) -> Result<Option<RoaringBitmap>> {
+        read_bitmap(&self.engine, tree::HOLDOUT, user)
+    }
+
+    /// Up to `limit` entities of a side in id order, starting at id `from`.
+    pub fn entities(&self, side: Side, from: u32, limit: usize) -> Result<Vec<(u32, Key)>> {
+        self.engine
+            .scan_from(ids_tree(side), &format::id_key(from))
+            .take(limit)
+            .map(|entry| {
+                let (k, v) = entry?;
+                let id = format::decode_u32(&k, "entity id")?;
+                let key = Key::decode(&v).ok_or_else(|| corrupt(format!("{side} {id}: bad key")))?;
+                Ok((id, key))
+            })
+            .collect()
+    }
+
+    /// The tags of a user or item, sorted by name.
+    pub fn entity_tags(&self, side: Side, id: u32) -> Result<Vec<String>> {
+        let Some(tag_ids) = read_side_bitmap(&self.engine, tree::ENTITY_TAGS, side, id)? else {
+            return Ok(Vec::new());
+        };
+        let mut names =
+            tag_ids.iter().map(|t| read_tag_name(&self.engine, side, t)).collect::<Result<Vec<_>>>()?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// The entities carrying `tag`; `None` if no entity of that side ever had it.
+    pub fn tag_members(&self, side: Side, tag: &str) -> Result<Option<RoaringBitmap>> {
+        match read_tag_id(&self.engine, side, tag)? {
+            Some(id) => {
+                Ok(Some(read_side_bitmap(&self.engine, tree::TAG_MEMBERS, side, id)?.unwrap_or_default()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Every tag of a side with the number of entities carrying it, sorted by name.
+    pub fn tags(&self, side: Side) -> Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        for entry in self.engine.scan_prefix(tree::TAG_NAMES, &[side.byte()]) {
+            let (k, v) = entry?;
+            let name = String::from_utf8(k[1..].to_vec()).map_err(|_| corrupt("tag name is not UTF-8"))?;
+            let id = format::decode_u32(&v, "tag id")?;
+            let members = read_side_bitmap(&self.engine, tree::TAG_MEMBERS, side, id)?.map_or(0, |b| b.len());
+            if members > 0 {
+                out.push((name, members));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A persisted setting (see `WriteTxn::set_setting`).
+    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+        read_setting(&self.engine, name)
+    }
+}
+
+/// Refuses a path that exists but cannot be a recodb database directory.
+fn check_is_database_dir(path: &Path) -> Result<(), OpenError> {
+    let not_db =
+        |reason: &str| OpenError::NotADatabase { path: path.to_path_buf(), reason: reason.to_string() };
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_dir() => Err(not_db("it is a file; a recodb database is a directory")),
+        Ok(_) => {
+            let entries: Vec<_> = std::fs::read_dir(path)
+                .map_err(|e| OpenError::Storage { path: path.to_path_buf(), source: e.into() })?
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect();
+            let is_sled = entries.iter().any(|n| n == "conf") && entries.iter().any(|n| n == "db");
+            if entries.is_empty() || is_sled {
+                Ok(())
+            } else {
+                Err(not_db("the directory holds other files"))
+            }
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+pub(crate) fn keys_tree(side: Side) -> &'static str {
+    match side {
+        Side::User => tree::USER_KEYS,
+        Side::Item => tree::ITEM_KEYS,
+    }
+}
+
+pub(crate) fn ids_tree(side: Side) -> &'static str {
+    match side {
+        Side::User => tree::USER_IDS,
+        Side::Item => tree::ITEM_IDS,
+    }
+}
+
+pub(crate) fn adjacency_tree(side: Side) -> &'static str {
+    match side {
+        Side::User => tree::USER_ITEMS,
+        Side::Item => tree::ITEM_USERS,
+    }
+}
+
+pub(crate) fn next_id_key(side: Side) -> &'static [u8] {
+    match side {
+        Side::User => meta::NEXT_USER_ID,
+        Side::Item => meta::NEXT_ITEM_ID,
+    }
+}
+
+pub(crate) fn next_tag_id_key(side: Side) -> &'static [u8] {
+    match side {
+        Side::User => meta::NEXT_USER_TAG_ID,
+        Side::Item => meta::NEXT_ITEM_TAG_ID,
+    }
+}
+
+pub(crate) fn count_key(side: Side) -> &'static [u8] {
+    match side {
+        Side::User => meta::USERS,
+        Side::Item => meta::ITEMS,
+    }
+}
+
+pub(crate) fn read_meta_u64(engine: &Engine, key: &[u8]) -> Result<u64> {
+    engine.get(tree::META, key)?.map_or(Ok(0), |v| format::decode_u64(&v, "meta counter"))
+}
+
+pub(crate) fn read_meta_u32(engine: &Engine, key: &[u8]) -> Result<u32> {
+    engine.get(tree::META, key)?.map_or(Ok(0), |v| format::decode_u32(&v, "meta counter"))
+}
+
+pub(crate) fn read_next_id(engine: &Engine, side: Side) -> Result<u32> {
+    read_meta_u32(engine, next_id_key(side))
+}
+
+pub(crate) fn read_id(engine: &Engine, side: Side, key: &Key) -> Result<Option<u32>> {
+    engine.get(keys_tree(side), &key.encode())?.map(|v| format::decode_u32(&v, "entity id")).transpose()
+}
+
+pub(crate) fn read_key(engine: &Engine, side: Side, id: u32) -> Result<Option<Key>> {
+    engine
+        .get(ids_tree(side), &format::id_key(id))?
+        .map(|v| Key::decode(&v).ok_or_else(|| corrupt(format!("{side} {id}: bad key"))))
+        .transpose()
+}
+
+pub(crate) fn read_bitmap(engine: &Engine, tree: &str, id: u32) -> Result<Option<RoaringBitmap>> {
+    engine.get(tree, &format::id_key(id))?.map(|v| format::decode_bitmap(&v, tree)).transpose()
+}
+
+pub(crate) fn read_side_bitmap(
+    engine: &Engine,
+    tree: &str,
+    side: Side,
+    id: u32,
+) -> Result<Option<RoaringBitmap>> {
+    engine.get(tree, &format::side_id_key(side, id))?.map(|v| format::decode_bitmap(&v, tree)).transpose()
+}
+
+pub(crate) fn read_row(engine: &Engine, user: u32) -> Result<Option<Row>> {
+    let Some(items) = read_bitmap(engine, tree::USER_ITEMS, user)? else {
+        return Ok(None);
+    };
+    let attrs = engine.get(tree::PAIR_ATTRS, &format::id_key(user))?;
+    Row::decode(items, attrs.as_deref(), "user row").map(Some)
+}
+
+pub(crate) fn tag_name_key(side: Side, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + name.len());
+    k.push(side.byte());
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+pub(crate) fn read_tag_id(engine: &Engine, side: Side, name: &str) -> Result<Option<u32>> {
+    engine
+        .get(tree::TAG_NAMES, &tag_name_key(side, name))?
+        .map(|v| format::decode_u32(&v, "tag id"))
+        .transpose()
+}
+
+pub(crate) fn read_tag_name(engine: &Engine, side: Side, id: u32) -> Result<String> {
+    let v = engine
+        .get(tree::TAG_IDS, &format::side_id_key(side, id))?
+        .ok_or_else(|| corrupt(format!("{side} tag {id} has no name")))?;
+    String::from_utf8(v.to_vec()).map_err(|_| corrupt("tag name is not UTF-8"))
+}
+
+pub(crate) fn setting_key(name: &str) -> Vec<u8> {
+    [meta::SETTING_PREFIX, name.as_bytes()].concat()
+}
+
+pub(crate) fn read_setting(engine: &Engine, name: &str) -> Result<Option<String>> {
+    engine
+        .get(tree::META, &setting_key(name))?
+        .map(|v| String::from_utf8(v.to_vec()).map_err(|_| corrupt(format!("setting {name} is not UTF-8"))))
+        .transpose()
+}

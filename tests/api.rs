@@ -1,0 +1,89 @@
+//! The typed embedded API: add, insert, delete, describe, stats, and concurrent use from many threads.
+
+use std::sync::Arc;
+
+use recodb::{Database, Key, Side};
+
+#[test]
+fn database_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Database>();
+}
+
+#[test]
+fn typed_methods_add_read_and_delete() {
+    let db = Database::open_temporary().expect("open");
+    assert!(db.add_user(1, &["age:25"]).expect("add"));
+    assert!(!db.add_user(1, &["gender:F"]).expect("add again only adds tags"));
+    assert!(db.add_item("sku-1", &[]).expect("add"));
+    assert!(db.insert_interaction(1, "sku-1", Some(4.0), Some(1_700_000_000)).expect("insert"));
+    assert!(!db.insert_interaction(1, "sku-1", None, None).expect("same pair is not new"));
+    assert!(db.insert_interaction(2, "sku-2", None, None).expect("creates user and item"));
+
+    let user = db.describe(Side::User, &Key::Int(1)).expect("read").expect("exists");
+    assert_eq!(
+        (user.interactions, user.tags.clone()),
+        (1, vec!["age:25".to_string(), "gender:F".to_string()])
+    );
+    let seen = db.interactions_of(&Key::Int(1)).expect("read").expect("exists");
+    assert_eq!(
+        (seen[0].item.clone(), seen[0].weight, seen[0].time),
+        (Key::from("sku-1"), 4.0, Some(1_700_000_000))
+    );
+
+    let stats = db.stats().expect("stats");
+    assert_eq!((stats.users, stats.items, stats.interactions, stats.user_tags), (2, 2, 2, 2));
+    assert!((stats.density - 0.5).abs() < 1e-12);
+
+    assert!(db.delete_interaction(1, "sku-1").expect("delete"));
+    assert!(!db.delete_interaction(1, "sku-1").expect("already gone"));
+    assert!(!db.delete_interaction(99, "sku-1").expect("unknown user"));
+    assert!(db.delete_item("sku-2").expect("delete item"));
+    assert!(db.delete_user(2).expect("delete user"));
+    assert!(!db.delete_user(2).expect("already gone"));
+    assert_eq!(db.describe(Side::User, &Key::Int(2)).expect("read"), None);
+    let stats = db.stats().expect("stats");
+    assert_eq!((stats.users, stats.items, stats.interactions), (1, 1, 0));
+    db.check_integrity().expect("consistent");
+}
+
+#[test]
+fn a_non_finite_weight_is_refused() {
+    let db = Database::open_temporary().expect("open");
+    let err = db.insert_interaction(1, 2, Some(f32::NAN), None).expect_err("NaN weight");
+    assert!(err.to_string().contains("finite"), "{err}");
+    assert_eq!(db.stats().expect("stats").users, 0);
+}
+
+#[test]
+fn readers_run_while_a_writer_writes() {
+    let db = Arc::new(Database::open_temporary().expect("open"));
+    let writer = {
+        let db = Arc::clone(&db);
+        std::thread::spawn(move || {
+            for i in 0..200u64 {
+                db.insert_interaction(i % 10, i, None, None).expect("insert");
+            }
+        })
+    };
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || {
+                let mut last = 0;
+                for _ in 0..50 {
+                    let snapshot = db.snapshot().expect("snapshot");
+                    assert!(snapshot.nnz() >= last, "snapshots only grow while inserts run");
+                    assert_eq!(snapshot.indptr.len(), snapshot.n_users as usize + 1);
+                    last = snapshot.nnz();
+                }
+            })
+        })
+        .collect();
+    writer.join().expect("writer");
+    for r in readers {
+        r.join().expect("reader");
+    }
+    assert_eq!(db.stats().expect("stats").interactions, 200);
+    db.check_integrity().expect("consistent");
+}
