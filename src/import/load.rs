@@ -4,9 +4,8 @@
 //! parsing), then one write maps keys to ids, groups the records by user and merges each user's row.
 //! If the file has a bad line, the write never starts and the database is unchanged.
 
-use std::collections::HashMap;
-
 use recodb_storage::{Key, PairAttrs, Side, StorageError, Store};
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::import::formats::{read_entities, read_interactions, ImportSpec, ReadStats, Target};
@@ -30,20 +29,29 @@ pub struct ImportSummary {
     pub new_tags: u64,
 }
 
-/// Interns keys to dense local indices in order of first appearance.
+/// Interns keys to dense local indices in order of first appearance. Files are often sorted by user,
+/// so the last key is checked before the hash map.
 #[derive(Default)]
 struct Interner {
-    index: HashMap<Key, u32>,
+    index: FxHashMap<Key, u32>,
     keys: Vec<Key>,
+    last: Option<(Key, u32)>,
 }
 
 impl Interner {
     fn intern(&mut self, key: Key) -> u32 {
+        if let Some((last, id)) = &self.last {
+            if *last == key {
+                return *id;
+            }
+        }
         let next = self.keys.len() as u32;
-        *self.index.entry(key).or_insert_with_key(|k| {
+        let id = *self.index.entry(key.clone()).or_insert_with_key(|k| {
             self.keys.push(k.clone());
             next
-        })
+        });
+        self.last = Some((key, id));
+        id
     }
 }
 

@@ -15,16 +15,14 @@ pub mod tree {
     pub const META: &str = "meta";
     /// User key → user id.
     pub const USER_KEYS: &str = "user_keys";
-    /// User id → user key.
+    /// Block of user ids → their keys (see `idblock`).
     pub const USER_IDS: &str = "user_ids";
     /// Item key → item id.
     pub const ITEM_KEYS: &str = "item_keys";
-    /// Item id → item key.
+    /// Block of item ids → their keys (see `idblock`).
     pub const ITEM_IDS: &str = "item_ids";
-    /// User id → bitmap of the user's items.
+    /// User id → bitmap of the user's items, then their weights and timestamps when any was given.
     pub const USER_ITEMS: &str = "user_items";
-    /// User id → weights and timestamps of the user's interactions, in item-id order.
-    pub const PAIR_ATTRS: &str = "pair_attrs";
     /// Item id → bitmap of the item's users.
     pub const ITEM_USERS: &str = "item_users";
     /// User id → bitmap of the user's held-out items.
@@ -45,14 +43,13 @@ pub mod tree {
     pub const RECORDS: &str = "records";
 
     /// Every tree, in the order the engine opens them.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 15] = [
         META,
         USER_KEYS,
         USER_IDS,
         ITEM_KEYS,
         ITEM_IDS,
         USER_ITEMS,
-        PAIR_ATTRS,
         ITEM_USERS,
         HOLDOUT,
         TAG_NAMES,

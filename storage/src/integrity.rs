@@ -7,6 +7,7 @@ use roaring::RoaringBitmap;
 use crate::blob::{chunk_key, Manifest};
 use crate::error::{corrupt, Result};
 use crate::format::{self, meta, tree};
+use crate::idblock;
 use crate::row::Row;
 use crate::store::{
     count_key, ids_tree, keys_tree, next_tag_id_key, read_meta_u32, read_meta_u64, read_next_id, Store,
@@ -53,15 +54,19 @@ impl Store {
             }
             for entry in e.scan(ids_tree(side)) {
                 let (k, v) = entry?;
-                let id = format::decode_u32(&k, "entity id")?;
-                let key = Key::decode(&v).ok_or_else(|| corrupt(format!("bad {side} key bytes")))?;
-                if id >= bound {
-                    problems.push(format!("{side} id {id} is not below the id bound {bound}"));
+                let first = idblock::first_id(&k)?;
+                for (slot, key) in idblock::decode(&v)?.into_iter().enumerate() {
+                    let Some(key) = key else { continue };
+                    let id = first + slot as u32;
+                    let key = Key::decode(key).ok_or_else(|| corrupt(format!("bad {side} key bytes")))?;
+                    if id >= bound {
+                        problems.push(format!("{side} id {id} is not below the id bound {bound}"));
+                    }
+                    if by_key.get(&key) != Some(&id) {
+                        problems.push(format!("{side} {id}: key {key} does not map back to it"));
+                    }
+                    live[side.index()].insert(id);
                 }
-                if by_key.get(&key) != Some(&id) {
-                    problems.push(format!("{side} {id}: key {key} does not map back to it"));
-                }
-                live[side.index()].insert(id);
             }
             if by_key.len() as u64 != live[side.index()].len() {
                 problems.push(format!(
@@ -86,7 +91,13 @@ impl Store {
         for entry in e.scan(tree::USER_ITEMS) {
             let (k, v) = entry?;
             let user = format::decode_u32(&k, "user id")?;
-            let items = format::decode_bitmap(&v, "user row")?;
+            let items = match Row::decode_value(&v, "user row") {
+                Ok(row) => row.items,
+                Err(err) => {
+                    problems.push(format!("user {user}: {err}"));
+                    continue;
+                }
+            };
             if !live[0].contains(user) {
                 problems.push(format!("user row {user} belongs to no user"));
             }
@@ -102,19 +113,6 @@ impl Store {
             }
             rows.insert(user, items);
         }
-        for entry in e.scan(tree::PAIR_ATTRS) {
-            let (k, v) = entry?;
-            let user = format::decode_u32(&k, "user id")?;
-            match rows.get(&user) {
-                Some(items) => {
-                    if let Err(err) = Row::decode(items.clone(), Some(&v), "attributes") {
-                        problems.push(format!("user {user}: {err}"));
-                    }
-                }
-                None => problems.push(format!("attributes of user {user}, who has no row")),
-            }
-        }
-        let mut item_rows = 0;
         for entry in e.scan(tree::ITEM_USERS) {
             let (k, v) = entry?;
             let item = format::decode_u32(&k, "item id")?;
@@ -123,12 +121,10 @@ impl Store {
             if users.iter().ne(expected.iter().copied()) {
                 problems.push(format!("item {item}: its users disagree with the users' rows"));
             }
-            item_rows += 1;
         }
         if !transpose.is_empty() {
             problems.push(format!("{} items have users in user rows but no item row", transpose.len()));
         }
-        let _ = item_rows;
         let counted = read_meta_u64(e, meta::INTERACTIONS)?;
         if counted != report.interactions {
             problems.push(format!("interaction counter says {counted}, rows hold {}", report.interactions));

@@ -10,6 +10,7 @@ mod blob;
 mod engine;
 mod error;
 mod format;
+mod idblock;
 mod integrity;
 mod key;
 mod row;

@@ -82,11 +82,15 @@ impl Row {
     }
 
     /// Merges entries sorted by item with no duplicates into the row. For an item the row already
-    /// has, a given weight or time replaces the stored one and an absent one keeps it. Returns how many
-    /// items were new.
-    pub fn merge_sorted(&mut self, entries: &[(u32, PairAttrs)]) -> u64 {
+    /// has, a given weight or time replaces the stored one and an absent one keeps it. Returns the
+    /// items that were new, in order.
+    pub fn merge_sorted(&mut self, entries: &[(u32, PairAttrs)]) -> Vec<u32> {
+        if self.is_empty() {
+            *self = Row::from_sorted(entries);
+            return entries.iter().map(|e| e.0).collect();
+        }
         let mut merged: Vec<(u32, PairAttrs)> = Vec::with_capacity(self.len() + entries.len());
-        let mut new_items = 0u64;
+        let mut new_items = Vec::new();
         let mut old = self.iter().peekable();
         for &(item, attrs) in entries {
             while let Some(&(o, w, t)) = old.peek() {
@@ -104,7 +108,7 @@ impl Row {
                 }
                 _ => {
                     merged.push((item, attrs));
-                    new_items += 1;
+                    new_items.push(item);
                 }
             }
         }
@@ -152,6 +156,24 @@ impl Row {
             out.extend_from_slice(&t.to_le_bytes());
         }
         Some(out)
+    }
+
+    /// Encodes the row as stored in `user_items`: the bitmap in roaring's portable serialization,
+    /// followed by the attributes of [`Row::encode_attrs`] when there are any.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = crate::format::encode_bitmap(&self.items);
+        if let Some(attrs) = self.encode_attrs() {
+            out.extend_from_slice(&attrs);
+        }
+        out
+    }
+
+    /// Decodes a value written by [`Row::encode`].
+    pub fn decode_value(bytes: &[u8], what: &str) -> Result<Row> {
+        let mut rest = bytes;
+        let items = RoaringBitmap::deserialize_from(&mut rest)
+            .map_err(|e| corrupt(format!("{what}: bad bitmap: {e}")))?;
+        Row::decode(items, (!rest.is_empty()).then_some(rest), what)
     }
 
     /// Decodes a row from its bitmap and, if stored, its attributes, checking that the lengths agree.
@@ -217,6 +239,18 @@ mod tests {
     }
 
     #[test]
+    fn stored_values_hold_bitmap_and_attributes() {
+        let plain = Row::from_sorted(&[(1, attrs(None, None)), (9, attrs(None, None))]);
+        assert_eq!(plain.encode(), crate::format::encode_bitmap(&plain.items));
+        assert_eq!(Row::decode_value(&plain.encode(), "t").expect("decodes"), plain);
+        let rich = Row::from_sorted(&[(1, attrs(Some(2.0), Some(3))), (9, attrs(None, None))]);
+        assert_eq!(Row::decode_value(&rich.encode(), "t").expect("decodes"), rich);
+        let mut bad = rich.encode();
+        bad.pop();
+        assert!(Row::decode_value(&bad, "t").is_err());
+    }
+
+    #[test]
     fn decode_rejects_mismatched_lengths_and_flags() {
         let items: RoaringBitmap = [1, 2].into_iter().collect();
         assert!(Row::decode(items.clone(), Some(&[1, 0, 0, 0, 0]), "t").is_err());
@@ -232,7 +266,7 @@ mod tests {
             (2, attrs(Some(5.0), None)),
             (9, attrs(Some(2.0), None)),
         ]);
-        assert_eq!(new, 2);
+        assert_eq!(new, vec![1, 9]);
         assert_eq!(
             row.iter().collect::<Vec<_>>(),
             vec![(1, 1.0, None), (2, 5.0, Some(10)), (4, 1.0, None), (9, 2.0, None)]

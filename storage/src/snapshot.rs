@@ -74,22 +74,17 @@ impl Store {
         let mut weights: Option<Vec<f32>> = None;
         indptr.push(0);
 
-        let mut attrs = self.engine.scan(tree::PAIR_ATTRS).peekable();
         let mut holdout = self.engine.scan(tree::HOLDOUT).peekable();
         for entry in self.engine.scan(tree::USER_ITEMS) {
             let (k, v) = entry?;
             let user = format::decode_u32(&k, "user id")?;
-            let attr = match attrs.next_if(|a| a.as_ref().is_ok_and(|(ak, _)| ak.as_ref() <= k.as_ref())) {
-                Some(a) => a.map(|(ak, av)| (ak == k).then_some(av))?,
-                None => None,
-            };
             let held = match holdout.next_if(|h| h.as_ref().is_ok_and(|(hk, _)| hk.as_ref() <= k.as_ref())) {
                 Some(h) => h.and_then(|(hk, hv)| {
                     (hk == k).then(|| format::decode_bitmap(&hv, "holdout")).transpose()
                 })?,
                 None => None,
             };
-            let row = Row::decode(format::decode_bitmap(&v, "user row")?, attr.as_deref(), "user row")?;
+            let row = Row::decode_value(&v, "user row")?;
             while indptr.len() <= user as usize {
                 indptr.push(indices.len());
             }

@@ -9,6 +9,7 @@ use roaring::RoaringBitmap;
 use crate::engine::{Engine, EngineOpenError};
 use crate::error::{corrupt, OpenError, Result, StorageError};
 use crate::format::{self, meta, tree, FORMAT_VERSION, MAGIC};
+use crate::idblock;
 use crate::row::Row;
 use crate::write::WriteTxn;
 use crate::{Key, Side};
@@ -222,16 +223,21 @@ impl Store {
 
     /// Up to `limit` entities of a side in id order, starting at id `from`.
     pub fn entities(&self, side: Side, from: u32, limit: usize) -> Result<Vec<(u32, Key)>> {
-        self.engine
-            .scan_from(ids_tree(side), &format::id_key(from))
-            .take(limit)
-            .map(|entry| {
-                let (k, v) = entry?;
-                let id = format::decode_u32(&k, "entity id")?;
-                let key = Key::decode(&v).ok_or_else(|| corrupt(format!("{side} {id}: bad key")))?;
-                Ok((id, key))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for entry in self.engine.scan_from(ids_tree(side), &idblock::locate(from).0) {
+            let (k, v) = entry?;
+            let first = idblock::first_id(&k)?;
+            for (slot, key) in idblock::decode(&v)?.into_iter().enumerate() {
+                let id = first + slot as u32;
+                if let (Some(key), true) = (key, id >= from) {
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                    out.push((id, Key::decode(key).ok_or_else(|| corrupt(format!("{side} {id}: bad key")))?));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The tags of a user or item, sorted by name.
@@ -357,9 +363,12 @@ pub(crate) fn read_id(engine: &Engine, side: Side, key: &Key) -> Result<Option<u
 }
 
 pub(crate) fn read_key(engine: &Engine, side: Side, id: u32) -> Result<Option<Key>> {
-    engine
-        .get(ids_tree(side), &format::id_key(id))?
-        .map(|v| Key::decode(&v).ok_or_else(|| corrupt(format!("{side} {id}: bad key"))))
+    let (block, slot) = idblock::locate(id);
+    let Some(value) = engine.get(ids_tree(side), &block)? else {
+        return Ok(None);
+    };
+    idblock::decode(&value)?[slot]
+        .map(|k| Key::decode(k).ok_or_else(|| corrupt(format!("{side} {id}: bad key"))))
         .transpose()
 }
 
@@ -377,11 +386,10 @@ pub(crate) fn read_side_bitmap(
 }
 
 pub(crate) fn read_row(engine: &Engine, user: u32) -> Result<Option<Row>> {
-    let Some(items) = read_bitmap(engine, tree::USER_ITEMS, user)? else {
-        return Ok(None);
-    };
-    let attrs = engine.get(tree::PAIR_ATTRS, &format::id_key(user))?;
-    Row::decode(items, attrs.as_deref(), "user row").map(Some)
+    engine
+        .get(tree::USER_ITEMS, &format::id_key(user))?
+        .map(|v| Row::decode_value(&v, "user row"))
+        .transpose()
 }
 
 pub(crate) fn tag_name_key(side: Side, name: &str) -> Vec<u8> {

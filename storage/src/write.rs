@@ -9,6 +9,7 @@ use roaring::RoaringBitmap;
 use crate::engine::{Engine, Write};
 use crate::error::{corrupt, Result, StorageError};
 use crate::format::{self, meta, tree};
+use crate::idblock;
 use crate::row::{PairAttrs, Row};
 use crate::store::{
     adjacency_tree, count_key, ids_tree, keys_tree, next_id_key, next_tag_id_key, read_bitmap, read_id,
@@ -41,8 +42,11 @@ pub struct WriteTxn<'s> {
     sides: [SideChanges; 2],
     /// User id → row after this write (an empty row is removed on commit).
     user_rows: HashMap<u32, Row>,
-    /// Item id → users after this write.
+    /// Item id → users after this write (once `pending_item_users` is applied).
     item_rows: HashMap<u32, RoaringBitmap>,
+    /// `(item, user)` pairs added to user rows but not yet to `item_rows`: applied in bulk, grouped by
+    /// item, before any read of an item row and at the end of the write.
+    pending_item_users: Vec<(u32, u32)>,
     /// User id → held-out items after this write.
     holdout: HashMap<u32, RoaringBitmap>,
     interactions: i64,
@@ -65,6 +69,7 @@ impl<'s> WriteTxn<'s> {
             sides,
             user_rows: HashMap::new(),
             item_rows: HashMap::new(),
+            pending_item_users: Vec::new(),
             holdout: HashMap::new(),
             interactions: 0,
             holdout_count: 0,
@@ -152,16 +157,32 @@ impl<'s> WriteTxn<'s> {
                 _ => deduped.push(e),
             }
         }
-        let row = self.row_mut(user)?;
-        let new = row.merge_sorted(&deduped);
-        if new > 0 {
-            for &(item, _) in &deduped {
-                Self::bitmap_mut(self.engine, &mut self.item_rows, tree::ITEM_USERS, item)?.insert(user);
-            }
-        }
+        let new_items = self.row_mut(user)?.merge_sorted(&deduped);
+        let new = new_items.len() as u64;
+        self.pending_item_users.extend(new_items.into_iter().map(|item| (item, user)));
         self.interactions += new as i64;
         self.data_changed = true;
         Ok(new)
+    }
+
+    /// The users of an item as of this write, for changing.
+    fn item_row_mut(&mut self, item: u32) -> Result<&mut RoaringBitmap> {
+        self.apply_pending_item_users()?;
+        Self::bitmap_mut(self.engine, &mut self.item_rows, tree::ITEM_USERS, item)
+    }
+
+    /// Adds the pending `(item, user)` pairs to the item rows, one bitmap union per item.
+    fn apply_pending_item_users(&mut self) -> Result<()> {
+        if self.pending_item_users.is_empty() {
+            return Ok(());
+        }
+        let mut pending = std::mem::take(&mut self.pending_item_users);
+        pending.sort_unstable();
+        for run in pending.chunk_by(|a, b| a.0 == b.0) {
+            let users = RoaringBitmap::from_sorted_iter(run.iter().map(|p| p.1)).expect("sorted and unique");
+            *Self::bitmap_mut(self.engine, &mut self.item_rows, tree::ITEM_USERS, run[0].0)? |= users;
+        }
+        Ok(())
     }
 
     /// Removes one interaction (and its holdout mark); returns whether it existed.
@@ -169,7 +190,7 @@ impl<'s> WriteTxn<'s> {
         if !self.row_mut(user)?.remove(item) {
             return Ok(false);
         }
-        Self::bitmap_mut(self.engine, &mut self.item_rows, tree::ITEM_USERS, item)?.remove(user);
+        self.item_row_mut(item)?.remove(user);
         if Self::bitmap_mut(self.engine, &mut self.holdout, tree::HOLDOUT, user)?.remove(item) {
             self.holdout_count -= 1;
         }
@@ -295,6 +316,7 @@ impl<'s> WriteTxn<'s> {
 
     /// Turns the changes into the list of tree writes, and the durability mode the write sets, if any.
     pub(crate) fn finish(mut self) -> Result<(Vec<Write>, Option<Durability>)> {
+        self.apply_pending_item_users()?;
         let idx = Engine::tree_index;
         let mut writes = std::mem::take(&mut self.raw);
         let put = |writes: &mut Vec<Write>, t: &str, k: &[u8], v: Option<Vec<u8>>| {
@@ -307,8 +329,21 @@ impl<'s> WriteTxn<'s> {
             for (key, id) in &s.keys {
                 put(&mut writes, keys_tree(side), &key.encode(), id.map(|id| id.to_be_bytes().to_vec()));
             }
+            let mut blocks: HashMap<[u8; 4], Vec<(usize, &Option<Key>)>> = HashMap::new();
             for (id, key) in &s.ids {
-                put(&mut writes, ids_tree(side), &format::id_key(*id), key.as_ref().map(Key::encode));
+                let (block, slot) = idblock::locate(*id);
+                blocks.entry(block).or_default().push((slot, key));
+            }
+            for (block, changes) in blocks {
+                let stored = self.engine.get(ids_tree(side), &block)?;
+                let mut slots: Vec<Option<Vec<u8>>> = match &stored {
+                    Some(v) => idblock::decode(v)?.into_iter().map(|k| k.map(<[u8]>::to_vec)).collect(),
+                    None => vec![None; idblock::IDS_PER_BLOCK as usize],
+                };
+                for (slot, key) in changes {
+                    slots[slot] = key.as_ref().map(Key::encode);
+                }
+                put(&mut writes, ids_tree(side), &block, idblock::encode(&slots));
             }
             for (name, id) in &s.new_tags {
                 put(&mut writes, tree::TAG_NAMES, &tag_name_key(side, name), Some(id.to_be_bytes().to_vec()));
@@ -343,9 +378,12 @@ impl<'s> WriteTxn<'s> {
             }
         }
         for (user, row) in &self.user_rows {
-            let key = format::id_key(*user);
-            put(&mut writes, adjacency_tree(Side::User), &key, bitmap_value(&row.items));
-            put(&mut writes, tree::PAIR_ATTRS, &key, row.encode_attrs().filter(|_| !row.is_empty()));
+            put(
+                &mut writes,
+                adjacency_tree(Side::User),
+                &format::id_key(*user),
+                (!row.is_empty()).then(|| row.encode()),
+            );
         }
         for (item, users) in &self.item_rows {
             put(&mut writes, adjacency_tree(Side::Item), &format::id_key(*item), bitmap_value(users));
