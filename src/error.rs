@@ -2,7 +2,7 @@
 
 use recodb_storage::{OpenError, StorageError};
 
-use crate::import::formats::ImportError;
+use crate::import::read::ImportError;
 
 /// Everything a recodb call can fail with.
 #[derive(Debug, thiserror::Error)]

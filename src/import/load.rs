@@ -8,7 +8,7 @@ use recodb_storage::{Key, PairAttrs, Side, StorageError, Store};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::import::formats::{read_entities, read_interactions, ImportSpec, ReadStats, Target};
+use crate::import::read::{read_entities, read_interactions, ImportSpec, ReadStats, Target};
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

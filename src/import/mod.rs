@@ -1,7 +1,7 @@
 //! Bulk import: reading interaction and entity files, then loading them into the store in one atomic write.
 
-pub mod formats;
 mod load;
+pub mod read;
 
-pub use formats::{Format, ImportError, ImportErrorKind, ImportSpec, Target};
 pub use load::{import, ImportSummary};
+pub use read::{Format, ImportError, ImportErrorKind, ImportSpec, Target};

@@ -1,0 +1,183 @@
+//! The `tsv` and `csv` formats: interactions and entities from columns chosen by index or header name.
+
+use super::error::{show, At, ImportError};
+use super::field;
+use super::options::{Column, ImportSpec};
+use super::record::{Entity, Interaction, ReadStats};
+use super::rows::Rows;
+
+/// The header of a file, if it has one, to resolve column names and label columns in errors.
+struct Header {
+    names: Option<Vec<String>>,
+}
+
+impl Header {
+    /// Reads the header row when the spec says there is one.
+    fn read<'a, R: Rows<'a>>(spec: &ImportSpec, rows: &mut R, file: At<'a>) -> Result<Header, ImportError> {
+        if !spec.header {
+            return Ok(Header { names: None });
+        }
+        if !rows.advance()? {
+            return Err(file.parse("the file is empty, but a header line was expected"));
+        }
+        let names = (0..rows.len())
+            .map(|i| field::text(rows.field(i)).map(str::to_string))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| rows.at().parse("the header is not valid UTF-8"))?;
+        Ok(Header { names: Some(names) })
+    }
+
+    /// The 0-based index of `column`; an option error for a name the header lacks.
+    fn index(&self, column: &Column, file: At<'_>) -> Result<usize, ImportError> {
+        match (column, &self.names) {
+            (Column::Index(i), Some(names)) if *i >= names.len() => Err(file.option(format!(
+                "column {i} is out of range: the header has {} columns ({})",
+                names.len(),
+                names.join(", ")
+            ))),
+            (Column::Index(i), _) => Ok(*i),
+            (Column::Name(name), Some(names)) => names.iter().position(|n| n == name).ok_or_else(|| {
+                file.option(format!(
+                    "no column named '{name}'; the header's columns are: {}",
+                    names.join(", ")
+                ))
+            }),
+            (Column::Name(name), None) => {
+                Err(file.option(format!("column '{name}' is named, but the file has no header")))
+            }
+        }
+    }
+
+    /// How errors name column `i`: `'Rating'` with a header, `2` without.
+    fn label(&self, i: usize) -> String {
+        match self.names.as_ref().and_then(|n| n.get(i)) {
+            Some(name) => format!("'{name}'"),
+            None => i.to_string(),
+        }
+    }
+
+    /// The name of column `i` for a `name:value` tag, if the file has a header.
+    fn name(&self, i: usize) -> Option<&str> {
+        self.names.as_ref().and_then(|n| n.get(i)).map(String::as_str)
+    }
+}
+
+/// Fails unless the current row has at least `needed` fields.
+fn require<'a, R: Rows<'a>>(rows: &R, needed: usize, delimiter: u8) -> Result<(), ImportError> {
+    if rows.len() >= needed {
+        return Ok(());
+    }
+    let sep = match delimiter {
+        b'\t' => "tab".to_string(),
+        b',' => "comma".to_string(),
+        d => format!("'{}'", d as char),
+    };
+    Err(rows.at().parse(format!("expected at least {needed} {sep}-separated columns, found {}", rows.len())))
+}
+
+/// Reads interactions from the rows of a csv or tsv file.
+pub(crate) fn read_interactions<'a, R: Rows<'a>>(
+    spec: &ImportSpec,
+    rows: &mut R,
+    file: At<'a>,
+    sink: &mut dyn FnMut(Interaction),
+) -> Result<ReadStats, ImportError> {
+    let header = Header::read(spec, rows, file)?;
+    let user = header.index(&spec.user, file)?;
+    let item = header.index(&spec.item, file)?;
+    let weight = spec.weight.as_ref().map(|c| header.index(c, file)).transpose()?;
+    let time = spec.time.as_ref().map(|c| header.index(c, file)).transpose()?;
+    let needed = [Some(user), Some(item), weight, time].into_iter().flatten().max().map_or(0, |m| m + 1);
+    let mut stats = ReadStats::default();
+    while rows.advance()? {
+        require(rows, needed, spec.delimiter)?;
+        let weight = match weight {
+            Some(i) => Some(field::weight(rows.field(i)).ok_or_else(|| {
+                rows.at().parse(format!(
+                    "expected a number in column {}, found '{}'",
+                    header.label(i),
+                    show(rows.field(i))
+                ))
+            })?),
+            None => None,
+        };
+        if let (Some(min), Some(w)) = (spec.min_weight, weight) {
+            if w < min {
+                stats.skipped += 1;
+                continue;
+            }
+        }
+        let time = match time {
+            Some(i) => Some(field::time(rows.field(i)).ok_or_else(|| {
+                rows.at().parse(format!(
+                    "expected an integer timestamp in column {}, found '{}'",
+                    header.label(i),
+                    show(rows.field(i))
+                ))
+            })?),
+            None => None,
+        };
+        let key = |i: usize| {
+            field::key(rows.field(i), spec.string_keys)
+                .map_err(|e| rows.at().parse(format!("{} in column {}", e.describe(), header.label(i))))
+        };
+        sink(Interaction { user: key(user)?, item: key(item)?, weight, time });
+        stats.records += 1;
+    }
+    stats.lines = rows.lines();
+    Ok(stats)
+}
+
+/// Reads users or items with tags from the rows of a csv or tsv file.
+pub(crate) fn read_entities<'a, R: Rows<'a>>(
+    spec: &ImportSpec,
+    rows: &mut R,
+    file: At<'a>,
+    sink: &mut dyn FnMut(Entity),
+) -> Result<ReadStats, ImportError> {
+    let header = Header::read(spec, rows, file)?;
+    let key_column = header.index(&spec.key, file)?;
+    let tag_columns = match &spec.tags {
+        Some(columns) => Some(columns.iter().map(|c| header.index(c, file)).collect::<Result<Vec<_>, _>>()?),
+        None => None,
+    };
+    let needed = tag_columns.iter().flatten().copied().chain([key_column]).max().map_or(0, |m| m + 1);
+    let mut stats = ReadStats::default();
+    let mut all_columns = Vec::new();
+    while rows.advance()? {
+        require(rows, needed, spec.delimiter)?;
+        let key = field::key(rows.field(key_column), spec.string_keys).map_err(|e| {
+            rows.at().parse(format!("{} in column {}", e.describe(), header.label(key_column)))
+        })?;
+        let columns = match &tag_columns {
+            Some(columns) => columns,
+            None => {
+                all_columns.clear();
+                all_columns.extend((0..rows.len()).filter(|&i| i != key_column));
+                &all_columns
+            }
+        };
+        let mut tags = Vec::new();
+        for &i in columns {
+            let text = field::text(rows.field(i))
+                .ok_or_else(|| rows.at().parse(format!("invalid UTF-8 in column {}", header.label(i))))?;
+            let mut add = |value: &str| {
+                let value = value.trim();
+                if !value.is_empty() {
+                    tags.push(match header.name(i) {
+                        Some(name) => format!("{name}:{value}"),
+                        None => value.to_string(),
+                    });
+                }
+            };
+            match &spec.tag_separator {
+                Some(sep) => text.split(sep.as_str()).for_each(&mut add),
+                None => add(text),
+            }
+        }
+        sink(Entity { key, tags });
+        stats.records += 1;
+    }
+    stats.lines = rows.lines();
+    Ok(stats)
+}

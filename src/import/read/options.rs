@@ -1,0 +1,382 @@
+//! What to import and how: [`ImportSpec`] validates a format name and its options for a target.
+//!
+//! | format | target | options |
+//! |---|---|---|
+//! | `tsv`, `csv` | interactions | `header`, `delimiter`, `user`, `item`, `weight`, `time`, `min_weight`, `keys` |
+//! | `tsv`, `csv` | users, items | `header`, `delimiter`, `key`, `tags`, `tag_separator`, `keys` |
+//! | `movielens` | interactions | `min_weight`, `keys` |
+//! | `movielens` | users, items | `keys` |
+//! | `lightgcn` | interactions | `keys` |
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::error::{ImportError, ImportErrorKind};
+use super::format::{Format, Target};
+use crate::value::Value;
+
+/// A column of a delimited file: by 0-based index or by header name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Column {
+    /// The column at this 0-based position.
+    Index(usize),
+    /// The column with this header name.
+    Name(String),
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Column::Index(i) => write!(f, "{i}"),
+            Column::Name(n) => write!(f, "'{n}'"),
+        }
+    }
+}
+
+/// A validated import request: the file, what it holds, its format and options. Build it with
+/// [`ImportSpec::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportSpec {
+    /// The file, as given.
+    pub path: PathBuf,
+    /// What the file holds.
+    pub target: Target,
+    /// How the file is written.
+    pub format: Format,
+    /// Whether the first line names the columns.
+    pub(crate) header: bool,
+    /// The field separator of csv and tsv.
+    pub(crate) delimiter: u8,
+    /// The user column of an interactions file.
+    pub(crate) user: Column,
+    /// The item column of an interactions file.
+    pub(crate) item: Column,
+    /// The weight column, if any.
+    pub(crate) weight: Option<Column>,
+    /// The time column, if any.
+    pub(crate) time: Option<Column>,
+    /// Records with a smaller weight are skipped.
+    pub(crate) min_weight: Option<f32>,
+    /// Every key is a string key, digits or not.
+    pub(crate) string_keys: bool,
+    /// The key column of an entities file.
+    pub(crate) key: Column,
+    /// The tag columns of an entities file; `None` means every column but the key.
+    pub(crate) tags: Option<Vec<Column>>,
+    /// Splits a field into several tags.
+    pub(crate) tag_separator: Option<String>,
+}
+
+/// The options each format takes for each target.
+fn valid_options(format: Format, target: Target) -> &'static [&'static str] {
+    match (format, target) {
+        (Format::Csv | Format::Tsv, Target::Interactions) => {
+            &["header", "delimiter", "user", "item", "weight", "time", "min_weight", "keys"]
+        }
+        (Format::Csv | Format::Tsv, Target::Users | Target::Items) => {
+            &["header", "delimiter", "key", "tags", "tag_separator", "keys"]
+        }
+        (Format::Movielens, Target::Interactions) => &["min_weight", "keys"],
+        (Format::Movielens | Format::Lightgcn, _) => &["keys"],
+    }
+}
+
+impl ImportSpec {
+    /// Validates the format (guessed from the file name when `None`) and the options for the target.
+    /// An unknown option is an error listing the valid ones; a value of the wrong type says what was
+    /// expected. Naming a column implies `header = true`.
+    pub fn new(
+        path: &Path,
+        target: Target,
+        format: Option<&str>,
+        options: &[(String, Value)],
+    ) -> Result<ImportSpec, ImportError> {
+        let fail = |message: String| ImportError::new(path, None, ImportErrorKind::Option, message);
+        let format = match format {
+            Some(name) => name.parse::<Format>().map_err(fail)?,
+            None => Format::from_path(path),
+        };
+        if format == Format::Lightgcn && target != Target::Interactions {
+            return Err(fail(format!(
+                "FORMAT lightgcn holds interactions only, not {target}; import {target} as csv, tsv or movielens"
+            )));
+        }
+        let mut spec = ImportSpec {
+            path: path.to_path_buf(),
+            target,
+            format,
+            header: false,
+            delimiter: if format == Format::Csv { b',' } else { b'\t' },
+            user: Column::Index(0),
+            item: Column::Index(1),
+            weight: None,
+            time: None,
+            min_weight: None,
+            string_keys: false,
+            key: Column::Index(0),
+            tags: None,
+            tag_separator: None,
+        };
+        let valid = valid_options(format, target);
+        let mut seen: Vec<String> = Vec::new();
+        let mut header_given = None;
+        for (name, value) in options {
+            let name = name.trim().to_ascii_lowercase();
+            if !valid.contains(&name.as_str()) {
+                return Err(fail(format!(
+                    "unknown option '{name}' for FORMAT {format} {target}; the valid options are: {}",
+                    valid.join(", ")
+                )));
+            }
+            if seen.contains(&name) {
+                return Err(fail(format!("option '{name}' is given twice")));
+            }
+            seen.push(name.clone());
+            let wrong = |expected: &str| {
+                fail(format!("option '{name}' expects {expected}, got {} {value}", value.type_name()))
+            };
+            let a_column = "a column index (0, 1, ...) or a header name";
+            match name.as_str() {
+                "header" => header_given = Some(value.as_bool().ok_or_else(|| wrong("true or false"))?),
+                "delimiter" => {
+                    spec.delimiter = delimiter(value).ok_or_else(|| wrong("one ASCII character"))?
+                }
+                "user" => spec.user = column(value).ok_or_else(|| wrong(a_column))?,
+                "item" => spec.item = column(value).ok_or_else(|| wrong(a_column))?,
+                "key" => spec.key = column(value).ok_or_else(|| wrong(a_column))?,
+                "weight" => spec.weight = Some(column(value).ok_or_else(|| wrong(a_column))?),
+                "time" => spec.time = Some(column(value).ok_or_else(|| wrong(a_column))?),
+                "min_weight" => {
+                    let w = value.as_f64().filter(|w| w.is_finite()).ok_or_else(|| wrong("a number"))?;
+                    spec.min_weight = Some(w as f32);
+                }
+                "keys" => {
+                    spec.string_keys = match value.as_str().map(|s| s.to_ascii_lowercase()).as_deref() {
+                        Some("auto") => false,
+                        Some("string") => true,
+                        _ => return Err(wrong("'auto' or 'string'")),
+                    }
+                }
+                "tags" => {
+                    spec.tags = Some(columns(value).ok_or_else(|| {
+                        wrong("a column, or a comma-separated list of column names or indexes")
+                    })?)
+                }
+                "tag_separator" => {
+                    let sep = value
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .ok_or_else(|| wrong("a non-empty string"))?;
+                    spec.tag_separator = Some(sep.to_string());
+                }
+                _ => return Err(fail(format!("option '{name}' is not handled"))),
+            }
+        }
+        let named = spec.named_columns();
+        match (header_given, named.first()) {
+            (Some(false), Some(first)) => {
+                return Err(fail(format!(
+                    "column {first} is named but header = false; name columns by index, or set header = true"
+                )))
+            }
+            (Some(h), _) => spec.header = h,
+            (None, first) => spec.header = first.is_some(),
+        }
+        if spec.min_weight.is_some() && spec.weight.is_none() && matches!(format, Format::Csv | Format::Tsv) {
+            return Err(fail("option 'min_weight' needs a weight column: add weight = <column>".into()));
+        }
+        Ok(spec)
+    }
+
+    /// The columns given by header name.
+    fn named_columns(&self) -> Vec<&Column> {
+        let (columns, tags): (Vec<&Column>, &[Column]) = match self.target {
+            Target::Interactions => {
+                let mut c = vec![&self.user, &self.item];
+                c.extend(self.weight.iter().chain(self.time.iter()));
+                (c, &[])
+            }
+            Target::Users | Target::Items => (vec![&self.key], self.tags.as_deref().unwrap_or(&[])),
+        };
+        columns.into_iter().chain(tags.iter()).filter(|c| matches!(c, Column::Name(_))).collect()
+    }
+}
+
+/// A delimiter: one ASCII character, or `tab` / `\t` for a tab.
+fn delimiter(value: &Value) -> Option<u8> {
+    match value.as_str()? {
+        "tab" | "\\t" => Some(b'\t'),
+        s if s.len() == 1 && s.is_ascii() && s != "\n" && s != "\r" && s != "\"" => Some(s.as_bytes()[0]),
+        _ => None,
+    }
+}
+
+/// A column from an option value: an index (an integer, or text of digits) or a header name.
+fn column(value: &Value) -> Option<Column> {
+    match value {
+        Value::Int(i) => usize::try_from(*i).ok().map(Column::Index),
+        Value::Text(s) => column_text(s),
+        _ => None,
+    }
+}
+
+fn column_text(text: &str) -> Option<Column> {
+    let text = text.trim();
+    if text.is_empty() {
+        None
+    } else if text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok().map(Column::Index)
+    } else {
+        Some(Column::Name(text.to_string()))
+    }
+}
+
+/// Several columns: one integer, or text naming columns separated by commas.
+fn columns(value: &Value) -> Option<Vec<Column>> {
+    match value {
+        Value::Int(_) => column(value).map(|c| vec![c]),
+        Value::Text(s) => s.split(',').map(column_text).collect(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    fn spec(
+        path: &str,
+        target: Target,
+        format: Option<&str>,
+        o: &[(&str, Value)],
+    ) -> Result<ImportSpec, ImportError> {
+        ImportSpec::new(Path::new(path), target, format, &opts(o))
+    }
+
+    #[test]
+    fn defaults_follow_the_extension() {
+        let s = spec("train.tsv", Target::Interactions, None, &[]).unwrap();
+        assert_eq!((s.format, s.header, s.delimiter), (Format::Tsv, false, b'\t'));
+        assert_eq!(
+            (s.user.clone(), s.item.clone(), s.weight.clone()),
+            (Column::Index(0), Column::Index(1), None)
+        );
+        let s = spec("ratings.csv.gz", Target::Interactions, None, &[]).unwrap();
+        assert_eq!((s.format, s.delimiter), (Format::Csv, b','));
+        let s = spec("ratings.dat", Target::Interactions, None, &[]).unwrap();
+        assert_eq!(s.format, Format::Movielens);
+    }
+
+    #[test]
+    fn named_columns_imply_a_header_and_digits_are_indexes() {
+        let s = spec(
+            "r.tsv",
+            Target::Interactions,
+            Some("tsv"),
+            &[("USER", "UserID".into()), ("item", "2".into()), ("weight", Value::Int(3))],
+        )
+        .unwrap();
+        assert!(s.header);
+        assert_eq!(s.user, Column::Name("UserID".into()));
+        assert_eq!(s.item, Column::Index(2));
+        assert_eq!(s.weight, Some(Column::Index(3)));
+        let s = spec(
+            "u.csv",
+            Target::Users,
+            None,
+            &[("tags", "genres, 3".into()), ("tag_separator", "|".into())],
+        )
+        .unwrap();
+        assert_eq!(s.tags, Some(vec![Column::Name("genres".into()), Column::Index(3)]));
+        assert_eq!(s.tag_separator.as_deref(), Some("|"));
+        assert!(s.header);
+    }
+
+    #[test]
+    fn unknown_option_lists_the_valid_ones() {
+        let e = spec("r.tsv", Target::Interactions, None, &[("tags", "x".into())]).unwrap_err();
+        assert_eq!(e.kind, ImportErrorKind::Option);
+        assert_eq!(e.line, None);
+        assert_eq!(
+            e.message,
+            "unknown option 'tags' for FORMAT tsv interactions; the valid options are: header, delimiter, user, \
+             item, weight, time, min_weight, keys"
+        );
+        let e = spec("movies.dat", Target::Items, None, &[("min_weight", Value::Int(3))]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "unknown option 'min_weight' for FORMAT movielens items; the valid options are: keys"
+        );
+    }
+
+    #[test]
+    fn wrong_value_types_say_what_was_expected() {
+        let e = spec("r.tsv", Target::Interactions, None, &[("header", Value::Int(1))]).unwrap_err();
+        assert_eq!(e.message, "option 'header' expects true or false, got integer 1");
+        let e = spec("r.tsv", Target::Interactions, None, &[("delimiter", "::".into())]).unwrap_err();
+        assert_eq!(e.message, "option 'delimiter' expects one ASCII character, got string ::");
+        let e = spec("r.tsv", Target::Interactions, None, &[("min_weight", "high".into())]).unwrap_err();
+        assert_eq!(e.message, "option 'min_weight' expects a number, got string high");
+        let e = spec("r.tsv", Target::Interactions, None, &[("user", Value::Int(-1))]).unwrap_err();
+        assert!(e.message.starts_with("option 'user' expects a column index"), "{}", e.message);
+        let e = spec("r.tsv", Target::Interactions, None, &[("keys", "int".into())]).unwrap_err();
+        assert_eq!(e.message, "option 'keys' expects 'auto' or 'string', got string int");
+        let e = spec("r.tsv", Target::Interactions, Some("xml"), &[]).unwrap_err();
+        assert_eq!(
+            (e.kind, e.to_string().as_str()),
+            (
+                ImportErrorKind::Option,
+                "'r.tsv': unknown format 'xml'; the formats are: csv, tsv, movielens, lightgcn"
+            )
+        );
+    }
+
+    #[test]
+    fn min_weight_needs_a_weight_column() {
+        let e = spec("r.tsv", Target::Interactions, None, &[("min_weight", Value::Int(4))]).unwrap_err();
+        assert_eq!(e.kind, ImportErrorKind::Option);
+        assert_eq!(e.message, "option 'min_weight' needs a weight column: add weight = <column>");
+        let s = spec(
+            "r.tsv",
+            Target::Interactions,
+            None,
+            &[("min_weight", Value::Float(3.5)), ("weight", Value::Int(2))],
+        )
+        .unwrap();
+        assert_eq!(s.min_weight, Some(3.5));
+        let s = spec("ratings.dat", Target::Interactions, None, &[("min_weight", Value::Int(4))]).unwrap();
+        assert_eq!(s.min_weight, Some(4.0));
+    }
+
+    #[test]
+    fn contradictions_and_repeats_are_errors() {
+        let e = spec("r.tsv", Target::Interactions, None, &[("header", false.into()), ("user", "u".into())])
+            .unwrap_err();
+        assert!(e.message.starts_with("column 'u' is named but header = false"), "{}", e.message);
+        let e =
+            spec("r.tsv", Target::Interactions, None, &[("keys", "auto".into()), ("Keys", "string".into())])
+                .unwrap_err();
+        assert_eq!(e.message, "option 'keys' is given twice");
+        let e = spec("r.txt", Target::Users, Some("lightgcn"), &[]).unwrap_err();
+        assert_eq!(e.kind, ImportErrorKind::Option);
+        assert!(e.message.starts_with("FORMAT lightgcn holds interactions only"), "{}", e.message);
+    }
+
+    #[test]
+    fn delimiter_and_keys_options() {
+        let s = spec(
+            "r.csv",
+            Target::Interactions,
+            None,
+            &[("delimiter", ";".into()), ("keys", "String".into())],
+        )
+        .unwrap();
+        assert_eq!((s.delimiter, s.string_keys), (b';', true));
+        let s = spec("r.csv", Target::Interactions, None, &[("delimiter", "tab".into())]).unwrap();
+        assert_eq!(s.delimiter, b'\t');
+    }
+}

@@ -1,0 +1,36 @@
+//! What the readers produce: interactions, entities with tags, and counts of what was read.
+
+use recodb_storage::Key;
+
+/// One interaction read from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interaction {
+    /// The user's key.
+    pub user: Key,
+    /// The item's key.
+    pub item: Key,
+    /// The weight (a rating, a count), when the file has one.
+    pub weight: Option<f32>,
+    /// The timestamp, when the file has one.
+    pub time: Option<i64>,
+}
+
+/// A user or an item read from a file, with its tags (`genre:Comedy`, `age:25`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    /// The entity's key.
+    pub key: Key,
+    /// Its tags, in file order.
+    pub tags: Vec<String>,
+}
+
+/// What a reader read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadStats {
+    /// Lines read, counting a header and empty lines.
+    pub lines: u64,
+    /// Records handed to the sink.
+    pub records: u64,
+    /// Records dropped because their weight is below `min_weight`.
+    pub skipped: u64,
+}
