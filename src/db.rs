@@ -5,8 +5,13 @@ use std::path::Path;
 
 use recodb_storage::{IntegrityReport, Key, PairAttrs, Side, Snapshot, SnapshotPart, StorageError, Store};
 
+use recodb_query::Statement;
+
 use crate::error::{Error, Result};
+use crate::exec;
 use crate::import::{self, ImportSpec, ImportSummary, Target};
+use crate::progress::{NoProgress, Progress};
+use crate::result::ResultSet;
 use crate::value::Value;
 
 /// An open recodb database.
@@ -235,6 +240,36 @@ impl Database {
             })
             .collect::<Result<Vec<_>>>()
             .map(Some)
+    }
+
+    /// Runs a script of statements separated by `;` and returns one result set per statement. The
+    /// whole script is parsed first (a syntax error runs nothing); execution stops at the first failing
+    /// statement, and the statements before it stay applied (each statement is atomic on its own).
+    pub fn execute(&self, script: &str) -> Result<Vec<ResultSet>> {
+        let statements = recodb_query::parse_script(script)?;
+        statements.iter().map(|s| self.run(s, &[], &NoProgress)).collect()
+    }
+
+    /// Runs one statement with `?` placeholders bound to `params`, in order. Parameters are typed
+    /// values, never spliced into the text: `RECOMMEND user ? TOP ? USING taste` with
+    /// `[Value::from("alice"), Value::Int(10)]`.
+    pub fn query(&self, statement: &str, params: &[Value]) -> Result<ResultSet> {
+        let parsed = recodb_query::parse_statement(statement)?;
+        let used = parsed.param_count();
+        if used != params.len() {
+            return Err(Error::Invalid(format!(
+                "the statement has {used} parameter{} but {} {} bound",
+                if used == 1 { "" } else { "s" },
+                params.len(),
+                if params.len() == 1 { "was" } else { "were" }
+            )));
+        }
+        self.run(&parsed, params, &NoProgress)
+    }
+
+    /// Runs one parsed statement, reporting progress of long work to `progress` (which may cancel it).
+    pub fn run(&self, statement: &Statement, params: &[Value], progress: &dyn Progress) -> Result<ResultSet> {
+        exec::run(self, statement, params, progress)
     }
 
     /// A consistent CSR snapshot of the visible interactions (the holdout excluded), for training.

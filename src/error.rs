@@ -8,6 +8,9 @@ use crate::import::read::ImportError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The statement text does not parse; the error knows the line and column.
+    #[error(transparent)]
+    Parse(#[from] recodb_query::ParseError),
     /// The database could not be opened.
     #[error(transparent)]
     Open(#[from] OpenError),

@@ -9,6 +9,7 @@ mod db;
 mod error;
 mod exec;
 pub mod import;
+mod progress;
 mod result;
 pub mod synth;
 pub mod value;
@@ -16,6 +17,10 @@ pub mod value;
 pub use db::{Database, EntityInfo, Interaction, Stats};
 pub use error::{Error, Result};
 pub use import::{Format, ImportError, ImportErrorKind, ImportSpec, ImportSummary, Target};
+pub use progress::{NoProgress, Progress};
 pub use recodb_storage::{IntegrityReport, Key, Side, Snapshot};
 pub use result::{Column, ColumnRef, ColumnType, FromValue, ResultSet, Row};
 pub use value::Value;
+
+/// The query language: parser, AST and errors (the `recodb-query` crate).
+pub use recodb_query as query;

@@ -84,7 +84,9 @@ fn bad_input_is_an_error_and_changes_nothing() {
     let bad_utf8 = dir.path().join("utf8.tsv");
     std::fs::write(&bad_utf8, b"3\t30\n\xff\xfe\t40\n").expect("write");
     let missing = dir.path().join("nowhere.tsv");
-    let cases: Vec<(&std::path::Path, Vec<(String, Value)>, ImportErrorKind, Option<u64>)> = vec![
+    /// A bad input: the file, the options, the error kind and the line it must name.
+    type Case<'a> = (&'a std::path::Path, Vec<(String, Value)>, ImportErrorKind, Option<u64>);
+    let cases: Vec<Case> = vec![
         (&malformed, vec![], ImportErrorKind::Parse, Some(2)),
         (&bad_weight, opts(&[("weight", Value::Int(2))]), ImportErrorKind::Parse, Some(2)),
         (&bad_utf8, vec![], ImportErrorKind::Parse, Some(2)),

@@ -1,1 +1,104 @@
-fn main() {}
+//! `recodb`: the recodb shell. Opens (or creates) a database and reads statements interactively, from
+//! `-c`, from `-f FILE`, or from piped standard input.
+
+mod demo;
+mod progress;
+mod render;
+mod run;
+mod shell;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use recodb::Database;
+
+use render::Format;
+use run::Session;
+
+/// The recodb shell: an embedded recommendation database.
+///
+/// Without a path, the database is temporary and lives in memory. With -c or -f, or with statements
+/// piped on standard input, recodb runs them and exits (status 1 on the first error); otherwise it
+/// starts an interactive shell (type .help).
+#[derive(Debug, Parser)]
+#[command(name = "recodb", version, about, long_about = None)]
+struct Args {
+    /// The database directory (created if absent). Omit for a temporary in-memory database.
+    db_path: Option<PathBuf>,
+    /// Run these statements and exit.
+    #[arg(short = 'c', long = "command", value_name = "STATEMENTS", conflicts_with = "file")]
+    command: Option<String>,
+    /// Run the statements in FILE and exit.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// How results are printed.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Print how long each statement took.
+    #[arg(long)]
+    timer: bool,
+    /// Build a demo database from the built-in synthetic data set and show what recodb does.
+    #[arg(long, conflicts_with_all = ["command", "file"])]
+    demo: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let db = match &args.db_path {
+        Some(path) => Database::open(path),
+        None => Database::open_temporary(),
+    };
+    let db = match db {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut session = Session::new(db, args.format, args.timer);
+    if args.demo {
+        return demo::run(&mut session);
+    }
+    let script = if let Some(text) = args.command {
+        Some(text)
+    } else if let Some(file) = &args.file {
+        match std::fs::read_to_string(file) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                eprintln!("error: cannot read '{}': {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    } else if !std::io::stdin().is_terminal() {
+        let mut text = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            eprintln!("error: cannot read standard input: {e}");
+            return ExitCode::FAILURE;
+        }
+        Some(text)
+    } else {
+        None
+    };
+    match script {
+        Some(text) => {
+            if session.run_script(&text) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        None => shell::interactive(&mut session),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_valid() {
+        super::Args::command().debug_assert();
+    }
+}

@@ -63,7 +63,7 @@ fn format_float(f: f64) -> String {
 
 fn table(set: &ResultSet) -> String {
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
     t.set_header(set.columns().iter().map(|c| c.name.clone()));
     for row in set.rows() {
         t.add_row(row.values().iter().map(cell_text));
@@ -98,7 +98,8 @@ fn delimited(set: &ResultSet, delimiter: u8) -> String {
         // Writing into a Vec cannot fail.
         w.write_record(&r).expect("writing to memory");
     }
-    String::from_utf8(w.into_inner().expect("flushing to memory")).expect("csv output of UTF-8 input is UTF-8")
+    String::from_utf8(w.into_inner().expect("flushing to memory"))
+        .expect("csv output of UTF-8 input is UTF-8")
 }
 
 fn json(set: &ResultSet) -> String {
@@ -110,7 +111,9 @@ fn json(set: &ResultSet) -> String {
                 Value::Null => serde_json::Value::Null,
                 Value::Bool(b) => serde_json::Value::Bool(*b),
                 Value::Int(i) => serde_json::Value::from(*i),
-                Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+                Value::Float(f) => {
+                    serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+                }
                 Value::Text(s) => serde_json::Value::String(s.clone()),
             };
             obj.insert(col.name.clone(), v);
@@ -125,7 +128,11 @@ mod tests {
     use super::*;
 
     fn sample() -> ResultSet {
-        let mut set = ResultSet::new(&[("rank", ColumnType::Int), ("item", ColumnType::Text), ("score", ColumnType::Float)]);
+        let mut set = ResultSet::new(&[
+            ("rank", ColumnType::Int),
+            ("item", ColumnType::Text),
+            ("score", ColumnType::Float),
+        ]);
         set.push(vec![Value::Int(1), Value::from("a,b"), Value::Float(0.123456)]);
         set.push(vec![Value::Int(2), Value::from("x"), Value::Null]);
         set

@@ -1,0 +1,81 @@
+//! Statements that ask the models: RECOMMEND, SIMILAR, EXPLAIN, EVALUATE.
+
+use super::literal::LiteralKind;
+use super::{Parser, Result};
+use crate::ast::{Filter, Query, Recommend, Rerank, Similar, Source, StatementKind};
+use crate::keyword::Keyword;
+
+impl Parser<'_> {
+    /// `RECOMMEND USER key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]`, after
+    /// `RECOMMEND`.
+    pub(crate) fn parse_recommend(&mut self) -> Result<Recommend> {
+        self.expect_keyword(Keyword::User)?;
+        let user = self.parse_literal(LiteralKind::KEY)?;
+        self.expect_keyword(Keyword::Top)?;
+        let top = self.parse_literal(LiteralKind::COUNT)?;
+        let using = self.parse_opt_name(Keyword::Using)?;
+        let rerank = if self.next_if_keyword(Keyword::Rerank)? {
+            let candidates = self.parse_literal(LiteralKind::COUNT)?;
+            self.expect_keyword(Keyword::Using)?;
+            Some(Rerank { candidates, model: self.parse_name()? })
+        } else {
+            None
+        };
+        let filter = self.parse_where()?;
+        let include_seen = self.next_if_keyword(Keyword::Include)?;
+        if include_seen {
+            self.expect_keyword(Keyword::Seen)?;
+        }
+        Ok(Recommend { user, top, using, rerank, filter, include_seen })
+    }
+
+    /// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter]`, after `SIMILAR`.
+    pub(crate) fn parse_similar(&mut self) -> Result<Similar> {
+        let side = self.parse_side()?;
+        let key = self.parse_literal(LiteralKind::KEY)?;
+        self.expect_keyword(Keyword::Top)?;
+        let top = self.parse_literal(LiteralKind::COUNT)?;
+        let using = self.parse_opt_name(Keyword::Using)?;
+        let filter = self.parse_where()?;
+        Ok(Similar { side, key, top, using, filter })
+    }
+
+    /// An optional `WHERE filter`.
+    fn parse_where(&mut self) -> Result<Option<Filter>> {
+        if self.next_if_keyword(Keyword::Where)? {
+            self.parse_filter().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// `EXPLAIN RECOMMEND ...` or `EXPLAIN SIMILAR ...`, after `EXPLAIN`.
+    pub(crate) fn parse_explain(&mut self) -> Result<StatementKind> {
+        let query = if self.next_if_keyword(Keyword::Recommend)? {
+            Query::Recommend(self.parse_recommend()?)
+        } else if self.next_if_keyword(Keyword::Similar)? {
+            Query::Similar(self.parse_similar()?)
+        } else {
+            return Err(self.unexpected(&[]));
+        };
+        Ok(StatementKind::Explain(query))
+    }
+
+    /// `EVALUATE name [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...] [WITH (...)]`, after `EVALUATE`.
+    pub(crate) fn parse_evaluate(&mut self) -> Result<StatementKind> {
+        let model = self.parse_name()?;
+        let against = if self.next_if_keyword(Keyword::Against)? {
+            let path = self.parse_literal(LiteralKind::STRING)?;
+            Some(Source { path, format: self.parse_opt_name(Keyword::Format)? })
+        } else {
+            None
+        };
+        let cutoffs = if self.next_if_keyword(Keyword::At)? {
+            self.parse_comma_list(|parser| parser.parse_literal(LiteralKind::COUNT))?
+        } else {
+            Vec::new()
+        };
+        let options = self.parse_with_options()?;
+        Ok(StatementKind::Evaluate { model, against, cutoffs, options })
+    }
+}
