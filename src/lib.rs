@@ -24,3 +24,8 @@ pub use value::Value;
 
 /// The query language: parser, AST and errors (the `recodb-query` crate).
 pub use recodb_query as query;
+
+/// The Rust examples of README.md, compiled and run as doc tests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

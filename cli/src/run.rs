@@ -51,7 +51,7 @@ impl Session {
         let statements = match recodb::query::parse_script(text) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{}", e.render(text));
+                eprintln!("{}", describe_error(&Error::Parse(e), text, 0));
                 return false;
             }
         };
@@ -82,7 +82,7 @@ impl Session {
 /// position of the statement that failed.
 pub fn describe_error(error: &Error, source: &str, statement_offset: usize) -> String {
     match error {
-        Error::Parse(e) => e.render(source),
+        Error::Parse(e) => format!("error: {e}\n{}", e.render(source)),
         other => {
             let (line, column) = line_column(source, statement_offset);
             if source.lines().nth(1).is_some() {

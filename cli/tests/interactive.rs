@@ -1,0 +1,85 @@
+//! The interactive shell driven through a pseudo-terminal, as a person would use it: a multi-line
+//! statement, an error with its underline, history recall, `.timer on`, `.mode`, and Ctrl-C during a
+//! long import, which cancels it and leaves the database unchanged.
+
+#![cfg(unix)]
+
+use std::io::Write;
+use std::process::Command;
+
+use rexpect::session::{spawn_command, PtySession};
+
+const PROMPT: &str = "recodb> ";
+
+fn shell(dir: &tempfile::TempDir) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_recodb"));
+    cmd.arg(dir.path().join("db")).env("RECODB_HISTORY", dir.path().join("history"));
+    let mut session = spawn_command(cmd, Some(30_000)).expect("start the shell");
+    session.exp_string(PROMPT).expect("the first prompt");
+    session
+}
+
+#[test]
+fn multi_line_statements_errors_history_and_dot_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut p = shell(&dir);
+    // A statement runs only once it ends with ';', however many lines it takes.
+    p.send_line("INSERT INTERACTION user 1").expect("send");
+    p.send_line("  item 2;").expect("send");
+    p.exp_string("inserted").expect("the statement ran after its second line");
+    p.exp_string(PROMPT).expect("prompt");
+
+    p.send_line("SHOW USRS;").expect("send");
+    p.exp_string("error: line 1, column 6: expected").expect("a positioned error");
+    p.exp_string("1 | SHOW USRS;").expect("the offending line");
+    p.exp_string("  |      ^^^^").expect("the underline");
+    p.exp_string(PROMPT).expect("the shell goes on after an error");
+
+    p.send_line(".timer on").expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line(".mode csv").expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("SHOW USERS;").expect("send");
+    p.exp_string("user,interactions,tags").expect("csv output");
+    p.exp_string("time: ").expect("the timer");
+    p.exp_string(PROMPT).expect("prompt");
+
+    // Ctrl-P (like the up arrow) recalls the previous statement; Enter runs it again.
+    p.send_control('p').expect("previous history entry");
+    p.exp_string("SHOW USERS;").expect("the statement is back on the line");
+    p.send_line("").expect("enter");
+    p.exp_string("user,interactions,tags").expect("the recalled statement ran");
+    p.exp_string(PROMPT).expect("prompt");
+
+    p.send_line(".quit").expect("send");
+    p.exp_eof().expect("the shell ends");
+    let history = std::fs::read_to_string(dir.path().join("history")).expect("history was saved");
+    assert!(history.contains("SHOW USERS;"), "{history}");
+}
+
+#[test]
+fn ctrl_c_cancels_a_long_import_and_leaves_the_database_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = dir.path().join("big.tsv");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&big).expect("create"));
+        for i in 0..6_000_000u64 {
+            writeln!(out, "{}\t{}", i % 50_000, i % 7_919).expect("write");
+        }
+    }
+    let mut p = shell(&dir);
+    p.send_line("INSERT INTERACTION user 'kept' item 1;").expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", big.display())).expect("send");
+    p.exp_string("import").expect("the progress bar appears");
+    p.send_control('c').expect("Ctrl-C");
+    p.exp_string("cancelled").expect("the import says it was cancelled");
+    p.exp_string(PROMPT).expect("the shell is still there");
+    p.send_line(".mode csv").expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("SHOW STATS;").expect("send");
+    p.exp_string("interactions,1").expect("only the interaction before the import is there");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line(".quit").expect("send");
+    p.exp_eof().expect("the shell ends");
+}

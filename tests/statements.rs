@@ -1,0 +1,148 @@
+//! Every data statement through `Database::execute` and `Database::query`: values, errors, parameters.
+
+use recodb::{Database, Error, Key, Side, Value};
+
+fn one(db: &Database, statement: &str) -> recodb::ResultSet {
+    db.query(statement, &[]).unwrap_or_else(|e| panic!("{statement}: {e}"))
+}
+
+fn int(set: &recodb::ResultSet, column: &str) -> i64 {
+    set.row(0).expect("a row").get::<i64>(column).expect("an integer column")
+}
+
+#[test]
+fn data_statements_change_the_database() {
+    let db = Database::open_temporary().expect("open");
+    assert_eq!(int(&one(&db, "ADD USER 'ann' TAGS ('age:25', 'gender:F')"), "added"), 1);
+    assert_eq!(
+        int(&one(&db, "add user 'ann'"), "added"),
+        0,
+        "keywords are case-insensitive; re-adding is a no-op"
+    );
+    assert_eq!(int(&one(&db, "ADD ITEM 7 TAGS ('genre:scifi')"), "tags"), 1);
+    assert_eq!(
+        int(&one(&db, "INSERT INTERACTION user 'ann' item 7 WEIGHT 4.5 AT 1700000000"), "inserted"),
+        1
+    );
+    assert_eq!(int(&one(&db, "INSERT INTERACTION user 'ann' item 7 WEIGHT 5"), "inserted"), 0);
+    let seen = db.interactions_of(&Key::from("ann")).expect("read").expect("ann");
+    assert_eq!((seen[0].weight, seen[0].time), (5.0, Some(1_700_000_000)));
+    assert_eq!(int(&one(&db, "DELETE INTERACTION user 'ann' item 7"), "deleted"), 1);
+    assert_eq!(int(&one(&db, "DELETE INTERACTION user 'ann' item 7"), "deleted"), 0);
+    assert_eq!(int(&one(&db, "DELETE ITEM 7"), "deleted"), 1);
+    assert_eq!(int(&one(&db, "DELETE USER 'ann'"), "deleted"), 1);
+    assert_eq!(db.stats().expect("stats").users, 0);
+    db.check_integrity().expect("consistent");
+}
+
+#[test]
+fn scripts_run_in_order_and_stop_at_the_first_error() {
+    let db = Database::open_temporary().expect("open");
+    let results = db
+        .execute(
+            "INSERT INTERACTION user 1 item 1; INSERT INTERACTION user 1 item 2; -- a comment\nSHOW USERS;",
+        )
+        .expect("script");
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[2].row(0).expect("row").get::<i64>("interactions").expect("count"), 2);
+
+    let err =
+        db.execute("INSERT INTERACTION user 2 item 1; DESCRIBE USER 99; INSERT INTERACTION user 3 item 1;");
+    assert_eq!(err.expect_err("user 99 is unknown").to_string(), "no user with key 99");
+    assert_eq!(
+        db.stats().expect("stats").users,
+        2,
+        "the statement before the error stays; the one after never ran"
+    );
+
+    let err =
+        db.execute("INSERT INTERACTION user 4 item 1; INSERT INTERACTON user 5 item 1;").expect_err("typo");
+    let Error::Parse(parse) = &err else { panic!("not a parse error: {err}") };
+    assert_eq!((parse.line, parse.column, parse.found.as_str()), (1, 42, "INTERACTON"), "{err}");
+    assert_eq!(db.stats().expect("stats").users, 2, "a script that does not parse runs nothing");
+}
+
+#[test]
+fn parameters_are_bound_as_values_never_as_text() {
+    let db = Database::open_temporary().expect("open");
+    let sneaky = "x'); DELETE USER 1; --";
+    db.query("INSERT INTERACTION user 1 item ?", &[Value::from(sneaky)]).expect("insert");
+    db.query(
+        "INSERT INTERACTION user ? item ? WEIGHT ?",
+        &[Value::Int(2), Value::from(sneaky), Value::Float(2.5)],
+    )
+    .expect("insert");
+    let item = db.describe(Side::Item, &Key::from(sneaky)).expect("read").expect("the odd key is just a key");
+    assert_eq!(item.interactions, 2);
+    assert_eq!(db.stats().expect("stats").users, 2);
+
+    let err = db.query("SHOW USERS LIMIT ?", &[]).expect_err("missing parameter");
+    assert_eq!(err.to_string(), "the statement has 1 parameter but 0 were bound");
+    let err = db.query("SHOW USERS", &[Value::Int(1)]).expect_err("extra parameter");
+    assert_eq!(err.to_string(), "the statement has 0 parameters but 1 was bound");
+    let err = db.query("SHOW USERS LIMIT ?", &[Value::from("ten")]).expect_err("wrong type");
+    assert_eq!(err.to_string(), "LIMIT must be a non-negative integer, got string ten");
+    let err = db.query("INSERT INTERACTION user ? item 1", &[Value::Float(1.5)]).expect_err("float key");
+    assert!(err.to_string().contains("a key is a non-negative integer or a string"), "{err}");
+}
+
+#[test]
+fn show_describe_and_set_return_typed_rows() {
+    let db = Database::open_temporary().expect("open");
+    db.execute("ADD ITEM 1 TAGS ('genre:a'); ADD ITEM 2 TAGS ('genre:a', 'genre:b'); INSERT INTERACTION user 9 item 1;")
+        .expect("seed");
+    let items = one(&db, "SHOW ITEMS LIMIT 1");
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items.columns().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        vec!["item", "interactions", "tags"]
+    );
+    let tags = one(&db, "SHOW TAGS");
+    assert_eq!(tags.column::<String>("tag").expect("tags"), vec!["genre:a", "genre:b"]);
+    let stats = one(&db, "SHOW STATS");
+    assert_eq!(stats.row(2).expect("row").get::<String>("value").expect("interactions"), "1");
+    let user = one(&db, "DESCRIBE USER 9");
+    assert_eq!(user.row(2).expect("row").get::<String>("value").expect("interactions"), "1");
+    assert_eq!(
+        one(&db, "SET durability = relaxed").row(0).expect("row").get::<String>("value").expect("v"),
+        "relaxed"
+    );
+    assert!(db.query("SET durability = 'sometimes'", &[]).is_err());
+    assert!(one(&db, "SHOW MODELS").is_empty());
+}
+
+#[test]
+fn split_statements_hold_out_and_restore() {
+    let db = Database::open_temporary().expect("open");
+    for u in 0..4 {
+        for i in 0..10 {
+            db.insert_interaction(u, i, None, None).expect("insert");
+        }
+    }
+    assert_eq!(int(&one(&db, "SPLIT HOLDOUT 0.3 SEED 11"), "held_out"), 12);
+    assert_eq!(db.snapshot().expect("snapshot").nnz(), 28);
+    assert_eq!(int(&one(&db, "SPLIT CLEAR"), "restored"), 12);
+    let err = db.query("SPLIT HOLDOUT 1.5", &[]).expect_err("bad fraction");
+    assert!(err.to_string().contains("between 0 and 1"), "{err}");
+}
+
+#[test]
+fn statements_that_need_a_model_say_what_is_missing() {
+    let db = Database::open_temporary().expect("open");
+    let cases = [
+        ("TRAIN dsiml AS taste WITH (bits = 64)", "unknown algorithm 'dsiml'; available: none"),
+        ("RECOMMEND user 42 TOP 10 USING taste", "no model named 'taste'"),
+        ("RECOMMEND user 42 TOP 10", "no trained model to use; TRAIN one first"),
+        ("SIMILAR item 1 TOP 5 USING taste", "no model named 'taste'"),
+        ("EXPLAIN RECOMMEND user 1 TOP 3 USING taste", "no model named 'taste'"),
+        ("EVALUATE taste AT 10, 20", "no model named 'taste'"),
+        ("DROP MODEL taste", "no model named 'taste'"),
+        ("DESCRIBE MODEL taste", "no model named 'taste'"),
+        ("EXPORT CODES taste ITEMS TO '/tmp/x'", "no model named 'taste'"),
+        ("WAIT JOB 3", "no job with id 3"),
+    ];
+    for (statement, expected) in cases {
+        let err = db.query(statement, &[]).expect_err(statement);
+        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+    }
+}
