@@ -81,7 +81,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Skips whitespace and comments.
-    fn skip_trivia(&mut self) -> Result<(), ParseError> {
+    fn skip_trivia(&mut self) -> Result<(), Box<ParseError>> {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0C) => self.bump(),
@@ -97,14 +97,18 @@ impl<'a> Lexer<'a> {
                     loop {
                         match self.peek() {
                             None => {
-                                let span = Span::new(start, Location { offset: start.offset + 2, ..start });
+                                let span = Span::new(
+                                    start,
+                                    Location { offset: start.offset + 2, column: start.column + 2, ..start },
+                                );
                                 let message = "unterminated comment: no closing */ before the end of input";
                                 return Err(ParseError::new(
                                     ErrorKind::Unterminated,
                                     span,
                                     "/*",
                                     message.into(),
-                                ));
+                                )
+                                .into());
                             }
                             Some(b'*') if self.peek_at(1) == Some(b'/') => {
                                 self.bump();
@@ -120,8 +124,18 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Reads the next token, or `None` at the end of input.
-    fn scan(&mut self) -> Result<Option<TokenWithSpan<'a>>, ParseError> {
+    /// Reads the next token, or `None` at the end of input. After an error, always `None`. (The error is
+    /// boxed: a small `Result` keeps the parser's hot path free of large copies.)
+    pub(crate) fn next_token(&mut self) -> Result<Option<TokenWithSpan<'a>>, Box<ParseError>> {
+        if self.failed {
+            return Ok(None);
+        }
+        let result = self.scan();
+        self.failed = result.is_err();
+        result
+    }
+
+    fn scan(&mut self) -> Result<Option<TokenWithSpan<'a>>, Box<ParseError>> {
         self.skip_trivia()?;
         let start = self.location();
         let Some(byte) = self.peek() else {
@@ -141,7 +155,8 @@ impl<'a> Lexer<'a> {
                         self.span_from(start),
                         "\"\"",
                         message.into(),
-                    ));
+                    )
+                    .into());
                 }
                 Token::QuotedIdent(text)
             }
@@ -165,7 +180,9 @@ impl<'a> Lexer<'a> {
                 }
                 let message = format!("unexpected character {found:?}");
                 let text = found.to_string();
-                return Err(ParseError::new(ErrorKind::InvalidToken, self.span_from(start), &text, message));
+                return Err(
+                    ParseError::new(ErrorKind::InvalidToken, self.span_from(start), &text, message).into()
+                );
             }
         };
         Ok(Some(TokenWithSpan { token, span: self.span_from(start) }))
@@ -183,7 +200,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// An integer (`42`) or a float (`1.5`, `.5`, `1e-3`, `2.5E+4`), unsigned.
-    fn number(&mut self, start: Location) -> Result<Token<'a>, ParseError> {
+    fn number(&mut self, start: Location) -> Result<Token<'a>, Box<ParseError>> {
         let digits = |byte: u8| byte.is_ascii_digit();
         self.bump_ascii_while(digits);
         let mut float = false;
@@ -216,33 +233,35 @@ impl<'a> Lexer<'a> {
                     span,
                     text,
                     format!("number out of range: {text} is too large for a float"),
-                )),
+                )
+                .into()),
                 Err(_) => Err(ParseError::new(
                     ErrorKind::InvalidToken,
                     span,
                     text,
                     format!("invalid number {text}"),
-                )),
+                )
+                .into()),
             }
         } else {
-            text.parse::<u64>().map(Token::Int).map_err(|_| out_of_range(span, text))
+            text.parse::<u64>().map(Token::Int).map_err(|_| Box::new(out_of_range(span, text)))
         }
     }
 
     /// An error for a malformed number, covering the rest of the word it sits in.
-    fn bad_number(&mut self, start: Location, what: &str) -> ParseError {
+    fn bad_number(&mut self, start: Location, what: &str) -> Box<ParseError> {
         self.bump_ascii_while(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.');
         let text = &self.src[start.offset..self.pos];
-        ParseError::new(
+        Box::new(ParseError::new(
             ErrorKind::InvalidToken,
             self.span_from(start),
             text,
             format!("{what} number '{text}'"),
-        )
+        ))
     }
 
     /// The text between `quote`s, with doubled quotes unescaped; borrowed unless it had escapes.
-    fn quoted(&mut self, start: Location, quote: u8) -> Result<Cow<'a, str>, ParseError> {
+    fn quoted(&mut self, start: Location, quote: u8) -> Result<Cow<'a, str>, Box<ParseError>> {
         self.bump();
         let content = self.pos;
         let mut segment = content;
@@ -257,7 +276,7 @@ impl<'a> Lexer<'a> {
                         Location { offset: start.offset + 1, column: start.column + 1, ..start },
                     );
                     let message = format!("unterminated {what}: no closing {found} before the end of input");
-                    return Err(ParseError::new(ErrorKind::Unterminated, span, found, message));
+                    return Err(ParseError::new(ErrorKind::Unterminated, span, found, message).into());
                 }
                 Some(byte) if byte == quote => {
                     if self.peek_at(1) == Some(quote) {
@@ -297,15 +316,9 @@ impl<'a> Iterator for Lexer<'a> {
     type Item = Result<TokenWithSpan<'a>, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        match self.scan() {
+        match self.next_token() {
             Ok(token) => token.map(Ok),
-            Err(error) => {
-                self.failed = true;
-                Some(Err(error))
-            }
+            Err(error) => Some(Err(*error)),
         }
     }
 }

@@ -20,6 +20,9 @@
 //! A mistake gives a [`ParseError`] with the position, the token found and what was expected
 //! (`error.rs`); [`ParseError::render`] underlines it. Sizes are bounded ([`limits`]).
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod ast;
 mod complete;
 mod error;
@@ -50,10 +53,10 @@ pub use token::{Token, TokenWithSpan};
 /// Parses a script: zero or more statements separated by `;`. The final `;` is optional and empty
 /// statements are skipped. `?` placeholders are numbered from 0 across the whole script.
 pub fn parse_script(text: &str) -> Result<Vec<Statement>, ParseError> {
-    parser::Parser::new(text).parse_script()
+    parser::Parser::new(text).parse_script().map_err(|error| *error)
 }
 
 /// Parses exactly one statement, optionally followed by `;`. `?` placeholders are numbered from 0.
 pub fn parse_statement(text: &str) -> Result<Statement, ParseError> {
-    parser::Parser::new(text).parse_single()
+    parser::Parser::new(text).parse_single().map_err(|error| *error)
 }

@@ -102,7 +102,7 @@ impl Display for LiteralValue {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             LiteralValue::Int(value) => write!(f, "{value}"),
-            LiteralValue::Float(value) => write!(f, "{value}"),
+            LiteralValue::Float(value) => write!(f, "{value:?}"),
             LiteralValue::Str(text) => write_quoted(f, text, '\''),
             LiteralValue::Bool(true) => f.write_str("TRUE"),
             LiteralValue::Bool(false) => f.write_str("FALSE"),

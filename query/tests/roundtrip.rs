@@ -233,4 +233,65 @@ proptest! {
         }
         let _ = recodb_query::is_complete(&text);
     }
+
+    #[test]
+    fn edited_statements_parse_or_fail_cleanly(
+        seed in prop::sample::select(SEEDS),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(PIECES), any::<bool>()), 1..4),
+    ) {
+        let mut text = seed.to_owned();
+        for (at, piece, insert) in edits {
+            let boundaries: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            let at = boundaries[at.index(boundaries.len())];
+            if insert {
+                text.insert_str(at, piece);
+            } else {
+                let end = boundaries.iter().copied().find(|&end| end >= at + piece.len()).unwrap_or(text.len());
+                text.replace_range(at..end, "");
+            }
+        }
+        let _ = recodb_query::is_complete(&text);
+        if let Ok(statements) = parse_script(&text) {
+            prop_assert_eq!(parse_script(&format_script(&statements)), Ok(statements), "{}", text);
+        }
+    }
 }
+
+/// Valid statements that the edits start from.
+const SEEDS: &[&str] = &[
+    "RECOMMEND user 42 TOP 10 USING dsiml RERANK 100 USING cml WHERE (TAG = 'a' OR TAG IN ('b', 'c')) AND NOT ITEM IN (1, 'x') INCLUDE SEEN",
+    "SIMILAR ITEM 'sku' TOP 5 WHERE NOT (TAG = 'x' AND TAG = 'y') OR ITEM IN (?, 2)",
+    "IMPORT INTERACTIONS FROM 'a.csv' FORMAT csv WITH (user = 'UserID', header = true, scale = -1.5e3, mode = relaxed)",
+    "TRAIN dsiml AS \"My Model\" WITH (bits = 64) BACKGROUND; EVALUATE m AGAINST 't' FORMAT tsv AT 10, 20",
+    "INSERT INTERACTION USER 1 ITEM 'it''s' WEIGHT -0.5 AT 1700000000; SPLIT HOLDOUT .2 SEED 7; SET x = ?",
+    "ADD USER 1 TAGS ('a', 'b'); SHOW USERS LIMIT 3; DESCRIBE MODEL m; EXPORT CODES m ITEMS TO 'f' -- done",
+];
+
+/// Fragments the edits insert (or whose length they delete).
+const PIECES: &[&str] = &[
+    "(",
+    ")",
+    ",",
+    ";",
+    "=",
+    "-",
+    "?",
+    "'",
+    "\"",
+    "--",
+    "/*",
+    "*/",
+    " NOT ",
+    " AND ",
+    " OR ",
+    "TAG = 'q'",
+    "1e5",
+    ".5",
+    "18446744073709551616",
+    "é",
+    "\n",
+    " USER ",
+    " TOP ",
+    " WITH (a = 1)",
+    "x",
+];

@@ -60,7 +60,7 @@ impl Parser<'_> {
         if self.depth >= MAX_FILTER_DEPTH {
             let span = self.peek_span()?;
             let message = format!("filter nested too deeply: at most {MAX_FILTER_DEPTH} levels");
-            return Err(ParseError::new(ErrorKind::LimitExceeded, span, self.text(span), message));
+            return Err(ParseError::new(ErrorKind::LimitExceeded, span, self.text(span), message).into());
         }
         self.depth += 1;
         let filter = self.parse_filter_chain(min);

@@ -104,7 +104,7 @@ impl<'a> Parser<'a> {
             Token::Int(value) if negative => {
                 let value = -i128::from(value);
                 if value < crate::limits::MIN_INT {
-                    return Err(out_of_range(span, self.text(span)));
+                    return Err(out_of_range(span, self.text(span)).into());
                 }
                 LiteralValue::Int(value)
             }
@@ -120,7 +120,7 @@ impl<'a> Parser<'a> {
             other => {
                 // Not reachable: `accepts` admitted the token. Report it rather than panic.
                 let found = other.to_string();
-                return Err(ParseError::unexpected(next.span, &found, kind.expected.to_vec(), ""));
+                return Err(ParseError::unexpected(next.span, &found, kind.expected.to_vec(), "").into());
             }
         };
         Ok(Literal { value, span })
@@ -169,7 +169,7 @@ impl<'a> Parser<'a> {
             if items.len() == MAX_LIST_LEN {
                 let span = self.peek_span()?;
                 let message = format!("list too long: at most {MAX_LIST_LEN} elements");
-                return Err(ParseError::new(ErrorKind::LimitExceeded, span, self.text(span), message));
+                return Err(ParseError::new(ErrorKind::LimitExceeded, span, self.text(span), message).into());
             }
             items.push(item(self)?);
         }

@@ -27,8 +27,9 @@ use crate::limits::MAX_STATEMENT_LEN;
 use crate::span::{Location, Span};
 use crate::token::{Token, TokenWithSpan};
 
-/// The parser's result type.
-pub(crate) type Result<T> = std::result::Result<T, ParseError>;
+/// The parser's result type. The error is boxed so that the many small `Result`s of the hot path stay
+/// small; the public functions unbox it.
+pub(crate) type Result<T> = std::result::Result<T, Box<ParseError>>;
 
 /// The first keywords of all statements, for the error at the start of a statement.
 const STATEMENT_KEYWORDS: &[&str] = &[
@@ -58,8 +59,11 @@ const MAX_EXPECTED: usize = 24;
 pub(crate) struct Parser<'a> {
     src: &'a str,
     lexer: Lexer<'a>,
-    /// The next token: `None` when not lexed yet, `Some(None)` at the end of input.
-    lookahead: Option<Option<TokenWithSpan<'a>>>,
+    /// The next token, once lexed (`lexed`); `None` at the end of input. (Two fields rather than
+    /// `Option<Option<_>>`: the flat layout copies tokens faster.)
+    lookahead: Option<TokenWithSpan<'a>>,
+    /// Whether `lookahead` holds the next token.
+    lexed: bool,
     /// The end of the last consumed token.
     prev_end: Location,
     /// The offset where the current statement starts (for [`MAX_STATEMENT_LEN`]).
@@ -80,6 +84,7 @@ impl<'a> Parser<'a> {
             src,
             lexer: Lexer::new(src),
             lookahead: None,
+            lexed: false,
             prev_end: Location::START,
             statement_start: 0,
             params: 0,
@@ -91,17 +96,17 @@ impl<'a> Parser<'a> {
 
     /// The next token without consuming it (`None` at the end of input).
     pub(crate) fn peek(&mut self) -> Result<Option<&Token<'a>>> {
-        if self.lookahead.is_none() {
-            let next = self.lexer.next().transpose()?;
-            self.lookahead = Some(next);
+        if !self.lexed {
+            self.lookahead = self.lexer.next_token()?;
+            self.lexed = true;
         }
-        Ok(self.lookahead.as_ref().and_then(Option::as_ref).map(|next| &next.token))
+        Ok(self.lookahead.as_ref().map(|next| &next.token))
     }
 
     /// The span of the next token (an empty span at the end of input).
     pub(crate) fn peek_span(&mut self) -> Result<Span> {
         self.peek()?;
-        Ok(match self.lookahead.as_ref().and_then(Option::as_ref) {
+        Ok(match &self.lookahead {
             Some(next) => next.span,
             None => {
                 let end = self.lexer.location();
@@ -118,13 +123,14 @@ impl<'a> Parser<'a> {
     /// Consumes the next token; an error at the end of input. Forgets the remembered alternatives.
     pub(crate) fn advance(&mut self) -> Result<TokenWithSpan<'a>> {
         self.peek()?;
-        let Some(next) = self.lookahead.take().flatten() else {
+        let Some(next) = self.lookahead.take() else {
             return Err(self.unexpected(&[]));
         };
+        self.lexed = false;
         if next.span.end.offset.saturating_sub(self.statement_start) > MAX_STATEMENT_LEN {
             let message = format!("statement too long: at most {MAX_STATEMENT_LEN} bytes");
             let found = self.text(next.span);
-            return Err(ParseError::new(crate::ErrorKind::LimitExceeded, next.span, found, message));
+            return Err(ParseError::new(crate::ErrorKind::LimitExceeded, next.span, found, message).into());
         }
         self.prev_end = next.span.end;
         self.expected_len = 0;
@@ -147,12 +153,12 @@ impl<'a> Parser<'a> {
 
     /// An "expected ..., found ..." error at the next token: the remembered alternatives, then `expected`.
     /// A lexing error at the next token wins, as it is the real problem.
-    pub(crate) fn unexpected(&mut self, expected: &[&'static str]) -> ParseError {
+    pub(crate) fn unexpected(&mut self, expected: &[&'static str]) -> Box<ParseError> {
         self.unexpected_with_hint(expected, "")
     }
 
     /// [`Parser::unexpected`] with `hint` appended to the message.
-    pub(crate) fn unexpected_with_hint(&mut self, expected: &[&'static str], hint: &str) -> ParseError {
+    pub(crate) fn unexpected_with_hint(&mut self, expected: &[&'static str], hint: &str) -> Box<ParseError> {
         let span = match self.peek_span() {
             Ok(span) => span,
             Err(error) => return error,
@@ -161,7 +167,7 @@ impl<'a> Parser<'a> {
             self.note_expected(what);
         }
         let found = if span.is_empty() { END_OF_INPUT } else { self.text(span) };
-        ParseError::unexpected(span, found, self.expected[..self.expected_len].to_vec(), hint)
+        Box::new(ParseError::unexpected(span, found, self.expected[..self.expected_len].to_vec(), hint))
     }
 
     /// Consumes the next token if it is `keyword`.
