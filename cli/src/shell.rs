@@ -163,3 +163,24 @@ pub fn interactive(session: &mut Session) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(line: &str) -> (usize, Vec<String>) {
+        let history = DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let (start, pairs) = ShellHelper.complete(line, line.len(), &ctx).expect("completion");
+        (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    #[test]
+    fn keywords_complete_in_the_case_typed() {
+        assert_eq!(complete("RECO"), (0, vec!["RECOMMEND".to_string(), "RECOMMENDATIONS".to_string()]));
+        assert_eq!(complete("show use"), (5, vec!["user".to_string(), "users".to_string()]));
+        assert_eq!(complete("SHOW "), (5, vec![]));
+        let (_, many) = complete("S");
+        assert!(many.contains(&"SHOW".to_string()) && many.contains(&"SIMILAR".to_string()), "{many:?}");
+    }
+}
