@@ -7,6 +7,7 @@
 
 mod db;
 mod error;
+pub mod eval;
 mod exec;
 pub mod import;
 mod progress;
