@@ -10,6 +10,7 @@ use recodb_query::Statement;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::import::{self, ImportSpec, ImportSummary, Target};
+use crate::models::catalog::Catalog;
 use crate::progress::{NoProgress, Progress};
 use crate::result::ResultSet;
 use crate::value::Value;
@@ -21,6 +22,7 @@ use crate::value::Value;
 /// when it returns.
 pub struct Database {
     store: Store,
+    catalog: Catalog,
 }
 
 /// Counts that describe a database.
@@ -75,17 +77,22 @@ pub struct Interaction {
 impl Database {
     /// Opens the database in directory `path`, creating it if absent.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
-        Ok(Database { store: Store::open(path)? })
+        Ok(Database { store: Store::open(path)?, catalog: Catalog::default() })
     }
 
     /// Opens a new database that lives in memory and vanishes when dropped.
     pub fn open_temporary() -> Result<Database> {
-        Ok(Database { store: Store::open_temporary()? })
+        Ok(Database { store: Store::open_temporary()?, catalog: Catalog::default() })
     }
 
     /// The storage engine underneath, for advanced use (snapshots, integrity checks, blobs).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The trained models and the cache of loaded ones.
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// Adds a user (if new) and gives it `tags`. Returns whether the user is new.

@@ -129,8 +129,9 @@ fn split_statements_hold_out_and_restore() {
 #[test]
 fn statements_that_need_a_model_say_what_is_missing() {
     let db = Database::open_temporary().expect("open");
+    db.execute("INSERT INTERACTION user 42 item 1;").expect("seed");
     let cases = [
-        ("TRAIN dsiml AS taste WITH (bits = 64)", "unknown algorithm 'dsiml'; available: none"),
+        ("TRAIN dsiml AS taste WITH (bits = 64)", "unknown algorithm 'dsiml'; available: pop"),
         ("RECOMMEND user 42 TOP 10 USING taste", "no model named 'taste'"),
         ("RECOMMEND user 42 TOP 10", "no trained model to use; TRAIN one first"),
         ("SIMILAR item 1 TOP 5 USING taste", "no model named 'taste'"),
@@ -140,6 +141,8 @@ fn statements_that_need_a_model_say_what_is_missing() {
         ("DESCRIBE MODEL taste", "no model named 'taste'"),
         ("EXPORT CODES taste ITEMS TO '/tmp/x'", "no model named 'taste'"),
         ("WAIT JOB 3", "no job with id 3"),
+        ("TRAIN pop WITH (bits = 64)", "unknown parameter 'bits' for pop; valid parameters: none"),
+        ("TRAIN pop BACKGROUND", "TRAIN ... BACKGROUND is not available yet"),
     ];
     for (statement, expected) in cases {
         let err = db.query(statement, &[]).expect_err(statement);

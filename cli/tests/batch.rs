@@ -103,4 +103,6 @@ fn the_demo_runs_end_to_end() {
     let text = stdout(&out);
     assert!(text.contains("│ users        ┆ 2000"), "{text}");
     assert!(text.contains("users_split"), "{text}");
+    assert!(text.contains("recodb> TRAIN pop;"), "{text}");
+    assert!(text.contains("│ ndcg "), "the demo evaluates: {text}");
 }

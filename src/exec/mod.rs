@@ -3,7 +3,11 @@
 
 mod bind;
 mod data;
+mod evaluate;
+mod filter;
 mod import;
+mod model;
+mod recommend;
 mod set;
 mod show;
 pub(crate) mod split;
@@ -69,9 +73,7 @@ pub(crate) fn run(
                 ShowObject::Items => show::entities(db, Side::Item, limit),
                 ShowObject::Tags => show::tags(db, limit),
                 ShowObject::Stats => show::stats(db),
-                ShowObject::Models => {
-                    Ok(ResultSet::new(&[("name", ColumnType::Text), ("algorithm", ColumnType::Text)]))
-                }
+                ShowObject::Models => model::show(db, limit),
                 ShowObject::Jobs => {
                     Ok(ResultSet::new(&[("id", ColumnType::Int), ("state", ColumnType::Text)]))
                 }
@@ -80,23 +82,64 @@ pub(crate) fn run(
         StatementKind::Describe(DescribeTarget::User(key)) => show::describe(db, Side::User, &b.key(key)?),
         StatementKind::Describe(DescribeTarget::Item(key)) => show::describe(db, Side::Item, &b.key(key)?),
         StatementKind::Set { name, value } => set::set(db, &name.value, &b.value(value)?),
-        StatementKind::Train { algorithm, .. } => Err(Error::Invalid(format!(
-            "unknown algorithm '{}'; available: none (this version of recodb has no training algorithms yet)",
-            algorithm.value
-        ))),
-        StatementKind::Recommend(q) => Err(no_model(q.using.as_ref().map(|i| i.value.as_str()))),
-        StatementKind::Similar(q) => Err(no_model(q.using.as_ref().map(|i| i.value.as_str()))),
-        StatementKind::Explain(recodb_query::Query::Recommend(q)) => {
-            Err(no_model(q.using.as_ref().map(|i| i.value.as_str())))
+        StatementKind::Train { algorithm, name, options, background } => model::train(
+            db,
+            &algorithm.value,
+            name.as_ref().map(|n| n.value.as_str()),
+            &b.options(options)?,
+            *background,
+            progress,
+        ),
+        StatementKind::Recommend(q) => recommend::recommend(db, q, &b),
+        StatementKind::Evaluate { model, against, cutoffs, options } => {
+            if let Some(option) = options.first() {
+                return Err(Error::Invalid(format!("unknown EVALUATE option '{}'", option.name.value)));
+            }
+            let cutoffs = cutoffs
+                .iter()
+                .map(|k| b.count(k, "AT").map(|k| usize::try_from(k).unwrap_or(usize::MAX)))
+                .collect::<Result<Vec<_>>>()?;
+            let against = against
+                .as_ref()
+                .map(|s| {
+                    Ok::<_, Error>((
+                        b.text(&s.path, "the test file path")?,
+                        s.format.as_ref().map(|f| f.value.clone()),
+                    ))
+                })
+                .transpose()?;
+            evaluate::evaluate(
+                db,
+                &model.value,
+                against.as_ref().map(|(p, f)| (Path::new(p.as_str()), f.as_deref())),
+                &cutoffs,
+            )
         }
-        StatementKind::Explain(recodb_query::Query::Similar(q)) => {
-            Err(no_model(q.using.as_ref().map(|i| i.value.as_str())))
+        StatementKind::Describe(DescribeTarget::Model(name)) => model::describe(db, &name.value),
+        StatementKind::DropModel { name } => model::drop_model(db, &name.value),
+        StatementKind::Similar(q) => {
+            Err(needs_representation(db, q.using.as_ref().map(|i| i.value.as_str()), "SIMILAR"))
         }
-        StatementKind::Evaluate { model, .. }
-        | StatementKind::DropModel { name: model }
-        | StatementKind::ExportCodes { model, .. }
-        | StatementKind::ExportRecommendations { model, .. }
-        | StatementKind::Describe(DescribeTarget::Model(model)) => Err(no_model(Some(&model.value))),
+        StatementKind::Explain(query) => {
+            let using = match query {
+                recodb_query::Query::Recommend(q) => &q.using,
+                recodb_query::Query::Similar(q) => &q.using,
+            };
+            let loaded = db.catalog().resolve(db.store(), using.as_ref().map(|u| u.value.as_str()))?;
+            Err(Error::Invalid(format!(
+                "EXPLAIN shows a Hamming-index search plan; '{}' ({}) has no binary codes",
+                loaded.record.name, loaded.record.algorithm
+            )))
+        }
+        StatementKind::ExportCodes { model, .. } => {
+            Err(needs_representation(db, Some(&model.value), "EXPORT CODES"))
+        }
+        StatementKind::ExportRecommendations { model, .. } => {
+            Err(match db.catalog().get(db.store(), &model.value) {
+                Ok(_) => Error::Invalid("EXPORT RECOMMENDATIONS is not available yet".into()),
+                Err(e) => e,
+            })
+        }
         StatementKind::CancelJob { job } | StatementKind::WaitJob { job } => {
             Err(Error::Invalid(format!("no job with id {}", b.count(job, "the job id")?)))
         }
@@ -110,12 +153,14 @@ fn side_of(side: recodb_query::Side) -> Side {
     }
 }
 
-/// The error of a statement that needs a model the database does not have.
-fn no_model(name: Option<&str>) -> Error {
-    match name {
-        Some(name) => {
-            Error::Invalid(format!("no model named '{name}' (SHOW MODELS lists the trained models)"))
-        }
-        None => Error::Invalid("no trained model to use; TRAIN one first".into()),
+/// The error of a statement that needs item or user representations (vectors or codes), which no
+/// algorithm of this build has: the missing model if there is none, else what is missing.
+fn needs_representation(db: &Database, name: Option<&str>, statement: &str) -> Error {
+    match db.catalog().resolve(db.store(), name) {
+        Ok(loaded) => Error::Invalid(format!(
+            "{statement} needs a model with item representations; '{}' ({}) has none",
+            loaded.record.name, loaded.record.algorithm
+        )),
+        Err(e) => e,
     }
 }

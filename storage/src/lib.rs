@@ -13,6 +13,7 @@ mod format;
 mod idblock;
 mod integrity;
 mod key;
+mod record;
 mod row;
 mod side;
 mod snapshot;

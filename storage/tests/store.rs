@@ -319,3 +319,24 @@ fn entities_list_in_id_order() {
     assert_eq!(users, vec![(0, Key::Int(5)), (1, Key::Int(3))]);
     assert_eq!(store.entities(Side::User, 2, 10).expect("list"), vec![(2, Key::Int(9))]);
 }
+
+#[test]
+fn records_are_written_atomically_with_blobs_and_listed_by_namespace() {
+    let store = Store::open_temporary().expect("open");
+    store
+        .write(|txn| -> Result<(), StorageError> {
+            txn.put_blob("model/a/1/scores", b"blob")?;
+            txn.put_record("model", "a", b"record a")?;
+            txn.put_record("model", "b", b"record b")?;
+            txn.put_record("job", "1", b"job")?;
+            Ok(())
+        })
+        .expect("write");
+    assert_eq!(store.record("model", "a").expect("read"), Some(b"record a".to_vec()));
+    let names: Vec<String> = store.records("model").expect("list").into_iter().map(|r| r.0).collect();
+    assert_eq!(names, vec!["a", "b"]);
+    store.write(|txn| txn.delete_record("model", "a")).expect("delete");
+    assert_eq!(store.record("model", "a").expect("read"), None);
+    assert!(store.write(|txn| txn.put_record("model", "", b"x")).is_err(), "empty names are refused");
+    store.check_integrity().expect("consistent");
+}

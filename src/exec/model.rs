@@ -1,0 +1,107 @@
+//! TRAIN, SHOW MODELS, DESCRIBE MODEL and DROP MODEL.
+
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::models::catalog::{now_ms, records, ModelRecord};
+use crate::models::{algorithm, check_parameters};
+use crate::progress::Progress;
+use crate::result::{ColumnType, ResultSet};
+use crate::value::Value;
+use crate::Database;
+
+/// `TRAIN algorithm [AS name] [WITH (...)]`: trains on a snapshot of the visible interactions (the
+/// holdout excluded) and publishes the result as the next version of `name` (default: the algorithm's
+/// name). One row: model, algorithm, version, interactions, seconds.
+pub fn train(
+    db: &Database,
+    algo: &str,
+    name: Option<&str>,
+    params: &[(String, Value)],
+    background: bool,
+    progress: &dyn Progress,
+) -> Result<ResultSet> {
+    let algo = algorithm(algo)?;
+    check_parameters(algo, params)?;
+    if background {
+        return Err(Error::Invalid(
+            "TRAIN ... BACKGROUND is not available yet; run TRAIN without BACKGROUND".into(),
+        ));
+    }
+    let started = Instant::now();
+    let snapshot = db.snapshot()?;
+    let model = algo.train(&snapshot, params, progress)?;
+    let record = ModelRecord {
+        name: name.unwrap_or(algo.name()).to_string(),
+        algorithm: algo.name().to_string(),
+        version: 0,
+        params: params.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect(),
+        data_version: snapshot.data_version,
+        trained_at_ms: now_ms(),
+        train_ms: started.elapsed().as_millis() as u64,
+        users: snapshot.n_users,
+        items: snapshot.n_items,
+        interactions: snapshot.nnz() as u64,
+    };
+    let published = db.catalog().publish(db.store(), record, model)?;
+    Ok(ResultSet::single(vec![
+        ("model", Value::Text(published.name)),
+        ("algorithm", Value::Text(published.algorithm)),
+        ("version", Value::Int(published.version as i64)),
+        ("interactions", Value::Int(published.interactions as i64)),
+        ("seconds", Value::Float(published.train_ms as f64 / 1000.0)),
+    ]))
+}
+
+/// `SHOW MODELS [LIMIT n]`: one row per model.
+pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
+    let mut set = ResultSet::new(&[
+        ("name", ColumnType::Text),
+        ("algorithm", ColumnType::Text),
+        ("version", ColumnType::Int),
+        ("interactions", ColumnType::Int),
+        ("seconds", ColumnType::Float),
+    ]);
+    for r in records(db.store())?.into_iter().take(limit.unwrap_or(usize::MAX)) {
+        set.push(vec![
+            Value::Text(r.name),
+            Value::Text(r.algorithm),
+            Value::Int(r.version as i64),
+            Value::Int(r.interactions as i64),
+            Value::Float(r.train_ms as f64 / 1000.0),
+        ]);
+    }
+    Ok(set)
+}
+
+/// `DESCRIBE MODEL name`: one row per property.
+pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
+    let r = db.catalog().get(db.store(), name)?.record.clone();
+    let params = r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
+    let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
+    let rows = [
+        ("name", r.name),
+        ("algorithm", r.algorithm),
+        ("version", r.version.to_string()),
+        ("parameters", params),
+        ("trained_on_data_version", r.data_version.to_string()),
+        ("users", r.users.to_string()),
+        ("items", r.items.to_string()),
+        ("interactions", r.interactions.to_string()),
+        ("train_seconds", format!("{:.3}", r.train_ms as f64 / 1000.0)),
+    ];
+    for (k, v) in rows {
+        set.push(vec![Value::from(k), Value::Text(v)]);
+    }
+    Ok(set)
+}
+
+/// `DROP MODEL name`: one row, `dropped`.
+pub fn drop_model(db: &Database, name: &str) -> Result<ResultSet> {
+    if !db.catalog().drop_model(db.store(), name)? {
+        return Err(Error::Invalid(format!(
+            "no model named '{name}' (SHOW MODELS lists the trained models)"
+        )));
+    }
+    Ok(ResultSet::single(vec![("dropped", Value::Text(name.to_string()))]))
+}

@@ -1,0 +1,176 @@
+//! The catalog of trained models: their records in the `records` tree (namespace `model`), their blobs
+//! (`model/<name>/v<version>/<blob>`), publishing a new version atomically, and a cache of loaded
+//! models so that RECOMMEND touches no disk after a model version's first use.
+//!
+//! A new version is published by one atomic write that stores its blobs and its record and removes the
+//! previous version's blobs; queries that already hold the previous version (an `Arc`) finish with it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use recodb_storage::rkyv::{self, rancor};
+use recodb_storage::{read_archive, StorageError, Store};
+
+use super::{algorithm, Model};
+use crate::error::{Error, Result};
+
+const NAMESPACE: &str = "model";
+
+/// What the database knows about one trained model.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct ModelRecord {
+    /// The model's name.
+    pub name: String,
+    /// The algorithm that trained it.
+    pub algorithm: String,
+    /// 1 for the first training under this name, then 2, 3, ...
+    pub version: u64,
+    /// The parameters given to TRAIN, as text.
+    pub params: Vec<(String, String)>,
+    /// The database's data version the training snapshot was taken at.
+    pub data_version: u64,
+    /// When training finished, in milliseconds since the Unix epoch.
+    pub trained_at_ms: u64,
+    /// How long training took, in milliseconds.
+    pub train_ms: u64,
+    /// Users and items in the training snapshot (id bounds).
+    pub users: u32,
+    /// Items in the training snapshot (id bound).
+    pub items: u32,
+    /// Interactions trained on.
+    pub interactions: u64,
+}
+
+/// A model version in memory with its record.
+pub struct Loaded {
+    /// The record it was loaded from.
+    pub record: ModelRecord,
+    /// The model.
+    pub model: Box<dyn Model>,
+}
+
+/// Loaded models by name; a version change in the store makes the next lookup reload.
+#[derive(Default)]
+pub struct Catalog {
+    cache: RwLock<HashMap<String, Arc<Loaded>>>,
+}
+
+fn blob_prefix(name: &str, version: u64) -> String {
+    format!("model/{name}/v{version}/")
+}
+
+/// The record of model `name`, if it exists.
+pub fn record(store: &Store, name: &str) -> Result<Option<ModelRecord>> {
+    store
+        .record(NAMESPACE, name)?
+        .map(|bytes| Ok(read_archive::<ModelRecord>(&aligned(&bytes), name)?))
+        .transpose()
+}
+
+/// Every model record, in name order.
+pub fn records(store: &Store) -> Result<Vec<ModelRecord>> {
+    store
+        .records(NAMESPACE)?
+        .into_iter()
+        .map(|(name, bytes)| Ok(read_archive::<ModelRecord>(&aligned(&bytes), &name)?))
+        .collect()
+}
+
+fn aligned(bytes: &[u8]) -> rkyv::util::AlignedVec {
+    let mut v = rkyv::util::AlignedVec::with_capacity(bytes.len());
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Catalog {
+    /// Publishes a trained model as the next version of `record.name` (the version field is set here):
+    /// blobs, record and the removal of the previous version's blobs in one atomic write.
+    pub fn publish(
+        &self,
+        store: &Store,
+        mut record: ModelRecord,
+        model: Box<dyn Model>,
+    ) -> Result<ModelRecord> {
+        let blobs = model.blobs()?;
+        let published = store.write(|txn| -> Result<ModelRecord> {
+            let previous = store.record(NAMESPACE, &record.name)?;
+            let previous =
+                previous.map(|b| read_archive::<ModelRecord>(&aligned(&b), &record.name)).transpose()?;
+            record.version = previous.as_ref().map_or(1, |p| p.version + 1);
+            if let Some(p) = &previous {
+                for old in store.blob_names(&blob_prefix(&p.name, p.version))? {
+                    txn.delete_blob(&old)?;
+                }
+            }
+            for (blob, bytes) in &blobs {
+                txn.put_blob(&format!("{}{blob}", blob_prefix(&record.name, record.version)), bytes)?;
+            }
+            let bytes = rkyv::to_bytes::<rancor::Error>(&record)
+                .map_err(|e| Error::Invalid(format!("cannot serialise the model record: {e}")))?;
+            txn.put_record(NAMESPACE, &record.name, &bytes)?;
+            Ok(record.clone())
+        })?;
+        self.cache
+            .write()
+            .insert(published.name.clone(), Arc::new(Loaded { record: published.clone(), model }));
+        Ok(published)
+    }
+
+    /// The current version of model `name`, loaded (from the cache when it holds that version).
+    pub fn get(&self, store: &Store, name: &str) -> Result<Arc<Loaded>> {
+        let record = record(store, name)?.ok_or_else(|| {
+            Error::Invalid(format!("no model named '{name}' (SHOW MODELS lists the trained models)"))
+        })?;
+        if let Some(loaded) = self.cache.read().get(name) {
+            if loaded.record.version == record.version {
+                return Ok(Arc::clone(loaded));
+            }
+        }
+        let algo = algorithm(&record.algorithm)?;
+        let prefix = blob_prefix(&record.name, record.version);
+        let model = algo.load(&|blob| {
+            store.blob(&format!("{prefix}{blob}"))?.ok_or_else(|| {
+                Error::Storage(StorageError::Corrupt(format!("model '{name}' has no blob '{blob}'")))
+            })
+        })?;
+        let loaded = Arc::new(Loaded { record, model });
+        self.cache.write().insert(name.to_string(), Arc::clone(&loaded));
+        Ok(loaded)
+    }
+
+    /// Model `name`, or without a name the most recently trained model.
+    pub fn resolve(&self, store: &Store, name: Option<&str>) -> Result<Arc<Loaded>> {
+        match name {
+            Some(name) => self.get(store, name),
+            None => {
+                let latest = records(store)?.into_iter().max_by_key(|r| (r.trained_at_ms, r.version));
+                let latest = latest
+                    .ok_or_else(|| Error::Invalid("no trained model to use; TRAIN one first".into()))?;
+                self.get(store, &latest.name)
+            }
+        }
+    }
+
+    /// Removes every version of model `name`; returns whether it existed.
+    pub fn drop_model(&self, store: &Store, name: &str) -> Result<bool> {
+        let existed = store.write(|txn| -> Result<bool> {
+            let Some(bytes) = store.record(NAMESPACE, name)? else { return Ok(false) };
+            let record = read_archive::<ModelRecord>(&aligned(&bytes), name)?;
+            for blob in store.blob_names(&blob_prefix(name, record.version))? {
+                txn.delete_blob(&blob)?;
+            }
+            txn.delete_record(NAMESPACE, name)?;
+            Ok(true)
+        })?;
+        self.cache.write().remove(name);
+        Ok(existed)
+    }
+}

@@ -1,0 +1,196 @@
+//! Training, publishing and using models through the query language: TRAIN, SHOW/DESCRIBE/DROP MODEL,
+//! RECOMMEND with exclusions and filters, EVALUATE against the holdout and a file, and persistence.
+
+mod common;
+
+use common::{shared_data, write_file};
+use recodb::{Database, ResultSet};
+
+fn run(db: &Database, statement: &str) -> ResultSet {
+    db.query(statement, &[]).unwrap_or_else(|e| panic!("{statement}: {e}"))
+}
+
+fn items(set: &ResultSet) -> Vec<String> {
+    set.column::<String>("item").expect("item column")
+}
+
+/// Items 1..=4 with popularity 4, 3, 2, 1 (item 5 has 1 too); user 100 has item 1.
+fn seeded() -> Database {
+    let db = Database::open_temporary().expect("open");
+    db.execute(
+        "INSERT INTERACTION user 100 item 1; INSERT INTERACTION user 101 item 1; INSERT INTERACTION user 102 item 1;
+         INSERT INTERACTION user 103 item 1; INSERT INTERACTION user 101 item 2; INSERT INTERACTION user 102 item 2;
+         INSERT INTERACTION user 103 item 2; INSERT INTERACTION user 102 item 3; INSERT INTERACTION user 103 item 3;
+         INSERT INTERACTION user 103 item 4; INSERT INTERACTION user 101 item 5;
+         ADD ITEM 2 TAGS ('genre:a'); ADD ITEM 4 TAGS ('genre:a'); ADD ITEM 5 TAGS ('genre:b');",
+    )
+    .expect("seed");
+    db
+}
+
+#[test]
+fn train_publishes_versions_and_recommend_ranks_by_score_with_the_tie_rule() {
+    let db = seeded();
+    let trained = run(&db, "TRAIN pop AS popular");
+    let row = trained.row(0).expect("row");
+    assert_eq!(
+        (row.get::<String>("model").expect("m"), row.get::<i64>("version").expect("v")),
+        ("popular".into(), 1)
+    );
+    assert_eq!(row.get::<i64>("interactions").expect("n"), 11);
+
+    let recs = run(&db, "RECOMMEND user 100 TOP 3 USING popular");
+    assert_eq!(items(&recs), vec!["2", "3", "4"], "item 1 is seen; 4 and 5 tie and the lower id wins");
+    assert_eq!(recs.column::<f64>("score").expect("scores"), vec![3.0, 2.0, 1.0]);
+    assert_eq!(recs.column::<i64>("rank").expect("ranks"), vec![1, 2, 3]);
+    assert_eq!(items(&run(&db, "RECOMMEND user 100 TOP 1 USING popular INCLUDE SEEN")), vec!["1"]);
+    assert_eq!(items(&run(&db, "RECOMMEND user 100 TOP 1")), vec!["2"], "without USING, the latest model");
+
+    assert_eq!(
+        items(&run(&db, "RECOMMEND user 100 TOP 5 USING popular WHERE TAG = 'genre:a'")),
+        vec!["2", "4"]
+    );
+    assert_eq!(
+        items(&run(&db, "RECOMMEND user 100 TOP 5 WHERE NOT TAG IN ('genre:a', 'genre:b')")),
+        vec!["3"]
+    );
+    assert_eq!(
+        items(&run(&db, "RECOMMEND user 100 TOP 5 WHERE ITEM IN (5, 3, 1) OR TAG = 'genre:a'")),
+        vec!["2", "3", "4", "5"]
+    );
+    assert_eq!(
+        items(&run(&db, "RECOMMEND user 100 TOP 5 WHERE TAG = 'genre:a' AND NOT ITEM IN (2)")),
+        vec!["4"]
+    );
+    assert!(run(&db, "RECOMMEND user 100 TOP 5 WHERE TAG = 'no such tag'").is_empty());
+
+    db.execute("INSERT INTERACTION user 104 item 4; INSERT INTERACTION user 105 item 4;").expect("more data");
+    assert_eq!(run(&db, "TRAIN pop AS popular").row(0).expect("row").get::<i64>("version").expect("v"), 2);
+    assert_eq!(
+        items(&run(&db, "RECOMMEND user 100 TOP 2 USING popular")),
+        vec!["2", "4"],
+        "the new version serves"
+    );
+    let models = run(&db, "SHOW MODELS");
+    assert_eq!(models.column::<String>("name").expect("names"), vec!["popular"]);
+    let described = run(&db, "DESCRIBE MODEL popular");
+    assert_eq!(described.row(2).expect("row").get::<String>("value").expect("version"), "2");
+    db.check_integrity().expect("consistent: the old version's blobs are gone");
+
+    assert_eq!(
+        run(&db, "DROP MODEL popular").row(0).expect("row").get::<String>("dropped").expect("n"),
+        "popular"
+    );
+    assert!(run(&db, "SHOW MODELS").is_empty());
+    let err = db.query("RECOMMEND user 100 TOP 2 USING popular", &[]).expect_err("dropped");
+    assert!(err.to_string().starts_with("no model named 'popular'"), "{err}");
+    assert_eq!(db.check_integrity().expect("consistent").blobs, 0);
+}
+
+#[test]
+fn recommend_errors_name_the_problem() {
+    let db = seeded();
+    run(&db, "TRAIN pop");
+    let cases = [
+        ("RECOMMEND user 999 TOP 3", "no user with key 999"),
+        ("RECOMMEND user 100 TOP 100000", "TOP is at most 10000"),
+        ("RECOMMEND user 100 TOP 3 RERANK 50 USING pop", "RERANK needs a retrieval model with binary codes"),
+        (
+            "SIMILAR item 1 TOP 3 USING pop",
+            "SIMILAR needs a model with item representations; 'pop' (pop) has none",
+        ),
+        ("EVALUATE pop AT 10", "nothing to evaluate against"),
+        ("EVALUATE pop AT 0", "AT cut-offs must be between 1 and 1000"),
+    ];
+    for (statement, expected) in cases {
+        let err = db.query(statement, &[]).expect_err(statement);
+        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+    }
+}
+
+#[test]
+fn models_survive_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let db = Database::open(&path).expect("create");
+        db.execute("INSERT INTERACTION user 1 item 'a'; INSERT INTERACTION user 2 item 'a'; INSERT INTERACTION user 2 item 'b';")
+            .expect("seed");
+        run(&db, "TRAIN pop");
+    }
+    let db = Database::open(&path).expect("reopen");
+    assert_eq!(items(&run(&db, "RECOMMEND user 1 TOP 5 USING pop")), vec!["'b'"]);
+    db.check_integrity().expect("consistent");
+}
+
+#[test]
+fn evaluate_against_the_holdout_and_a_file() {
+    let db = Database::open_temporary().expect("open");
+    // Ten users who all like items 0..8; popularity ranks 0 first.
+    for u in 0..10 {
+        for i in 0..8 {
+            if (u + i) % 4 != 0 || i == 0 {
+                db.insert_interaction(u, i, None, None).expect("insert");
+            }
+        }
+    }
+    run(&db, "SPLIT HOLDOUT 0.25 SEED 3");
+    run(&db, "TRAIN pop");
+    let result = run(&db, "EVALUATE pop AT 5, 10");
+    let value = |metric: &str, k: i64| {
+        result
+            .rows()
+            .find(|r| {
+                r.get::<String>("metric").expect("metric") == metric
+                    && r.get::<Option<i64>>("k").expect("k") == Some(k)
+            })
+            .map(|r| r.get::<f64>("value").expect("value"))
+            .expect("metric row")
+    };
+    assert!(
+        value("recall", 10) > 0.99,
+        "every held-out item is within the top 10 of 8 items: {}",
+        value("recall", 10)
+    );
+    assert!(value("ndcg", 5) > 0.0 && value("ndcg", 5) <= 1.0);
+    let users = result.rows().find(|r| r.get::<String>("metric").expect("m") == "users").expect("users row");
+    assert_eq!(users.get::<f64>("value").expect("v"), 10.0);
+
+    // A test file with a user the database does not know and an unknown item.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write_file(&dir, "test.tsv", "0\t7\n0\t999\n77\t1\n");
+    let result =
+        db.query(&format!("EVALUATE pop AGAINST '{}' AT 10", file.display()), &[]).expect("evaluate");
+    let get = |metric: &str| {
+        result
+            .rows()
+            .find(|r| r.get::<String>("metric").expect("m") == metric)
+            .map(|r| r.get::<f64>("value").expect("v"))
+    };
+    assert_eq!(get("users"), Some(2.0));
+    assert_eq!(get("users_without_training_data"), Some(1.0));
+    assert!(
+        get("recall").expect("recall") <= 0.25 + 1e-12,
+        "at most one of user 0's two test items can be hit"
+    );
+}
+
+#[test]
+fn evaluate_pop_on_the_standard_split_matches_the_reference() {
+    let (Some(train), Some(test)) =
+        (shared_data("splits/ml-1m-r4/train.tsv"), shared_data("splits/ml-1m-r4/test.tsv"))
+    else {
+        return;
+    };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    run(&db, "TRAIN pop");
+    let result =
+        db.query(&format!("EVALUATE pop AGAINST '{}' AT 10, 20", test.display()), &[]).expect("evaluate");
+    let ndcg10 = result.row(0).expect("row").get::<f64>("value").expect("ndcg@10");
+    assert_eq!(result.row(0).expect("row").get::<String>("metric").expect("m"), "ndcg");
+    eprintln!("EVALUATE pop on ml-1m-r4: NDCG@10 = {ndcg10:.4}");
+    assert!((ndcg10 - 0.155).abs() <= 0.003, "{ndcg10}");
+    let users = result.rows().find(|r| r.get::<String>("metric").expect("m") == "users").expect("users");
+    assert_eq!(users.get::<f64>("value").expect("v"), 6_034.0);
+}
