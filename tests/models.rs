@@ -194,3 +194,35 @@ fn evaluate_pop_on_the_standard_split_matches_the_reference() {
     let users = result.rows().find(|r| r.get::<String>("metric").expect("m") == "users").expect("users");
     assert_eq!(users.get::<f64>("value").expect("v"), 6_034.0);
 }
+
+#[test]
+fn evaluate_ease_on_the_standard_split_matches_the_reference() {
+    let (Some(train), Some(test)) =
+        (shared_data("splits/ml-1m-r4/train.tsv"), shared_data("splits/ml-1m-r4/test.tsv"))
+    else {
+        return;
+    };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    run(&db, "TRAIN ease WITH (lambda = 500)");
+    let result =
+        db.query(&format!("EVALUATE ease AGAINST '{}' AT 10, 20", test.display()), &[]).expect("evaluate");
+    let value = |metric: &str, k: i64| {
+        result
+            .rows()
+            .find(|r| {
+                r.get::<String>("metric").expect("m") == metric
+                    && r.get::<Option<i64>>("k").expect("k") == Some(k)
+            })
+            .map(|r| r.get::<f64>("value").expect("v"))
+            .expect("metric row")
+    };
+    let (ndcg, recall) = (value("ndcg", 10), value("recall", 20));
+    eprintln!("EVALUATE ease on ml-1m-r4: NDCG@10 = {ndcg:.4}, Recall@20 = {recall:.4}");
+    assert!((ndcg - 0.339).abs() <= 0.004, "NDCG@10 = {ndcg}");
+    assert!((recall - 0.291).abs() <= 0.004, "Recall@20 = {recall}");
+    // A user who arrives after training is scored from its interactions, without retraining.
+    db.execute("INSERT INTERACTION user 'newcomer' item 1; INSERT INTERACTION user 'newcomer' item 48;")
+        .expect("new user");
+    assert_eq!(run(&db, "RECOMMEND user 'newcomer' TOP 5 USING ease").len(), 5);
+}

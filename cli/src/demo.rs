@@ -38,9 +38,12 @@ pub fn run(session: &mut Session) -> ExitCode {
         "SHOW ITEMS LIMIT 3;".to_string(),
         "SPLIT HOLDOUT 0.2 SEED 7;".to_string(),
         "TRAIN pop;".to_string(),
+        "TRAIN ease WITH (lambda = 100);".to_string(),
         "RECOMMEND user 0 TOP 5 USING pop;".to_string(),
-        "RECOMMEND user 0 TOP 5 USING pop WHERE TAG = 'cluster:3';".to_string(),
-        "EVALUATE pop AT 10, 20;".to_string(),
+        "RECOMMEND user 0 TOP 5 USING ease;".to_string(),
+        "RECOMMEND user 0 TOP 5 USING ease WHERE TAG = 'cluster:3';".to_string(),
+        "EVALUATE pop AT 10;".to_string(),
+        "EVALUATE ease AT 10;".to_string(),
     ];
     for step in &steps {
         println!("\nrecodb> {step}");

@@ -2,6 +2,7 @@
 //! training produces, the registry of algorithms, and the catalog of trained models in the database.
 
 pub mod catalog;
+pub mod ease;
 pub mod pop;
 pub mod topk;
 
@@ -55,7 +56,7 @@ pub struct Parameter {
 }
 
 /// Every algorithm this build can train.
-pub static ALGORITHMS: &[&dyn Algorithm] = &[&pop::Pop];
+pub static ALGORITHMS: &[&dyn Algorithm] = &[&ease::Ease, &pop::Pop];
 
 /// The algorithm called `name`, or an error listing the available ones.
 pub fn algorithm(name: &str) -> Result<&'static dyn Algorithm> {

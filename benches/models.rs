@@ -1,0 +1,48 @@
+//! Training and evaluation speed on the standard split (`splits/ml-1m-r4`): `TRAIN ease` (λ = 500),
+//! the EASE fit alone (as numpy's figure is), `TRAIN pop`, and `EVALUATE` of all 6,034 test users at K = 10, 20, 50 (full ranking). Skips with a
+//! message when `../shared/data` is absent.
+//!
+//! `cargo bench --bench models` (figures in BENCHMARKS.md).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use recodb::models::ease::Ease;
+use recodb::models::Algorithm;
+use recodb::{Database, NoProgress, Value};
+
+fn split(file: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/splits/ml-1m-r4").join(file);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} is absent", path.display());
+        None
+    }
+}
+
+fn bench_models(c: &mut Criterion) {
+    let (Some(train), Some(test)) = (split("train.tsv"), split("test.tsv")) else { return };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    let mut group = c.benchmark_group("ml-1m-r4");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    let snapshot = db.snapshot().expect("snapshot");
+    let lambda = [("lambda".to_string(), Value::Float(500.0))];
+    group.bench_function("ease fit only (lambda 500)", |b| {
+        b.iter(|| Ease.train(&snapshot, &lambda, &NoProgress).expect("fit"))
+    });
+    group.bench_function("TRAIN ease (lambda 500)", |b| {
+        b.iter(|| db.query("TRAIN ease WITH (lambda = 500)", &[]).expect("train"))
+    });
+    group.bench_function("TRAIN pop", |b| b.iter(|| db.query("TRAIN pop", &[]).expect("train")));
+    let evaluate = format!("EVALUATE ease AGAINST '{}' AT 10, 20, 50", test.display());
+    group.bench_function("EVALUATE ease AT 10, 20, 50", |b| {
+        b.iter(|| db.query(&evaluate, &[]).expect("evaluate"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_models);
+criterion_main!(benches);

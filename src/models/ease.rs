@@ -1,0 +1,203 @@
+//! `ease`: the closed-form item-item linear autoencoder (Steck, "Embarrassingly Shallow Autoencoders",
+//! WWW 2019). With `G = XᵀX + λI` and `P = G⁻¹` (a dense Cholesky inverse, faer, in `f32`: twice as
+//! fast as `f64` and the same metrics on ML-1M to four decimals), the item-item weights
+//! are `B[i][j] = -P[i][j] / P[j][j]` with a zero diagonal, and a user's scores are the sum of the rows
+//! of `B` for the user's items: any user is scored from its interactions, including users who arrived
+//! after training.
+
+use faer::linalg::solvers::DenseSolveCore;
+use faer::{MatRef, Side};
+use rayon::prelude::*;
+use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
+use recodb_storage::{read_archive, Snapshot};
+
+use super::{Algorithm, Model, Parameter};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::value::Value;
+
+/// The EASE algorithm.
+pub struct Ease;
+
+/// Default L2 weight λ (the value that is best on MovieLens-1M shaped data).
+pub const DEFAULT_LAMBDA: f64 = 500.0;
+
+/// The most items EASE accepts: its dense `n × n` matrices (two in `f32` while training) must fit in
+/// memory; 20,000 items need about 3.2 GB.
+pub const MAX_ITEMS: u32 = 20_000;
+
+const WEIGHTS_BLOB: &str = "weights";
+
+/// A trained EASE model: the `n × n` item-item weights, row-major, in `f32`.
+pub struct EaseModel {
+    n: u32,
+    weights: Vec<f32>,
+}
+
+const PARAMETERS: &[Parameter] = &[Parameter {
+    name: "lambda",
+    doc: "L2 weight λ added to the Gram matrix's diagonal; a positive number, default 500",
+}];
+
+fn lambda(params: &[(String, Value)]) -> Result<f64> {
+    match params.iter().find(|(k, _)| k.eq_ignore_ascii_case("lambda")) {
+        None => Ok(DEFAULT_LAMBDA),
+        Some((_, v)) => v.as_f64().filter(|l| l.is_finite() && *l > 0.0).ok_or_else(|| {
+            Error::Invalid(format!("ease parameter 'lambda' must be a positive number, got {v}"))
+        }),
+    }
+}
+
+impl Algorithm for Ease {
+    fn name(&self) -> &'static str {
+        "ease"
+    }
+
+    fn parameters(&self) -> &'static [Parameter] {
+        PARAMETERS
+    }
+
+    fn train(
+        &self,
+        data: &Snapshot,
+        params: &[(String, Value)],
+        progress: &dyn Progress,
+    ) -> Result<Box<dyn Model>> {
+        let lambda = lambda(params)?;
+        let n = data.n_items;
+        if n > MAX_ITEMS {
+            return Err(Error::Invalid(format!(
+                "ease needs two dense {n} × {n} matrices; it accepts at most {MAX_ITEMS} items"
+            )));
+        }
+        let n = n as usize;
+        let cancelled = || Error::Invalid("training cancelled".into());
+        if !progress.update("train ease: gram matrix", 0, 3) {
+            return Err(cancelled());
+        }
+        // G is symmetric, so the flat buffer reads the same column- or row-major. Threads own disjoint
+        // blocks of columns and each scans every user for the items of its block; a user's sorted
+        // items make the inner loop walk one column forward.
+        let mut gram = vec![0f32; n * n];
+        let block = n.div_ceil(16).max(1);
+        gram.par_chunks_mut(block * n).enumerate().for_each(|(c, columns)| {
+            let (first, last) = ((c * block) as u32, ((c + 1) * block) as u32);
+            for u in 0..data.n_users {
+                let row = data.row(u);
+                let start = row.partition_point(|&a| a < first);
+                for &a in row[start..].iter().take_while(|&&a| a < last) {
+                    let column = &mut columns[(a - first) as usize * n..(a - first + 1) as usize * n];
+                    for &b in row {
+                        column[b as usize] += 1.0;
+                    }
+                }
+            }
+        });
+        for i in 0..n {
+            gram[i * n + i] += lambda as f32;
+        }
+        if !progress.update("train ease: inverse", 1, 3) {
+            return Err(cancelled());
+        }
+        let inverse = MatRef::from_column_major_slice(&gram, n, n)
+            .llt(Side::Lower)
+            .map_err(|e| Error::Invalid(format!("ease: the Gram matrix is not positive definite ({e:?})")))?
+            .inverse();
+        drop(gram);
+        if !progress.update("train ease: weights", 2, 3) {
+            return Err(cancelled());
+        }
+        // P is symmetric, so row i of B is column i of P (contiguous) over the diagonal.
+        let diagonal: Vec<f32> = (0..n).map(|j| inverse[(j, j)]).collect();
+        let mut weights = vec![0f32; n * n];
+        weights.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+            let column = inverse.col(i);
+            for (j, (w, d)) in row.iter_mut().zip(&diagonal).enumerate() {
+                if i != j {
+                    *w = -column[j] / d;
+                }
+            }
+        });
+        progress.update("train ease: weights", 3, 3);
+        Ok(Box::new(EaseModel { n: n as u32, weights }))
+    }
+
+    fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>> {
+        let (n, weights) = read_archive::<(u32, Vec<f32>)>(&blob(WEIGHTS_BLOB)?, WEIGHTS_BLOB)?;
+        if (n as usize).checked_mul(n as usize) != Some(weights.len()) {
+            return Err(Error::Invalid(format!(
+                "ease weights blob holds {} values for {n} items",
+                weights.len()
+            )));
+        }
+        Ok(Box::new(EaseModel { n, weights }))
+    }
+}
+
+impl Model for EaseModel {
+    fn n_items(&self) -> u32 {
+        self.n
+    }
+
+    fn score(&self, _user: u32, seen: &[u32], scores: &mut [f32]) {
+        let n = self.n as usize;
+        scores.iter_mut().for_each(|s| *s = 0.0);
+        for &i in seen.iter().filter(|&&i| (i as usize) < n) {
+            let row = &self.weights[i as usize * n..(i as usize + 1) * n];
+            for (s, w) in scores.iter_mut().zip(row) {
+                *s += w;
+            }
+        }
+    }
+
+    fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
+        let bytes = rkyv::to_bytes::<rancor::Error>(&(self.n, self.weights.clone()))
+            .map_err(|e| Error::Invalid(format!("cannot serialise the ease model: {e}")))?;
+        Ok(vec![(WEIGHTS_BLOB, bytes)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+
+    fn snapshot(rows: &[&[u32]], n_items: u32) -> Snapshot {
+        let mut indptr = vec![0];
+        let mut indices = Vec::new();
+        for r in rows {
+            indices.extend_from_slice(r);
+            indptr.push(indices.len());
+        }
+        Snapshot { n_users: rows.len() as u32, n_items, indptr, indices, weights: None, data_version: 1 }
+    }
+
+    #[test]
+    fn matches_the_closed_form_on_a_small_case() {
+        // Two items always together, a third alone: G = [[2+l, 2, 0], [2, 2+l, 0], [0, 0, 1+l]].
+        let data = snapshot(&[&[0, 1], &[0, 1], &[2]], 3);
+        let l = 1.0;
+        let model = Ease.train(&data, &[("lambda".into(), Value::Float(l))], &NoProgress).expect("train");
+        // P = G⁻¹ on the 2×2 block: P00 = P11 = (2+l)/d, P01 = -2/d; so B01 = -P01/P11 = 2/(2+l).
+        let mut scores = vec![0.0; 3];
+        model.score(0, &[0], &mut scores);
+        assert!((scores[1] - (2.0 / (2.0 + l)) as f32).abs() < 1e-6, "{scores:?}");
+        assert_eq!(scores[0], 0.0, "the diagonal is zero");
+        assert!(scores[2].abs() < 1e-9, "unrelated items get nothing");
+        let blobs = model.blobs().expect("blobs");
+        let loaded =
+            Ease.load(&|name| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone())).expect("load");
+        let mut again = vec![0.0; 3];
+        loaded.score(7, &[0], &mut again);
+        assert_eq!(again, scores, "a user is scored from its items alone");
+    }
+
+    #[test]
+    fn bad_lambda_is_refused() {
+        let data = snapshot(&[&[0]], 1);
+        for bad in [Value::Float(0.0), Value::Int(-3), Value::from("big")] {
+            let err = Ease.train(&data, &[("lambda".into(), bad)], &NoProgress).err().expect("refused");
+            assert!(err.to_string().contains("'lambda' must be a positive number"), "{err}");
+        }
+    }
+}
