@@ -10,6 +10,32 @@ fn run(db: &Database, statement: &str) -> ResultSet {
     db.query(statement, &[]).unwrap_or_else(|e| panic!("{statement}: {e}"))
 }
 
+/// The value of an EVALUATE row: metric `name` at cut-off `k` (`None`: the first row of that name).
+fn metric(result: &ResultSet, name: &str, k: Option<i64>) -> f64 {
+    result
+        .rows()
+        .find(|r| {
+            r.get::<String>("metric").expect("metric") == name
+                && (k.is_none() || r.get::<Option<i64>>("k").expect("k") == k)
+        })
+        .map(|r| r.get::<f64>("value").expect("value"))
+        .unwrap_or_else(|| panic!("no {name} row at {k:?}"))
+}
+
+/// A database holding the standard split's training pairs, trained with `train`, and the test file;
+/// `None` (with a printed reason) when the shared data is absent.
+fn standard_split(train_statement: &str) -> Option<(Database, std::path::PathBuf)> {
+    let (Some(train), Some(test)) =
+        (shared_data("splits/ml-1m-r4/train.tsv"), shared_data("splits/ml-1m-r4/test.tsv"))
+    else {
+        return None;
+    };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    run(&db, train_statement);
+    Some((db, test))
+}
+
 fn items(set: &ResultSet) -> Vec<String> {
     set.column::<String>("item").expect("item column")
 }
@@ -137,87 +163,46 @@ fn evaluate_against_the_holdout_and_a_file() {
     run(&db, "SPLIT HOLDOUT 0.25 SEED 3");
     run(&db, "TRAIN pop");
     let result = run(&db, "EVALUATE pop AT 5, 10");
-    let value = |metric: &str, k: i64| {
-        result
-            .rows()
-            .find(|r| {
-                r.get::<String>("metric").expect("metric") == metric
-                    && r.get::<Option<i64>>("k").expect("k") == Some(k)
-            })
-            .map(|r| r.get::<f64>("value").expect("value"))
-            .expect("metric row")
-    };
+    let value = |name: &str, k: i64| metric(&result, name, Some(k));
     assert!(
         value("recall", 10) > 0.99,
         "every held-out item is within the top 10 of 8 items: {}",
         value("recall", 10)
     );
     assert!(value("ndcg", 5) > 0.0 && value("ndcg", 5) <= 1.0);
-    let users = result.rows().find(|r| r.get::<String>("metric").expect("m") == "users").expect("users row");
-    assert_eq!(users.get::<f64>("value").expect("v"), 10.0);
+    assert_eq!(metric(&result, "users", None), 10.0);
 
     // A test file with a user the database does not know and an unknown item.
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write_file(&dir, "test.tsv", "0\t7\n0\t999\n77\t1\n");
     let result =
         db.query(&format!("EVALUATE pop AGAINST '{}' AT 10", file.display()), &[]).expect("evaluate");
-    let get = |metric: &str| {
-        result
-            .rows()
-            .find(|r| r.get::<String>("metric").expect("m") == metric)
-            .map(|r| r.get::<f64>("value").expect("v"))
-    };
-    assert_eq!(get("users"), Some(2.0));
-    assert_eq!(get("users_without_training_data"), Some(1.0));
+    assert_eq!(metric(&result, "users", None), 2.0);
+    assert_eq!(metric(&result, "users_without_training_data", None), 1.0);
     assert!(
-        get("recall").expect("recall") <= 0.25 + 1e-12,
+        metric(&result, "recall", Some(10)) <= 0.25 + 1e-12,
         "at most one of user 0's two test items can be hit"
     );
 }
 
 #[test]
 fn evaluate_pop_on_the_standard_split_matches_the_reference() {
-    let (Some(train), Some(test)) =
-        (shared_data("splits/ml-1m-r4/train.tsv"), shared_data("splits/ml-1m-r4/test.tsv"))
-    else {
-        return;
-    };
-    let db = Database::open_temporary().expect("open");
-    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
-    run(&db, "TRAIN pop");
+    let Some((db, test)) = standard_split("TRAIN pop") else { return };
     let result =
         db.query(&format!("EVALUATE pop AGAINST '{}' AT 10, 20", test.display()), &[]).expect("evaluate");
     let ndcg10 = result.row(0).expect("row").get::<f64>("value").expect("ndcg@10");
     assert_eq!(result.row(0).expect("row").get::<String>("metric").expect("m"), "ndcg");
     eprintln!("EVALUATE pop on ml-1m-r4: NDCG@10 = {ndcg10:.4}");
     assert!((ndcg10 - 0.155).abs() <= 0.003, "{ndcg10}");
-    let users = result.rows().find(|r| r.get::<String>("metric").expect("m") == "users").expect("users");
-    assert_eq!(users.get::<f64>("value").expect("v"), 6_034.0);
+    assert_eq!(metric(&result, "users", None), 6_034.0);
 }
 
 #[test]
 fn evaluate_ease_on_the_standard_split_matches_the_reference() {
-    let (Some(train), Some(test)) =
-        (shared_data("splits/ml-1m-r4/train.tsv"), shared_data("splits/ml-1m-r4/test.tsv"))
-    else {
-        return;
-    };
-    let db = Database::open_temporary().expect("open");
-    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
-    run(&db, "TRAIN ease WITH (lambda = 500)");
+    let Some((db, test)) = standard_split("TRAIN ease WITH (lambda = 500)") else { return };
     let result =
         db.query(&format!("EVALUATE ease AGAINST '{}' AT 10, 20", test.display()), &[]).expect("evaluate");
-    let value = |metric: &str, k: i64| {
-        result
-            .rows()
-            .find(|r| {
-                r.get::<String>("metric").expect("m") == metric
-                    && r.get::<Option<i64>>("k").expect("k") == Some(k)
-            })
-            .map(|r| r.get::<f64>("value").expect("v"))
-            .expect("metric row")
-    };
-    let (ndcg, recall) = (value("ndcg", 10), value("recall", 20));
+    let (ndcg, recall) = (metric(&result, "ndcg", Some(10)), metric(&result, "recall", Some(20)));
     eprintln!("EVALUATE ease on ml-1m-r4: NDCG@10 = {ndcg:.4}, Recall@20 = {recall:.4}");
     assert!((ndcg - 0.339).abs() <= 0.004, "NDCG@10 = {ndcg}");
     assert!((recall - 0.291).abs() <= 0.004, "Recall@20 = {recall}");
