@@ -20,6 +20,9 @@ pub enum Error {
     /// An import file could not be read; the database is unchanged.
     #[error("import failed: {0}")]
     Import(#[from] ImportError),
+    /// The statement was cancelled (Ctrl-C, `CANCEL JOB`) and changed nothing.
+    #[error("{0} cancelled")]
+    Cancelled(&'static str),
     /// A request names something that does not exist, or asks for something invalid.
     #[error("{0}")]
     Invalid(String),

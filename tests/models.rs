@@ -3,38 +3,8 @@
 
 mod common;
 
-use common::{shared_data, write_file};
+use common::{metric, run, standard_split, write_file};
 use recodb::{Database, ResultSet};
-
-fn run(db: &Database, statement: &str) -> ResultSet {
-    db.query(statement, &[]).unwrap_or_else(|e| panic!("{statement}: {e}"))
-}
-
-/// The value of an EVALUATE row: metric `name` at cut-off `k` (`None`: the first row of that name).
-fn metric(result: &ResultSet, name: &str, k: Option<i64>) -> f64 {
-    result
-        .rows()
-        .find(|r| {
-            r.get::<String>("metric").expect("metric") == name
-                && (k.is_none() || r.get::<Option<i64>>("k").expect("k") == k)
-        })
-        .map(|r| r.get::<f64>("value").expect("value"))
-        .unwrap_or_else(|| panic!("no {name} row at {k:?}"))
-}
-
-/// A database holding the standard split's training pairs, trained with `train`, and the test file;
-/// `None` (with a printed reason) when the shared data is absent.
-fn standard_split(train_statement: &str) -> Option<(Database, std::path::PathBuf)> {
-    let (Some(train), Some(test)) =
-        (shared_data("splits/ml-1m-r4/train.tsv"), shared_data("splits/ml-1m-r4/test.tsv"))
-    else {
-        return None;
-    };
-    let db = Database::open_temporary().expect("open");
-    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
-    run(&db, train_statement);
-    Some((db, test))
-}
 
 fn items(set: &ResultSet) -> Vec<String> {
     set.column::<String>("item").expect("item column")
@@ -121,10 +91,8 @@ fn recommend_errors_name_the_problem() {
         ("RECOMMEND user 999 TOP 3", "no user with key 999"),
         ("RECOMMEND user 100 TOP 100000", "TOP is at most 10000"),
         ("RECOMMEND user 100 TOP 3 RERANK 50 USING pop", "RERANK needs a retrieval model with binary codes"),
-        (
-            "SIMILAR item 1 TOP 3 USING pop",
-            "SIMILAR needs a model with item representations; 'pop' (pop) has none",
-        ),
+        ("SIMILAR user 100 TOP 3 USING pop", "SIMILAR USER needs a model with user representations"),
+        ("SIMILAR item 999 TOP 3 USING pop", "no item with key 999"),
         ("EVALUATE pop AT 10", "nothing to evaluate against"),
         ("EVALUATE pop AT 0", "AT cut-offs must be between 1 and 1000"),
     ];
@@ -132,6 +100,32 @@ fn recommend_errors_name_the_problem() {
         let err = db.query(statement, &[]).expect_err(statement);
         assert!(err.to_string().starts_with(expected), "{statement}: {err}");
     }
+}
+
+#[test]
+fn similar_items_come_from_the_ease_weights_without_the_item_itself() {
+    let db = Database::open_temporary().expect("open");
+    // Two tastes: users 1-3 take items 10 and 11, users 4-6 take items 20 and 21 (user 6 also 10).
+    for (users, items) in [([1, 2, 3], [10, 11]), ([4, 5, 6], [20, 21])] {
+        for u in users {
+            for i in items {
+                run(&db, &format!("INSERT INTERACTION user {u} item {i}"));
+            }
+        }
+    }
+    run(&db, "INSERT INTERACTION user 6 item 10");
+    run(&db, "TRAIN ease WITH (lambda = 1)");
+    assert_eq!(items(&run(&db, "SIMILAR item 10 TOP 1")), ["11"]);
+    assert_eq!(items(&run(&db, "SIMILAR item 20 TOP 1")), ["21"]);
+    let all = run(&db, "SIMILAR item 10 TOP 10");
+    assert_eq!(all.len(), 3, "every other item, never item 10 itself");
+    assert!(!items(&all).contains(&"10".to_string()));
+    let filtered = run(&db, "SIMILAR item 10 TOP 5 WHERE ITEM IN (20, 21)");
+    assert_eq!(items(&filtered).len(), 2);
+    assert!(items(&filtered).iter().all(|i| i == "20" || i == "21"));
+    let pop = run(&db, "TRAIN pop");
+    assert_eq!(pop.len(), 1);
+    assert_eq!(items(&run(&db, "SIMILAR item 11 TOP 1 USING pop")), ["10"], "pop: the most popular");
 }
 
 #[test]

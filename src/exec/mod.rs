@@ -10,6 +10,7 @@ mod model;
 mod recommend;
 mod set;
 mod show;
+mod similar;
 pub(crate) mod split;
 
 use std::path::Path;
@@ -117,9 +118,7 @@ pub(crate) fn run(
         }
         StatementKind::Describe(DescribeTarget::Model(name)) => model::describe(db, &name.value),
         StatementKind::DropModel { name } => model::drop_model(db, &name.value),
-        StatementKind::Similar(q) => {
-            Err(needs_representation(db, q.using.as_ref().map(|i| i.value.as_str()), "SIMILAR"))
-        }
+        StatementKind::Similar(q) => similar::similar(db, q, &b),
         StatementKind::Explain(query) => {
             let using = match query {
                 recodb_query::Query::Recommend(q) => &q.using,

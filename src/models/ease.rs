@@ -71,7 +71,7 @@ impl Algorithm for Ease {
             )));
         }
         let n = n as usize;
-        let cancelled = || Error::Invalid("training cancelled".into());
+        let cancelled = || Error::Cancelled("training");
         if !progress.update("train ease: gram matrix", 0, 3) {
             return Err(cancelled());
         }
@@ -150,6 +150,16 @@ impl Model for EaseModel {
         }
     }
 
+    /// Row `item` of the weights: how much a user's interaction with `item` raises each other item.
+    fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
+        let n = self.n as usize;
+        match self.weights.get(item as usize * n..(item as usize + 1) * n) {
+            Some(row) => scores.copy_from_slice(row),
+            None => scores.iter_mut().for_each(|s| *s = 0.0),
+        }
+        Ok(())
+    }
+
     fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
         let bytes = rkyv::to_bytes::<rancor::Error>(&(self.n, self.weights.clone()))
             .map_err(|e| Error::Invalid(format!("cannot serialise the ease model: {e}")))?;
@@ -184,6 +194,9 @@ mod tests {
         assert!((scores[1] - (2.0 / (2.0 + l)) as f32).abs() < 1e-6, "{scores:?}");
         assert_eq!(scores[0], 0.0, "the diagonal is zero");
         assert!(scores[2].abs() < 1e-9, "unrelated items get nothing");
+        let mut similar = vec![0.0; 3];
+        model.similar_items(0, &mut similar).expect("similar");
+        assert_eq!(similar, scores, "similar to item 0 = item 0's row of weights");
         let blobs = model.blobs().expect("blobs");
         let loaded =
             Ease.load(&|name| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone())).expect("load");

@@ -22,6 +22,20 @@ pub trait Model: Send + Sync {
     /// visible interactions are `seen` (sorted item ids). Higher is better.
     fn score(&self, user: u32, seen: &[u32], scores: &mut [f32]);
 
+    /// Scores a batch of users at once: `scores` holds `users.len()` rows of `n_items` scores, one per
+    /// `(user, seen)` pair. Models with vectors override this with a blocked matrix product; the default
+    /// calls [`Model::score`] once per user.
+    fn score_batch(&self, users: &[(u32, &[u32])], scores: &mut [f32]) {
+        let n = self.n_items() as usize;
+        for (&(user, seen), row) in users.iter().zip(scores.chunks_mut(n.max(1))) {
+            self.score(user, seen, row);
+        }
+    }
+
+    /// Writes the similarity of every item to `item` into `scores` (`n_items` long; higher is more
+    /// similar), or fails when the model has no notion of item similarity.
+    fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()>;
+
     /// The model's data as named blobs (rkyv archives), to be stored with its record.
     fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>>;
 }
@@ -44,6 +58,20 @@ pub trait Algorithm: Sync {
 
     /// Rebuilds a model from its blobs (`blob(name)` reads one; read archives are validated).
     fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>>;
+}
+
+/// A 64-bit fingerprint of a sorted item list: a model stores its users' fingerprints at training
+/// time to recognise, when scoring, a user whose items changed since (and fold that user in).
+pub fn fingerprint(items: &[u32]) -> u64 {
+    // FNV-1a over the ids' bytes, then the length: cheap, and any change of the list changes it with
+    // overwhelming probability.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &i in items {
+        for b in i.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h ^ items.len() as u64
 }
 
 /// A documented parameter of an algorithm.

@@ -38,7 +38,7 @@ impl Algorithm for Pop {
             counts[item as usize] += 1;
         }
         if !progress.update("train pop", 1, 1) {
-            return Err(Error::Invalid("training cancelled".into()));
+            return Err(Error::Cancelled("training"));
         }
         Ok(Box::new(PopModel { counts }))
     }
@@ -58,6 +58,12 @@ impl Model for PopModel {
         for (s, &c) in scores.iter_mut().zip(&self.counts) {
             *s = c as f32;
         }
+    }
+
+    /// Popularity knows no item similarity: every item's "similar items" are the most popular ones.
+    fn similar_items(&self, _item: u32, scores: &mut [f32]) -> Result<()> {
+        self.score(0, &[], scores);
+        Ok(())
     }
 
     fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {

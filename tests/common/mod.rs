@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use recodb::{Database, ResultSet};
+
 /// The shared real data sets beside the repository, or `None` (with a printed reason) when absent.
 pub fn shared_data(relative: &str) -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(relative);
@@ -23,4 +25,35 @@ pub fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).expect("write test file");
     path
+}
+
+/// Runs `statement`, panicking with the statement and the error if it fails.
+pub fn run(db: &Database, statement: &str) -> ResultSet {
+    db.query(statement, &[]).unwrap_or_else(|e| panic!("{statement}: {e}"))
+}
+
+/// The value of an EVALUATE row: metric `name` at cut-off `k` (`None`: the first row of that name).
+pub fn metric(result: &ResultSet, name: &str, k: Option<i64>) -> f64 {
+    result
+        .rows()
+        .find(|r| {
+            r.get::<String>("metric").expect("metric") == name
+                && (k.is_none() || r.get::<Option<i64>>("k").expect("k") == k)
+        })
+        .map(|r| r.get::<f64>("value").expect("value"))
+        .unwrap_or_else(|| panic!("no {name} row at {k:?}"))
+}
+
+/// A database holding the standard split's training pairs, trained with `train`, and the test file;
+/// `None` (with a printed reason) when the shared data is absent.
+pub fn standard_split(train_statement: &str) -> Option<(Database, std::path::PathBuf)> {
+    let (Some(train), Some(test)) =
+        (shared_data("splits/ml-1m-r4/train.tsv"), shared_data("splits/ml-1m-r4/test.tsv"))
+    else {
+        return None;
+    };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    run(&db, train_statement);
+    Some((db, test))
 }
