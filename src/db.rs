@@ -2,6 +2,7 @@
 //! data operation; statement execution builds on these.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use recodb_storage::{IntegrityReport, Key, PairAttrs, Side, Snapshot, SnapshotPart, StorageError, Store};
 
@@ -10,6 +11,7 @@ use recodb_query::Statement;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::import::{self, ImportSpec, ImportSummary, Target};
+use crate::jobs::Jobs;
 use crate::models::catalog::Catalog;
 use crate::progress::{NoProgress, Progress};
 use crate::result::ResultSet;
@@ -21,8 +23,9 @@ use crate::value::Value;
 /// writes are serialised, and each write method is atomic and, unless `durability` is `relaxed`, on disk
 /// when it returns.
 pub struct Database {
-    store: Store,
-    catalog: Catalog,
+    store: Arc<Store>,
+    catalog: Arc<Catalog>,
+    jobs: Arc<Jobs>,
 }
 
 /// Counts that describe a database.
@@ -76,13 +79,19 @@ pub struct Interaction {
 
 impl Database {
     /// Opens the database in directory `path`, creating it if absent.
+    /// Jobs that were running when the database was last closed uncleanly are marked failed.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
-        Ok(Database { store: Store::open(path)?, catalog: Catalog::default() })
+        Database::with_store(Store::open(path)?)
     }
 
     /// Opens a new database that lives in memory and vanishes when dropped.
     pub fn open_temporary() -> Result<Database> {
-        Ok(Database { store: Store::open_temporary()?, catalog: Catalog::default() })
+        Database::with_store(Store::open_temporary()?)
+    }
+
+    fn with_store(store: Store) -> Result<Database> {
+        let jobs = Jobs::open(&store)?;
+        Ok(Database { store: Arc::new(store), catalog: Arc::default(), jobs: Arc::new(jobs) })
     }
 
     /// The storage engine underneath, for advanced use (snapshots, integrity checks, blobs).
@@ -93,6 +102,17 @@ impl Database {
     /// The trained models and the cache of loaded ones.
     pub(crate) fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The training jobs.
+    pub(crate) fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    /// Shared handles to the store, the catalog and the jobs, for work that outlives a call (a
+    /// background job).
+    pub(crate) fn shared(&self) -> (Arc<Store>, Arc<Catalog>, Arc<Jobs>) {
+        (Arc::clone(&self.store), Arc::clone(&self.catalog), Arc::clone(&self.jobs))
     }
 
     /// Adds a user (if new) and gives it `tags`. Returns whether the user is new.
@@ -287,5 +307,13 @@ impl Database {
     /// Verifies every invariant of the on-disk format (see `recodb_storage::Store::check_integrity`).
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
         Ok(self.store.check_integrity()?)
+    }
+}
+
+impl Drop for Database {
+    /// Cancels the background jobs still running and waits for them to stop, so that the database is
+    /// closed (and its directory unlocked) when the handle is gone.
+    fn drop(&mut self) {
+        self.jobs.cancel_all();
     }
 }

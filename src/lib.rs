@@ -10,6 +10,7 @@ mod error;
 pub mod eval;
 mod exec;
 pub mod import;
+pub mod jobs;
 pub mod models;
 mod progress;
 mod result;

@@ -129,6 +129,32 @@ fn similar_items_come_from_the_ease_weights_without_the_item_itself() {
 }
 
 #[test]
+fn export_recommendations_writes_every_users_list_as_tsv() {
+    let db = seeded();
+    run(&db, "TRAIN pop");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("recs.tsv");
+    let result = run(&db, &format!("EXPORT RECOMMENDATIONS pop TOP 2 TO '{}'", path.display()));
+    let row = result.rows().next().expect("one row");
+    assert_eq!((row.get::<i64>("users").expect("users"), row.get::<i64>("rows").expect("rows")), (4, 7));
+    let text = std::fs::read_to_string(&path).expect("exported file");
+    assert_eq!(
+        text,
+        "user\titem\trank\tscore\n100\t2\t1\t3\n100\t3\t2\t2\n101\t3\t1\t2\n101\t4\t2\t1\n\
+         102\t4\t1\t1\n102\t5\t2\t1\n103\t5\t1\t1\n",
+        "seen items left out, ties to the lower id"
+    );
+    let missing = dir.path().join("no/such/dir/recs.tsv");
+    let err = db
+        .query(&format!("EXPORT RECOMMENDATIONS pop TOP 2 TO '{}'", missing.display()), &[])
+        .expect_err("no directory");
+    assert!(err.to_string().starts_with("cannot write"), "{err}");
+    let err = db.query("EXPORT RECOMMENDATIONS nothing TOP 2 TO 'x.tsv'", &[]).expect_err("no model");
+    assert!(err.to_string().starts_with("no model named 'nothing'"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1, "no partial file is left");
+}
+
+#[test]
 fn models_survive_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
@@ -204,4 +230,43 @@ fn evaluate_ease_on_the_standard_split_matches_the_reference() {
     db.execute("INSERT INTERACTION user 'newcomer' item 1; INSERT INTERACTION user 'newcomer' item 48;")
         .expect("new user");
     assert_eq!(run(&db, "RECOMMEND user 'newcomer' TOP 5 USING ease").len(), 5);
+
+    // The sampled protocol: far higher figures (that is why it is labelled), reproducible for a seed.
+    let sampled = format!(
+        "EVALUATE ease AGAINST '{}' AT 10 WITH (protocol = 'sampled', negatives = 100, seed = 3)",
+        test.display()
+    );
+    let (a, b) = (run(&db, &sampled), run(&db, &sampled));
+    let hr = metric(&a, "sampled_hr", Some(10));
+    eprintln!("EVALUATE ease on ml-1m-r4, sampled 100 negatives: HR@10 = {hr:.4}");
+    assert!(hr > 0.6 && hr < 1.0, "sampled HR@10 = {hr}");
+    assert_eq!(hr, metric(&b, "sampled_hr", Some(10)), "the same seed gives the same sample");
+    assert_eq!(metric(&a, "negatives", None), 100.0);
+}
+
+#[test]
+fn sampled_protocol_ranks_each_test_item_against_sampled_negatives() {
+    let db = seeded();
+    run(&db, "TRAIN pop");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // User 100 trained on item 1; its test item 3 (popularity 2) against the whole pool {2, 4, 5}:
+    // only item 2 (popularity 3) beats it, so it ranks 2nd.
+    let test = write_file(&dir, "test.tsv", "100\t3\n");
+    let result =
+        run(&db, &format!("EVALUATE pop AGAINST '{}' AT 1, 2 WITH (protocol = 'sampled')", test.display()));
+    assert_eq!(metric(&result, "sampled_hr", Some(1)), 0.0);
+    assert_eq!(metric(&result, "sampled_hr", Some(2)), 1.0);
+    assert!((metric(&result, "sampled_ndcg", Some(2)) - 1.0 / 3f64.log2()).abs() < 1e-12);
+    assert_eq!(metric(&result, "sampled_mrr", Some(2)), 0.5);
+    assert_eq!(metric(&result, "negatives", None), 100.0);
+    for (options, expected) in [
+        ("protocol = 'loo'", "EVALUATE option 'protocol' is 'full' or 'sampled'"),
+        ("protocol = 'sampled', negatives = 0", "EVALUATE option 'negatives' must be between 1 and 100000"),
+        ("negatives = 5", "EVALUATE options 'negatives' and 'seed' belong to protocol = 'sampled'"),
+        ("depth = 3", "unknown EVALUATE option 'depth'; valid options: protocol, negatives, seed"),
+    ] {
+        let statement = format!("EVALUATE pop AGAINST '{}' WITH ({options})", test.display());
+        let err = db.query(&statement, &[]).expect_err(&statement);
+        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+    }
 }

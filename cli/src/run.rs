@@ -7,7 +7,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use recodb::{Database, Error, Progress};
 
-use crate::progress::FileProgress;
+use crate::progress::StatementBar;
 use crate::render::{render, Format};
 
 /// The shell's state: the database, output settings, and the Ctrl-C flag.
@@ -23,15 +23,15 @@ pub struct Session {
 
 /// Draws a bar on the first progress report of a statement and reports Ctrl-C as a cancel.
 struct BarProgress {
-    bar: Mutex<Option<FileProgress>>,
+    bar: Mutex<Option<StatementBar>>,
     cancel: Arc<AtomicBool>,
 }
 
 impl Progress for BarProgress {
     fn update(&self, phase: &str, done: u64, total: u64) -> bool {
         let mut bar = self.bar.lock();
-        let bar = bar.get_or_insert_with(|| FileProgress::new(phase, Arc::clone(&self.cancel)));
-        bar.update(done, total)
+        let bar = bar.get_or_insert_with(|| StatementBar::new(phase, Arc::clone(&self.cancel)));
+        bar.update(phase, done, total)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::run::Session;
 
 const HELP: &str = "\
 Statements end with ';' and may span lines. Ctrl-C cancels a running statement or clears the line;
-Ctrl-D or .quit leaves. Keywords complete with Tab.
+Ctrl-D or .quit leaves. Keywords and model names complete with Tab.
 
 .help               show this help
 .timer on|off       print how long each statement takes
@@ -31,15 +31,33 @@ Statements (see README.md for the whole language):
   DELETE INTERACTION user key item key    DELETE USER key    DELETE ITEM key
   IMPORT INTERACTIONS|USERS|ITEMS FROM 'path' [FORMAT csv|tsv|movielens|lightgcn] [WITH (opt = v, ...)]
   SPLIT HOLDOUT fraction [SEED n]         SPLIT CLEAR
-  SHOW USERS|ITEMS|TAGS|MODELS|STATS [LIMIT n]    DESCRIBE USER key | ITEM key | MODEL name
-  TRAIN pop|ease [AS name] [WITH (lambda = 500)]    DROP MODEL name
+  SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS [LIMIT n]    DESCRIBE USER key | ITEM key | MODEL name
+  TRAIN pop|ease|als|bpr [AS name] [WITH (param = v, ...)] [BACKGROUND]    DROP MODEL name
+  SHOW JOBS    WAIT JOB id    CANCEL JOB id
   RECOMMEND user key TOP n [USING name] [WHERE filter] [INCLUDE SEEN]
     filter: TAG = 't' | TAG IN ('t', ...) | ITEM IN (key, ...) | NOT f | f AND f | f OR f | (f)
-  EVALUATE name [AGAINST 'path' [FORMAT f]] [AT k, ...]
+  SIMILAR item key TOP n [USING name] [WHERE filter]
+  EVALUATE name [AGAINST 'path' [FORMAT f]] [AT k, ...] [WITH (protocol = 'sampled', negatives = 100)]
+  EXPORT RECOMMENDATIONS name TOP n TO 'path'
   SET durability = 'full' | 'relaxed'";
 
-/// Line editing help: completion of keywords and the validator that waits for a full statement.
-struct ShellHelper;
+/// Line editing help: completion of keywords and model names, and the validator that waits for a full
+/// statement.
+#[derive(Default)]
+struct ShellHelper {
+    /// The database's model names, refreshed after every statement.
+    models: Vec<String>,
+}
+
+/// The names of the trained models (none if they cannot be listed).
+fn model_names(session: &Session) -> Vec<String> {
+    session
+        .db
+        .query("SHOW MODELS", &[])
+        .ok()
+        .and_then(|set| set.column::<String>("name").ok())
+        .unwrap_or_default()
+}
 
 impl Completer for ShellHelper {
     type Candidate = Pair;
@@ -52,14 +70,21 @@ impl Completer for ShellHelper {
             return Ok((pos, Vec::new()));
         }
         let lower = word.chars().all(|c| !c.is_ascii_uppercase());
-        let candidates = recodb::query::KEYWORDS
-            .iter()
-            .filter(|k| k.len() >= word.len() && k[..word.len()].eq_ignore_ascii_case(word))
-            .map(|k| {
-                let text = if lower { k.to_ascii_lowercase() } else { k.to_string() };
-                Pair { display: text.clone(), replacement: text }
-            })
-            .collect();
+        let matches = |k: &str| {
+            k.len() >= word.len()
+                && k.is_char_boundary(word.len())
+                && k[..word.len()].eq_ignore_ascii_case(word)
+        };
+        let keywords = recodb::query::KEYWORDS.iter().filter(|k| matches(k)).map(|k| {
+            if lower {
+                k.to_ascii_lowercase()
+            } else {
+                k.to_string()
+            }
+        });
+        let models = self.models.iter().filter(|m| matches(m)).cloned();
+        let candidates =
+            keywords.chain(models).map(|text| Pair { display: text.clone(), replacement: text }).collect();
         Ok((start, candidates))
     }
 }
@@ -129,7 +154,7 @@ pub fn interactive(session: &mut Session) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    editor.set_helper(Some(ShellHelper));
+    editor.set_helper(Some(ShellHelper { models: model_names(session) }));
     let history = history_path();
     if let Some(path) = &history {
         // A missing history file is normal on first use.
@@ -151,6 +176,9 @@ pub fn interactive(session: &mut Session) -> ExitCode {
                 } else {
                     session.run_script(&line);
                 }
+                if let Some(helper) = editor.helper_mut() {
+                    helper.models = model_names(session);
+                }
             }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
@@ -159,6 +187,12 @@ pub fn interactive(session: &mut Session) -> ExitCode {
                 break;
             }
         }
+    }
+    let running = session.db.query("SHOW JOBS", &[]).map_or(0, |jobs| {
+        jobs.column::<String>("state").unwrap_or_default().iter().filter(|s| *s == "running").count()
+    });
+    if running > 0 {
+        eprintln!("note: cancelling {running} background job(s) still running; they publish nothing");
     }
     if let Some(path) = &history {
         if let Err(e) = editor.save_history(path) {
@@ -175,7 +209,8 @@ mod tests {
     fn complete(line: &str) -> (usize, Vec<String>) {
         let history = DefaultHistory::new();
         let ctx = Context::new(&history);
-        let (start, pairs) = ShellHelper.complete(line, line.len(), &ctx).expect("completion");
+        let helper = ShellHelper { models: vec!["taste".into(), "Tall".into()] };
+        let (start, pairs) = helper.complete(line, line.len(), &ctx).expect("completion");
         (start, pairs.into_iter().map(|p| p.replacement).collect())
     }
 
@@ -186,5 +221,15 @@ mod tests {
         assert_eq!(complete("SHOW "), (5, vec![]));
         let (_, many) = complete("S");
         assert!(many.contains(&"SHOW".to_string()) && many.contains(&"SIMILAR".to_string()), "{many:?}");
+    }
+
+    #[test]
+    fn model_names_complete_as_stored() {
+        let expected = ["tag", "tags", "taste", "Tall"].map(String::from).to_vec();
+        assert_eq!(complete("RECOMMEND user 1 TOP 5 USING ta"), (29, expected));
+        assert_eq!(
+            complete("DESCRIBE MODEL Ta"),
+            (15, vec!["TAG".into(), "TAGS".into(), "taste".into(), "Tall".into()])
+        );
     }
 }

@@ -83,3 +83,37 @@ fn ctrl_c_cancels_a_long_import_and_leaves_the_database_unchanged() {
     p.send_line(".quit").expect("send");
     p.exp_eof().expect("the shell ends");
 }
+
+#[test]
+fn ctrl_c_cancels_training_which_publishes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 3,000 users over 6,000 items: EASE's 6,000 × 6,000 solve takes seconds.
+    let data = dir.path().join("data.tsv");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&data).expect("create"));
+        for u in 0..3_000u64 {
+            for j in 0..40u64 {
+                writeln!(out, "{u}\t{}", (u * 7 + j * 151) % 6_000).expect("write");
+            }
+        }
+    }
+    let mut p = shell(&dir);
+    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("TRAIN ease AS m;").expect("send");
+    p.exp_string("train ease").expect("the progress bar shows the phase");
+    p.send_control('c').expect("Ctrl-C");
+    p.exp_string("error: training cancelled").expect("the training says it was cancelled");
+    p.exp_string(PROMPT).expect("the shell is still there");
+    p.send_line(".mode csv").expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("SHOW JOBS;").expect("send");
+    p.exp_string("1,m,ease,cancelled").expect("the job is recorded as cancelled");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("SHOW MODELS;").expect("send");
+    p.exp_string("name,algorithm,version,interactions,seconds").expect("the header");
+    let rows = p.exp_string(PROMPT).expect("prompt");
+    assert!(!rows.contains("ease"), "no model was published: {rows}");
+    p.send_line(".quit").expect("send");
+    p.exp_eof().expect("the shell ends");
+}

@@ -9,6 +9,7 @@ use recodb_storage::{Key, Side, SnapshotPart};
 
 use crate::error::{Error, Result};
 use crate::eval::metrics::{user_metrics, Summary};
+use crate::eval::sampled::{rank_among, sample_negatives, SampledSummary};
 use crate::import::read::{read_interactions, ImportSpec};
 use crate::import::Target;
 use crate::models::topk::top_k;
@@ -67,14 +68,108 @@ fn test_from_holdout(db: &Database) -> Result<Vec<TestUser>> {
     Ok(users)
 }
 
-/// `EVALUATE model [AGAINST 'path' [FORMAT f]] [AT k, ...]`: ranks every item for each test user (the
-/// user's training items excluded), in parallel, and returns one row per metric and cut-off (`metric`,
-/// `k`, `value`), then `users` (evaluated), `users_without_training_data` and `seconds` rows.
+/// How test items are ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Against every item the user has not trained on (DESIGN §8; the default).
+    Full,
+    /// Each test item against `negatives` sampled items (`WITH (protocol = 'sampled')`).
+    Sampled {
+        /// Sampled items per test item (`negatives`, default 100).
+        negatives: usize,
+        /// Seed of the sampling (`seed`, default 0).
+        seed: u64,
+    },
+}
+
+/// Negatives per test item of the sampled protocol when `negatives` is not given.
+pub const DEFAULT_NEGATIVES: usize = 100;
+
+/// The protocol `WITH (protocol = 'full' | 'sampled', negatives = n, seed = s)` asks for.
+pub fn protocol(options: &[(String, Value)]) -> Result<Protocol> {
+    let mut sampled = false;
+    let (mut negatives, mut seed) = (DEFAULT_NEGATIVES, 0u64);
+    for (name, value) in options {
+        let count = || {
+            value.as_i64().and_then(|v| u64::try_from(v).ok()).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "EVALUATE option '{name}' must be a non-negative integer, got {value}"
+                ))
+            })
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "protocol" => match value.as_str().map(str::to_ascii_lowercase).as_deref() {
+                Some("full") => sampled = false,
+                Some("sampled") => sampled = true,
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "EVALUATE option 'protocol' is 'full' or 'sampled', got {value}"
+                    )))
+                }
+            },
+            "negatives" => {
+                negatives = usize::try_from(count()?).unwrap_or(usize::MAX);
+                if negatives == 0 || negatives > 100_000 {
+                    return Err(Error::Invalid(format!(
+                        "EVALUATE option 'negatives' must be between 1 and 100000, got {value}"
+                    )));
+                }
+            }
+            "seed" => seed = count()?,
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "unknown EVALUATE option '{name}'; valid options: protocol, negatives, seed"
+                )))
+            }
+        }
+    }
+    if !sampled && options.iter().any(|(n, _)| !n.eq_ignore_ascii_case("protocol")) {
+        return Err(Error::Invalid(
+            "EVALUATE options 'negatives' and 'seed' belong to protocol = 'sampled'".into(),
+        ));
+    }
+    Ok(if sampled { Protocol::Sampled { negatives, seed } } else { Protocol::Full })
+}
+
+/// Whether the sorted `seen` list holds `item`.
+fn excluded_by(seen: &[u32], item: u32) -> bool {
+    seen.binary_search(&item).is_ok()
+}
+
+/// Test users scored per batch (one blocked product for models with vectors).
+const BATCH: usize = 64;
+
+/// What one evaluation thread accumulates: per cut-off, full-ranking summaries or sampled ones (the
+/// other list stays untouched).
+#[derive(Clone)]
+struct Sums {
+    full: Vec<Summary>,
+    sampled: Vec<SampledSummary>,
+}
+
+impl Sums {
+    fn new(cutoffs: usize) -> Sums {
+        Sums { full: vec![Summary::default(); cutoffs], sampled: vec![SampledSummary::default(); cutoffs] }
+    }
+
+    fn merge(mut self, other: Sums) -> Sums {
+        self.full.iter_mut().zip(other.full).for_each(|(x, y)| x.merge(y));
+        self.sampled.iter_mut().zip(other.sampled).for_each(|(x, y)| x.merge(y));
+        self
+    }
+}
+
+/// `EVALUATE model [AGAINST 'path' [FORMAT f]] [AT k, ...] [WITH (protocol = ...)]`: ranks the items for
+/// each test user (the user's training items excluded), in parallel batches, and returns one row per
+/// metric and cut-off (`metric`, `k`, `value`), then `users` (evaluated),
+/// `users_without_training_data` and `seconds` rows. The sampled protocol's rows are named `sampled_hr`,
+/// `sampled_ndcg` and `sampled_mrr`, with a `negatives` row.
 pub fn evaluate(
     db: &Database,
     model: &str,
     against: Option<(&Path, Option<&str>)>,
     cutoffs: &[usize],
+    protocol: Protocol,
 ) -> Result<ResultSet> {
     let started = Instant::now();
     let cutoffs: Vec<usize> = if cutoffs.is_empty() { DEFAULT_CUTOFFS.to_vec() } else { cutoffs.to_vec() };
@@ -93,63 +188,103 @@ pub fn evaluate(
         popularity[i as usize] += 1;
     }
     let max_k = cutoffs.iter().copied().max().unwrap_or(10);
-    let n_model_items = loaded.model.n_items() as usize;
-    let summaries = tests
-        .par_iter()
+    let model = loaded.model.as_ref();
+    let n_model_items = model.n_items() as usize;
+    let sums = tests
+        .par_chunks(BATCH)
         .fold(
-            || (vec![Summary::default(); cutoffs.len()], vec![0f32; n_model_items]),
-            |(mut summaries, mut scores), t| {
-                let ranked: Vec<u32> = match t.user {
-                    Some(u) => {
-                        let seen = train.row(u);
-                        loaded.model.score(u, seen, &mut scores);
-                        top_k(&scores, max_k, |i| seen.binary_search(&i).is_err())
-                            .into_iter()
-                            .map(|p| p.0)
-                            .collect()
+            || (Sums::new(cutoffs.len()), Vec::new()),
+            |(mut sums, mut scores), batch| {
+                let known: Vec<(u32, &[u32])> =
+                    batch.iter().filter_map(|t| t.user).map(|u| (u, train.row(u))).collect();
+                scores.resize(known.len() * n_model_items, 0.0);
+                model.score_batch(&known, &mut scores);
+                let mut rows = scores.chunks(n_model_items.max(1));
+                for t in batch {
+                    let (seen, row) = match t.user {
+                        Some(u) => (train.row(u), rows.next().unwrap_or(&[])),
+                        None => (&[][..], &[][..]),
+                    };
+                    match protocol {
+                        Protocol::Full => {
+                            let ranked: Vec<u32> = match t.user {
+                                Some(_) => top_k(row, max_k, |i| seen.binary_search(&i).is_err())
+                                    .into_iter()
+                                    .map(|p| p.0)
+                                    .collect(),
+                                None => Vec::new(),
+                            };
+                            for (summary, &k) in sums.full.iter_mut().zip(&cutoffs) {
+                                let m =
+                                    user_metrics(&ranked, |i| t.items.contains(&Some(i)), t.items.len(), k);
+                                let popularity = |i: u32| popularity.get(i as usize).copied().unwrap_or(0);
+                                summary.add(&ranked, k, &m, popularity, n_users);
+                            }
+                        }
+                        Protocol::Sampled { negatives, seed } => {
+                            let excluded = |i: u32| excluded_by(seen, i) || t.items.contains(&Some(i));
+                            let unseen_tests = t.items.iter().flatten().filter(|&&i| !excluded_by(seen, i));
+                            let pool =
+                                (train.n_items as usize).saturating_sub(seen.len() + unseen_tests.count());
+                            for item in &t.items {
+                                let rank = match (t.user, item) {
+                                    (Some(u), Some(item)) => {
+                                        let stream = u64::from(u) << 32 | u64::from(*item);
+                                        let sample = sample_negatives(
+                                            seed,
+                                            stream,
+                                            train.n_items,
+                                            pool,
+                                            negatives,
+                                            excluded,
+                                        );
+                                        Some(rank_among(row, *item, &sample))
+                                    }
+                                    _ => None,
+                                };
+                                for (summary, &k) in sums.sampled.iter_mut().zip(&cutoffs) {
+                                    summary.add(rank, k);
+                                }
+                            }
+                        }
                     }
-                    None => Vec::new(),
-                };
-                for (summary, &k) in summaries.iter_mut().zip(&cutoffs) {
-                    let m = user_metrics(&ranked, |i| t.items.contains(&Some(i)), t.items.len(), k);
-                    summary.add(
-                        &ranked,
-                        k,
-                        &m,
-                        |i| popularity.get(i as usize).copied().unwrap_or(0),
-                        n_users,
-                    );
                 }
-                (summaries, scores)
+                (sums, scores)
             },
         )
-        .map(|(s, _)| s)
-        .reduce(
-            || vec![Summary::default(); cutoffs.len()],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    x.merge(y);
-                }
-                a
-            },
-        );
+        .map(|(sums, _)| sums)
+        .reduce(|| Sums::new(cutoffs.len()), Sums::merge);
 
     let mut set =
         ResultSet::new(&[("metric", ColumnType::Text), ("k", ColumnType::Int), ("value", ColumnType::Float)]);
     let n_items = db.store().id_bound(Side::Item)? as usize;
-    for name in ["ndcg", "recall", "precision", "hr", "mrr", "coverage", "novelty"] {
-        for (summary, &k) in summaries.iter().zip(&cutoffs) {
-            let a = summary.averages(n_items);
-            let value = match name {
-                "ndcg" => a.ndcg,
-                "recall" => a.recall,
-                "precision" => a.precision,
-                "hr" => a.hit_rate,
-                "mrr" => a.mrr,
-                "coverage" => a.coverage,
-                _ => a.novelty,
-            };
-            set.push(vec![Value::from(name), Value::Int(k as i64), Value::Float(value)]);
+    match protocol {
+        Protocol::Full => {
+            for name in ["ndcg", "recall", "precision", "hr", "mrr", "coverage", "novelty"] {
+                for (summary, &k) in sums.full.iter().zip(&cutoffs) {
+                    let a = summary.averages(n_items);
+                    let value = match name {
+                        "ndcg" => a.ndcg,
+                        "recall" => a.recall,
+                        "precision" => a.precision,
+                        "hr" => a.hit_rate,
+                        "mrr" => a.mrr,
+                        "coverage" => a.coverage,
+                        _ => a.novelty,
+                    };
+                    set.push(vec![Value::from(name), Value::Int(k as i64), Value::Float(value)]);
+                }
+            }
+        }
+        Protocol::Sampled { negatives, .. } => {
+            for (index, name) in ["sampled_hr", "sampled_ndcg", "sampled_mrr"].into_iter().enumerate() {
+                for (summary, &k) in sums.sampled.iter().zip(&cutoffs) {
+                    let (hr, ndcg, mrr) = summary.averages();
+                    let value = [hr, ndcg, mrr][index];
+                    set.push(vec![Value::from(name), Value::Int(k as i64), Value::Float(value)]);
+                }
+            }
+            set.push(vec![Value::from("negatives"), Value::Null, Value::Float(negatives as f64)]);
         }
     }
     let cold = tests.iter().filter(|t| t.user.is_none()).count();

@@ -4,8 +4,10 @@
 mod bind;
 mod data;
 mod evaluate;
+mod export;
 mod filter;
 mod import;
+mod jobs;
 mod model;
 mod recommend;
 mod set;
@@ -21,7 +23,7 @@ use recodb_storage::Side;
 use crate::error::{Error, Result};
 use crate::import::Target;
 use crate::progress::Progress;
-use crate::result::{ColumnType, ResultSet};
+use crate::result::ResultSet;
 use crate::value::Value;
 use crate::Database;
 
@@ -75,9 +77,7 @@ pub(crate) fn run(
                 ShowObject::Tags => show::tags(db, limit),
                 ShowObject::Stats => show::stats(db),
                 ShowObject::Models => model::show(db, limit),
-                ShowObject::Jobs => {
-                    Ok(ResultSet::new(&[("id", ColumnType::Int), ("state", ColumnType::Text)]))
-                }
+                ShowObject::Jobs => jobs::show(db, limit),
             }
         }
         StatementKind::Describe(DescribeTarget::User(key)) => show::describe(db, Side::User, &b.key(key)?),
@@ -93,9 +93,7 @@ pub(crate) fn run(
         ),
         StatementKind::Recommend(q) => recommend::recommend(db, q, &b),
         StatementKind::Evaluate { model, against, cutoffs, options } => {
-            if let Some(option) = options.first() {
-                return Err(Error::Invalid(format!("unknown EVALUATE option '{}'", option.name.value)));
-            }
+            let protocol = evaluate::protocol(&b.options(options)?)?;
             let cutoffs = cutoffs
                 .iter()
                 .map(|k| b.count(k, "AT").map(|k| usize::try_from(k).unwrap_or(usize::MAX)))
@@ -114,6 +112,7 @@ pub(crate) fn run(
                 &model.value,
                 against.as_ref().map(|(p, f)| (Path::new(p.as_str()), f.as_deref())),
                 &cutoffs,
+                protocol,
             )
         }
         StatementKind::Describe(DescribeTarget::Model(name)) => model::describe(db, &name.value),
@@ -133,15 +132,13 @@ pub(crate) fn run(
         StatementKind::ExportCodes { model, .. } => {
             Err(needs_representation(db, Some(&model.value), "EXPORT CODES"))
         }
-        StatementKind::ExportRecommendations { model, .. } => {
-            Err(match db.catalog().get(db.store(), &model.value) {
-                Ok(_) => Error::Invalid("EXPORT RECOMMENDATIONS is not available yet".into()),
-                Err(e) => e,
-            })
+        StatementKind::ExportRecommendations { model, top, path } => {
+            let top = recommend::top(&b, top)?;
+            let path = b.text(path, "the file path")?;
+            export::recommendations(db, &model.value, top, Path::new(&path), progress)
         }
-        StatementKind::CancelJob { job } | StatementKind::WaitJob { job } => {
-            Err(Error::Invalid(format!("no job with id {}", b.count(job, "the job id")?)))
-        }
+        StatementKind::CancelJob { job } => jobs::cancel(db, b.count(job, "the job id")?),
+        StatementKind::WaitJob { job } => jobs::wait(db, b.count(job, "the job id")?),
     }
 }
 

@@ -2,17 +2,22 @@
 
 use std::time::Instant;
 
+use recodb_storage::{Snapshot, Store};
+
 use crate::error::{Error, Result};
-use crate::models::catalog::{now_ms, records, ModelRecord};
-use crate::models::{algorithm, check_parameters};
+use crate::jobs::{put_record, Job, JobRecord, JobState};
+use crate::models::catalog::{now_ms, records, Catalog, ModelRecord};
+use crate::models::{algorithm, check_parameters, Algorithm};
 use crate::progress::Progress;
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
 use crate::Database;
 
-/// `TRAIN algorithm [AS name] [WITH (...)]`: trains on a snapshot of the visible interactions (the
-/// holdout excluded) and publishes the result as the next version of `name` (default: the algorithm's
-/// name). One row: model, algorithm, version, interactions, seconds.
+/// `TRAIN algorithm [AS name] [WITH (...)] [BACKGROUND]`: starts a job that trains on a snapshot of
+/// the visible interactions (the holdout excluded, taken now) and publishes the result as the next
+/// version of `name` (default: the algorithm's name). Without BACKGROUND it waits, reporting progress:
+/// one row of model, algorithm, version, interactions, seconds and job. With BACKGROUND it returns at
+/// once: one row of job, model, algorithm and state.
 pub fn train(
     db: &Database,
     algo: &str,
@@ -23,16 +28,65 @@ pub fn train(
 ) -> Result<ResultSet> {
     let algo = algorithm(algo)?;
     check_parameters(algo, params)?;
-    if background {
-        return Err(Error::Invalid(
-            "TRAIN ... BACKGROUND is not available yet; run TRAIN without BACKGROUND".into(),
-        ));
-    }
-    let started = Instant::now();
+    let name = name.unwrap_or(algo.name()).to_string();
     let snapshot = db.snapshot()?;
-    let model = algo.train(&snapshot, params, progress)?;
+    let job = db.jobs().start(db.store(), &name, algo.name())?;
+    if background {
+        let (store, catalog, jobs) = db.shared();
+        let row = vec![
+            ("job", Value::Int(job.id() as i64)),
+            ("model", Value::Text(name.clone())),
+            ("algorithm", Value::from(algo.name())),
+            ("state", Value::from(JobState::Running.as_str())),
+        ];
+        let params = params.to_vec();
+        rayon::spawn(move || {
+            // The outcome is in the job's record; WAIT JOB and SHOW JOBS report it.
+            let _ = jobs.run(&store, &job, None, |progress| {
+                train_and_publish(&store, &catalog, &job, algo, &snapshot, &params, &name, progress)
+                    .map(|(_, done)| done)
+            });
+        });
+        return Ok(ResultSet::single(row));
+    }
+    let mut published = None;
+    let done = db.jobs().run(db.store(), &job, Some(progress), |progress| {
+        let (record, done) =
+            train_and_publish(db.store(), db.catalog(), &job, algo, &snapshot, params, &name, progress)?;
+        published = Some(record);
+        Ok(done)
+    })?;
+    let published = published.ok_or_else(|| Error::Invalid("the training job published nothing".into()))?;
+    Ok(ResultSet::single(vec![
+        ("model", Value::Text(published.name)),
+        ("algorithm", Value::Text(published.algorithm)),
+        ("version", Value::Int(published.version as i64)),
+        ("interactions", Value::Int(published.interactions as i64)),
+        ("seconds", Value::Float(published.train_ms as f64 / 1000.0)),
+        ("job", Value::Int(done.id as i64)),
+    ]))
+}
+
+/// Trains `algo` on `snapshot` and publishes the model as the next version of `name` together with
+/// `job`'s `done` record, in one atomic write. A cancel after training publishes nothing.
+#[allow(clippy::too_many_arguments)]
+fn train_and_publish(
+    store: &Store,
+    catalog: &Catalog,
+    job: &Job,
+    algo: &dyn Algorithm,
+    snapshot: &Snapshot,
+    params: &[(String, Value)],
+    name: &str,
+    progress: &dyn Progress,
+) -> Result<(ModelRecord, JobRecord)> {
+    let started = Instant::now();
+    let model = algo.train(snapshot, params, progress)?;
+    if !progress.update("publish", 0, 1) {
+        return Err(Error::Cancelled("training"));
+    }
     let record = ModelRecord {
-        name: name.unwrap_or(algo.name()).to_string(),
+        name: name.to_string(),
         algorithm: algo.name().to_string(),
         version: 0,
         params: params.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect(),
@@ -43,14 +97,14 @@ pub fn train(
         items: snapshot.n_items,
         interactions: snapshot.nnz() as u64,
     };
-    let published = db.catalog().publish(db.store(), record, model)?;
-    Ok(ResultSet::single(vec![
-        ("model", Value::Text(published.name)),
-        ("algorithm", Value::Text(published.algorithm)),
-        ("version", Value::Int(published.version as i64)),
-        ("interactions", Value::Int(published.interactions as i64)),
-        ("seconds", Value::Float(published.train_ms as f64 / 1000.0)),
-    ]))
+    catalog.publish(store, record, model, |txn, published| {
+        let mut done = job.record();
+        done.state = JobState::Done;
+        done.version = published.version;
+        done.finished_ms = now_ms();
+        put_record(txn, &done)?;
+        Ok(done)
+    })
 }
 
 /// `SHOW MODELS [LIMIT n]`: one row per model.

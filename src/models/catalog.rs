@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 use recodb_storage::rkyv::{self, rancor};
-use recodb_storage::{read_archive, StorageError, Store};
+use recodb_storage::{read_archive, StorageError, Store, WriteTxn};
 
 use super::{algorithm, Model};
 use crate::error::{Error, Result};
@@ -93,14 +93,16 @@ pub fn now_ms() -> u64 {
 impl Catalog {
     /// Publishes a trained model as the next version of `record.name` (the version field is set here):
     /// blobs, record and the removal of the previous version's blobs in one atomic write.
-    pub fn publish(
+    /// `also` adds to the same write (a job's `done` record) given the published record.
+    pub fn publish<T>(
         &self,
         store: &Store,
         mut record: ModelRecord,
         model: Box<dyn Model>,
-    ) -> Result<ModelRecord> {
+        also: impl FnOnce(&mut WriteTxn<'_>, &ModelRecord) -> Result<T>,
+    ) -> Result<(ModelRecord, T)> {
         let blobs = model.blobs()?;
-        let published = store.write(|txn| -> Result<ModelRecord> {
+        let (published, extra) = store.write(|txn| -> Result<(ModelRecord, T)> {
             let previous = store.record(NAMESPACE, &record.name)?;
             let previous =
                 previous.map(|b| read_archive::<ModelRecord>(&aligned(&b), &record.name)).transpose()?;
@@ -116,12 +118,13 @@ impl Catalog {
             let bytes = rkyv::to_bytes::<rancor::Error>(&record)
                 .map_err(|e| Error::Invalid(format!("cannot serialise the model record: {e}")))?;
             txn.put_record(NAMESPACE, &record.name, &bytes)?;
-            Ok(record.clone())
+            let extra = also(txn, &record)?;
+            Ok((record.clone(), extra))
         })?;
         self.cache
             .write()
             .insert(published.name.clone(), Arc::new(Loaded { record: published.clone(), model }));
-        Ok(published)
+        Ok((published, extra))
     }
 
     /// The current version of model `name`, loaded (from the cache when it holds that version).

@@ -1,0 +1,99 @@
+//! SHOW JOBS, WAIT JOB and CANCEL JOB.
+
+use crate::error::{Error, Result};
+use crate::jobs::{records, JobRecord, JobState};
+use crate::result::{ColumnType, ResultSet};
+use crate::value::Value;
+use crate::Database;
+
+/// `SHOW JOBS [LIMIT n]`: the most recent jobs first, with live progress for running ones: id, model,
+/// algorithm, state, phase, progress (the phase's done fraction), elapsed and remaining (an estimate
+/// for the current phase) seconds, and the message of a job that failed.
+pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
+    let mut set = ResultSet::new(&[
+        ("id", ColumnType::Int),
+        ("model", ColumnType::Text),
+        ("algorithm", ColumnType::Text),
+        ("state", ColumnType::Text),
+        ("phase", ColumnType::Text),
+        ("progress", ColumnType::Float),
+        ("elapsed", ColumnType::Float),
+        ("remaining", ColumnType::Float),
+        ("message", ColumnType::Text),
+    ]);
+    for r in records(db.store())?.into_iter().rev().take(limit.unwrap_or(usize::MAX)) {
+        let live = db.jobs().get(r.id).filter(|_| r.state == JobState::Running);
+        let (phase, progress, elapsed, remaining) = match live.map(|job| job.status()) {
+            Some(s) => (
+                Value::Text(s.phase),
+                if s.total > 0 { Value::Float(s.done as f64 / s.total as f64) } else { Value::Null },
+                Value::Float(s.elapsed.as_secs_f64()),
+                s.remaining.map_or(Value::Null, |d| Value::Float(d.as_secs_f64())),
+            ),
+            None => {
+                let elapsed = r.finished_ms.checked_sub(r.started_ms).filter(|_| r.finished_ms > 0);
+                (
+                    Value::Null,
+                    Value::Null,
+                    elapsed.map_or(Value::Null, |ms| Value::Float(ms as f64 / 1000.0)),
+                    Value::Null,
+                )
+            }
+        };
+        set.push(vec![
+            Value::Int(r.id as i64),
+            Value::Text(r.model),
+            Value::Text(r.algorithm),
+            Value::from(r.state.as_str()),
+            phase,
+            progress,
+            elapsed,
+            remaining,
+            if r.message.is_empty() { Value::Null } else { Value::Text(r.message) },
+        ]);
+    }
+    Ok(set)
+}
+
+/// The record of job `id`, or an error naming it.
+fn record(db: &Database, id: u64) -> Result<JobRecord> {
+    records(db.store())?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| Error::Invalid(format!("no job with id {id} (SHOW JOBS lists them)")))
+}
+
+/// `WAIT JOB id`: blocks until the job ends. One row (job, model, algorithm, state, version, seconds)
+/// when it published its model; an error saying why when it failed or was cancelled.
+pub fn wait(db: &Database, id: u64) -> Result<ResultSet> {
+    let r = match db.jobs().get(id) {
+        Some(job) => job.wait(),
+        None => record(db, id)?,
+    };
+    match r.state {
+        JobState::Done => Ok(ResultSet::single(vec![
+            ("job", Value::Int(r.id as i64)),
+            ("model", Value::Text(r.model)),
+            ("algorithm", Value::Text(r.algorithm)),
+            ("state", Value::from(r.state.as_str())),
+            ("version", Value::Int(r.version as i64)),
+            ("seconds", Value::Float(r.finished_ms.saturating_sub(r.started_ms) as f64 / 1000.0)),
+        ])),
+        JobState::Cancelled => Err(Error::Invalid(format!("job {id} was cancelled; it published nothing"))),
+        JobState::Failed | JobState::Running => {
+            Err(Error::Invalid(format!("job {id} failed: {}", r.message)))
+        }
+    }
+}
+
+/// `CANCEL JOB id`: stops a running job and waits until it has stopped; it publishes nothing. One row:
+/// job and state. An error when the job is not running.
+pub fn cancel(db: &Database, id: u64) -> Result<ResultSet> {
+    let Some(job) = db.jobs().get(id) else {
+        let r = record(db, id)?;
+        return Err(Error::Invalid(format!("job {id} is not running (it is {})", r.state.as_str())));
+    };
+    job.cancel();
+    let r = job.wait();
+    Ok(ResultSet::single(vec![("job", Value::Int(r.id as i64)), ("state", Value::from(r.state.as_str()))]))
+}

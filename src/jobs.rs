@@ -1,0 +1,327 @@
+//! Training jobs (DESIGN §6): every TRAIN is a job with an id, a record in the `records` tree
+//! (namespace `job`) and, while it runs, live progress (phase, units done, elapsed, an estimate of what
+//! remains). A job runs in the caller's thread (TRAIN) or on rayon's pool (TRAIN ... BACKGROUND); it can
+//! be waited for and cancelled. A job publishes its model and its `done` record in one atomic write, so
+//! a failed or cancelled job publishes nothing, and a job whose process died shows as `failed` when the
+//! database is opened again.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use recodb_storage::rkyv::{self, rancor};
+use recodb_storage::{read_archive, Store, WriteTxn};
+
+use crate::error::{Error, Result};
+use crate::models::catalog::now_ms;
+use crate::progress::Progress;
+
+const NAMESPACE: &str = "job";
+
+/// Finished jobs kept in the database; older records are removed when a new job starts.
+pub const KEPT_JOBS: usize = 100;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub enum JobState {
+    /// Training.
+    Running,
+    /// Finished and published its model.
+    Done,
+    /// Stopped by an error (or by the death of the process that ran it); published nothing.
+    Failed,
+    /// Stopped by CANCEL JOB or Ctrl-C; published nothing.
+    Cancelled,
+}
+
+impl JobState {
+    /// The state as SHOW JOBS prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What the database keeps about a job.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct JobRecord {
+    /// The job's id: 1, 2, ... in the order jobs started, never reused.
+    pub id: u64,
+    /// The model it trains.
+    pub model: String,
+    /// The algorithm.
+    pub algorithm: String,
+    /// Its state.
+    pub state: JobState,
+    /// Why it failed, or empty.
+    pub message: String,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    /// When it ended (0 while running).
+    pub finished_ms: u64,
+    /// The model version it published (0 if none).
+    pub version: u64,
+}
+
+/// The record key of job `id`: zero-padded so that name order is id order.
+fn record_name(id: u64) -> String {
+    format!("{id:020}")
+}
+
+fn aligned(bytes: &[u8]) -> rkyv::util::AlignedVec {
+    let mut v = rkyv::util::AlignedVec::with_capacity(bytes.len());
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Every job record in the store, oldest first.
+pub fn records(store: &Store) -> Result<Vec<JobRecord>> {
+    store
+        .records(NAMESPACE)?
+        .into_iter()
+        .map(|(name, bytes)| Ok(read_archive::<JobRecord>(&aligned(&bytes), &name)?))
+        .collect()
+}
+
+/// Stores `record` as part of the write `txn`.
+pub fn put_record(txn: &mut WriteTxn<'_>, record: &JobRecord) -> Result<()> {
+    let bytes = rkyv::to_bytes::<rancor::Error>(record)
+        .map_err(|e| Error::Invalid(format!("cannot serialise the job record: {e}")))?;
+    txn.put_record(NAMESPACE, &record_name(record.id), &bytes)?;
+    Ok(())
+}
+
+/// Live progress of a running job.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The phase (e.g. `train ease: inverse`, or an epoch with its loss).
+    pub phase: String,
+    /// Units of the phase done.
+    pub done: u64,
+    /// Units of the phase in all.
+    pub total: u64,
+    /// Time since the job started.
+    pub elapsed: Duration,
+    /// Estimated time left in the current phase, once some of it is done.
+    pub remaining: Option<Duration>,
+}
+
+struct Live {
+    phase: String,
+    done: u64,
+    total: u64,
+    phase_started: Instant,
+    finished: bool,
+}
+
+/// A job of this process: its record, its progress, its cancel flag.
+pub struct Job {
+    record: Mutex<JobRecord>,
+    started: Instant,
+    live: Mutex<Live>,
+    ended: Condvar,
+    cancel: AtomicBool,
+}
+
+impl Job {
+    /// The job's id.
+    pub fn id(&self) -> u64 {
+        self.record.lock().id
+    }
+
+    /// A copy of the job's record as it stands.
+    pub fn record(&self) -> JobRecord {
+        self.record.lock().clone()
+    }
+
+    /// Its live progress.
+    pub fn status(&self) -> Status {
+        let live = self.live.lock();
+        let in_phase = live.phase_started.elapsed();
+        let remaining = (live.done > 0 && live.total >= live.done)
+            .then(|| in_phase.mul_f64((live.total - live.done) as f64 / live.done as f64));
+        Status {
+            phase: live.phase.clone(),
+            done: live.done,
+            total: live.total,
+            elapsed: self.started.elapsed(),
+            remaining,
+        }
+    }
+
+    /// Asks the job to stop at its next progress report.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Blocks until the job has ended; returns its final record.
+    pub fn wait(&self) -> JobRecord {
+        let mut live = self.live.lock();
+        while !live.finished {
+            self.ended.wait(&mut live);
+        }
+        drop(live);
+        self.record()
+    }
+}
+
+/// Forwards a job's progress to its live status and to the caller's progress (if any); cancels when
+/// either the job is cancelled or the caller says so.
+struct JobProgress<'a> {
+    job: &'a Job,
+    caller: Option<&'a dyn Progress>,
+}
+
+impl Progress for JobProgress<'_> {
+    fn update(&self, phase: &str, done: u64, total: u64) -> bool {
+        {
+            let mut live = self.job.live.lock();
+            if live.phase != phase {
+                live.phase = phase.to_string();
+                live.phase_started = Instant::now();
+            }
+            (live.done, live.total) = (done, total);
+        }
+        let caller_goes_on = self.caller.is_none_or(|c| c.update(phase, done, total));
+        if !caller_goes_on {
+            self.job.cancel();
+        }
+        !self.job.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// The jobs of one open database.
+pub struct Jobs {
+    live: Mutex<HashMap<u64, Arc<Job>>>,
+    next_id: Mutex<u64>,
+}
+
+impl Jobs {
+    /// Reads the job records of `store`: jobs recorded as running belong to a process that died, and
+    /// are marked failed.
+    pub fn open(store: &Store) -> Result<Jobs> {
+        let all = records(store)?;
+        let interrupted: Vec<JobRecord> =
+            all.iter().filter(|r| r.state == JobState::Running).cloned().collect();
+        if !interrupted.is_empty() {
+            store.write(|txn| -> Result<()> {
+                for mut r in interrupted {
+                    r.state = JobState::Failed;
+                    r.message = "interrupted: the process running it stopped".into();
+                    put_record(txn, &r)?;
+                }
+                Ok(())
+            })?;
+        }
+        let next_id = all.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+        Ok(Jobs { live: Mutex::new(HashMap::new()), next_id: Mutex::new(next_id) })
+    }
+
+    /// Records a new running job for `model` (trained by `algorithm`) and returns it. The oldest
+    /// finished records beyond [`KEPT_JOBS`] are removed in the same write.
+    pub fn start(&self, store: &Store, model: &str, algorithm: &str) -> Result<Arc<Job>> {
+        let mut next_id = self.next_id.lock();
+        let record = JobRecord {
+            id: *next_id,
+            model: model.to_string(),
+            algorithm: algorithm.to_string(),
+            state: JobState::Running,
+            message: String::new(),
+            started_ms: now_ms(),
+            finished_ms: 0,
+            version: 0,
+        };
+        let old = records(store)?;
+        store.write(|txn| -> Result<()> {
+            let finished: Vec<&JobRecord> = old.iter().filter(|r| r.state != JobState::Running).collect();
+            for r in finished.iter().take(finished.len().saturating_sub(KEPT_JOBS - 1)) {
+                txn.delete_record(NAMESPACE, &record_name(r.id))?;
+            }
+            put_record(txn, &record)
+        })?;
+        *next_id += 1;
+        let job = Arc::new(Job {
+            record: Mutex::new(record),
+            started: Instant::now(),
+            live: Mutex::new(Live {
+                phase: "starting".into(),
+                done: 0,
+                total: 0,
+                phase_started: Instant::now(),
+                finished: false,
+            }),
+            ended: Condvar::new(),
+            cancel: AtomicBool::new(false),
+        });
+        self.live.lock().insert(job.id(), Arc::clone(&job));
+        Ok(job)
+    }
+
+    /// Runs `work` as job `job` in this thread, with progress forwarded to `caller`. `work` publishes
+    /// the model and, in the same write, the job's `done` record (given the version, it returns the
+    /// record it stored). On an error the job is recorded as failed or cancelled instead. Returns the
+    /// final record, or the work's error.
+    pub fn run(
+        &self,
+        store: &Store,
+        job: &Job,
+        caller: Option<&dyn Progress>,
+        work: impl FnOnce(&dyn Progress) -> Result<JobRecord>,
+    ) -> Result<JobRecord> {
+        let outcome = work(&JobProgress { job, caller });
+        let finished = match &outcome {
+            Ok(done) => Ok(done.clone()),
+            Err(e) => {
+                let mut r = job.record();
+                r.state =
+                    if matches!(e, Error::Cancelled(_)) { JobState::Cancelled } else { JobState::Failed };
+                r.message = e.to_string();
+                r.finished_ms = now_ms();
+                store.write(|txn| put_record(txn, &r)).map(|()| r)
+            }
+        };
+        let record = match finished {
+            Ok(r) => r,
+            Err(e) => {
+                // The end could not be recorded; reopening the database marks the job failed.
+                let mut r = job.record();
+                r.state = JobState::Failed;
+                r.message = format!("{e}");
+                r
+            }
+        };
+        *job.record.lock() = record;
+        self.live.lock().remove(&job.id());
+        job.live.lock().finished = true;
+        job.ended.notify_all();
+        outcome
+    }
+
+    /// The running job `id` of this process, if any.
+    pub fn get(&self, id: u64) -> Option<Arc<Job>> {
+        self.live.lock().get(&id).cloned()
+    }
+
+    /// The running jobs of this process, by id.
+    pub fn running(&self) -> Vec<Arc<Job>> {
+        let mut jobs: Vec<Arc<Job>> = self.live.lock().values().cloned().collect();
+        jobs.sort_by_key(|j| j.id());
+        jobs
+    }
+
+    /// Cancels every running job and waits for each to stop.
+    pub fn cancel_all(&self) {
+        for job in self.running() {
+            job.cancel();
+            job.wait();
+        }
+    }
+}
