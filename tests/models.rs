@@ -270,3 +270,24 @@ fn sampled_protocol_ranks_each_test_item_against_sampled_negatives() {
         assert!(err.to_string().starts_with(expected), "{statement}: {err}");
     }
 }
+
+#[test]
+fn training_twice_on_the_same_data_gives_the_same_scores() {
+    let db = Database::open_temporary().expect("open");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("data.tsv");
+    let config = recodb::synth::SynthConfig { users: 500, items: 300, ..recodb::synth::SynthConfig::demo() };
+    recodb::synth::generate(&config).write_tsv(&file).expect("write");
+    run(&db, &format!("IMPORT INTERACTIONS FROM '{}'", file.display()));
+    for algorithm in ["pop", "ease"] {
+        run(&db, &format!("TRAIN {algorithm} AS a"));
+        run(&db, &format!("TRAIN {algorithm} AS b"));
+        for user in [0, 17, 256] {
+            let list = |model: &str| {
+                let set = run(&db, &format!("RECOMMEND user {user} TOP 20 USING {model}"));
+                (items(&set), set.column::<f64>("score").expect("scores"))
+            };
+            assert_eq!(list("a"), list("b"), "{algorithm}, user {user}");
+        }
+    }
+}
