@@ -144,6 +144,10 @@ fn export_recommendations_writes_every_users_list_as_tsv() {
          102\t4\t1\t1\n102\t5\t2\t1\n103\t5\t1\t1\n",
         "seen items left out, ties to the lower id"
     );
+    run(&db, "INSERT INTERACTION user 'ann' item 1");
+    run(&db, &format!("EXPORT RECOMMENDATIONS pop TOP 1 TO '{}'", path.display()));
+    let text = std::fs::read_to_string(&path).expect("exported file");
+    assert!(text.ends_with("103\t5\t1\t1\nann\t2\t1\t3\n"), "string keys bare: {text}");
     let missing = dir.path().join("no/such/dir/recs.tsv");
     let err = db
         .query(&format!("EXPORT RECOMMENDATIONS pop TOP 2 TO '{}'", missing.display()), &[])

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use recodb_storage::Side;
+use recodb_storage::{Key, Side};
 
 use crate::error::{Error, Result};
 use crate::models::topk::top_k;
@@ -21,7 +21,7 @@ const STEP: usize = 2048;
 /// `EXPORT RECOMMENDATIONS model TOP n TO 'path'`: writes a header `user item rank score` and, for every
 /// user in id order, its `top` best items (the user's visible items excluded, as EVALUATE does, so the
 /// file can be evaluated against a holdout outside; equal scores in ascending item id order), tab
-/// separated and quoted where a key needs it. The file appears whole or not at all: it is written
+/// separated, keys bare as import files hold them (quoted only where the TSV needs it). The file appears whole or not at all: it is written
 /// beside its final name and renamed at the end. One row: users, rows, path, seconds.
 pub fn recommendations(
     db: &Database,
@@ -39,7 +39,7 @@ pub fn recommendations(
     let mut item_keys = vec![None; model.n_items() as usize];
     for (id, key) in store.entities(Side::Item, 0, usize::MAX)? {
         if let Some(slot) = item_keys.get_mut(id as usize) {
-            *slot = Some(key.to_string());
+            *slot = Some(raw(&key));
         }
     }
     let partial = partial_path(path);
@@ -69,7 +69,7 @@ pub fn recommendations(
                 )
                 .collect();
             for ((_, user), list) in chunk.iter().zip(lists) {
-                let user = user.to_string();
+                let user = raw(user);
                 for (rank, (item, score)) in list.iter().enumerate() {
                     let item = item_keys[*item as usize].as_deref().unwrap_or_default();
                     let (rank, score) = ((rank + 1).to_string(), score.to_string());
@@ -98,6 +98,15 @@ pub fn recommendations(
         ("path", Value::Text(path.display().to_string())),
         ("seconds", Value::Float(started.elapsed().as_secs_f64())),
     ]))
+}
+
+/// A key as an import file holds it: digits for an integer key, the bare text of a string key (a
+/// string key made of digits reads back as an integer unless imported with `keys = 'string'`).
+fn raw(key: &Key) -> String {
+    match key {
+        Key::Int(v) => v.to_string(),
+        Key::Str(s) => s.clone(),
+    }
 }
 
 /// Where the file is written before it is renamed to `path`.
