@@ -1,6 +1,8 @@
 //! Training and evaluation speed on the standard split (`splits/ml-1m-r4`): `TRAIN ease` (λ = 500),
-//! the EASE fit alone (as numpy's figure is), `TRAIN pop`, and `EVALUATE` of all 6,034 test users at K = 10, 20, 50 (full ranking). Skips with a
-//! message when `../shared/data` is absent.
+//! the EASE fit alone (as numpy's figure is), `TRAIN pop`, and `EVALUATE` of all 6,034 test users at K = 10, 20, 50 (full ranking); and the `als` fit (128 factors, 15 iterations, the tuned
+//! regularisation 100 and alpha 9) and the `bpr` fit (its defaults: 64 factors, 100 epochs) alone, to
+//! compare with `bench/implicit_compare.py` run on the same machine. Skips with a message when
+//! `../shared/data` is absent.
 //!
 //! `cargo bench --bench models` (figures in BENCHMARKS.md).
 
@@ -8,6 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use recodb::models::als::Als;
+use recodb::models::bpr::Bpr;
 use recodb::models::ease::Ease;
 use recodb::models::Algorithm;
 use recodb::{Database, NoProgress, Value};
@@ -44,5 +48,29 @@ fn bench_models(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_models);
+/// The `als` and `bpr` fits alone (as `implicit`'s figures are), on a snapshot of the training split.
+fn bench_factor_models(c: &mut Criterion) {
+    let Some(train) = split("train.tsv") else { return };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    let snapshot = db.snapshot().expect("snapshot");
+    let mut group = c.benchmark_group("ml-1m-r4");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    let als = [
+        ("factors".to_string(), Value::Int(128)),
+        ("iterations".to_string(), Value::Int(15)),
+        ("regularization".to_string(), Value::Float(100.0)),
+        ("alpha".to_string(), Value::Float(9.0)),
+    ];
+    group.bench_function("als fit only (128 factors, 15 iterations, reg 100, alpha 9)", |b| {
+        b.iter(|| Als.train(&snapshot, &als, &NoProgress).expect("fit"))
+    });
+    group.measurement_time(Duration::from_secs(60));
+    group.bench_function("bpr fit only (defaults: 64 factors, 100 epochs)", |b| {
+        b.iter(|| Bpr.train(&snapshot, &[], &NoProgress).expect("fit"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_models, bench_factor_models);
 criterion_main!(benches);

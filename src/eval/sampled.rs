@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn negatives_are_distinct_allowed_and_reproducible() {
-        let excluded = |i: u32| i % 3 == 0;
+        let excluded = |i: u32| i.is_multiple_of(3);
         let a = sample_negatives(7, 42, 1000, 666, 100, excluded);
         assert_eq!(a.len(), 100);
         assert!(a.iter().all(|&i| !excluded(i) && i < 1000));

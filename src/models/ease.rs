@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
 use recodb_storage::{read_archive, Snapshot};
 
+use super::params::Params;
 use super::{Algorithm, Model, Parameter};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -40,12 +41,7 @@ const PARAMETERS: &[Parameter] = &[Parameter {
 }];
 
 fn lambda(params: &[(String, Value)]) -> Result<f64> {
-    match params.iter().find(|(k, _)| k.eq_ignore_ascii_case("lambda")) {
-        None => Ok(DEFAULT_LAMBDA),
-        Some((_, v)) => v.as_f64().filter(|l| l.is_finite() && *l > 0.0).ok_or_else(|| {
-            Error::Invalid(format!("ease parameter 'lambda' must be a positive number, got {v}"))
-        }),
-    }
+    Params::new("ease", params).positive("lambda", DEFAULT_LAMBDA)
 }
 
 impl Algorithm for Ease {

@@ -1,8 +1,12 @@
 //! Models: the [`Algorithm`] trait every training algorithm implements, the [`Model`] trait of what
 //! training produces, the registry of algorithms, and the catalog of trained models in the database.
 
+pub mod als;
+pub mod bpr;
 pub mod catalog;
 pub mod ease;
+pub mod factors;
+pub mod params;
 pub mod pop;
 pub mod topk;
 
@@ -84,7 +88,7 @@ pub struct Parameter {
 }
 
 /// Every algorithm this build can train.
-pub static ALGORITHMS: &[&dyn Algorithm] = &[&ease::Ease, &pop::Pop];
+pub static ALGORITHMS: &[&dyn Algorithm] = &[&als::Als, &bpr::Bpr, &ease::Ease, &pop::Pop];
 
 /// The algorithm called `name`, or an error listing the available ones.
 pub fn algorithm(name: &str) -> Result<&'static dyn Algorithm> {

@@ -1,0 +1,433 @@
+//! What the matrix-factorisation models (`als`, `bpr`) share: a [`FactorModel`] holding one vector per
+//! trained user and per item (`f32`, row-major, `dim` values per row), an optional per-item bias, and the
+//! [fingerprint](super::fingerprint) of every trained user's item list.
+//!
+//! A user is scored with its trained vector when its items are still those it was trained on (same
+//! fingerprint); otherwise (a user who arrived or changed after training) its vector is *folded in*: solved
+//! from its items with the item side fixed, by the algorithm's [`FoldIn`]. Scores are `item · user (+ bias)`;
+//! a batch of users is scored by one blocked matrix product (faer) of their vectors against all items.
+//! `SIMILAR item` is the cosine of item vectors (norms precomputed when the model is built or loaded).
+//!
+//! The vector kernels ([`dot`], [`axpy`]) are written once over pulp's `Simd` (faer's SIMD layer) and
+//! run through [`dispatch`], which picks the widest instructions the processor has at run time (AVX2 and
+//! FMA on most x86-64, against the SSE2 the default target compiles for): the models' hot loops are
+//! `WithSimd` operations that take the chosen instruction set.
+
+use faer::linalg::matmul::matmul;
+use faer::traits::pulp::{bytemuck, Arch, Simd, WithSimd};
+use faer::{Accum, MatMut, MatRef, Par};
+use recodb_storage::read_archive;
+use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
+
+use super::{fingerprint, Model};
+use crate::error::{Error, Result};
+
+/// Blob of the shape: `(dim, fingerprints of the trained users, fold-in settings)`.
+const SHAPE_BLOB: &str = "shape";
+/// Blob of the user vectors.
+const USERS_BLOB: &str = "users";
+/// Blob of the item vectors.
+const ITEMS_BLOB: &str = "items";
+/// Blob of the item biases (empty for a model without them).
+const BIAS_BLOB: &str = "item_bias";
+
+/// Users scored per matrix product in [`Model::score_batch`].
+const SCORE_BLOCK: usize = 64;
+
+/// The learned vectors of a factor model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factors {
+    /// Length of every vector (at least 1).
+    pub dim: usize,
+    /// User vectors, row-major: user `u` is `users[u * dim..(u + 1) * dim]`.
+    pub users: Vec<f32>,
+    /// Item vectors, row-major.
+    pub items: Vec<f32>,
+    /// Per-item bias added to every score, or empty for none.
+    pub item_bias: Vec<f32>,
+}
+
+impl Factors {
+    /// Number of users with a vector.
+    pub fn n_users(&self) -> usize {
+        self.users.len() / self.dim.max(1)
+    }
+
+    /// Number of items with a vector.
+    pub fn n_items(&self) -> usize {
+        self.items.len() / self.dim.max(1)
+    }
+
+    /// The vector of item `i` (empty when out of range).
+    pub fn item(&self, i: u32) -> &[f32] {
+        let at = i as usize * self.dim;
+        self.items.get(at..at + self.dim).unwrap_or(&[])
+    }
+
+    /// The trained vector of user `u`, if it has one.
+    pub fn user(&self, u: u32) -> Option<&[f32]> {
+        let at = u as usize * self.dim;
+        self.users.get(at..at + self.dim)
+    }
+
+    /// Writes `item · user + bias` for every item into `scores`.
+    fn score_into(&self, user: &[f32], scores: &mut [f32]) {
+        dispatch(RowsDot { rows: &self.items, v: user, out: scores });
+        add_bias(&self.item_bias, scores);
+    }
+
+    /// Checks that the lengths agree with `dim` and with each other.
+    fn validate(&self, algorithm: &str, n_users: usize) -> Result<()> {
+        let corrupt = |what: String| Err(Error::Invalid(format!("corrupt {algorithm} model: {what}")));
+        if self.dim == 0 {
+            return corrupt("vectors of length 0".into());
+        }
+        if self.users.len() != n_users.saturating_mul(self.dim) {
+            return corrupt(format!(
+                "{} user values for {n_users} users of {} factors",
+                self.users.len(),
+                self.dim
+            ));
+        }
+        if !self.items.len().is_multiple_of(self.dim) {
+            return corrupt(format!("{} item values for {} factors", self.items.len(), self.dim));
+        }
+        if !self.item_bias.is_empty() && self.item_bias.len() != self.n_items() {
+            return corrupt(format!("{} item biases for {} items", self.item_bias.len(), self.n_items()));
+        }
+        Ok(())
+    }
+}
+
+/// How an algorithm computes the vector of a user it was not trained on (or whose items changed), with
+/// the item vectors fixed.
+pub trait FoldIn: Send + Sync {
+    /// Writes into `user` (`factors.dim` long) the vector of a user whose items are `seen` (sorted ids,
+    /// all below `factors.n_items()`).
+    fn fold_in(&self, factors: &Factors, seen: &[u32], user: &mut [f32]);
+
+    /// The settings this fold-in needs, saved with the model and given back to rebuild it on load.
+    fn settings(&self) -> Vec<f64>;
+}
+
+/// A trained factor model: vectors, the fingerprints of the trained users' items, and the fold-in.
+pub struct FactorModel<F> {
+    factors: Factors,
+    fingerprints: Vec<u64>,
+    item_norms: Vec<f32>,
+    fold_in: F,
+}
+
+impl<F: FoldIn> FactorModel<F> {
+    /// A model of trained `factors`, whose user `u` was trained on items with fingerprint
+    /// `fingerprints[u]` (one per user vector).
+    pub fn new(factors: Factors, fingerprints: Vec<u64>, fold_in: F) -> Self {
+        let item_norms = factors
+            .items
+            .chunks_exact(factors.dim.max(1))
+            .map(|v| v.iter().map(|x| x * x).sum::<f32>().sqrt())
+            .collect();
+        FactorModel { factors, fingerprints, item_norms, fold_in }
+    }
+
+    /// The model's vectors.
+    pub fn factors(&self) -> &Factors {
+        &self.factors
+    }
+
+    /// Rebuilds a model of `algorithm` from its blobs; `make` rebuilds the fold-in from the vectors and
+    /// the saved settings. Blobs that do not validate or whose lengths disagree are an error.
+    pub fn load(
+        algorithm: &str,
+        blob: &dyn Fn(&str) -> Result<AlignedVec>,
+        make: impl FnOnce(&Factors, &[f64]) -> Result<F>,
+    ) -> Result<Self> {
+        let (dim, fingerprints, settings) =
+            read_archive::<(u32, Vec<u64>, Vec<f64>)>(&blob(SHAPE_BLOB)?, SHAPE_BLOB)?;
+        let factors = Factors {
+            dim: dim as usize,
+            users: read_archive::<Vec<f32>>(&blob(USERS_BLOB)?, USERS_BLOB)?,
+            items: read_archive::<Vec<f32>>(&blob(ITEMS_BLOB)?, ITEMS_BLOB)?,
+            item_bias: read_archive::<Vec<f32>>(&blob(BIAS_BLOB)?, BIAS_BLOB)?,
+        };
+        factors.validate(algorithm, fingerprints.len())?;
+        let fold_in = make(&factors, &settings)?;
+        Ok(Self::new(factors, fingerprints, fold_in))
+    }
+
+    /// Writes into `out` the vector that scores `user`, whose items are `seen`: the trained one when
+    /// the items are those it was trained on, otherwise one folded in from the items the model knows.
+    pub fn user_vector(&self, user: u32, seen: &[u32], out: &mut [f32]) {
+        let trained = self.fingerprints.get(user as usize).filter(|&&f| f == fingerprint(seen));
+        match (trained, self.factors.user(user)) {
+            (Some(_), Some(v)) => out.copy_from_slice(v),
+            _ => {
+                let n = self.factors.n_items() as u32;
+                let known = &seen[..seen.partition_point(|&i| i < n)];
+                self.fold_in.fold_in(&self.factors, known, out);
+            }
+        }
+    }
+}
+
+impl<F: FoldIn> Model for FactorModel<F> {
+    fn n_items(&self) -> u32 {
+        self.factors.n_items() as u32
+    }
+
+    fn score(&self, user: u32, seen: &[u32], scores: &mut [f32]) {
+        let mut vector = vec![0f32; self.factors.dim];
+        self.user_vector(user, seen, &mut vector);
+        self.factors.score_into(&vector, scores);
+    }
+
+    /// Blocks of users: their vectors side by side, times all item vectors in one matrix product.
+    fn score_batch(&self, users: &[(u32, &[u32])], scores: &mut [f32]) {
+        let (dim, n) = (self.factors.dim, self.factors.n_items());
+        if n == 0 {
+            return;
+        }
+        let items = MatRef::from_column_major_slice(&self.factors.items, dim, n);
+        let mut block = vec![0f32; SCORE_BLOCK * dim];
+        for (chunk, out) in users.chunks(SCORE_BLOCK).zip(scores.chunks_mut(SCORE_BLOCK * n)) {
+            let b = chunk.len().min(out.len() / n);
+            for (&(user, seen), v) in chunk.iter().zip(block.chunks_exact_mut(dim)) {
+                self.user_vector(user, seen, v);
+            }
+            // Row-major (b × n) scores are the column-major (n × b) product itemsᵀ · block.
+            let lhs = MatRef::from_column_major_slice(&block[..b * dim], dim, b);
+            let dst = MatMut::from_column_major_slice_mut(&mut out[..b * n], n, b);
+            matmul(dst, Accum::Replace, items.transpose(), lhs, 1.0, Par::Seq);
+            for row in out[..b * n].chunks_exact_mut(n) {
+                add_bias(&self.factors.item_bias, row);
+            }
+        }
+    }
+
+    /// Cosine of item vectors; an item without a vector (or a zero one) is similar to nothing.
+    fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
+        let target = self.factors.item(item);
+        let norm = self.item_norms.get(item as usize).copied().unwrap_or(0.0);
+        if target.is_empty() || norm == 0.0 {
+            scores.iter_mut().for_each(|s| *s = 0.0);
+            return Ok(());
+        }
+        dispatch(RowsDot { rows: &self.factors.items, v: target, out: scores });
+        for (s, &n) in scores.iter_mut().zip(&self.item_norms) {
+            *s = if n > 0.0 { *s / (norm * n) } else { 0.0 };
+        }
+        Ok(())
+    }
+
+    fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
+        let serialise = |e: rancor::Error| Error::Invalid(format!("cannot serialise a factor model: {e}"));
+        let shape = (self.factors.dim as u32, self.fingerprints.clone(), self.fold_in.settings());
+        Ok(vec![
+            (SHAPE_BLOB, rkyv::to_bytes::<rancor::Error>(&shape).map_err(serialise)?),
+            (USERS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.factors.users).map_err(serialise)?),
+            (ITEMS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.factors.items).map_err(serialise)?),
+            (BIAS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.factors.item_bias).map_err(serialise)?),
+        ])
+    }
+}
+
+/// Adds `bias` (when not empty) to `scores` element-wise.
+fn add_bias(bias: &[f32], scores: &mut [f32]) {
+    for (s, b) in scores.iter_mut().zip(bias) {
+        *s += b;
+    }
+}
+
+/// Runs `op` with the widest vector instructions this processor has (AVX2 and FMA on most x86-64, NEON
+/// on aarch64), chosen at run time by pulp (faer's SIMD layer); the kernels below take the chosen
+/// instruction set as `simd`.
+pub fn dispatch<Op: WithSimd>(op: Op) -> Op::Output {
+    Arch::new().dispatch(op)
+}
+
+/// Reads one SIMD vector from the start of `x` (exactly `S::F32_LANES` long).
+#[inline(always)]
+pub fn load<S: Simd>(x: &[f32]) -> S::f32s {
+    bytemuck::pod_read_unaligned(bytemuck::cast_slice(x))
+}
+
+/// Writes one SIMD vector into `x` (exactly `S::F32_LANES` long).
+#[inline(always)]
+pub fn store<S: Simd>(x: &mut [f32], v: S::f32s) {
+    bytemuck::cast_slice_mut(x).copy_from_slice(bytemuck::bytes_of(&v));
+}
+
+/// The dot product of two equally long vectors.
+#[inline(always)]
+pub fn dot<S: Simd>(simd: S, a: &[f32], b: &[f32]) -> f32 {
+    let lanes = S::F32_LANES;
+    let (pa, pb) = (a.chunks_exact(2 * lanes), b.chunks_exact(2 * lanes));
+    let (ra, rb) = (pa.remainder(), pb.remainder());
+    // Two accumulators, to overlap the latency of the fused multiply-adds.
+    let (mut even, mut odd) = (simd.splat_f32s(0.0), simd.splat_f32s(0.0));
+    for (x, y) in pa.zip(pb) {
+        even = simd.mul_add_e_f32s(load::<S>(&x[..lanes]), load::<S>(&y[..lanes]), even);
+        odd = simd.mul_add_e_f32s(load::<S>(&x[lanes..]), load::<S>(&y[lanes..]), odd);
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    simd.reduce_sum_f32s(simd.add_f32s(even, odd)) + tail
+}
+
+/// `y += a · x` for equally long vectors.
+#[inline(always)]
+pub fn axpy<S: Simd>(simd: S, y: &mut [f32], a: f32, x: &[f32]) {
+    let lanes = S::F32_LANES;
+    let av = simd.splat_f32s(a);
+    let mut py = y.chunks_exact_mut(lanes);
+    let mut px = x.chunks_exact(lanes);
+    for (yc, xc) in (&mut py).zip(&mut px) {
+        let v = simd.mul_add_e_f32s(av, load::<S>(xc), load::<S>(yc));
+        store::<S>(yc, v);
+    }
+    for (yi, xi) in py.into_remainder().iter_mut().zip(px.remainder()) {
+        *yi += a * xi;
+    }
+}
+
+/// `out[r] = rows[r] · v` for the row-major rows of `rows` (each `v.len()` long).
+struct RowsDot<'a> {
+    rows: &'a [f32],
+    v: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for RowsDot<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        for (o, row) in self.out.iter_mut().zip(self.rows.chunks_exact(self.v.len().max(1))) {
+            *o = dot(simd, row, self.v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Folds every user in as the sum of its item vectors.
+    struct SumFoldIn;
+
+    impl FoldIn for SumFoldIn {
+        fn fold_in(&self, factors: &Factors, seen: &[u32], user: &mut [f32]) {
+            user.iter_mut().for_each(|x| *x = 0.0);
+            for &i in seen {
+                for (u, v) in user.iter_mut().zip(factors.item(i)) {
+                    *u += v;
+                }
+            }
+        }
+
+        fn settings(&self) -> Vec<f64> {
+            vec![1.5]
+        }
+    }
+
+    /// Two users of 2 factors, three items with biases 0, 1, 0.
+    fn model() -> FactorModel<SumFoldIn> {
+        let factors = Factors {
+            dim: 2,
+            users: vec![1.0, 0.0, 0.0, 2.0],
+            items: vec![1.0, 0.0, 0.0, 1.0, 3.0, 4.0],
+            item_bias: vec![0.0, 1.0, 0.0],
+        };
+        FactorModel::new(factors, vec![fingerprint(&[0]), fingerprint(&[1, 2])], SumFoldIn)
+    }
+
+    #[test]
+    fn trained_users_use_their_vector_and_others_are_folded_in() {
+        let m = model();
+        let mut s = vec![0.0; 3];
+        m.score(0, &[0], &mut s);
+        assert_eq!(s, [1.0, 1.0, 3.0], "trained user 0: (1, 0) · items + bias");
+        m.score(0, &[1], &mut s);
+        assert_eq!(s, [0.0, 2.0, 4.0], "user 0's items changed: folded in as item 1 = (0, 1)");
+        m.score(9, &[0, 1, 7], &mut s);
+        assert_eq!(s, [1.0, 2.0, 7.0], "a new user, item 7 unknown to the model: (1, 1)");
+    }
+
+    #[test]
+    fn score_batch_agrees_with_score() {
+        let m = model();
+        let seen: Vec<Vec<u32>> = (0..150).map(|u| vec![u % 3]).collect();
+        let users: Vec<(u32, &[u32])> =
+            seen.iter().enumerate().map(|(u, s)| (u as u32 % 5, &s[..])).collect();
+        let mut batch = vec![f32::NAN; users.len() * 3];
+        m.score_batch(&users, &mut batch);
+        for (&(u, seen), row) in users.iter().zip(batch.chunks(3)) {
+            let mut one = vec![0.0; 3];
+            m.score(u, seen, &mut one);
+            assert_eq!(row, &one[..], "user {u} with {seen:?}");
+        }
+    }
+
+    #[test]
+    fn similar_items_is_the_cosine() {
+        let m = model();
+        let mut s = vec![0.0; 3];
+        m.similar_items(2, &mut s).expect("similar");
+        assert!((s[0] - 0.6).abs() < 1e-6 && (s[1] - 0.8).abs() < 1e-6 && (s[2] - 1.0).abs() < 1e-6, "{s:?}");
+        m.similar_items(5, &mut s).expect("unknown item");
+        assert_eq!(s, [0.0; 3]);
+    }
+
+    #[test]
+    fn blobs_round_trip_and_corrupt_ones_are_errors() {
+        let m = model();
+        let blobs = m.blobs().expect("blobs");
+        let get = |name: &str| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone());
+        let loaded = FactorModel::load("test", &get, |_, settings| {
+            assert_eq!(settings, [1.5]);
+            Ok(SumFoldIn)
+        })
+        .expect("load");
+        assert_eq!(loaded.factors(), m.factors());
+        let mut s = vec![0.0; 3];
+        loaded.score(1, &[1, 2], &mut s);
+        assert_eq!(s, [0.0, 3.0, 8.0]);
+
+        let short_items = rkyv::to_bytes::<rancor::Error>(&vec![1f32; 5]).expect("bytes");
+        let corrupt = |name: &str| if name == ITEMS_BLOB { Ok(short_items.clone()) } else { get(name) };
+        let err = FactorModel::load("test", &corrupt, |_, _| Ok(SumFoldIn)).err().expect("refused");
+        assert!(err.to_string().contains("5 item values for 2 factors"), "{err}");
+        let garbage = |name: &str| {
+            if name == USERS_BLOB {
+                let mut v = AlignedVec::new();
+                v.extend_from_slice(&[7u8; 3]);
+                Ok(v)
+            } else {
+                get(name)
+            }
+        };
+        assert!(FactorModel::load("test", &garbage, |_, _| Ok(SumFoldIn)).is_err());
+        let few_users = rkyv::to_bytes::<rancor::Error>(&vec![1f32; 2]).expect("bytes");
+        let corrupt = |name: &str| if name == USERS_BLOB { Ok(few_users.clone()) } else { get(name) };
+        let err = FactorModel::load("test", &corrupt, |_, _| Ok(SumFoldIn)).err().expect("refused");
+        assert!(err.to_string().contains("2 user values for 2 users"), "{err}");
+    }
+
+    #[test]
+    fn dot_and_axpy_handle_any_length() {
+        struct Check;
+        impl WithSimd for Check {
+            type Output = ();
+            fn with_simd<S: Simd>(self, simd: S) {
+                for n in [0usize, 1, 7, 8, 16, 37, 128] {
+                    let a: Vec<f32> = (0..n).map(|i| i as f32).collect();
+                    let b = vec![2.0f32; n];
+                    assert_eq!(dot(simd, &a, &b), (0..n).map(|i| 2.0 * i as f32).sum::<f32>(), "n = {n}");
+                    let mut y = vec![1.0f32; n];
+                    axpy(simd, &mut y, 0.5, &a);
+                    assert!(y.iter().enumerate().all(|(i, &v)| v == 1.0 + 0.5 * i as f32), "n = {n}: {y:?}");
+                }
+            }
+        }
+        dispatch(Check);
+    }
+}
