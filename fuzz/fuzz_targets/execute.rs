@@ -3,14 +3,51 @@
 //! after every input, and it must reopen cleanly (checked every 64 inputs).
 //!
 //! IMPORT and EXPORT are skipped: they touch arbitrary files (an input naming /dev/zero would hang).
+//! Work per input is bounded so that a legitimately expensive statement is not reported as a hang:
+//! every statement is cancelled (through its progress) after [`DEADLINE`], background training is
+//! skipped (it would outlive the input), and so is TRAIN with more than [`MAX_FACTORS`] factors (one ALS
+//! iteration at 1,024 factors takes seconds, and training reports progress per iteration).
 
 #![no_main]
 
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use recodb::query::StatementKind;
-use recodb::{Database, NoProgress, Value};
+use recodb::query::{LiteralValue, StatementKind};
+use recodb::{Database, Progress, Value};
+
+/// How long one statement may run before its progress cancels it.
+const DEADLINE: Duration = Duration::from_secs(2);
+
+/// The most factors a fuzzed TRAIN may ask for.
+const MAX_FACTORS: i128 = 128;
+
+/// Cancels the statement once its deadline has passed.
+struct Deadline(Instant);
+
+impl Progress for Deadline {
+    fn update(&self, _phase: &str, _done: u64, _total: u64) -> bool {
+        self.0.elapsed() < DEADLINE
+    }
+}
+
+/// Whether running `kind` could take unbounded time or outlive the input.
+fn skipped(kind: &StatementKind) -> bool {
+    match kind {
+        StatementKind::Import { .. }
+        | StatementKind::ExportCodes { .. }
+        | StatementKind::ExportRecommendations { .. } => true,
+        StatementKind::Train { background, options, .. } => {
+            *background
+                || options.iter().any(|o| {
+                    o.name.value.eq_ignore_ascii_case("factors")
+                        && !matches!(o.value.value, LiteralValue::Int(f) if f <= MAX_FACTORS)
+                })
+        }
+        _ => false,
+    }
+}
 
 struct Scratch {
     dir: tempfile::TempDir,
@@ -45,16 +82,14 @@ fuzz_target!(|bytes: &[u8]| {
     let Ok(statements) = recodb::query::parse_script(text) else { return };
     let mut scratch = SCRATCH.get_or_init(|| Mutex::new(seeded())).lock().expect("not poisoned");
     let db = scratch.db.as_ref().expect("open");
-    let params: Vec<Value> = (0..16).map(|i| if i % 2 == 0 { Value::Int(i) } else { Value::from("p") }).collect();
+    let params: Vec<Value> =
+        (0..16).map(|i| if i % 2 == 0 { Value::Int(i) } else { Value::from("p") }).collect();
     for statement in &statements {
-        if matches!(
-            statement.kind,
-            StatementKind::Import { .. } | StatementKind::ExportCodes { .. } | StatementKind::ExportRecommendations { .. }
-        ) {
+        if skipped(&statement.kind) {
             continue;
         }
         // Errors are fine; panics are not.
-        let _ = db.run(statement, &params, &NoProgress);
+        let _ = db.run(statement, &params, &Deadline(Instant::now()));
     }
     db.check_integrity().expect("the database stays consistent");
     scratch.runs += 1;
