@@ -12,6 +12,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use recodb::models::als::Als;
 use recodb::models::bpr::Bpr;
+use recodb::models::dsiml::Dsiml;
 use recodb::models::ease::Ease;
 use recodb::models::Algorithm;
 use recodb::{Database, NoProgress, Value};
@@ -72,5 +73,20 @@ fn bench_factor_models(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_models, bench_factor_models);
+/// The `dsiml` fit alone (defaults: 64 bits, 40 stage-0 epochs, 3 outer iterations), on a snapshot of the
+/// training split.
+fn bench_dsiml(c: &mut Criterion) {
+    let Some(train) = split("train.tsv") else { return };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    let snapshot = db.snapshot().expect("snapshot");
+    let mut group = c.benchmark_group("ml-1m-r4");
+    group.sample_size(10).measurement_time(Duration::from_secs(60));
+    group.bench_function("dsiml fit only (defaults: 64 bits)", |b| {
+        b.iter(|| Dsiml.train(&snapshot, &[], &NoProgress).expect("fit"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_models, bench_factor_models, bench_dsiml);
 criterion_main!(benches);

@@ -4,6 +4,7 @@
 pub mod als;
 pub mod bpr;
 pub mod catalog;
+pub mod dsiml;
 pub mod ease;
 pub mod factors;
 pub mod params;
@@ -88,7 +89,7 @@ pub struct Parameter {
 }
 
 /// Every algorithm this build can train.
-pub static ALGORITHMS: &[&dyn Algorithm] = &[&als::Als, &bpr::Bpr, &ease::Ease, &pop::Pop];
+pub static ALGORITHMS: &[&dyn Algorithm] = &[&als::Als, &bpr::Bpr, &dsiml::Dsiml, &ease::Ease, &pop::Pop];
 
 /// The algorithm called `name`, or an error listing the available ones.
 pub fn algorithm(name: &str) -> Result<&'static dyn Algorithm> {

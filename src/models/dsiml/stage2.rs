@@ -1,0 +1,399 @@
+//! Stage 2, alternating majorise-minimise updates of the codes (spec §5-6): for a triplet set fixed
+//! during an outer iteration, every user's block (item codes fixed, spec §5.4) is bounded at the current
+//! codes and solved by coordinate descent with accept-if-better, users in parallel; then every item's
+//! block (both its positive and its negative role, spec §5.5) likewise, items one after another in id
+//! order (Gauss-Seidel), each built from the current codes, so the objective on the triplet set never
+//! rises. After each outer iteration the objective on a fixed monitoring set (one negative per positive,
+//! drawn once) decides whether to go on. A last user pass against the final item codes ends the stage,
+//! so that trained users are what fold-in computes.
+
+use rayon::prelude::*;
+
+use super::bound::{Block, Objective};
+use super::bqp;
+use super::codes::{hamming, CodeBook};
+use super::triplets::{generator, sample_user, ItemIndex, Triplets};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Stream of the monitoring set's generators.
+const MONITOR_STREAM: u64 = 0x4d4f_4e00;
+/// Stream of outer iteration `t`'s triplets is this plus `t`.
+const TRAIN_STREAM: u64 = 0x5452_0000;
+/// Stream of fold-in triplets.
+const FOLD_STREAM: u64 = 0x464f_4c44;
+/// Most rounds (bound, solve) of a fold-in.
+pub const FOLD_ROUNDS: usize = 10;
+/// Items between progress reports (and cancellation checks) in the item pass.
+const ITEM_REPORT: usize = 256;
+
+/// Stage-2 settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Stage2 {
+    /// The objective on codes (with the temperature `S`).
+    pub objective: Objective,
+    /// Negatives per positive.
+    pub negatives: usize,
+    /// Most outer iterations.
+    pub iterations: usize,
+    /// Stop when the monitoring objective falls by less than this fraction.
+    pub tolerance: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// Reusable buffers of one block solve.
+struct Work {
+    block: Block,
+    c: Vec<f32>,
+}
+
+impl Work {
+    fn new(bits: usize) -> Self {
+        Work { block: Block::new(bits), c: Vec::new() }
+    }
+
+    /// Solves the built block from `v`; returns whether `v` changed.
+    fn solve(&mut self, v: &mut [f32]) -> bool {
+        if self.block.is_empty() {
+            return false;
+        }
+        self.block.matrix(&mut self.c);
+        bqp::solve(&self.c, &self.block.linear, v)
+    }
+}
+
+/// The `±1` inner product of two packed codes of `bits` bits.
+#[inline]
+fn ip(bits: usize, a: &[u64], b: &[u64]) -> f64 {
+    bits as f64 - 2.0 * f64::from(hamming(a, b))
+}
+
+/// Adds to `block` the bounds of a user's triplets `(j, k)`, at its current code `packed` (spec §5.4).
+fn user_block(
+    o: &Objective,
+    packed: &[u64],
+    items: &CodeBook,
+    pairs: impl Iterator<Item = (u32, u32)>,
+    block: &mut Block,
+) {
+    let (r, s) = (o.bits, o.scale);
+    let (g2, g1) = o.angular_coefficients();
+    let rf = o.rank_factor();
+    block.clear();
+    for (j, k) in pairs {
+        let (dj, dk) = (items.signs(j), items.signs(k));
+        let (uj, uk) = (ip(r, packed, items.code(j)), ip(r, packed, items.code(k)));
+        let jk = items.dot(j, items, k) as f64;
+        let (zx, zy) = o.variables(uj, uk, jk);
+        block.add(1.0, zx, 0.0, &[(rf, dk), (-rf, dj)]);
+        block.add(o.lambda, zy, s * (g2 * jk + o.offset), &[(s * g2, dk), (-s * g1, dj)]);
+    }
+}
+
+/// A triplet set with what the item blocks need: the user of each triplet and the items' roles.
+struct Roles<'a> {
+    triplets: &'a Triplets,
+    users_of: Vec<u32>,
+    index: ItemIndex,
+}
+
+impl<'a> Roles<'a> {
+    fn new(triplets: &'a Triplets, n_items: usize) -> Self {
+        Roles { triplets, users_of: triplets.users(), index: ItemIndex::new(triplets, n_items) }
+    }
+}
+
+/// Adds to `block` the bounds of item `i`'s triplets, in both roles, at the current codes (spec §5.5).
+fn item_block(o: &Objective, i: u32, roles: &Roles, users: &CodeBook, items: &CodeBook, block: &mut Block) {
+    let Roles { triplets: t, users_of, index } = roles;
+    let (r, s) = (o.bits, o.scale);
+    let (g2, g1) = o.angular_coefficients();
+    let rf = o.rank_factor();
+    block.clear();
+    let di = items.code(i);
+    for &id in index.as_positive(i as usize) {
+        let (u, k) = (users_of[id as usize], t.neg[id as usize]);
+        let (bu, dk) = (users.signs(u), items.signs(k));
+        let (ui, uk) = (ip(r, users.code(u), di), users.dot(u, items, k) as f64);
+        let ik = ip(r, di, items.code(k));
+        let (zx, zy) = o.variables(ui, uk, ik);
+        block.add(1.0, zx, rf * uk, &[(-rf, bu)]);
+        block.add(o.lambda, zy, s * (g2 * uk + o.offset), &[(s * g2, dk), (-s * g1, bu)]);
+    }
+    for &id in index.as_negative(i as usize) {
+        let (u, j) = (users_of[id as usize], t.pos[id as usize]);
+        let (bu, dj) = (users.signs(u), items.signs(j));
+        let (uj, ui) = (users.dot(u, items, j) as f64, ip(r, users.code(u), di));
+        let ji = ip(r, items.code(j), di);
+        let (zx, zy) = o.variables(uj, ui, ji);
+        block.add(1.0, zx, -rf * uj, &[(rf, bu)]);
+        block.add(o.lambda, zy, s * (o.offset - g1 * uj), &[(s * g2, bu), (s * g2, dj)]);
+    }
+}
+
+/// The objective summed over the triplets `t` (summed per user, then in user order: the same for any
+/// thread count).
+pub fn triplet_loss(o: &Objective, users: &CodeBook, items: &CodeBook, t: &Triplets) -> f64 {
+    let per_user: Vec<f64> = (0..t.user_ptr.len() - 1)
+        .into_par_iter()
+        .map(|u| {
+            t.of_user(u)
+                .map(|at| {
+                    let (j, k) = (t.pos[at], t.neg[at]);
+                    let u = u as u32;
+                    o.loss(
+                        users.dot(u, items, j) as f64,
+                        users.dot(u, items, k) as f64,
+                        items.dot(j, items, k) as f64,
+                    )
+                })
+                .sum()
+        })
+        .collect();
+    per_user.iter().sum()
+}
+
+/// Updates every user's code against the fixed items, in parallel; returns how many changed.
+pub fn user_pass(o: &Objective, users: &mut CodeBook, items: &CodeBook, t: &Triplets) -> usize {
+    let bits = o.bits;
+    users
+        .rows_mut()
+        .enumerate()
+        .map_init(
+            || Work::new(bits),
+            |work, (u, (signs, packed))| {
+                let pairs = t.of_user(u).map(|at| (t.pos[at], t.neg[at]));
+                user_block(o, packed, items, pairs, &mut work.block);
+                let changed = work.solve(signs);
+                if changed {
+                    super::codes::pack(signs, packed);
+                }
+                usize::from(changed)
+            },
+        )
+        .sum()
+}
+
+/// Updates every item's code in id order, each against the current codes; returns how many changed.
+pub fn item_pass(
+    o: &Objective,
+    users: &CodeBook,
+    items: &mut CodeBook,
+    t: &Triplets,
+    progress: &mut dyn FnMut(usize) -> bool,
+) -> Result<usize> {
+    let roles = Roles::new(t, items.rows());
+    let mut work = Work::new(o.bits);
+    let mut v = vec![0f32; o.bits];
+    let mut changed = 0;
+    for i in 0..items.rows() {
+        if i % ITEM_REPORT == 0 && !progress(i) {
+            return Err(Error::Cancelled("training"));
+        }
+        item_block(o, i as u32, &roles, users, items, &mut work.block);
+        v.copy_from_slice(items.signs(i as u32));
+        if work.solve(&mut v) {
+            items.set(i as u32, &v);
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Runs stage 2 on codes initialised from the signs of stage 0; `rows(u)` gives user `u`'s positives.
+pub fn train<'a>(
+    s: &Stage2,
+    users: &mut CodeBook,
+    items: &mut CodeBook,
+    rows: &(dyn Fn(u32) -> &'a [u32] + Sync),
+    progress: &dyn Progress,
+) -> Result<()> {
+    let o = &s.objective;
+    let (n_users, n_items) = (users.rows(), items.rows());
+    let monitor = Triplets::sample(n_users, n_items, rows, 1, s.seed, MONITOR_STREAM);
+    let per = |l: f64| l / monitor.count().max(1) as f64;
+    let mut previous = triplet_loss(o, users, items, &monitor);
+    let total = s.iterations as u64;
+    let mut last = None;
+    for iteration in 0..s.iterations {
+        let phase = format!("dsiml stage 2: iteration {}, objective {:.4}", iteration + 1, per(previous));
+        if !progress.update(&phase, iteration as u64, total) {
+            return Err(Error::Cancelled("training"));
+        }
+        let t =
+            Triplets::sample(n_users, n_items, rows, s.negatives, s.seed, TRAIN_STREAM + iteration as u64);
+        let mut changed = user_pass(o, users, items, &t);
+        changed += item_pass(o, users, items, &t, &mut |_| progress.update(&phase, iteration as u64, total))?;
+        let now = triplet_loss(o, users, items, &monitor);
+        last = Some(t);
+        let done = changed == 0 || previous - now < s.tolerance * previous.abs();
+        previous = now;
+        if done {
+            break;
+        }
+    }
+    if let Some(t) = last {
+        user_pass(o, users, items, &t);
+    }
+    let phase = format!("dsiml stage 2: done, objective {:.4}", per(triplet_loss(o, users, items, &monitor)));
+    progress.update(&phase, total, total);
+    Ok(())
+}
+
+/// The code of a user whose positives are `seen` (sorted ids below `items.rows()`), with the item codes
+/// fixed: triplets drawn from a generator seeded by `seed` and `key`, a start from the signs of the sum
+/// of the items' codes, then up to [`FOLD_ROUNDS`] rounds of bounding at the current code and solving.
+pub fn fold_in(
+    o: &Objective,
+    items: &CodeBook,
+    seen: &[u32],
+    negatives: usize,
+    seed: u64,
+    key: u64,
+) -> Vec<u64> {
+    let r = o.bits;
+    let pairs = sample_user(&mut generator(seed, FOLD_STREAM, key), items.rows(), seen, negatives);
+    let mut sum = vec![0f32; r];
+    for &j in seen {
+        sum.iter_mut().zip(items.signs(j)).for_each(|(a, b)| *a += b);
+    }
+    let mut code = CodeBook::from_values(&sum, r);
+    let mut v = code.signs(0).to_vec();
+    let mut work = Work::new(r);
+    for _ in 0..FOLD_ROUNDS {
+        user_block(o, code.code(0), items, pairs.iter().copied(), &mut work.block);
+        if !work.solve(&mut v) {
+            break;
+        }
+        code.set(0, &v);
+    }
+    code.into_packed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::dsiml::bound::bound;
+
+    /// 30 users in 3 groups, each with 6 of its group's 12 items (40 items in all).
+    fn rows() -> Vec<Vec<u32>> {
+        (0..30u32)
+            .map(|u| (0..6).map(|t| (u % 3) * 12 + (u / 3 + t * 2) % 12).collect::<Vec<u32>>())
+            .map(|mut r| {
+                r.sort_unstable();
+                r.dedup();
+                r
+            })
+            .collect()
+    }
+
+    fn book(rows: usize, bits: usize, seed: u64) -> CodeBook {
+        let mut rng = generator(seed, 9, 9);
+        let v: Vec<f32> =
+            (0..rows * bits).map(|_| super::super::triplets::below(&mut rng, 2) as f32 - 0.5).collect();
+        CodeBook::from_values(&v, bits)
+    }
+
+    fn objective(bits: usize) -> Objective {
+        Objective { bits, gamma: 1.0, lambda: 1.0, scale: 2.0 / bits as f64, rank_scale: 3.0, offset: 0.0 }
+    }
+
+    /// `v` as the `bits` low bits of `m`.
+    fn code_of(m: u32, bits: usize) -> Vec<f32> {
+        (0..bits).map(|t| if m >> t & 1 == 1 { 1.0 } else { -1.0 }).collect()
+    }
+
+    /// The bound of every triplet of `t` expanded at `at` (the codes the blocks were built from),
+    /// evaluated at the codes `users`, `items`.
+    fn surrogate(
+        o: &Objective,
+        at: (&CodeBook, &CodeBook),
+        now: (&CodeBook, &CodeBook),
+        t: &Triplets,
+    ) -> f64 {
+        let users_of = t.users();
+        (0..t.count())
+            .map(|id| {
+                let (u, j, k) = (users_of[id], t.pos[id], t.neg[id]);
+                let vars = |(b, d): (&CodeBook, &CodeBook)| {
+                    o.variables(b.dot(u, d, j) as f64, b.dot(u, d, k) as f64, d.dot(j, d, k) as f64)
+                };
+                let ((x0, y0), (x, y)) = (vars(at), vars(now));
+                bound(x, x0) + o.lambda * bound(y, y0)
+            })
+            .sum()
+    }
+
+    #[test]
+    fn each_block_is_the_summed_bound_up_to_a_constant_on_all_codes() {
+        let bits = 6;
+        let o = objective(bits);
+        let rows = rows();
+        let get = |u: u32| &rows[u as usize][..];
+        let t = Triplets::sample(30, 40, &get, 3, 5, 1);
+        let (users, items) = (book(30, bits, 1), book(40, bits, 2));
+        let mut block = Block::new(bits);
+        let mut c = Vec::new();
+        // User 4's block: other users' terms do not depend on b_4.
+        user_block(&o, users.code(4), &items, t.of_user(4).map(|at| (t.pos[at], t.neg[at])), &mut block);
+        block.matrix(&mut c);
+        let mut diffs = Vec::new();
+        for m in 0..64 {
+            let v = code_of(m, bits);
+            let mut now = users.clone();
+            now.set(4, &v);
+            diffs.push(
+                surrogate(&o, (&users, &items), (&now, &items), &t) - bqp::quadratic(&c, &block.linear, &v),
+            );
+        }
+        assert!(diffs.iter().all(|d| (d - diffs[0]).abs() < 1e-4), "user block: {diffs:?}");
+        // Item 13's block, in both roles.
+        let roles = Roles::new(&t, 40);
+        assert!(!roles.index.as_positive(13).is_empty() && !roles.index.as_negative(13).is_empty());
+        item_block(&o, 13, &roles, &users, &items, &mut block);
+        block.matrix(&mut c);
+        diffs.clear();
+        for m in 0..64 {
+            let v = code_of(m, bits);
+            let mut now = items.clone();
+            now.set(13, &v);
+            diffs.push(
+                surrogate(&o, (&users, &items), (&users, &now), &t) - bqp::quadratic(&c, &block.linear, &v),
+            );
+        }
+        assert!(diffs.iter().all(|d| (d - diffs[0]).abs() < 1e-4), "item block: {diffs:?}");
+    }
+
+    #[test]
+    fn the_objective_never_rises_across_block_updates() {
+        let bits = 16;
+        let rows = rows();
+        let get = |u: u32| &rows[u as usize][..];
+        for o in [objective(bits), Objective { scale: 1.0, rank_scale: 1.0, gamma: 0.7, ..objective(bits) }] {
+            let (mut users, mut items) = (book(30, bits, 3), book(40, bits, 4));
+            let t = Triplets::sample(30, 40, &get, 5, 5, 2);
+            let mut last = triplet_loss(&o, &users, &items, &t);
+            let start = last;
+            for _ in 0..3 {
+                user_pass(&o, &mut users, &items, &t);
+                let after_users = triplet_loss(&o, &users, &items, &t);
+                assert!(after_users <= last + 1e-9 * last, "users: {last} → {after_users}");
+                item_pass(&o, &users, &mut items, &t, &mut |_| true).expect("item pass");
+                last = triplet_loss(&o, &users, &items, &t);
+                assert!(last <= after_users + 1e-9 * after_users, "items: {after_users} → {last}");
+            }
+            assert!(last < 0.9 * start, "the objective fell: {start} → {last}");
+        }
+    }
+
+    #[test]
+    fn cancelling_the_item_pass_is_an_error() {
+        let rows = rows();
+        let get = |u: u32| &rows[u as usize][..];
+        let t = Triplets::sample(30, 40, &get, 1, 5, 2);
+        let (users, mut items) = (book(30, 8, 3), book(40, 8, 4));
+        let r = item_pass(&objective(8), &users, &mut items, &t, &mut |_| false);
+        assert!(matches!(r, Err(Error::Cancelled(_))));
+    }
+}
