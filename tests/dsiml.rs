@@ -135,3 +135,47 @@ fn the_continuous_variant_on_the_standard_split_reaches_the_acceptance_figure() 
     };
     assert!(ndcg >= 0.30 && recall >= 0.25, "stage 0: NDCG@10 {ndcg}, Recall@20 {recall}");
 }
+
+#[test]
+fn recommend_searches_the_hamming_index_and_equals_the_full_pass() {
+    let (db, _data, dir) = clustered(false);
+    // 16-bit codes over 240 items: many equal distances, so the tie rule is exercised.
+    run(&db, "TRAIN dsiml AS taste WITH (bits = 16, epochs = 10, iterations = 1)");
+    let export = dir.path().join("full.tsv");
+    run(&db, &format!("EXPORT RECOMMENDATIONS taste TOP 10 TO '{}'", export.display()));
+    let text = std::fs::read_to_string(&export).expect("export");
+    for user in [0u32, 7, 123, 599] {
+        // EXPORT scores every item (the full pass); RECOMMEND searches the index.
+        let full: Vec<(String, f64)> = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0] == user.to_string()).then(|| (f[1].to_string(), f[3].parse().expect("score")))
+            })
+            .collect();
+        let searched = run(&db, &format!("RECOMMEND user {user} TOP 10 USING taste"));
+        let pairs: Vec<(String, f64)> =
+            items(&searched).into_iter().zip(searched.column::<f64>("score").expect("scores")).collect();
+        assert_eq!(pairs, full, "user {user}");
+    }
+    let filtered = run(&db, "RECOMMEND user 7 TOP 5 USING taste WHERE ITEM IN (1, 2, 3, 4, 5, 6, 7, 8)");
+    assert!(items(&filtered).iter().all(|i| i.parse::<u32>().is_ok_and(|i| (1..=8).contains(&i))));
+
+    let explained = run(&db, "EXPLAIN RECOMMEND user 7 TOP 5 USING taste");
+    let property = |name: &str| {
+        explained
+            .rows()
+            .find(|r| r.get::<String>("property").expect("property") == name)
+            .map(|r| r.get::<String>("value").expect("value"))
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    assert_eq!(property("model"), "taste (16 bits)");
+    let paths = ["multi-index hashing", "linear scan", "scan of the allowed ids"];
+    assert!(paths.contains(&property("path").as_str()), "{}", property("path"));
+    assert_eq!(property("results"), "5");
+    assert!(property("candidates").parse::<u64>().expect("count") >= 5);
+    run(&db, "TRAIN pop");
+    let err = db.query("EXPLAIN RECOMMEND user 7 TOP 5 USING pop", &[]).expect_err("no codes");
+    assert!(err.to_string().contains("has no binary codes"), "{err}");
+}

@@ -131,11 +131,14 @@ fn statements_that_need_a_model_say_what_is_missing() {
     let db = Database::open_temporary().expect("open");
     db.execute("INSERT INTERACTION user 42 item 1;").expect("seed");
     let cases = [
-        ("TRAIN dsiml AS taste WITH (bits = 64)", "unknown algorithm 'dsiml'; available: "),
+        (
+            "TRAIN cml AS taste WITH (dim = 64)",
+            "unknown algorithm 'cml'; available: als, bpr, dsiml, ease, pop",
+        ),
         ("RECOMMEND user 42 TOP 10 USING taste", "no model named 'taste'"),
         ("RECOMMEND user 42 TOP 10", "no trained model to use; TRAIN one first"),
         ("SIMILAR item 1 TOP 5 USING taste", "no model named 'taste'"),
-        ("EXPLAIN RECOMMEND user 1 TOP 3 USING taste", "no model named 'taste'"),
+        ("EXPLAIN RECOMMEND user 42 TOP 3 USING taste", "no model named 'taste'"),
         ("EVALUATE taste AT 10, 20", "no model named 'taste'"),
         ("DROP MODEL taste", "no model named 'taste'"),
         ("DESCRIBE MODEL taste", "no model named 'taste'"),

@@ -32,7 +32,7 @@ Statements (see README.md for the whole language):
   IMPORT INTERACTIONS|USERS|ITEMS FROM 'path' [FORMAT csv|tsv|movielens|lightgcn] [WITH (opt = v, ...)]
   SPLIT HOLDOUT fraction [SEED n]         SPLIT CLEAR
   SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS [LIMIT n]    DESCRIBE USER key | ITEM key | MODEL name
-  TRAIN pop|ease|als|bpr [AS name] [WITH (param = v, ...)] [BACKGROUND]    DROP MODEL name
+  TRAIN pop|ease|als|bpr|dsiml [AS name] [WITH (param = v, ...)] [BACKGROUND]    DROP MODEL name
   SHOW JOBS    WAIT JOB id    CANCEL JOB id
   RECOMMEND user key TOP n [USING name] [WHERE filter] [INCLUDE SEEN]
     filter: TAG = 't' | TAG IN ('t', ...) | ITEM IN (key, ...) | NOT f | f AND f | f OR f | (f)

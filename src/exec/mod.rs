@@ -118,14 +118,11 @@ pub(crate) fn run(
         StatementKind::Describe(DescribeTarget::Model(name)) => model::describe(db, &name.value),
         StatementKind::DropModel { name } => model::drop_model(db, &name.value),
         StatementKind::Similar(q) => similar::similar(db, q, &b),
-        StatementKind::Explain(query) => {
-            let using = match query {
-                recodb_query::Query::Recommend(q) => &q.using,
-                recodb_query::Query::Similar(q) => &q.using,
-            };
-            let loaded = db.catalog().resolve(db.store(), using.as_ref().map(|u| u.value.as_str()))?;
+        StatementKind::Explain(recodb_query::Query::Recommend(q)) => recommend::explain(db, q, &b),
+        StatementKind::Explain(recodb_query::Query::Similar(q)) => {
+            let loaded = db.catalog().resolve(db.store(), q.using.as_ref().map(|u| u.value.as_str()))?;
             Err(Error::Invalid(format!(
-                "EXPLAIN shows a Hamming-index search plan; '{}' ({}) has no binary codes",
+                "EXPLAIN SIMILAR is not available yet; '{}' ({}) ranks similar items by a full pass",
                 loaded.record.name, loaded.record.algorithm
             )))
         }

@@ -1,11 +1,15 @@
 //! RECOMMEND for models that score every item: score, drop seen and filtered-out items, take the top.
 
 use recodb_query::Recommend;
+use std::sync::Arc;
+
+use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex};
 use recodb_storage::{RoaringBitmap, Side};
 
 use super::bind::Binder;
 use super::filter::allowed;
 use crate::error::{Error, Result};
+use crate::models::catalog::Loaded;
 use crate::models::topk::top_k;
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
@@ -23,10 +27,20 @@ pub(super) fn top(b: &Binder<'_>, top: &recodb_query::Literal) -> Result<usize> 
     Ok(top as usize)
 }
 
-/// `RECOMMEND user key TOP n [USING m] [WHERE f] [INCLUDE SEEN]`: rows of rank, item and score, best
-/// first; equal scores in ascending item id order. The user's items (held out ones too) are left out
-/// unless INCLUDE SEEN.
-pub fn recommend(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
+/// A RECOMMEND resolved against the database: what both RECOMMEND and EXPLAIN RECOMMEND need.
+struct Request {
+    top: usize,
+    user: u32,
+    loaded: Arc<Loaded>,
+    /// The user's visible (training) items, which the model scores from.
+    seen: Vec<u32>,
+    /// Items never returned: all the user's items (held out ones too) unless INCLUDE SEEN.
+    excluded: RoaringBitmap,
+    /// The WHERE clause's allowed items.
+    allowed: Option<RoaringBitmap>,
+}
+
+fn request(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<Request> {
     if q.rerank.is_some() {
         return Err(Error::Invalid(
             "RERANK needs a retrieval model with binary codes; none is available yet".into(),
@@ -38,16 +52,105 @@ pub fn recommend(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultS
     let user =
         store.id_of(Side::User, &key)?.ok_or_else(|| Error::Invalid(format!("no user with key {key}")))?;
     let loaded = db.catalog().resolve(store, q.using.as_ref().map(|u| u.value.as_str()))?;
-    let seen = store.neighbours(Side::User, user)?.unwrap_or_default();
-    let filter = q.filter.as_ref().map(|f| allowed(db, f, b)).transpose()?;
-    let seen_list: Vec<u32> = match store.holdout(user)? {
-        Some(held) => (&seen - &held).iter().collect(),
-        None => seen.iter().collect(),
+    let all = store.neighbours(Side::User, user)?.unwrap_or_default();
+    let allowed = q.filter.as_ref().map(|f| allowed(db, f, b)).transpose()?;
+    let seen: Vec<u32> = match store.holdout(user)? {
+        Some(held) => (&all - &held).iter().collect(),
+        None => all.iter().collect(),
     };
-    let mut scores = vec![0.0f32; loaded.model.n_items() as usize];
-    loaded.model.score(user, &seen_list, &mut scores);
-    let excluded = if q.include_seen { RoaringBitmap::new() } else { seen };
-    ranked(db, &scores, top, |i| !excluded.contains(i) && filter.as_ref().is_none_or(|f| f.contains(i)))
+    let excluded = if q.include_seen { RoaringBitmap::new() } else { all };
+    Ok(Request { top, user, loaded, seen, excluded, allowed })
+}
+
+/// `RECOMMEND user key TOP n [USING m] [WHERE f] [INCLUDE SEEN]`: rows of rank, item and score, best
+/// first; equal scores in ascending item id order. The user's items (held out ones too) are left out
+/// unless INCLUDE SEEN. A model with binary codes is searched through its Hamming index (filters pushed
+/// down, exact); any other scores every item.
+pub fn recommend(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
+    let r = request(db, q, b)?;
+    if let Some((index, code)) = r.loaded.model.hamming(r.user, &r.seen) {
+        let allowed = r.allowed.map(Allowed::new);
+        let filter = Filter { allowed: allowed.as_ref(), excluded: Some(&r.excluded) };
+        return searched(db, index, &code, r.top, &filter).map(|(set, _)| set);
+    }
+    let mut scores = vec![0.0f32; r.loaded.model.n_items() as usize];
+    r.loaded.model.score(r.user, &r.seen, &mut scores);
+    ranked(db, &scores, r.top, |i| {
+        !r.excluded.contains(i) && r.allowed.as_ref().is_none_or(|f| f.contains(i))
+    })
+}
+
+/// `EXPLAIN RECOMMEND ...`: how the Hamming index answers it, one row per property (path and why,
+/// kernel, tables and substring bits, radius reached, buckets probed, candidates examined and filtered,
+/// results, time). An error for a model without binary codes, which simply scores every item.
+pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
+    let r = request(db, q, b)?;
+    let Some((index, code)) = r.loaded.model.hamming(r.user, &r.seen) else {
+        return Err(Error::Invalid(format!(
+            "EXPLAIN shows a Hamming-index search plan; '{}' ({}) has no binary codes and scores every item",
+            r.loaded.record.name, r.loaded.record.algorithm
+        )));
+    };
+    let allowed = r.allowed.map(Allowed::new);
+    let filter = Filter { allowed: allowed.as_ref(), excluded: Some(&r.excluded) };
+    let (rows, e) = searched(db, index, &code, r.top, &filter)?;
+    let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
+    let properties = [
+        ("model", format!("{} ({} bits)", r.loaded.record.name, index.codes().bits())),
+        ("path", e.path.name().to_string()),
+        ("reason", e.reason.to_string()),
+        ("index", index.build_reason().to_string()),
+        ("kernel", e.kernel.name().to_string()),
+        ("tables", e.tables.to_string()),
+        ("substring_bits", e.substring_bits.to_string()),
+        ("radius", e.radius.to_string()),
+        ("buckets_probed", e.buckets_probed.to_string()),
+        ("candidates", e.candidates.to_string()),
+        ("filtered", e.filtered.to_string()),
+        ("results", rows.len().to_string()),
+        ("microseconds", format!("{:.1}", e.elapsed.as_secs_f64() * 1e6)),
+    ];
+    for (k, v) in properties {
+        set.push(vec![Value::from(k), Value::Text(v)]);
+    }
+    Ok(set)
+}
+
+/// The rows of an exact Hamming search of `index` for `code`: the `top` nearest items that pass
+/// `filter`, nearest first (equal distances in ascending item id order), with score `bits − 2 · distance`,
+/// and what the last search did. Items deleted since training are skipped, as in [`ranked`].
+fn searched(
+    db: &Database,
+    index: &HammingIndex,
+    code: &[u64],
+    top: usize,
+    filter: &Filter<'_>,
+) -> Result<(ResultSet, Explain)> {
+    let bits = i64::from(index.codes().bits());
+    let mut wanted = top;
+    loop {
+        let (hits, explain) = index.search(code, wanted, filter)?;
+        let mut set = ResultSet::new(&[
+            ("rank", ColumnType::Int),
+            ("item", ColumnType::Text),
+            ("score", ColumnType::Float),
+        ]);
+        for hit in &hits {
+            if let Some(key) = db.store().key_of(Side::Item, hit.id)? {
+                if set.len() < top {
+                    set.push(vec![
+                        Value::Int(set.len() as i64 + 1),
+                        Value::Text(key.to_string()),
+                        Value::Float((bits - 2 * i64::from(hit.distance)) as f64),
+                    ]);
+                }
+            }
+        }
+        if set.len() == top || hits.len() < wanted {
+            return Ok((set, explain));
+        }
+        wanted *= 2;
+    }
 }
 
 /// Rows of rank, item key and score for the `top` best items `keep` accepts, best first. Items deleted

@@ -11,6 +11,7 @@ pub mod params;
 pub mod pop;
 pub mod topk;
 
+use recodb_storage::hamming::HammingIndex;
 use recodb_storage::rkyv::util::AlignedVec;
 use recodb_storage::Snapshot;
 
@@ -35,6 +36,14 @@ pub trait Model: Send + Sync {
         for (&(user, seen), row) in users.iter().zip(scores.chunks_mut(n.max(1))) {
             self.score(user, seen, row);
         }
+    }
+
+    /// For models with binary codes: the exact Hamming index over the item codes and the query code of
+    /// `user` (whose visible items are `seen`). RECOMMEND and EXPLAIN then search the index, filters
+    /// pushed down, instead of scoring every item; a score is then `bits − 2 · distance`. `None` (the
+    /// default) for models that score by a full pass.
+    fn hamming(&self, _user: u32, _seen: &[u32]) -> Option<(&HammingIndex, Vec<u64>)> {
+        None
     }
 
     /// Writes the similarity of every item to `item` into `scores` (`n_items` long; higher is more

@@ -38,6 +38,9 @@ pub mod triplets;
 
 use recodb_storage::read_archive;
 use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
+use std::sync::Arc;
+
+use recodb_storage::hamming::{CodeStore, HammingIndex, IndexOptions};
 use recodb_storage::Snapshot;
 
 use self::bound::Objective;
@@ -188,6 +191,18 @@ pub struct DsimlModel {
     items: CodeBook,
     fingerprints: Vec<u64>,
     real: Option<RealVectors>,
+    /// The exact Hamming index over the item codes (binary stage only), shared by clones.
+    index: Option<Arc<HammingIndex>>,
+}
+
+/// The Hamming index over `items` for a model of `stage` (`None` for the real stage, which scores by
+/// vectors).
+fn item_index(stage: Stage, items: &CodeBook, bits: usize) -> Result<Option<Arc<HammingIndex>>> {
+    if stage != Stage::Binary {
+        return Ok(None);
+    }
+    let store = CodeStore::from_words(bits as u32, items.packed().to_vec())?;
+    Ok(Some(Arc::new(HammingIndex::build(store, &IndexOptions::default()))))
 }
 
 /// Blob of the shape: `(bits, stage, seed, fingerprints, [γ, λ, S, rank scale, offset, negatives, R])`.
@@ -233,7 +248,9 @@ impl DsimlModel {
             users: real_users,
             items: real_items,
         });
+        let index = item_index(s.stage, &items, bits)?;
         Ok(DsimlModel {
+            index,
             stage: s.stage,
             objective: s.objective,
             radius: s.radius,
@@ -310,14 +327,16 @@ impl DsimlModel {
             )));
         };
         let objective = Objective { bits, gamma, lambda, scale, rank_scale, offset };
+        let items = CodeBook::from_values(&signs, bits);
         Ok(DsimlModel {
+            index: item_index(stage, &items, bits)?,
             stage,
             objective,
             radius,
             negatives: negatives as usize,
             seed,
             users,
-            items: CodeBook::from_values(&signs, bits),
+            items,
             fingerprints,
             real,
         })
@@ -427,6 +446,10 @@ impl Model for DsimlModel {
             (Stage::Real, Some(real), Some(v)) => dot_scores(&real.items, &v, scores),
             _ => self.hamming_scores(&self.user_code(user, seen), scores),
         }
+    }
+
+    fn hamming(&self, user: u32, seen: &[u32]) -> Option<(&HammingIndex, Vec<u64>)> {
+        self.index.as_deref().map(|index| (index, self.user_code(user, seen)))
     }
 
     /// `bits − 2·H` between item codes (the cosine of the real vectors for `stage = 'real'`); an
