@@ -4,37 +4,7 @@
 
 mod common;
 
-use common::{metric, run, standard_split};
-use recodb::synth::{generate, SynthConfig, SynthData};
-use recodb::{Database, ResultSet};
-
-fn items(set: &ResultSet) -> Vec<String> {
-    set.column::<String>("item").expect("item column")
-}
-
-/// 600 users in 6 taste clusters over 240 items, with a quarter of each user's items held out when
-/// `holdout`.
-fn clustered(holdout: bool) -> (Database, SynthData, tempfile::TempDir) {
-    let config = SynthConfig {
-        users: 600,
-        items: 240,
-        interactions_per_user: 20,
-        clusters: 6,
-        taste_strength: 0.9,
-        zipf_exponent: 0.8,
-        seed: 11,
-    };
-    let data = generate(&config);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("synth.tsv");
-    data.write_tsv(&path).expect("write");
-    let db = Database::open_temporary().expect("open");
-    run(&db, &format!("IMPORT INTERACTIONS FROM '{}'", path.display()));
-    if holdout {
-        run(&db, "SPLIT HOLDOUT 0.25 SEED 5");
-    }
-    (db, data, dir)
-}
+use common::{clustered, items, metric, run, standard_split};
 
 const SMALL: &str = "TRAIN dsiml WITH (bits = 32, epochs = 20, learning_rate = 0.01, iterations = 3)";
 

@@ -3,12 +3,8 @@
 
 mod common;
 
-use common::{metric, run, standard_split, write_file};
-use recodb::{Database, ResultSet};
-
-fn items(set: &ResultSet) -> Vec<String> {
-    set.column::<String>("item").expect("item column")
-}
+use common::{items, metric, run, standard_split, write_file};
+use recodb::Database;
 
 /// Items 1..=4 with popularity 4, 3, 2, 1 (item 5 has 1 too); user 100 has item 1.
 fn seeded() -> Database {

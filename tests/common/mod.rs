@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use recodb::synth::{generate, SynthConfig, SynthData};
 use recodb::{Database, ResultSet};
 
 /// The shared real data sets beside the repository, or `None` (with a printed reason) when absent.
@@ -56,4 +57,33 @@ pub fn standard_split(train_statement: &str) -> Option<(Database, std::path::Pat
     db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
     run(&db, train_statement);
     Some((db, test))
+}
+
+/// The `item` column of a result set.
+pub fn items(set: &ResultSet) -> Vec<String> {
+    set.column::<String>("item").expect("item column")
+}
+
+/// 600 users in 6 taste clusters over 240 items, imported (users and items keyed by their synthetic
+/// ids), with a quarter of each user's items held out when `holdout`.
+pub fn clustered(holdout: bool) -> (Database, SynthData, tempfile::TempDir) {
+    let config = SynthConfig {
+        users: 600,
+        items: 240,
+        interactions_per_user: 20,
+        clusters: 6,
+        taste_strength: 0.9,
+        zipf_exponent: 0.8,
+        seed: 11,
+    };
+    let data = generate(&config);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("synth.tsv");
+    data.write_tsv(&path).expect("write");
+    let db = Database::open_temporary().expect("open");
+    run(&db, &format!("IMPORT INTERACTIONS FROM '{}'", path.display()));
+    if holdout {
+        run(&db, "SPLIT HOLDOUT 0.25 SEED 5");
+    }
+    (db, data, dir)
 }
