@@ -145,6 +145,12 @@ fn recommend_searches_the_hamming_index_and_equals_the_full_pass() {
     assert!(paths.contains(&property("path").as_str()), "{}", property("path"));
     assert_eq!(property("results"), "5");
     assert!(property("candidates").parse::<u64>().expect("count") >= 5);
+    // An item deleted after training is skipped by the index search too, and the list still fills.
+    let first = items(&run(&db, "RECOMMEND user 7 TOP 1 USING taste")).remove(0);
+    run(&db, &format!("DELETE ITEM {first}"));
+    let after = items(&run(&db, "RECOMMEND user 7 TOP 10 USING taste"));
+    assert_eq!(after.len(), 10);
+    assert!(!after.contains(&first), "{first} was deleted");
     run(&db, "TRAIN pop");
     let err = db.query("EXPLAIN RECOMMEND user 7 TOP 5 USING pop", &[]).expect_err("no codes");
     assert!(err.to_string().contains("has no binary codes"), "{err}");

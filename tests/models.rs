@@ -291,3 +291,12 @@ fn training_twice_on_the_same_data_gives_the_same_scores() {
         }
     }
 }
+
+#[test]
+fn items_deleted_after_training_are_skipped_and_the_list_still_fills() {
+    let db = seeded();
+    run(&db, "TRAIN pop");
+    run(&db, "DELETE ITEM 2");
+    // Item 2 (3 users) still has a score in the model but no key: the next ones take its place.
+    assert_eq!(items(&run(&db, "RECOMMEND user 100 TOP 3")), ["3", "4", "5"]);
+}

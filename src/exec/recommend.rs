@@ -118,7 +118,7 @@ pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet
 
 /// The rows of an exact Hamming search of `index` for `code`: the `top` nearest items that pass
 /// `filter`, nearest first (equal distances in ascending item id order), with score `bits − 2 · distance`,
-/// and what the last search did. Items deleted since training are skipped, as in [`ranked`].
+/// and what the last search did. Items deleted since training are skipped, as in [`live_rows`].
 fn searched(
     db: &Database,
     index: &HammingIndex,
@@ -126,31 +126,16 @@ fn searched(
     top: usize,
     filter: &Filter<'_>,
 ) -> Result<(ResultSet, Explain)> {
-    let bits = i64::from(index.codes().bits());
-    let mut wanted = top;
-    loop {
-        let (hits, explain) = index.search(code, wanted, filter)?;
-        let mut set = ResultSet::new(&[
-            ("rank", ColumnType::Int),
-            ("item", ColumnType::Text),
-            ("score", ColumnType::Float),
-        ]);
-        for hit in &hits {
-            if let Some(key) = db.store().key_of(Side::Item, hit.id)? {
-                if set.len() < top {
-                    set.push(vec![
-                        Value::Int(set.len() as i64 + 1),
-                        Value::Text(key.to_string()),
-                        Value::Float((bits - 2 * i64::from(hit.distance)) as f64),
-                    ]);
-                }
-            }
-        }
-        if set.len() == top || hits.len() < wanted {
-            return Ok((set, explain));
-        }
-        wanted *= 2;
-    }
+    let bits = f64::from(index.codes().bits());
+    let mut explain = None;
+    let set = live_rows(db, top, |wanted| {
+        let (hits, e) = index.search(code, wanted, filter)?;
+        explain = Some(e);
+        Ok(hits.iter().map(|h| (h.id, bits - 2.0 * f64::from(h.distance))).collect())
+    })?;
+    // `live_rows` asks at least once, so there is an explanation.
+    let explain = explain.ok_or_else(|| Error::Invalid("the Hamming search did not run".into()))?;
+    Ok((set, explain))
 }
 
 /// Rows of rank, item key and score for the `top` best items `keep` accepts, best first. Items deleted
@@ -161,26 +146,40 @@ pub(super) fn ranked(
     top: usize,
     keep: impl Fn(u32) -> bool,
 ) -> Result<ResultSet> {
+    live_rows(db, top, |wanted| {
+        Ok(top_k(scores, wanted, &keep).into_iter().map(|(item, score)| (item, f64::from(score))).collect())
+    })
+}
+
+/// Rows of rank, item key and score from `best(wanted)`, the `wanted` best `(item, score)` pairs, best
+/// first. Items deleted since training have no key and are skipped, so `wanted` doubles until `top` live
+/// items are found or `best` has no more.
+fn live_rows(
+    db: &Database,
+    top: usize,
+    mut best: impl FnMut(usize) -> Result<Vec<(u32, f64)>>,
+) -> Result<ResultSet> {
     let mut wanted = top;
     loop {
-        let best = top_k(scores, wanted, &keep);
+        let candidates = best(wanted)?;
         let mut set = ResultSet::new(&[
             ("rank", ColumnType::Int),
             ("item", ColumnType::Text),
             ("score", ColumnType::Float),
         ]);
-        for (item, score) in &best {
+        for (item, score) in &candidates {
+            if set.len() == top {
+                break;
+            }
             if let Some(key) = db.store().key_of(Side::Item, *item)? {
-                if set.len() < top {
-                    set.push(vec![
-                        Value::Int(set.len() as i64 + 1),
-                        Value::Text(key.to_string()),
-                        Value::Float(f64::from(*score)),
-                    ]);
-                }
+                set.push(vec![
+                    Value::Int(set.len() as i64 + 1),
+                    Value::Text(key.to_string()),
+                    Value::Float(*score),
+                ]);
             }
         }
-        if set.len() == top || best.len() < wanted {
+        if set.len() == top || candidates.len() < wanted {
             return Ok(set);
         }
         wanted *= 2;
