@@ -86,8 +86,11 @@ fn recommend_errors_name_the_problem() {
     let cases = [
         ("RECOMMEND user 999 TOP 3", "no user with key 999"),
         ("RECOMMEND user 100 TOP 100000", "TOP is at most 10000"),
-        ("RECOMMEND user 100 TOP 3 RERANK 50 USING pop", "RERANK needs a retrieval model with binary codes"),
-        ("SIMILAR user 100 TOP 3 USING pop", "SIMILAR USER needs a model with user representations"),
+        (
+            "RECOMMEND user 100 TOP 3 RERANK 2 USING pop",
+            "RERANK takes from TOP (3) to 10000 candidates, got 2",
+        ),
+        ("SIMILAR user 100 TOP 3 USING pop", "SIMILAR USER needs a model with user codes"),
         ("SIMILAR item 999 TOP 3 USING pop", "no item with key 999"),
         ("EVALUATE pop AT 10", "nothing to evaluate against"),
         ("EVALUATE pop AT 0", "AT cut-offs must be between 1 and 1000"),

@@ -96,6 +96,8 @@ pub enum StatementKind {
     Evaluate {
         /// The model to evaluate.
         model: Ident,
+        /// `RERANK m USING name`: evaluate the two-stage ranking (the model retrieves, another ranks).
+        rerank: Option<Rerank>,
         /// An external test file; the database's holdout when absent.
         against: Option<Source>,
         /// The cut-offs K (unsigned integers or `?`); empty when `AT` is absent.

@@ -343,8 +343,11 @@ impl Display for StatementKind {
             }
             StatementKind::Recommend(recommend) => recommend.fmt(f),
             StatementKind::Similar(similar) => similar.fmt(f),
-            StatementKind::Evaluate { model, against, cutoffs, options } => {
+            StatementKind::Evaluate { model, rerank, against, cutoffs, options } => {
                 write!(f, "EVALUATE {model}")?;
+                if let Some(rerank) = rerank {
+                    write!(f, " {rerank}")?;
+                }
                 if let Some(against) = against {
                     write!(f, " AGAINST {against}")?;
                 }

@@ -103,13 +103,16 @@ fn filter() -> impl Strategy<Value = Filter> {
     })
 }
 
+fn rerank() -> impl Strategy<Value = Rerank> {
+    (count(), name()).prop_map(|(candidates, model)| Rerank { candidates, model })
+}
+
 fn recommend() -> impl Strategy<Value = Recommend> {
-    let rerank = (count(), name()).prop_map(|(candidates, model)| Rerank { candidates, model });
     (
         key(),
         count(),
         prop::option::of(name()),
-        prop::option::of(rerank),
+        prop::option::of(rerank()),
         prop::option::of(filter()),
         any::<bool>(),
     )
@@ -160,8 +163,20 @@ fn kind() -> impl Strategy<Value = K> {
         ),
         recommend().prop_map(K::Recommend),
         similar().prop_map(K::Similar),
-        (name(), prop::option::of(source), prop::collection::vec(count(), 0..3), options())
-            .prop_map(|(model, against, cutoffs, options)| K::Evaluate { model, against, cutoffs, options }),
+        (
+            name(),
+            prop::option::of(rerank()),
+            prop::option::of(source),
+            prop::collection::vec(count(), 0..3),
+            options()
+        )
+            .prop_map(|(model, rerank, against, cutoffs, options)| K::Evaluate {
+                model,
+                rerank,
+                against,
+                cutoffs,
+                options
+            }),
         prop_oneof![recommend().prop_map(Query::Recommend), similar().prop_map(Query::Similar)]
             .prop_map(K::Explain),
         (show, prop::option::of(count())).prop_map(|(object, limit)| K::Show { object, limit }),

@@ -5,7 +5,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use recodb_storage::{Key, Side, SnapshotPart};
+use recodb_storage::{Key, RoaringBitmap, Side, SnapshotPart};
+
+use super::recommend::MAX_TOP;
+use super::stages::{self, retrieve};
 
 use crate::error::{Error, Result};
 use crate::eval::metrics::{user_metrics, Summary};
@@ -131,6 +134,11 @@ pub fn protocol(options: &[(String, Value)]) -> Result<Protocol> {
     Ok(if sampled { Protocol::Sampled { negatives, seed } } else { Protocol::Full })
 }
 
+/// The largest cut-off (`cutoffs` is never empty once defaults are applied).
+fn max_cutoff(cutoffs: &[usize]) -> usize {
+    cutoffs.iter().copied().max().unwrap_or(DEFAULT_CUTOFFS[1])
+}
+
 /// Whether the sorted `seen` list holds `item`.
 fn excluded_by(seen: &[u32], item: u32) -> bool {
     seen.binary_search(&item).is_ok()
@@ -159,14 +167,16 @@ impl Sums {
     }
 }
 
-/// `EVALUATE model [AGAINST 'path' [FORMAT f]] [AT k, ...] [WITH (protocol = ...)]`: ranks the items for
-/// each test user (the user's training items excluded), in parallel batches, and returns one row per
-/// metric and cut-off (`metric`, `k`, `value`), then `users` (evaluated),
-/// `users_without_training_data` and `seconds` rows. The sampled protocol's rows are named `sampled_hr`,
-/// `sampled_ndcg` and `sampled_mrr`, with a `negatives` row.
+/// `EVALUATE model [RERANK m USING f] [AGAINST 'path' [FORMAT f]] [AT k, ...] [WITH (protocol = ...)]`:
+/// ranks the items for each test user (the user's training items excluded), in parallel batches, and
+/// returns one row per metric and cut-off (`metric`, `k`, `value`), then `users` (evaluated),
+/// `users_without_training_data` and `seconds` rows. With `rerank = Some((m, f))` each list is the
+/// model's best `m` items ordered by model `f` (full ranking only). The sampled protocol's rows are
+/// named `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row.
 pub fn evaluate(
     db: &Database,
     model: &str,
+    rerank: Option<(usize, &str)>,
     against: Option<(&Path, Option<&str>)>,
     cutoffs: &[usize],
     protocol: Protocol,
@@ -177,6 +187,19 @@ pub fn evaluate(
         return Err(Error::Invalid(format!("AT cut-offs must be between 1 and {MAX_CUTOFF}, got {bad}")));
     }
     let loaded = db.catalog().get(db.store(), model)?;
+    let two_stage = match rerank {
+        Some(_) if protocol != Protocol::Full => {
+            return Err(Error::Invalid("EVALUATE ... RERANK ranks the full catalogue only".into()))
+        }
+        Some((m, _)) if m < max_cutoff(&cutoffs) || m > MAX_TOP as usize => {
+            return Err(Error::Invalid(format!(
+                "RERANK takes from the largest cut-off ({}) to {MAX_TOP} candidates, got {m}",
+                max_cutoff(&cutoffs)
+            )))
+        }
+        Some((m, fine)) => Some((m, db.catalog().get(db.store(), fine)?)),
+        None => None,
+    };
     let tests = match against {
         Some((path, format)) => test_from_file(db, path, format)?,
         None => test_from_holdout(db)?,
@@ -187,18 +210,20 @@ pub fn evaluate(
     for &i in &train.indices {
         popularity[i as usize] += 1;
     }
-    let max_k = cutoffs.iter().copied().max().unwrap_or(10);
+    let max_k = max_cutoff(&cutoffs);
     let model = loaded.model.as_ref();
     let n_model_items = model.n_items() as usize;
     let sums = tests
         .par_chunks(BATCH)
-        .fold(
+        .try_fold(
             || (Sums::new(cutoffs.len()), Vec::new()),
             |(mut sums, mut scores), batch| {
                 let known: Vec<(u32, &[u32])> =
                     batch.iter().filter_map(|t| t.user).map(|u| (u, train.row(u))).collect();
-                scores.resize(known.len() * n_model_items, 0.0);
-                model.score_batch(&known, &mut scores);
+                if two_stage.is_none() {
+                    scores.resize(known.len() * n_model_items, 0.0);
+                    model.score_batch(&known, &mut scores);
+                }
                 let mut rows = scores.chunks(n_model_items.max(1));
                 for t in batch {
                     let (seen, row) = match t.user {
@@ -207,12 +232,21 @@ pub fn evaluate(
                     };
                     match protocol {
                         Protocol::Full => {
-                            let ranked: Vec<u32> = match t.user {
-                                Some(_) => top_k(row, max_k, |i| seen.binary_search(&i).is_err())
+                            let ranked: Vec<u32> = match (t.user, &two_stage) {
+                                (Some(u), Some((m, fine))) => {
+                                    let excluded = RoaringBitmap::from_sorted_iter(seen.iter().copied())
+                                        .map_err(|_| Error::Invalid("unsorted training items".into()))?;
+                                    let candidates = retrieve(model, u, seen, *m, None, &excluded)?.items;
+                                    let mut ranked =
+                                        stages::rerank(fine.model.as_ref(), u, seen, &candidates)?;
+                                    ranked.truncate(max_k);
+                                    ranked.into_iter().map(|p| p.0).collect()
+                                }
+                                (Some(_), None) => top_k(row, max_k, |i| seen.binary_search(&i).is_err())
                                     .into_iter()
                                     .map(|p| p.0)
                                     .collect(),
-                                None => Vec::new(),
+                                (None, _) => Vec::new(),
                             };
                             for (summary, &k) in sums.full.iter_mut().zip(&cutoffs) {
                                 let m =
@@ -249,11 +283,11 @@ pub fn evaluate(
                         }
                     }
                 }
-                (sums, scores)
+                Ok::<_, Error>((sums, scores))
             },
         )
-        .map(|(sums, _)| sums)
-        .reduce(|| Sums::new(cutoffs.len()), Sums::merge);
+        .map(|r| r.map(|(sums, _)| sums))
+        .try_reduce(|| Sums::new(cutoffs.len()), |a, b| Ok(a.merge(b)))?;
 
     let mut set =
         ResultSet::new(&[("metric", ColumnType::Text), ("k", ColumnType::Int), ("value", ColumnType::Float)]);

@@ -1,7 +1,8 @@
-//! EXPORT RECOMMENDATIONS: every user's top list written to a TSV file for outside tools.
+//! EXPORT RECOMMENDATIONS and EXPORT CODES: every user's top list, or a model's binary codes, written
+//! to files for outside tools.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -42,13 +43,9 @@ pub fn recommendations(
             *slot = Some(raw(&key));
         }
     }
-    let partial = partial_path(path);
-    let io = |e: std::io::Error| Error::Invalid(format!("cannot write {}: {e}", partial.display()));
-    let csv = |e: csv::Error| Error::Invalid(format!("cannot write {}: {e}", partial.display()));
-    let mut out = csv::WriterBuilder::new()
-        .delimiter(b'\t')
-        .from_writer(BufWriter::new(File::create(&partial).map_err(io)?));
-    let written = (|| {
+    let rows = write_whole(path, |file| {
+        let csv = |e: csv::Error| Error::Invalid(format!("cannot write {}: {e}", path.display()));
+        let mut out = csv::WriterBuilder::new().delimiter(b'\t').from_writer(file);
         out.write_record(["user", "item", "rank", "score"]).map_err(csv)?;
         let mut rows = 0u64;
         for (step, chunk) in users.chunks(STEP).enumerate() {
@@ -78,20 +75,9 @@ pub fn recommendations(
                 }
             }
         }
-        out.flush().map_err(io)?;
-        out.get_ref().get_ref().sync_all().map_err(io)?;
+        out.flush().map_err(cannot_write(path))?;
         Ok(rows)
-    })();
-    drop(out);
-    let rows = match written {
-        Ok(rows) => rows,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
-    };
-    std::fs::rename(&partial, path)
-        .map_err(|e| Error::Invalid(format!("cannot move the export to {}: {e}", path.display())))?;
+    })?;
     Ok(ResultSet::single(vec![
         ("users", Value::Int(users.len() as i64)),
         ("rows", Value::Int(i64::try_from(rows).unwrap_or(i64::MAX))),
@@ -107,6 +93,79 @@ fn raw(key: &Key) -> String {
         Key::Int(v) => v.to_string(),
         Key::Str(s) => s.clone(),
     }
+}
+
+/// `EXPORT CODES model USERS|ITEMS TO 'path'`: the binary codes of one side as raw little-endian packed
+/// bytes, `bits / 8` per code and one code per id in id order (the layout FAISS binary indexes read;
+/// an id without a code is all zeros), and beside it `path.keys`, one line per code: the entity's key
+/// bare (empty for a deleted entity or a user trained on nothing). Both files appear whole or not at
+/// all. One row: codes, bits, bytes, path, keys.
+pub fn codes(db: &Database, model: &str, side: Side, path: &Path) -> Result<ResultSet> {
+    let loaded = db.catalog().get(db.store(), model)?;
+    let codes = loaded.model.binary().ok_or_else(|| {
+        Error::Invalid(format!(
+            "EXPORT CODES needs a model with binary codes; '{}' ({}) has none",
+            loaded.record.name, loaded.record.algorithm
+        ))
+    })?;
+    let index = match side {
+        Side::User => codes.user_index()?,
+        Side::Item => codes.item_index(),
+    };
+    let store = index.codes();
+    let bytes = store.export_raw();
+    let mut keys = vec![String::new(); store.slots() as usize];
+    for (id, key) in db.store().entities(side, 0, usize::MAX)? {
+        if let Some(slot) = keys.get_mut(id as usize).filter(|_| store.contains(id)) {
+            *slot = raw(&key);
+        }
+    }
+    let keys_path = {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(".keys");
+        PathBuf::from(name)
+    };
+    write_whole(path, |file| file.write_all(&bytes).map_err(cannot_write(path)))?;
+    write_whole(&keys_path, |file| {
+        keys.iter().try_for_each(|k| writeln!(file, "{k}")).map_err(cannot_write(&keys_path))
+    })?;
+    Ok(ResultSet::single(vec![
+        ("codes", Value::Int(i64::from(store.slots()))),
+        ("bits", Value::Int(i64::from(store.bits()))),
+        ("bytes", Value::Int(bytes.len() as i64)),
+        ("path", Value::Text(path.display().to_string())),
+        ("keys", Value::Text(keys_path.display().to_string())),
+    ]))
+}
+
+/// Writes a file through `write`, so that it appears whole or not at all: into a file beside `path`,
+/// flushed to disk, then renamed to `path` (removed again when `write` fails).
+fn write_whole<T>(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<T>) -> Result<T> {
+    let partial = partial_path(path);
+    let io = cannot_write(&partial);
+    let mut file = BufWriter::new(File::create(&partial).map_err(io)?);
+    let written = write(&mut file).and_then(|value| {
+        file.flush().map_err(io)?;
+        file.get_ref().sync_all().map_err(io)?;
+        Ok(value)
+    });
+    drop(file);
+    match written {
+        Ok(value) => {
+            std::fs::rename(&partial, path)
+                .map_err(|e| Error::Invalid(format!("cannot move the export to {}: {e}", path.display())))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// The error of a failed write to `path`.
+fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
+    move |e| Error::Invalid(format!("cannot write {}: {e}", path.display()))
 }
 
 /// Where the file is written before it is renamed to `path`.

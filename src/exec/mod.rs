@@ -14,6 +14,7 @@ mod set;
 mod show;
 mod similar;
 pub(crate) mod split;
+mod stages;
 
 use std::path::Path;
 
@@ -92,7 +93,14 @@ pub(crate) fn run(
             progress,
         ),
         StatementKind::Recommend(q) => recommend::recommend(db, q, &b),
-        StatementKind::Evaluate { model, against, cutoffs, options } => {
+        StatementKind::Evaluate { model, rerank, against, cutoffs, options } => {
+            let rerank = rerank
+                .as_ref()
+                .map(|r| {
+                    let m = b.count(&r.candidates, "RERANK")?;
+                    Ok::<_, Error>((usize::try_from(m).unwrap_or(usize::MAX), r.model.value.as_str()))
+                })
+                .transpose()?;
             let protocol = evaluate::protocol(&b.options(options)?)?;
             let cutoffs = cutoffs
                 .iter()
@@ -110,6 +118,7 @@ pub(crate) fn run(
             evaluate::evaluate(
                 db,
                 &model.value,
+                rerank,
                 against.as_ref().map(|(p, f)| (Path::new(p.as_str()), f.as_deref())),
                 &cutoffs,
                 protocol,
@@ -119,15 +128,10 @@ pub(crate) fn run(
         StatementKind::DropModel { name } => model::drop_model(db, &name.value),
         StatementKind::Similar(q) => similar::similar(db, q, &b),
         StatementKind::Explain(recodb_query::Query::Recommend(q)) => recommend::explain(db, q, &b),
-        StatementKind::Explain(recodb_query::Query::Similar(q)) => {
-            let loaded = db.catalog().resolve(db.store(), q.using.as_ref().map(|u| u.value.as_str()))?;
-            Err(Error::Invalid(format!(
-                "EXPLAIN SIMILAR is not available yet; '{}' ({}) ranks similar items by a full pass",
-                loaded.record.name, loaded.record.algorithm
-            )))
-        }
-        StatementKind::ExportCodes { model, .. } => {
-            Err(needs_representation(db, Some(&model.value), "EXPORT CODES"))
+        StatementKind::Explain(recodb_query::Query::Similar(q)) => similar::explain(db, q, &b),
+        StatementKind::ExportCodes { model, side, path } => {
+            let path = b.text(path, "the file path")?;
+            export::codes(db, &model.value, side_of(*side), Path::new(&path))
         }
         StatementKind::ExportRecommendations { model, top, path } => {
             let top = recommend::top(&b, top)?;
@@ -143,17 +147,5 @@ fn side_of(side: recodb_query::Side) -> Side {
     match side {
         recodb_query::Side::User => Side::User,
         recodb_query::Side::Item => Side::Item,
-    }
-}
-
-/// The error of a statement that needs item or user representations (vectors or codes), which no
-/// algorithm of this build has: the missing model if there is none, else what is missing.
-fn needs_representation(db: &Database, name: Option<&str>, statement: &str) -> Error {
-    match db.catalog().resolve(db.store(), name) {
-        Ok(loaded) => Error::Invalid(format!(
-            "{statement} needs a model with item representations; '{}' ({}) has none",
-            loaded.record.name, loaded.record.algorithm
-        )),
-        Err(e) => e,
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use recodb_storage::{Snapshot, Store};
+use recodb_storage::{RoaringBitmap, Snapshot, Store};
 
 use crate::error::{Error, Result};
 use crate::jobs::{put_record, Job, JobRecord, JobState};
@@ -128,9 +128,12 @@ pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
     Ok(set)
 }
 
-/// `DESCRIBE MODEL name`: one row per property.
+/// `DESCRIBE MODEL name`: one row per property. For models that keep per-user state, how many of the
+/// users with visible interactions now are served as trained and how many are folded in (new, or their
+/// items changed since training); and how many items with interactions arrived after training.
 pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
-    let r = db.catalog().get(db.store(), name)?.record.clone();
+    let loaded = db.catalog().get(db.store(), name)?;
+    let r = loaded.record.clone();
     let params = r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
     let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
     let rows = [
@@ -147,6 +150,18 @@ pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
     for (k, v) in rows {
         set.push(vec![Value::from(k), Value::Text(v)]);
     }
+    let data = db.snapshot()?;
+    let model = loaded.model.as_ref();
+    let active = (0..data.n_users).filter(|&u| !data.row(u).is_empty());
+    let trained: Vec<bool> = active.filter_map(|u| model.is_trained(u, data.row(u))).collect();
+    if !trained.is_empty() {
+        let served = trained.iter().filter(|&&t| t).count();
+        set.push(vec![Value::from("users_trained"), Value::Text(served.to_string())]);
+        set.push(vec![Value::from("users_folded_in"), Value::Text((trained.len() - served).to_string())]);
+    }
+    let mut new_items = RoaringBitmap::new();
+    new_items.extend(data.indices.iter().copied().filter(|&i| i >= model.n_items()));
+    set.push(vec![Value::from("items_after_training"), Value::Text(new_items.len().to_string())]);
     Ok(set)
 }
 

@@ -1,13 +1,15 @@
-//! RECOMMEND for models that score every item: score, drop seen and filtered-out items, take the top.
+//! RECOMMEND and EXPLAIN RECOMMEND: resolve the request, retrieve (and re-rank), return live items.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use recodb_query::Recommend;
-use std::sync::Arc;
-
-use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex};
+use recodb_storage::hamming::{Allowed, Explain, HammingIndex};
 use recodb_storage::{RoaringBitmap, Side};
 
 use super::bind::Binder;
 use super::filter::allowed;
+use super::stages::{rerank, retrieve, Retrieved};
 use crate::error::{Error, Result};
 use crate::models::catalog::Loaded;
 use crate::models::topk::top_k;
@@ -37,66 +39,117 @@ struct Request {
     /// Items never returned: all the user's items (held out ones too) unless INCLUDE SEEN.
     excluded: RoaringBitmap,
     /// The WHERE clause's allowed items.
-    allowed: Option<RoaringBitmap>,
+    allowed: Option<Allowed>,
+    /// `RERANK m USING name`: how many candidates, and the model that orders them.
+    rerank: Option<(usize, Arc<Loaded>)>,
 }
 
 fn request(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<Request> {
-    if q.rerank.is_some() {
-        return Err(Error::Invalid(
-            "RERANK needs a retrieval model with binary codes; none is available yet".into(),
-        ));
-    }
     let top = top(b, &q.top)?;
     let store = db.store();
     let key = b.key(&q.user)?;
     let user =
         store.id_of(Side::User, &key)?.ok_or_else(|| Error::Invalid(format!("no user with key {key}")))?;
     let loaded = db.catalog().resolve(store, q.using.as_ref().map(|u| u.value.as_str()))?;
+    let rerank = match &q.rerank {
+        Some(rerank) => {
+            let candidates = b.count(&rerank.candidates, "RERANK")?;
+            if candidates < top as u64 || candidates > MAX_TOP {
+                return Err(Error::Invalid(format!(
+                    "RERANK takes from TOP ({top}) to {MAX_TOP} candidates, got {candidates}"
+                )));
+            }
+            Some((candidates as usize, db.catalog().get(store, &rerank.model.value)?))
+        }
+        None => None,
+    };
+    let (all, seen) = items_of(db, user)?;
+    let allowed = q.filter.as_ref().map(|f| allowed(db, Side::Item, f, b)).transpose()?.map(Allowed::new);
+    let excluded = if q.include_seen { RoaringBitmap::new() } else { all };
+    Ok(Request { top, user, loaded, seen, excluded, allowed, rerank })
+}
+
+/// All of `user`'s items (held out ones too), and its visible (training) items, which models score
+/// from.
+pub(super) fn items_of(db: &Database, user: u32) -> Result<(RoaringBitmap, Vec<u32>)> {
+    let store = db.store();
     let all = store.neighbours(Side::User, user)?.unwrap_or_default();
-    let allowed = q.filter.as_ref().map(|f| allowed(db, f, b)).transpose()?;
-    let seen: Vec<u32> = match store.holdout(user)? {
+    let seen = match store.holdout(user)? {
         Some(held) => (&all - &held).iter().collect(),
         None => all.iter().collect(),
     };
-    let excluded = if q.include_seen { RoaringBitmap::new() } else { all };
-    Ok(Request { top, user, loaded, seen, excluded, allowed })
+    Ok((all, seen))
 }
 
-/// `RECOMMEND user key TOP n [USING m] [WHERE f] [INCLUDE SEEN]`: rows of rank, item and score, best
-/// first; equal scores in ascending item id order. The user's items (held out ones too) are left out
-/// unless INCLUDE SEEN. A model with binary codes is searched through its Hamming index (filters pushed
-/// down, exact); any other scores every item.
+impl Request {
+    /// The first stage: the `wanted` best items by the request's model.
+    fn retrieve(&self, wanted: usize) -> Result<Retrieved> {
+        let model = self.loaded.model.as_ref();
+        retrieve(model, self.user, &self.seen, wanted, self.allowed.as_ref(), &self.excluded)
+    }
+}
+
+/// `RECOMMEND user key TOP n [USING m] [RERANK c USING f] [WHERE f] [INCLUDE SEEN]`: rows of rank, item
+/// and score, best first; equal scores in ascending item id order. The user's items (held out ones too)
+/// are left out unless INCLUDE SEEN. A model with binary codes is searched through its Hamming index
+/// (filters pushed down, exact); any other scores every item. With RERANK, the model's best `c` items
+/// are ordered by model `f`'s scores, which the rows then carry.
 pub fn recommend(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
     let r = request(db, q, b)?;
-    if let Some((index, code)) = r.loaded.model.hamming(r.user, &r.seen) {
-        let allowed = r.allowed.map(Allowed::new);
-        let filter = Filter { allowed: allowed.as_ref(), excluded: Some(&r.excluded) };
-        return searched(db, index, &code, r.top, &filter).map(|(set, _)| set);
+    match &r.rerank {
+        None => live_rows(db, Side::Item, r.top, |wanted| Ok(r.retrieve(wanted)?.items)),
+        Some((candidates, fine)) => {
+            let retrieved = r.retrieve(*candidates)?;
+            let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;
+            live_rows(db, Side::Item, r.top, |_| Ok(ranked.clone()))
+        }
     }
-    let mut scores = vec![0.0f32; r.loaded.model.n_items() as usize];
-    r.loaded.model.score(r.user, &r.seen, &mut scores);
-    ranked(db, &scores, r.top, |i| {
-        !r.excluded.contains(i) && r.allowed.as_ref().is_none_or(|f| f.contains(i))
-    })
 }
 
 /// `EXPLAIN RECOMMEND ...`: how the Hamming index answers it, one row per property (path and why,
 /// kernel, tables and substring bits, radius reached, buckets probed, candidates examined and filtered,
-/// results, time). An error for a model without binary codes, which simply scores every item.
+/// results, time), then with RERANK the second stage (model, candidates, time). An error for a model
+/// without binary codes, which simply scores every item.
 pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
     let r = request(db, q, b)?;
-    let Some((index, code)) = r.loaded.model.hamming(r.user, &r.seen) else {
-        return Err(Error::Invalid(format!(
+    let not_binary = || {
+        Error::Invalid(format!(
             "EXPLAIN shows a Hamming-index search plan; '{}' ({}) has no binary codes and scores every item",
             r.loaded.record.name, r.loaded.record.algorithm
-        )));
+        ))
     };
-    let allowed = r.allowed.map(Allowed::new);
-    let filter = Filter { allowed: allowed.as_ref(), excluded: Some(&r.excluded) };
-    let (rows, e) = searched(db, index, &code, r.top, &filter)?;
-    let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
-    let properties = [
-        ("model", format!("{} ({} bits)", r.loaded.record.name, index.codes().bits())),
+    let codes = r.loaded.model.binary().ok_or_else(not_binary)?;
+    let index = codes.item_index();
+    let started = Instant::now();
+    let wanted = r.rerank.as_ref().map_or(r.top, |(candidates, _)| *candidates);
+    let retrieved = r.retrieve(wanted)?;
+    let e = retrieved.explain.ok_or_else(not_binary)?;
+    let mut properties = plan(&r.loaded, index, &e, retrieved.items.len());
+    if let Some((_, fine)) = &r.rerank {
+        let at = Instant::now();
+        let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;
+        let rerank_time = at.elapsed();
+        properties.extend([
+            ("rerank_model", format!("{} ({})", fine.record.name, fine.record.algorithm)),
+            ("rerank_candidates", ranked.len().to_string()),
+            ("rerank_microseconds", micros(rerank_time)),
+            ("total_microseconds", micros(started.elapsed())),
+        ]);
+    }
+    Ok(properties_set(properties))
+}
+
+/// What EXPLAIN prints of one Hamming search by `loaded` in `index` that returned `results` rows: path
+/// and why, kernel, tables and substring bits, radius reached, buckets probed, candidates examined and
+/// filtered, results, time.
+pub(super) fn plan(
+    loaded: &Loaded,
+    index: &HammingIndex,
+    e: &Explain,
+    results: usize,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("model", format!("{} ({} bits)", loaded.record.name, index.codes().bits())),
         ("path", e.path.name().to_string()),
         ("reason", e.reason.to_string()),
         ("index", index.build_reason().to_string()),
@@ -107,35 +160,23 @@ pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet
         ("buckets_probed", e.buckets_probed.to_string()),
         ("candidates", e.candidates.to_string()),
         ("filtered", e.filtered.to_string()),
-        ("results", rows.len().to_string()),
-        ("microseconds", format!("{:.1}", e.elapsed.as_secs_f64() * 1e6)),
-    ];
+        ("results", results.to_string()),
+        ("microseconds", micros(e.elapsed)),
+    ]
+}
+
+/// A result set of `property`, `value` rows.
+pub(super) fn properties_set(properties: Vec<(&'static str, String)>) -> ResultSet {
+    let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
     for (k, v) in properties {
         set.push(vec![Value::from(k), Value::Text(v)]);
     }
-    Ok(set)
+    set
 }
 
-/// The rows of an exact Hamming search of `index` for `code`: the `top` nearest items that pass
-/// `filter`, nearest first (equal distances in ascending item id order), with score `bits − 2 · distance`,
-/// and what the last search did. Items deleted since training are skipped, as in [`live_rows`].
-fn searched(
-    db: &Database,
-    index: &HammingIndex,
-    code: &[u64],
-    top: usize,
-    filter: &Filter<'_>,
-) -> Result<(ResultSet, Explain)> {
-    let bits = f64::from(index.codes().bits());
-    let mut explain = None;
-    let set = live_rows(db, top, |wanted| {
-        let (hits, e) = index.search(code, wanted, filter)?;
-        explain = Some(e);
-        Ok(hits.iter().map(|h| (h.id, bits - 2.0 * f64::from(h.distance))).collect())
-    })?;
-    // `live_rows` asks at least once, so there is an explanation.
-    let explain = explain.ok_or_else(|| Error::Invalid("the Hamming search did not run".into()))?;
-    Ok((set, explain))
+/// A duration in microseconds with one decimal.
+fn micros(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e6)
 }
 
 /// Rows of rank, item key and score for the `top` best items `keep` accepts, best first. Items deleted
@@ -146,16 +187,17 @@ pub(super) fn ranked(
     top: usize,
     keep: impl Fn(u32) -> bool,
 ) -> Result<ResultSet> {
-    live_rows(db, top, |wanted| {
+    live_rows(db, Side::Item, top, |wanted| {
         Ok(top_k(scores, wanted, &keep).into_iter().map(|(item, score)| (item, f64::from(score))).collect())
     })
 }
 
-/// Rows of rank, item key and score from `best(wanted)`, the `wanted` best `(item, score)` pairs, best
-/// first. Items deleted since training have no key and are skipped, so `wanted` doubles until `top` live
-/// items are found or `best` has no more.
-fn live_rows(
+/// Rows of rank, key (an `item` or `user` column, by `side`) and score from `best(wanted)`, the `wanted`
+/// best `(id, score)` pairs, best first. Entities deleted since training have no key and are skipped,
+/// so `wanted` doubles until `top` live ones are found or `best` has no more.
+pub(super) fn live_rows(
     db: &Database,
+    side: Side,
     top: usize,
     mut best: impl FnMut(usize) -> Result<Vec<(u32, f64)>>,
 ) -> Result<ResultSet> {
@@ -164,14 +206,14 @@ fn live_rows(
         let candidates = best(wanted)?;
         let mut set = ResultSet::new(&[
             ("rank", ColumnType::Int),
-            ("item", ColumnType::Text),
+            (if side == Side::Item { "item" } else { "user" }, ColumnType::Text),
             ("score", ColumnType::Float),
         ]);
         for (item, score) in &candidates {
             if set.len() == top {
                 break;
             }
-            if let Some(key) = db.store().key_of(Side::Item, *item)? {
+            if let Some(key) = db.store().key_of(side, *item)? {
                 set.push(vec![
                     Value::Int(set.len() as i64 + 1),
                     Value::Text(key.to_string()),

@@ -146,6 +146,23 @@ impl Model for EaseModel {
         }
     }
 
+    /// The full pass's sums, over the candidates only (same order of addition, so the same scores).
+    fn score_items(&self, _user: u32, seen: &[u32], items: &[u32], out: &mut [f32]) -> Result<()> {
+        let n = self.n as usize;
+        for (o, &j) in out.iter_mut().zip(items) {
+            *o = if (j as usize) < n { 0.0 } else { f32::NEG_INFINITY };
+        }
+        for &i in seen.iter().filter(|&&i| (i as usize) < n) {
+            let row = &self.weights[i as usize * n..(i as usize + 1) * n];
+            for (o, &j) in out.iter_mut().zip(items) {
+                if let Some(w) = row.get(j as usize) {
+                    *o += w;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Row `item` of the weights: how much a user's interaction with `item` raises each other item.
     fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
         let n = self.n as usize;

@@ -204,6 +204,32 @@ impl<F: FoldIn> Model for FactorModel<F> {
         }
     }
 
+    /// The candidates' rows gathered and multiplied by the same kernel as [`Model::score`], so the
+    /// scores are those of a full pass.
+    fn score_items(&self, user: u32, seen: &[u32], items: &[u32], out: &mut [f32]) -> Result<()> {
+        let dim = self.factors.dim;
+        let mut vector = vec![0f32; dim];
+        self.user_vector(user, seen, &mut vector);
+        let known: Vec<usize> =
+            (0..items.len()).filter(|&c| !self.factors.item(items[c]).is_empty()).collect();
+        let mut rows = Vec::with_capacity(known.len() * dim);
+        known.iter().for_each(|&c| rows.extend_from_slice(self.factors.item(items[c])));
+        let mut scores = vec![0f32; known.len()];
+        dispatch(RowsDot { rows: &rows, v: &vector, out: &mut scores });
+        out.iter_mut().for_each(|o| *o = f32::NEG_INFINITY);
+        for (&c, s) in known.iter().zip(scores) {
+            let bias = self.factors.item_bias.get(items[c] as usize).copied().unwrap_or(0.0);
+            if let Some(o) = out.get_mut(c) {
+                *o = s + bias;
+            }
+        }
+        Ok(())
+    }
+
+    fn is_trained(&self, user: u32, seen: &[u32]) -> Option<bool> {
+        Some(self.fingerprints.get(user as usize).is_some_and(|&f| f == fingerprint(seen)))
+    }
+
     /// Cosine of item vectors; an item without a vector (or a zero one) is similar to nothing.
     fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
         let target = self.factors.item(item);

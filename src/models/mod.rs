@@ -38,11 +38,30 @@ pub trait Model: Send + Sync {
         }
     }
 
-    /// For models with binary codes: the exact Hamming index over the item codes and the query code of
-    /// `user` (whose visible items are `seen`). RECOMMEND and EXPLAIN then search the index, filters
-    /// pushed down, instead of scoring every item; a score is then `bits − 2 · distance`. `None` (the
-    /// default) for models that score by a full pass.
-    fn hamming(&self, _user: u32, _seen: &[u32]) -> Option<(&HammingIndex, Vec<u64>)> {
+    /// Scores only `items` for `user` (whose visible items are `seen`) into `out`, one score per item,
+    /// with the model's finest scores: the second stage of a two-stage RECOMMEND (`RERANK m USING`). A
+    /// model with binary codes scores with its kept real vectors (an error when it kept none). Items
+    /// the model does not know score `-inf`. The default scores every item and picks.
+    fn score_items(&self, user: u32, seen: &[u32], items: &[u32], out: &mut [f32]) -> Result<()> {
+        let mut all = vec![0.0f32; self.n_items() as usize];
+        self.score(user, seen, &mut all);
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = all.get(i as usize).copied().unwrap_or(f32::NEG_INFINITY);
+        }
+        Ok(())
+    }
+
+    /// Whether `user`, whose visible items are `seen`, is scored from what training learned for it
+    /// (`Some(true)`) or folded in at query time because it is new or its items changed
+    /// (`Some(false)`); `None` (the default) for models that keep nothing per user.
+    fn is_trained(&self, _user: u32, _seen: &[u32]) -> Option<bool> {
+        None
+    }
+
+    /// For models with binary codes: their code spaces, which RECOMMEND, SIMILAR and EXPLAIN search
+    /// through the Hamming engine (filters pushed down) instead of scoring every item; a score is then
+    /// `bits − 2 · distance`. `None` (the default) for models that score by a full pass.
+    fn binary(&self) -> Option<Box<dyn BinaryCodes + '_>> {
         None
     }
 
@@ -52,6 +71,19 @@ pub trait Model: Send + Sync {
 
     /// The model's data as named blobs (rkyv archives), to be stored with its record.
     fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>>;
+}
+
+/// The binary codes of a model, each side with an exact Hamming index.
+pub trait BinaryCodes {
+    /// The index over the item codes.
+    fn item_index(&self) -> &HammingIndex;
+
+    /// The index over the trained users' codes (built on first use).
+    fn user_index(&self) -> Result<&HammingIndex>;
+
+    /// The code of `user`, whose visible items are `seen`: its trained code when its items are those
+    /// it was trained on, otherwise one folded in from the item codes.
+    fn user_code(&self, user: u32, seen: &[u32]) -> Vec<u64>;
 }
 
 /// A training algorithm: validates parameters, trains on a snapshot, loads what it saved.

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 /// The order of `(item, score)` pairs: score descending, then id ascending. NaN scores sort last.
-fn rank_order(a: &(u32, f32), b: &(u32, f32)) -> Ordering {
+pub fn rank_order(a: &(u32, f32), b: &(u32, f32)) -> Ordering {
     b.1.partial_cmp(&a.1).unwrap_or_else(|| a.1.is_nan().cmp(&b.1.is_nan())).then(a.0.cmp(&b.0))
 }
 

@@ -14,13 +14,7 @@ impl Parser<'_> {
         self.expect_keyword(Keyword::Top)?;
         let top = self.parse_literal(LiteralKind::COUNT)?;
         let using = self.parse_opt_name(Keyword::Using)?;
-        let rerank = if self.next_if_keyword(Keyword::Rerank)? {
-            let candidates = self.parse_literal(LiteralKind::COUNT)?;
-            self.expect_keyword(Keyword::Using)?;
-            Some(Rerank { candidates, model: self.parse_name()? })
-        } else {
-            None
-        };
+        let rerank = self.parse_rerank()?;
         let filter = self.parse_where()?;
         let include_seen = self.next_if_keyword(Keyword::Include)?;
         if include_seen {
@@ -38,6 +32,16 @@ impl Parser<'_> {
         let using = self.parse_opt_name(Keyword::Using)?;
         let filter = self.parse_where()?;
         Ok(Similar { side, key, top, using, filter })
+    }
+
+    /// An optional `RERANK m USING name`.
+    fn parse_rerank(&mut self) -> Result<Option<Rerank>> {
+        if !self.next_if_keyword(Keyword::Rerank)? {
+            return Ok(None);
+        }
+        let candidates = self.parse_literal(LiteralKind::COUNT)?;
+        self.expect_keyword(Keyword::Using)?;
+        Ok(Some(Rerank { candidates, model: self.parse_name()? }))
     }
 
     /// An optional `WHERE filter`.
@@ -61,9 +65,11 @@ impl Parser<'_> {
         Ok(StatementKind::Explain(query))
     }
 
-    /// `EVALUATE name [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...] [WITH (...)]`, after `EVALUATE`.
+    /// `EVALUATE name [RERANK m USING name] [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...] [WITH (...)]`,
+    /// after `EVALUATE`.
     pub(crate) fn parse_evaluate(&mut self) -> Result<StatementKind> {
         let model = self.parse_name()?;
+        let rerank = self.parse_rerank()?;
         let against = if self.next_if_keyword(Keyword::Against)? {
             let path = self.parse_literal(LiteralKind::STRING)?;
             Some(Source { path, format: self.parse_opt_name(Keyword::Format)? })
@@ -76,6 +82,6 @@ impl Parser<'_> {
             Vec::new()
         };
         let options = self.parse_with_options()?;
-        Ok(StatementKind::Evaluate { model, against, cutoffs, options })
+        Ok(StatementKind::Evaluate { model, rerank, against, cutoffs, options })
     }
 }

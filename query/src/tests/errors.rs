@@ -122,6 +122,7 @@ fn query_statements() {
     assert_error("EVALUATE", 1, 9, &["a name"], END_OF_INPUT);
     assert_error("EVALUATE m AT", 1, 14, COUNT, END_OF_INPUT);
     assert_error("EVALUATE m AT 10,", 1, 18, COUNT, END_OF_INPUT);
+    assert_error("EVALUATE m RERANK 200 e", 1, 23, &["USING"], "e");
     assert_error("EVALUATE m AGAINST 'f' FORMAT", 1, 30, &["a name"], END_OF_INPUT);
 }
 

@@ -31,6 +31,7 @@ fn every_position_that_takes_a_value_takes_a_placeholder() {
         ("TRAIN m WITH (x = ?)", 1),
         ("SIMILAR ITEM ? TOP ? WHERE TAG = ?", 3),
         ("EVALUATE m AGAINST ? AT ?, ? WITH (y = ?)", 4),
+        ("EVALUATE m RERANK ? USING e AT ?", 2),
         ("EXPLAIN RECOMMEND USER ? TOP ?", 2),
         ("SHOW USERS LIMIT ?", 1),
         ("DESCRIBE ITEM ?", 1),

@@ -112,6 +112,7 @@ fn evaluate() {
     verified_stmt("EVALUATE m AGAINST 'test.txt'");
     verified_stmt("EVALUATE m AGAINST 'test.txt' FORMAT lightgcn AT 10, 20, 50");
     verified_stmt("EVALUATE m AT 10 WITH (protocol = sampled, negatives = 100)");
+    verified_stmt("EVALUATE taste RERANK 200 USING e AGAINST 'test.tsv' AT 10, 20");
     verified_stmt("EVALUATE m AGAINST ? AT ?, ?");
 }
 

@@ -38,7 +38,7 @@ pub mod triplets;
 
 use recodb_storage::read_archive;
 use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use recodb_storage::hamming::{CodeStore, HammingIndex, IndexOptions};
 use recodb_storage::Snapshot;
@@ -46,7 +46,7 @@ use recodb_storage::Snapshot;
 use self::bound::Objective;
 use self::codes::{hamming, words_for, CodeBook};
 use super::params::Params;
-use super::{fingerprint, Algorithm, Model, Parameter};
+use super::{fingerprint, Algorithm, BinaryCodes, Model, Parameter};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::value::Value;
@@ -193,6 +193,8 @@ pub struct DsimlModel {
     real: Option<RealVectors>,
     /// The exact Hamming index over the item codes (binary stage only), shared by clones.
     index: Option<Arc<HammingIndex>>,
+    /// The exact Hamming index over the trained users' codes, built by the first SIMILAR USER.
+    user_index: OnceLock<Arc<HammingIndex>>,
 }
 
 /// The Hamming index over `items` for a model of `stage` (`None` for the real stage, which scores by
@@ -251,6 +253,7 @@ impl DsimlModel {
         let index = item_index(s.stage, &items, bits)?;
         Ok(DsimlModel {
             index,
+            user_index: OnceLock::new(),
             stage: s.stage,
             objective: s.objective,
             radius: s.radius,
@@ -330,6 +333,7 @@ impl DsimlModel {
         let items = CodeBook::from_values(&signs, bits);
         Ok(DsimlModel {
             index: item_index(stage, &items, bits)?,
+            user_index: OnceLock::new(),
             stage,
             objective,
             radius,
@@ -429,6 +433,37 @@ impl DsimlModel {
     }
 }
 
+/// A binary-stage model's code spaces: its item index and, built on first use, its user index.
+struct Served<'a> {
+    model: &'a DsimlModel,
+    items: &'a HammingIndex,
+}
+
+impl BinaryCodes for Served<'_> {
+    fn item_index(&self) -> &HammingIndex {
+        self.items
+    }
+
+    /// Users trained on no items have no meaningful code and are left out.
+    fn user_index(&self) -> Result<&HammingIndex> {
+        let m = self.model;
+        if m.user_index.get().is_none() {
+            let mut store = CodeStore::from_words(m.bits() as u32, m.users.clone())?;
+            let empty = fingerprint(&[]);
+            for (user, _) in m.fingerprints.iter().enumerate().filter(|(_, &f)| f == empty) {
+                store.remove(user as u32);
+            }
+            // Another thread may have built it meanwhile; either index is the same.
+            let _ = m.user_index.set(Arc::new(HammingIndex::build(store, &IndexOptions::default())));
+        }
+        m.user_index.get().map(|i| &**i).ok_or_else(|| Error::Invalid("the user index is missing".into()))
+    }
+
+    fn user_code(&self, user: u32, seen: &[u32]) -> Vec<u64> {
+        self.model.user_code(user, seen)
+    }
+}
+
 /// `out[i] = items[i] · v` for the row-major `items`.
 fn dot_scores(items: &[f32], v: &[f32], out: &mut [f32]) {
     for (o, row) in out.iter_mut().zip(items.chunks_exact(v.len().max(1))) {
@@ -448,8 +483,31 @@ impl Model for DsimlModel {
         }
     }
 
-    fn hamming(&self, user: u32, seen: &[u32]) -> Option<(&HammingIndex, Vec<u64>)> {
-        self.index.as_deref().map(|index| (index, self.user_code(user, seen)))
+    fn binary(&self) -> Option<Box<dyn BinaryCodes + '_>> {
+        let items = self.index.as_deref()?;
+        Some(Box::new(Served { model: self, items }))
+    }
+
+    /// The kept real vectors' inner products (an error when the model kept none).
+    fn score_items(&self, user: u32, seen: &[u32], items: &[u32], out: &mut [f32]) -> Result<()> {
+        let (Some(real), Some(v)) = (self.real.as_ref(), self.user_vector(user, seen)) else {
+            return Err(Error::Invalid(
+                "this dsiml model kept no real vectors to re-rank with; train it with keep_real = true, \
+                 or re-rank with another model"
+                    .into(),
+            ));
+        };
+        for (o, &i) in out.iter_mut().zip(items) {
+            *o = match real.items.get(i as usize * real.dim..(i as usize + 1) * real.dim) {
+                Some(x) => x.iter().zip(&v).map(|(a, b)| a * b).sum(),
+                None => f32::NEG_INFINITY,
+            };
+        }
+        Ok(())
+    }
+
+    fn is_trained(&self, user: u32, seen: &[u32]) -> Option<bool> {
+        Some(DsimlModel::is_trained(self, user, seen))
     }
 
     /// `bits − 2·H` between item codes (the cosine of the real vectors for `stage = 'real'`); an

@@ -1,0 +1,61 @@
+//! The two stages of a recommendation, shared by RECOMMEND, EXPLAIN and EVALUATE: retrieval (a
+//! model's best items, through the Hamming engine when the model has binary codes) and re-ranking
+//! (`RERANK m USING name`: the retrieved candidates ordered by another model's scores).
+
+use recodb_storage::hamming::{Allowed, Explain, Filter};
+use recodb_storage::RoaringBitmap;
+
+use crate::error::Result;
+use crate::models::topk::{rank_order, top_k};
+use crate::models::Model;
+
+/// What retrieval found: `(item, score)` pairs best first, and the Hamming engine's account of the
+/// search when the model has binary codes.
+pub(super) struct Retrieved {
+    /// The items, best first; equal scores in ascending item id order.
+    pub items: Vec<(u32, f64)>,
+    /// How the Hamming index answered (`None` for a model that scores every item).
+    pub explain: Option<Explain>,
+}
+
+/// The `wanted` best items for `user` (visible items `seen`) by `model`, leaving out `excluded` and,
+/// when given, anything outside `allowed`. A model with binary codes is searched exactly through its
+/// item index (filters pushed down; score `bits − 2 · distance`); any other scores every item.
+pub(super) fn retrieve(
+    model: &dyn Model,
+    user: u32,
+    seen: &[u32],
+    wanted: usize,
+    allowed: Option<&Allowed>,
+    excluded: &RoaringBitmap,
+) -> Result<Retrieved> {
+    if let Some(codes) = model.binary() {
+        let index = codes.item_index();
+        let bits = index.codes().bits();
+        let filter = Filter { allowed, excluded: Some(excluded) };
+        let (hits, explain) = index.search(&codes.user_code(user, seen), wanted, &filter)?;
+        let items = hits.iter().map(|h| (h.id, f64::from(bits) - 2.0 * f64::from(h.distance))).collect();
+        return Ok(Retrieved { items, explain: Some(explain) });
+    }
+    let mut scores = vec![0.0f32; model.n_items() as usize];
+    model.score(user, seen, &mut scores);
+    let keep = |i: u32| !excluded.contains(i) && allowed.is_none_or(|a| a.contains(i));
+    let items = top_k(&scores, wanted, keep).into_iter().map(|(i, s)| (i, f64::from(s))).collect();
+    Ok(Retrieved { items, explain: None })
+}
+
+/// `candidates` ordered by `fine`'s scores for `user`, best first; equal scores in ascending item id
+/// order.
+pub(super) fn rerank(
+    fine: &dyn Model,
+    user: u32,
+    seen: &[u32],
+    candidates: &[(u32, f64)],
+) -> Result<Vec<(u32, f64)>> {
+    let items: Vec<u32> = candidates.iter().map(|c| c.0).collect();
+    let mut scores = vec![0.0f32; items.len()];
+    fine.score_items(user, seen, &items, &mut scores)?;
+    let mut ranked: Vec<(u32, f32)> = items.into_iter().zip(scores).collect();
+    ranked.sort_unstable_by(rank_order);
+    Ok(ranked.into_iter().map(|(i, s)| (i, f64::from(s))).collect())
+}
