@@ -181,6 +181,9 @@ fn describe_model_counts_trained_and_folded_in_users() {
     assert_eq!(property(&described, "users_trained"), "600");
     assert_eq!(property(&described, "users_folded_in"), "0");
     assert_eq!(property(&described, "items_after_training"), "0");
+    // 240 items of 16 bits: one u64 word each, and a scan needs no index.
+    assert_eq!(property(&described, "served_bytes_per_item"), "8.0");
+    assert!(property(&described, "item_index").starts_with("linear scan"));
     run(&db, "INSERT INTERACTION user 'newcomer' item 5");
     run(&db, "INSERT INTERACTION user 3 item 'brand new'");
     let described = run(&db, "DESCRIBE MODEL taste");

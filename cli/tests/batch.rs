@@ -105,4 +105,10 @@ fn the_demo_runs_end_to_end() {
     assert!(text.contains("users_split"), "{text}");
     assert!(text.contains("recodb> TRAIN pop;"), "{text}");
     assert!(text.contains("│ ndcg "), "the demo evaluates: {text}");
+    assert!(
+        text.contains("│ model          ┆ taste (32 bits)"),
+        "the demo explains a Hamming search: {text}"
+    );
+    let evaluations = text.matches("│ ndcg                        ┆ 10 ┆").count();
+    assert_eq!(evaluations, 4, "pop, ease, taste and taste re-ranked by ease: {text}");
 }

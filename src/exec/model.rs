@@ -130,7 +130,8 @@ pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
 
 /// `DESCRIBE MODEL name`: one row per property. For models that keep per-user state, how many of the
 /// users with visible interactions now are served as trained and how many are folded in (new, or their
-/// items changed since training); and how many items with interactions arrived after training.
+/// items changed since training); how many items with interactions arrived after training; for a model
+/// with binary codes, how its item index searches and its bytes per item (codes and index).
 pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
     let loaded = db.catalog().get(db.store(), name)?;
     let r = loaded.record.clone();
@@ -162,6 +163,18 @@ pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
     let mut new_items = RoaringBitmap::new();
     new_items.extend(data.indices.iter().copied().filter(|&i| i >= model.n_items()));
     set.push(vec![Value::from("items_after_training"), Value::Text(new_items.len().to_string())]);
+    if let Some(codes) = model.binary() {
+        let index = codes.item_index();
+        let served = index.codes().as_words().len() * 8 + index.index_bytes();
+        let per_item = served as f64 / f64::from(index.codes().len().max(1));
+        let plan = if index.uses_mih() {
+            format!("multi-index hashing, {} tables", index.tables())
+        } else {
+            format!("linear scan ({})", index.build_reason())
+        };
+        set.push(vec![Value::from("item_index"), Value::Text(plan)]);
+        set.push(vec![Value::from("served_bytes_per_item"), Value::Text(format!("{per_item:.1}"))]);
+    }
     Ok(set)
 }
 
