@@ -4,7 +4,11 @@
 //! compare with `bench/implicit_compare.py` run on the same machine. Skips with a message when
 //! `../shared/data` is absent.
 //!
-//! `cargo bench --bench models` (figures in BENCHMARKS.md).
+//! Also top-10 for every user from 64-bit codes through the Hamming engine against the same model's
+//! stage-0 real vectors (exact dot-product scan).
+//!
+//! `cargo bench --bench models` (figures in BENCHMARKS.md; `cargo bench --bench models -- 'top-10'` for
+//! the binary-against-real pair alone).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,10 +16,16 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use recodb::models::als::Als;
 use recodb::models::bpr::Bpr;
-use recodb::models::dsiml::Dsiml;
+use recodb::models::dsiml::{Dsiml, DsimlModel};
 use recodb::models::ease::Ease;
+use recodb::models::factors::rows_dot;
+use recodb::models::topk::top_k;
 use recodb::models::Algorithm;
+use recodb::models::Model;
 use recodb::{Database, NoProgress, Value};
+use recodb_storage::hamming::Filter;
+use recodb_storage::RoaringBitmap;
+use std::hint::black_box;
 
 fn split(file: &str) -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/splits/ml-1m-r4").join(file);
@@ -73,7 +83,7 @@ fn bench_factor_models(c: &mut Criterion) {
     group.finish();
 }
 
-/// The `dsiml` fit alone (defaults: 64 bits, 40 stage-0 epochs, 3 outer iterations), on a snapshot of the
+/// The `dsiml` fit alone (defaults: 64 bits, 60 stage-0 epochs, 3 outer iterations), on a snapshot of the
 /// training split.
 fn bench_dsiml(c: &mut Criterion) {
     let Some(train) = split("train.tsv") else { return };
@@ -88,5 +98,51 @@ fn bench_dsiml(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_models, bench_factor_models, bench_dsiml);
+/// Top-10 for every user of the training split, one thread, from one `dsiml` model (64 bits, defaults,
+/// `keep_real = true`): through the Hamming engine with the user's items excluded, against an exact
+/// SIMD dot-product scan of the stage-0 real vectors of the same dimension with the same exclusion.
+fn bench_binary_against_real(c: &mut Criterion) {
+    let Some(train) = split("train.tsv") else { return };
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    let snapshot = db.snapshot().expect("snapshot");
+    let keep_real = [("keep_real".to_string(), Value::Bool(true))];
+    let model = DsimlModel::train(&snapshot, &keep_real, &NoProgress).expect("fit");
+    let (Some(codes), Some(real)) = (model.binary(), model.real_vectors()) else {
+        panic!("a binary model that kept its real vectors")
+    };
+    let users: Vec<(u32, &[u32], RoaringBitmap)> = (0..snapshot.n_users)
+        .map(|u| (u, snapshot.row(u), snapshot.row(u).iter().copied().collect()))
+        .filter(|(_, row, _)| !row.is_empty())
+        .collect();
+    let index = codes.item_index();
+    let user_codes: Vec<Vec<u64>> = users.iter().map(|(u, row, _)| codes.user_code(*u, row)).collect();
+    let user_vectors: Vec<Vec<f32>> =
+        users.iter().map(|(u, row, _)| model.user_vector(*u, row).expect("kept")).collect();
+    let mut group = c.benchmark_group("ml-1m-r4");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group.bench_function(format!("top-10 for {} users: 64-bit codes, Hamming engine", users.len()), |b| {
+        b.iter(|| {
+            for ((_, _, seen), code) in users.iter().zip(&user_codes) {
+                let filter = Filter { allowed: None, excluded: Some(seen) };
+                black_box(index.search(code, 10, &filter).expect("search"));
+            }
+        })
+    });
+    let mut scores = vec![0f32; model.n_items() as usize];
+    group.bench_function(format!("top-10 for {} users: 64-dim real vectors, dot scan", users.len()), |b| {
+        b.iter(|| {
+            for ((_, row, _), v) in users.iter().zip(&user_vectors) {
+                rows_dot(&real.items, v, &mut scores);
+                for &i in *row {
+                    scores[i as usize] = f32::NEG_INFINITY;
+                }
+                black_box(top_k(&scores, 10, |_| true));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_models, bench_factor_models, bench_dsiml, bench_binary_against_real);
 criterion_main!(benches);

@@ -6,10 +6,15 @@
 //! cargo run --release --example standard_benchmark                  # every algorithm, defaults
 //! cargo run --release --example standard_benchmark -- 'ease WITH (lambda = 500)' 'als WITH (factors = 128)'
 //! cargo run --release --example standard_benchmark -- --data /path/to/splits/ml-1m-r4 pop
+//! cargo run --release --example standard_benchmark -- 'ease WITH (lambda = 500)' \
+//!     'dsiml WITH (keep_real = true)' 'm1 RERANK 200 USING m0' 'm1 RERANK 200 USING m1'
 //! ```
 //!
-//! Each argument is what follows `TRAIN` in a statement. Training and evaluation use every core
-//! (`RAYON_NUM_THREADS` limits them).
+//! Each argument is what follows `TRAIN` in a statement; the models are named `m0`, `m1`, ... in
+//! argument order. An argument that starts with such a name evaluates that model again without
+//! training it, and one with `RERANK n USING name` evaluates (and times) the two-stage ranking.
+//! Training and evaluation use every core (`RAYON_NUM_THREADS` limits them); RECOMMEND is timed once
+//! per user, one call at a time.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,9 +22,6 @@ use std::time::Instant;
 
 use recodb::models::ALGORITHMS;
 use recodb::{Database, ResultSet, Value};
-
-/// RECOMMEND calls timed per model (users spread over the id range).
-const RECOMMEND_CALLS: usize = 1_000;
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,12 +65,22 @@ fn run(data: &std::path::Path, specs: &[String]) -> recodb::Result<()> {
         "| model | NDCG@10 | Recall@20 | NDCG@50 | Recall@50 | Coverage@10 | train s | EVALUATE s | RECOMMEND µs (median) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for spec in specs {
-        let name = format!("m{}", specs.iter().position(|s| s == spec).unwrap_or(0));
-        let trained = db.query(&train_statement(spec, &name), &[])?;
-        let train_s = first_float(&trained, "seconds");
+    let names: Vec<String> = (0..specs.len()).map(|i| format!("m{i}")).collect();
+    for (spec, own_name) in specs.iter().zip(&names) {
+        let (model, rerank) = match spec.split_once(" RERANK ") {
+            Some((model, rerank)) => (model.trim(), format!(" RERANK {rerank}")),
+            None => (spec.trim(), String::new()),
+        };
+        let earlier = names.iter().find(|n| model == n.as_str());
+        let (name, train_s) = match earlier {
+            Some(name) => (name.clone(), f64::NAN),
+            None => {
+                let trained = db.query(&train_statement(model, own_name), &[])?;
+                (own_name.clone(), first_float(&trained, "seconds"))
+            }
+        };
         let evaluated = db.query(
-            &format!("EVALUATE {name} AGAINST ? AT 10, 20, 50"),
+            &format!("EVALUATE {name}{rerank} AGAINST ? AT 10, 20, 50"),
             &[Value::from(test.display().to_string())],
         )?;
         let metric = |m: &str, k: i64| {
@@ -86,14 +98,15 @@ fn run(data: &std::path::Path, specs: &[String]) -> recodb::Result<()> {
             .find(|r| r.get::<String>("metric").ok().as_deref() == Some("seconds"))
             .and_then(|r| r.get::<f64>("value").ok())
             .unwrap_or(f64::NAN);
-        let micros = recommend_median_micros(&db, &name)?;
+        let micros = recommend_median_micros(&db, &format!("{name}{rerank}"))?;
         println!(
-            "| {spec} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {train_s:.2} | {eval_s:.2} | {micros:.0} |",
+            "| {spec} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {} | {eval_s:.2} | {micros:.0} |",
             metric("ndcg", 10),
             metric("recall", 20),
             metric("ndcg", 50),
             metric("recall", 50),
             metric("coverage", 10),
+            if train_s.is_nan() { "-".to_string() } else { format!("{train_s:.2}") },
         );
     }
     println!(
@@ -110,16 +123,16 @@ fn train_statement(spec: &str, name: &str) -> String {
     format!("TRAIN {algorithm} AS {name} {rest}")
 }
 
-/// Median time of RECOMMEND ... TOP 10 over users spread across the database.
-fn recommend_median_micros(db: &Database, model: &str) -> recodb::Result<f64> {
-    let users = db.query("SHOW USERS", &[])?.column::<String>("user")?;
+/// Median time of `RECOMMEND user ? TOP 10 USING {using}` over every user of the database.
+fn recommend_median_micros(db: &Database, using: &str) -> recodb::Result<f64> {
+    let users = db.query("SHOW USERS LIMIT 1000000", &[])?.column::<String>("user")?;
     if users.is_empty() {
         return Ok(f64::NAN);
     }
-    let statement = format!("RECOMMEND user ? TOP 10 USING {model}");
-    let mut times: Vec<f64> = (0..RECOMMEND_CALLS)
-        .map(|i| {
-            let user = &users[i * users.len() / RECOMMEND_CALLS];
+    let statement = format!("RECOMMEND user ? TOP 10 USING {using}");
+    let mut times: Vec<f64> = users
+        .iter()
+        .map(|user| {
             let key = user.parse::<i64>().map_or_else(|_| Value::from(user.as_str()), Value::Int);
             let started = Instant::now();
             db.query(&statement, &[key]).map(|_| started.elapsed().as_secs_f64() * 1e6)

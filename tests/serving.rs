@@ -194,3 +194,42 @@ fn describe_model_counts_trained_and_folded_in_users() {
     let described = run(&db, "DESCRIBE MODEL pop");
     assert!(described.rows().all(|r| r.get::<String>("property").expect("p") != "users_trained"));
 }
+
+#[test]
+fn an_item_that_arrived_after_training_is_folded_in_from_its_users() {
+    let (db, data, _dir) = clustered(false);
+    run(&db, "TRAIN dsiml AS taste WITH (bits = 32, epochs = 20, learning_rate = 0.01, iterations = 3)");
+    let cluster_of = |u: u32| data.user_cluster[u as usize];
+    let fans: Vec<u32> = (0..600u32).filter(|&u| cluster_of(u) == 2).take(40).collect();
+    for u in &fans {
+        run(&db, &format!("INSERT INTERACTION user {u} item 'fresh'"));
+    }
+    let described = run(&db, "DESCRIBE MODEL taste");
+    assert_eq!(property(&described, "items_after_training"), "1");
+    assert_eq!(property(&described, "items_folded_in"), "1");
+
+    // Users of the fans' taste who do not have it yet are recommended it; others mostly are not.
+    let recommended_to = |u: u32| items(&run(&db, &format!("RECOMMEND user {u} TOP 20 USING taste")));
+    let others: Vec<u32> = (0..600u32).filter(|u| !fans.contains(u)).collect();
+    let same: Vec<u32> = others.iter().copied().filter(|&u| cluster_of(u) == 2).take(10).collect();
+    let hits = same.iter().filter(|&&u| recommended_to(u).contains(&"'fresh'".to_string())).count();
+    assert!(hits >= 7, "{hits} of 10 users of the fans' taste get 'fresh' in their top 20");
+    let far: Vec<u32> = others.iter().copied().filter(|&u| cluster_of(u) == 4).take(10).collect();
+    let far_hits = far.iter().filter(|&&u| recommended_to(u).contains(&"'fresh'".to_string())).count();
+    assert!(far_hits <= 2, "{far_hits} of 10 users of another taste get 'fresh'");
+
+    // Its nearest items are its fans' items.
+    let similar = items(&run(&db, "SIMILAR item 'fresh' TOP 10 USING taste"));
+    let home = similar.iter().filter(|i| i.parse::<usize>().is_ok_and(|i| data.item_cluster[i] == 2)).count();
+    eprintln!(
+        "'fresh': top 20 of {hits}/10 same-taste and {far_hits}/10 other users; {home}/10 similar items"
+    );
+    assert!(home >= 6, "{home} of 10 items near 'fresh' are of its fans' taste: {similar:?}");
+    let explained = run(&db, &format!("EXPLAIN RECOMMEND user {} TOP 5 USING taste", same[0]));
+    assert_eq!(property(&explained, "folded_in_items"), "1 (searched beside the index)");
+
+    // An item whose only user has no trained code cannot be folded in.
+    run(&db, "INSERT INTERACTION user 'stranger' item 'orphan'");
+    let err = db.query("SIMILAR item 'orphan' TOP 3 USING taste", &[]).expect_err("no code");
+    assert!(err.to_string().contains("no user with a trained code has it"), "{err}");
+}

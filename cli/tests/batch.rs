@@ -106,7 +106,7 @@ fn the_demo_runs_end_to_end() {
     assert!(text.contains("recodb> TRAIN pop;"), "{text}");
     assert!(text.contains("│ ndcg "), "the demo evaluates: {text}");
     assert!(
-        text.contains("│ model          ┆ taste (32 bits)"),
+        text.contains("┆ taste (32 bits)") && text.contains("│ buckets_probed "),
         "the demo explains a Hamming search: {text}"
     );
     let evaluations = text.matches("│ ndcg                        ┆ 10 ┆").count();

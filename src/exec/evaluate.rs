@@ -187,6 +187,7 @@ pub fn evaluate(
         return Err(Error::Invalid(format!("AT cut-offs must be between 1 and {MAX_CUTOFF}, got {bad}")));
     }
     let loaded = db.catalog().get(db.store(), model)?;
+    let folded = loaded.folded_items(db.store())?;
     let two_stage = match rerank {
         Some(_) if protocol != Protocol::Full => {
             return Err(Error::Invalid("EVALUATE ... RERANK ranks the full catalogue only".into()))
@@ -236,7 +237,9 @@ pub fn evaluate(
                                 (Some(u), Some((m, fine))) => {
                                     let excluded = RoaringBitmap::from_sorted_iter(seen.iter().copied())
                                         .map_err(|_| Error::Invalid("unsorted training items".into()))?;
-                                    let candidates = retrieve(model, u, seen, *m, None, &excluded)?.items;
+                                    let candidates =
+                                        retrieve(model, folded.as_deref(), u, seen, *m, None, &excluded)?
+                                            .items;
                                     let mut ranked =
                                         stages::rerank(fine.model.as_ref(), u, seen, &candidates)?;
                                     ranked.truncate(max_k);

@@ -173,6 +173,8 @@ pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
             format!("linear scan ({})", index.build_reason())
         };
         set.push(vec![Value::from("item_index"), Value::Text(plan)]);
+        let folded = loaded.folded_items(db.store())?.map_or(0, |f| f.len());
+        set.push(vec![Value::from("items_folded_in"), Value::Text(folded.to_string())]);
         set.push(vec![Value::from("served_bytes_per_item"), Value::Text(format!("{per_item:.1}"))]);
     }
     Ok(set)

@@ -12,6 +12,7 @@ use super::filter::allowed;
 use super::stages::{rerank, retrieve, Retrieved};
 use crate::error::{Error, Result};
 use crate::models::catalog::Loaded;
+use crate::models::folded::FoldedItems;
 use crate::models::topk::top_k;
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
@@ -42,6 +43,8 @@ struct Request {
     allowed: Option<Allowed>,
     /// `RERANK m USING name`: how many candidates, and the model that orders them.
     rerank: Option<(usize, Arc<Loaded>)>,
+    /// Items folded into a binary model since training.
+    folded: Option<Arc<FoldedItems>>,
 }
 
 fn request(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<Request> {
@@ -66,7 +69,8 @@ fn request(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<Request> {
     let (all, seen) = items_of(db, user)?;
     let allowed = q.filter.as_ref().map(|f| allowed(db, Side::Item, f, b)).transpose()?.map(Allowed::new);
     let excluded = if q.include_seen { RoaringBitmap::new() } else { all };
-    Ok(Request { top, user, loaded, seen, excluded, allowed, rerank })
+    let folded = loaded.folded_items(store)?;
+    Ok(Request { top, user, loaded, seen, excluded, allowed, rerank, folded })
 }
 
 /// All of `user`'s items (held out ones too), and its visible (training) items, which models score
@@ -84,8 +88,8 @@ pub(super) fn items_of(db: &Database, user: u32) -> Result<(RoaringBitmap, Vec<u
 impl Request {
     /// The first stage: the `wanted` best items by the request's model.
     fn retrieve(&self, wanted: usize) -> Result<Retrieved> {
-        let model = self.loaded.model.as_ref();
-        retrieve(model, self.user, &self.seen, wanted, self.allowed.as_ref(), &self.excluded)
+        let (model, folded) = (self.loaded.model.as_ref(), self.folded.as_deref());
+        retrieve(model, folded, self.user, &self.seen, wanted, self.allowed.as_ref(), &self.excluded)
     }
 }
 
@@ -125,6 +129,8 @@ pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet
     let retrieved = r.retrieve(wanted)?;
     let e = retrieved.explain.ok_or_else(not_binary)?;
     let mut properties = plan(&r.loaded, index, &e, retrieved.items.len());
+    let folded = r.folded.as_ref().map_or(0, |f| f.len());
+    properties.push(("folded_in_items", format!("{folded} (searched beside the index)")));
     if let Some((_, fine)) = &r.rerank {
         let at = Instant::now();
         let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;

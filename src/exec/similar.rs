@@ -11,8 +11,10 @@ use recodb_storage::{RoaringBitmap, Side};
 use super::bind::Binder;
 use super::filter::allowed;
 use super::recommend::{items_of, live_rows, plan, properties_set, ranked, top};
+use super::stages::search;
 use crate::error::{Error, Result};
 use crate::models::catalog::Loaded;
+use crate::models::folded::FoldedItems;
 use crate::models::BinaryCodes;
 use crate::result::ResultSet;
 use crate::Database;
@@ -26,6 +28,8 @@ struct Request {
     loaded: Arc<Loaded>,
     /// The WHERE clause's allowed entities (of the same side).
     allowed: Option<RoaringBitmap>,
+    /// Items folded into a binary model since training (SIMILAR ITEM only).
+    folded: Option<Arc<FoldedItems>>,
 }
 
 fn request(db: &Database, q: &Similar, b: &Binder<'_>) -> Result<Request> {
@@ -39,7 +43,8 @@ fn request(db: &Database, q: &Similar, b: &Binder<'_>) -> Result<Request> {
     let key = b.key(&q.key)?;
     let id = store.id_of(side, &key)?.ok_or_else(|| Error::Invalid(format!("no {side} with key {key}")))?;
     let allowed = q.filter.as_ref().map(|f| allowed(db, side, f, b)).transpose()?;
-    Ok(Request { side, id, top, loaded, allowed })
+    let folded = if side == Side::Item { loaded.folded_items(store)? } else { None };
+    Ok(Request { side, id, top, loaded, allowed, folded })
 }
 
 impl Request {
@@ -53,8 +58,12 @@ impl Request {
             }
             Side::Item => {
                 let index = codes.item_index();
-                let code = index.codes().get(self.id).ok_or_else(|| {
-                    Error::Invalid(format!("the item has no code in '{name}' (it arrived after training)"))
+                let folded = self.folded.as_ref().and_then(|f| f.index().codes().get(self.id));
+                let code = index.codes().get(self.id).or(folded).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "the item has no code in '{name}': it arrived after training and no user with a \
+                         trained code has it"
+                    ))
                 })?;
                 Ok((index, code.to_vec()))
             }
@@ -70,7 +79,7 @@ impl Request {
         let bits = f64::from(index.codes().bits());
         let mut explain = None;
         let set = live_rows(db, self.side, self.top, |wanted| {
-            let (hits, e) = index.search(code, wanted, &filter)?;
+            let (hits, e) = search(index, self.folded.as_deref(), code, wanted, &filter)?;
             explain = Some(e);
             Ok(hits.iter().map(|h| (h.id, bits - 2.0 * f64::from(h.distance))).collect())
         })?;

@@ -1,11 +1,13 @@
 //! The two stages of a recommendation, shared by RECOMMEND, EXPLAIN and EVALUATE: retrieval (a
 //! model's best items, through the Hamming engine when the model has binary codes) and re-ranking
-//! (`RERANK m USING name`: the retrieved candidates ordered by another model's scores).
+//! (`RERANK m USING name`: the retrieved candidates ordered by another model's scores). Items that
+//! arrived after a binary model was trained are searched beside its own, with folded-in codes.
 
-use recodb_storage::hamming::{Allowed, Explain, Filter};
+use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex, Hit};
 use recodb_storage::RoaringBitmap;
 
 use crate::error::Result;
+use crate::models::folded::FoldedItems;
 use crate::models::topk::{rank_order, top_k};
 use crate::models::Model;
 
@@ -20,9 +22,11 @@ pub(super) struct Retrieved {
 
 /// The `wanted` best items for `user` (visible items `seen`) by `model`, leaving out `excluded` and,
 /// when given, anything outside `allowed`. A model with binary codes is searched exactly through its
-/// item index (filters pushed down; score `bits − 2 · distance`); any other scores every item.
+/// item index and the index of `folded` items (filters pushed down; score `bits − 2 · distance`); any
+/// other scores every item.
 pub(super) fn retrieve(
     model: &dyn Model,
+    folded: Option<&FoldedItems>,
     user: u32,
     seen: &[u32],
     wanted: usize,
@@ -33,7 +37,7 @@ pub(super) fn retrieve(
         let index = codes.item_index();
         let bits = index.codes().bits();
         let filter = Filter { allowed, excluded: Some(excluded) };
-        let (hits, explain) = index.search(&codes.user_code(user, seen), wanted, &filter)?;
+        let (hits, explain) = search(index, folded, &codes.user_code(user, seen), wanted, &filter)?;
         let items = hits.iter().map(|h| (h.id, f64::from(bits) - 2.0 * f64::from(h.distance))).collect();
         return Ok(Retrieved { items, explain: Some(explain) });
     }
@@ -42,6 +46,25 @@ pub(super) fn retrieve(
     let keep = |i: u32| !excluded.contains(i) && allowed.is_none_or(|a| a.contains(i));
     let items = top_k(&scores, wanted, keep).into_iter().map(|(i, s)| (i, f64::from(s))).collect();
     Ok(Retrieved { items, explain: None })
+}
+
+/// The `wanted` codes of `index` and of the `folded` items nearest to `code` that `filter` passes,
+/// nearest first, equal distances in ascending id order, and how the main index answered.
+pub(super) fn search(
+    index: &HammingIndex,
+    folded: Option<&FoldedItems>,
+    code: &[u64],
+    wanted: usize,
+    filter: &Filter<'_>,
+) -> Result<(Vec<Hit>, Explain)> {
+    let (mut hits, explain) = index.search(code, wanted, filter)?;
+    if let Some(folded) = folded.filter(|f| !f.is_empty()) {
+        let (more, _) = folded.index().search(code, wanted, filter)?;
+        hits.extend(more);
+        hits.sort_unstable_by_key(|h| (h.distance, h.id));
+        hits.truncate(wanted);
+    }
+    Ok((hits, explain))
 }
 
 /// `candidates` ordered by `fine`'s scores for `user`, best first; equal scores in ascending item id

@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use recodb_storage::rkyv::{self, rancor};
 use recodb_storage::{read_archive, StorageError, Store, WriteTxn};
 
+use super::folded::{FoldedCache, FoldedItems};
 use super::{algorithm, Model};
 use crate::error::{Error, Result};
 
@@ -50,6 +51,23 @@ pub struct Loaded {
     pub record: ModelRecord,
     /// The model.
     pub model: Box<dyn Model>,
+    /// Items folded in since training (models with binary codes).
+    folded: FoldedCache,
+}
+
+impl Loaded {
+    fn new(record: ModelRecord, model: Box<dyn Model>) -> Loaded {
+        Loaded { record, model, folded: FoldedCache::default() }
+    }
+
+    /// The items that arrived after training, with codes folded in for the store's current data
+    /// (`None` for a model without binary codes).
+    pub fn folded_items(&self, store: &Store) -> Result<Option<Arc<FoldedItems>>> {
+        match self.model.binary() {
+            Some(codes) => self.folded.get(store, codes.as_ref(), self.model.n_items()).map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Loaded models by name; a version change in the store makes the next lookup reload.
@@ -121,9 +139,7 @@ impl Catalog {
             let extra = also(txn, &record)?;
             Ok((record.clone(), extra))
         })?;
-        self.cache
-            .write()
-            .insert(published.name.clone(), Arc::new(Loaded { record: published.clone(), model }));
+        self.cache.write().insert(published.name.clone(), Arc::new(Loaded::new(published.clone(), model)));
         Ok((published, extra))
     }
 
@@ -144,7 +160,7 @@ impl Catalog {
                 Error::Storage(StorageError::Corrupt(format!("model '{name}' has no blob '{blob}'")))
             })
         })?;
-        let loaded = Arc::new(Loaded { record, model });
+        let loaded = Arc::new(Loaded::new(record, model));
         self.cache.write().insert(name.to_string(), Arc::clone(&loaded));
         Ok(loaded)
     }

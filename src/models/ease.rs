@@ -146,18 +146,24 @@ impl Model for EaseModel {
         }
     }
 
-    /// The full pass's sums, over the candidates only (same order of addition, so the same scores).
+    /// The full pass's sums, over the candidates only (same order of addition, so the same scores),
+    /// visiting each seen row's candidates in ascending order so that the reads move forward.
     fn score_items(&self, _user: u32, seen: &[u32], items: &[u32], out: &mut [f32]) -> Result<()> {
         let n = self.n as usize;
-        for (o, &j) in out.iter_mut().zip(items) {
-            *o = if (j as usize) < n { 0.0 } else { f32::NEG_INFINITY };
-        }
+        let mut order: Vec<(u32, usize)> = items.iter().enumerate().map(|(c, &j)| (j, c)).collect();
+        order.sort_unstable();
+        let known = order.partition_point(|&(j, _)| (j as usize) < n);
+        let mut sums = vec![0f32; known];
         for &i in seen.iter().filter(|&&i| (i as usize) < n) {
             let row = &self.weights[i as usize * n..(i as usize + 1) * n];
-            for (o, &j) in out.iter_mut().zip(items) {
-                if let Some(w) = row.get(j as usize) {
-                    *o += w;
-                }
+            for (s, &(j, _)) in sums.iter_mut().zip(&order) {
+                *s += row[j as usize];
+            }
+        }
+        out.iter_mut().for_each(|o| *o = f32::NEG_INFINITY);
+        for (&s, &(_, c)) in sums.iter().zip(&order) {
+            if let Some(o) = out.get_mut(c) {
+                *o = s;
             }
         }
         Ok(())

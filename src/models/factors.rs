@@ -72,7 +72,7 @@ impl Factors {
 
     /// Writes `item · user + bias` for every item into `scores`.
     fn score_into(&self, user: &[f32], scores: &mut [f32]) {
-        dispatch(RowsDot { rows: &self.items, v: user, out: scores });
+        rows_dot(&self.items, user, scores);
         add_bias(&self.item_bias, scores);
     }
 
@@ -215,7 +215,7 @@ impl<F: FoldIn> Model for FactorModel<F> {
         let mut rows = Vec::with_capacity(known.len() * dim);
         known.iter().for_each(|&c| rows.extend_from_slice(self.factors.item(items[c])));
         let mut scores = vec![0f32; known.len()];
-        dispatch(RowsDot { rows: &rows, v: &vector, out: &mut scores });
+        rows_dot(&rows, &vector, &mut scores);
         out.iter_mut().for_each(|o| *o = f32::NEG_INFINITY);
         for (&c, s) in known.iter().zip(scores) {
             let bias = self.factors.item_bias.get(items[c] as usize).copied().unwrap_or(0.0);
@@ -238,7 +238,7 @@ impl<F: FoldIn> Model for FactorModel<F> {
             scores.iter_mut().for_each(|s| *s = 0.0);
             return Ok(());
         }
-        dispatch(RowsDot { rows: &self.factors.items, v: target, out: scores });
+        rows_dot(&self.factors.items, target, scores);
         for (s, &n) in scores.iter_mut().zip(&self.item_norms) {
             *s = if n > 0.0 { *s / (norm * n) } else { 0.0 };
         }
@@ -315,7 +315,13 @@ pub fn axpy<S: Simd>(simd: S, y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// `out[r] = rows[r] · v` for the row-major rows of `rows` (each `v.len()` long).
+/// `out[r] = rows[r] · v` for the row-major rows of `rows` (each `v.len()` long), with the widest vector
+/// instructions this processor has.
+pub fn rows_dot(rows: &[f32], v: &[f32], out: &mut [f32]) {
+    dispatch(RowsDot { rows, v, out });
+}
+
+/// The kernel of [`rows_dot`].
 struct RowsDot<'a> {
     rows: &'a [f32],
     v: &'a [f32],

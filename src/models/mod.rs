@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod dsiml;
 pub mod ease;
 pub mod factors;
+pub mod folded;
 pub mod params;
 pub mod pop;
 pub mod topk;
@@ -84,6 +85,11 @@ pub trait BinaryCodes {
     /// The code of `user`, whose visible items are `seen`: its trained code when its items are those
     /// it was trained on, otherwise one folded in from the item codes.
     fn user_code(&self, user: u32, seen: &[u32]) -> Vec<u64>;
+
+    /// A code for an item that arrived after training, folded in from the users who have it, `(user,
+    /// that user's visible items)`, with every trained code fixed; `None` when none of them has a
+    /// trained code.
+    fn fold_in_item(&self, its_users: &[(u32, &[u32])]) -> Option<Vec<u64>>;
 }
 
 /// A training algorithm: validates parameters, trains on a snapshot, loads what it saved.

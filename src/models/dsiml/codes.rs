@@ -54,6 +54,16 @@ impl CodeBook {
         CodeBook { bits, words, packed, signs }
     }
 
+    /// The book of `packed` codes (`words_for(bits)` words each, padding bits clear).
+    pub fn from_packed(packed: &[u64], bits: usize) -> Self {
+        let words = words_for(bits);
+        let mut signs = vec![0f32; packed.len() / words.max(1) * bits];
+        for (code, out) in packed.chunks_exact(words).zip(signs.chunks_exact_mut(bits)) {
+            unpack(code, out);
+        }
+        CodeBook { bits, words, packed: packed.to_vec(), signs }
+    }
+
     /// Number of codes.
     pub fn rows(&self) -> usize {
         self.signs.len() / self.bits

@@ -45,6 +45,7 @@ use recodb_storage::Snapshot;
 
 use self::bound::Objective;
 use self::codes::{hamming, words_for, CodeBook};
+use super::factors::rows_dot;
 use super::params::Params;
 use super::{fingerprint, Algorithm, BinaryCodes, Model, Parameter};
 use crate::error::{Error, Result};
@@ -63,7 +64,7 @@ pub const DEFAULT_LAMBDA: f64 = 1.0;
 /// Default negatives per positive in stage 2.
 pub const DEFAULT_NEGATIVES: i64 = 5;
 /// Default stage-0 epochs.
-pub const DEFAULT_EPOCHS: i64 = 40;
+pub const DEFAULT_EPOCHS: i64 = 60;
 /// Default stage-0 Adam step size.
 pub const DEFAULT_LEARNING_RATE: f64 = 0.003;
 /// Default most outer iterations of stage 2.
@@ -82,7 +83,7 @@ const PARAMETERS: &[Parameter] = &[
     Parameter { name: "gamma", doc: "γ = tan α, the angle of the angular term; a positive number, default 1" },
     Parameter { name: "lambda", doc: "weight of the angular term against the ranking term; a number of zero or more, default 1" },
     Parameter { name: "negatives", doc: "negatives per positive in stage 2; an integer from 1 to 100, default 5" },
-    Parameter { name: "epochs", doc: "stage-0 passes over the training pairs; an integer from 1 to 10000, default 40" },
+    Parameter { name: "epochs", doc: "stage-0 passes over the training pairs; an integer from 1 to 10000, default 60" },
     Parameter { name: "learning_rate", doc: "stage-0 Adam step size; a positive number, default 0.003" },
     Parameter { name: "iterations", doc: "most outer iterations of stage 2 (0: the signs of stage 0); an integer from 0 to 1000, default 3" },
     Parameter { name: "tolerance", doc: "stage 2 stops when the monitoring objective falls by less than this fraction; a number of zero or more, default 0.0001" },
@@ -195,6 +196,8 @@ pub struct DsimlModel {
     index: Option<Arc<HammingIndex>>,
     /// The exact Hamming index over the trained users' codes, built by the first SIMILAR USER.
     user_index: OnceLock<Arc<HammingIndex>>,
+    /// The trained users' codes with their `±1` values, built by the first item fold-in.
+    user_book: OnceLock<Arc<CodeBook>>,
 }
 
 /// The Hamming index over `items` for a model of `stage` (`None` for the real stage, which scores by
@@ -254,6 +257,7 @@ impl DsimlModel {
         Ok(DsimlModel {
             index,
             user_index: OnceLock::new(),
+            user_book: OnceLock::new(),
             stage: s.stage,
             objective: s.objective,
             radius: s.radius,
@@ -334,6 +338,7 @@ impl DsimlModel {
         Ok(DsimlModel {
             index: item_index(stage, &items, bits)?,
             user_index: OnceLock::new(),
+            user_book: OnceLock::new(),
             stage,
             objective,
             radius,
@@ -462,12 +467,29 @@ impl BinaryCodes for Served<'_> {
     fn user_code(&self, user: u32, seen: &[u32]) -> Vec<u64> {
         self.model.user_code(user, seen)
     }
-}
 
-/// `out[i] = items[i] · v` for the row-major `items`.
-fn dot_scores(items: &[f32], v: &[f32], out: &mut [f32]) {
-    for (o, row) in out.iter_mut().zip(items.chunks_exact(v.len().max(1))) {
-        *o = row.iter().zip(v).map(|(a, b)| a * b).sum();
+    fn fold_in_item(&self, its_users: &[(u32, &[u32])]) -> Option<Vec<u64>> {
+        let m = self.model;
+        let n_items = m.items.rows();
+        let known: Vec<(u32, &[u32])> = its_users
+            .iter()
+            .filter(|(u, _)| (*u as usize) < m.n_users())
+            .map(|&(u, seen)| (u, &seen[..seen.partition_point(|&i| (i as usize) < n_items)]))
+            .collect();
+        if known.is_empty() {
+            return None;
+        }
+        let users = m.user_book.get_or_init(|| Arc::new(CodeBook::from_packed(&m.users, m.bits())));
+        let ids: Vec<u32> = known.iter().map(|k| k.0).collect();
+        Some(stage2::fold_in_item(
+            &m.objective,
+            users,
+            &m.items,
+            &known,
+            m.negatives,
+            m.seed,
+            fingerprint(&ids),
+        ))
     }
 }
 
@@ -478,7 +500,7 @@ impl Model for DsimlModel {
 
     fn score(&self, user: u32, seen: &[u32], scores: &mut [f32]) {
         match (self.stage, self.real.as_ref(), self.user_vector(user, seen)) {
-            (Stage::Real, Some(real), Some(v)) => dot_scores(&real.items, &v, scores),
+            (Stage::Real, Some(real), Some(v)) => rows_dot(&real.items, &v, scores),
             _ => self.hamming_scores(&self.user_code(user, seen), scores),
         }
     }
@@ -520,7 +542,7 @@ impl Model for DsimlModel {
         match (self.stage, self.real.as_ref()) {
             (Stage::Real, Some(real)) => {
                 let v = &real.items[item as usize * real.dim..(item as usize + 1) * real.dim];
-                dot_scores(&real.items, v, scores);
+                rows_dot(&real.items, v, scores);
                 let r2 = (self.radius * self.radius) as f32;
                 scores.iter_mut().for_each(|s| *s /= r2);
             }

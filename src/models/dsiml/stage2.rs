@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::bound::{Block, Objective};
 use super::bqp;
 use super::codes::{hamming, CodeBook};
-use super::triplets::{generator, sample_user, ItemIndex, Triplets};
+use super::triplets::{generator, negative, sample_user, ItemIndex, Triplets};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -22,6 +22,8 @@ const MONITOR_STREAM: u64 = 0x4d4f_4e00;
 const TRAIN_STREAM: u64 = 0x5452_0000;
 /// Stream of fold-in triplets.
 const FOLD_STREAM: u64 = 0x464f_4c44;
+/// Stream of item fold-in negatives.
+const FOLD_ITEM_STREAM: u64 = 0x4649_544d;
 /// Most rounds (bound, solve) of a fold-in.
 pub const FOLD_ROUNDS: usize = 10;
 /// Items between progress reports (and cancellation checks) in the item pass.
@@ -113,13 +115,7 @@ fn item_block(o: &Objective, i: u32, roles: &Roles, users: &CodeBook, items: &Co
     block.clear();
     let di = items.code(i);
     for &id in index.as_positive(i as usize) {
-        let (u, k) = (users_of[id as usize], t.neg[id as usize]);
-        let (bu, dk) = (users.signs(u), items.signs(k));
-        let (ui, uk) = (ip(r, users.code(u), di), users.dot(u, items, k) as f64);
-        let ik = ip(r, di, items.code(k));
-        let (zx, zy) = o.variables(ui, uk, ik);
-        block.add(1.0, zx, rf * uk, &[(-rf, bu)]);
-        block.add(o.lambda, zy, s * (g2 * uk + o.offset), &[(s * g2, dk), (-s * g1, bu)]);
+        add_positive(o, di, users, users_of[id as usize], items, t.neg[id as usize], block);
     }
     for &id in index.as_negative(i as usize) {
         let (u, j) = (users_of[id as usize], t.pos[id as usize]);
@@ -130,6 +126,28 @@ fn item_block(o: &Objective, i: u32, roles: &Roles, users: &CodeBook, items: &Co
         block.add(1.0, zx, -rf * uj, &[(rf, bu)]);
         block.add(o.lambda, zy, s * (o.offset - g1 * uj), &[(s * g2, bu), (s * g2, dj)]);
     }
+}
+
+/// Adds to `block` the bound of the triplet `(u, i, k)` in which item `i`, whose current code is `di`,
+/// is the positive (the first half of spec §5.5).
+fn add_positive(
+    o: &Objective,
+    di: &[u64],
+    users: &CodeBook,
+    u: u32,
+    items: &CodeBook,
+    k: u32,
+    block: &mut Block,
+) {
+    let (r, s) = (o.bits, o.scale);
+    let (g2, g1) = o.angular_coefficients();
+    let rf = o.rank_factor();
+    let (bu, dk) = (users.signs(u), items.signs(k));
+    let (ui, uk) = (ip(r, users.code(u), di), users.dot(u, items, k) as f64);
+    let ik = ip(r, di, items.code(k));
+    let (zx, zy) = o.variables(ui, uk, ik);
+    block.add(1.0, zx, rf * uk, &[(-rf, bu)]);
+    block.add(o.lambda, zy, s * (g2 * uk + o.offset), &[(s * g2, dk), (-s * g1, bu)]);
 }
 
 /// The objective summed over the triplets `t` (summed per user, then in user order: the same for any
@@ -263,6 +281,45 @@ pub fn fold_in(
     let mut work = Work::new(r);
     for _ in 0..FOLD_ROUNDS {
         user_block(o, code.code(0), items, pairs.iter().copied(), &mut work.block);
+        if !work.solve(&mut v) {
+            break;
+        }
+        code.set(0, &v);
+    }
+    code.into_packed()
+}
+
+/// The code of an item the model has none for (it arrived after training), from the users who have it,
+/// `(user, its positives)` (sorted ids below `items.rows()`), every other code fixed: the item is the
+/// positive of triplets `(u, item, k)` with `negatives` items `k` per user drawn from a generator
+/// seeded by `seed` and `key`; a start from the signs of the sum of its users' codes, then up to
+/// [`FOLD_ROUNDS`] rounds of bounding at the current code and solving.
+pub fn fold_in_item(
+    o: &Objective,
+    users: &CodeBook,
+    items: &CodeBook,
+    its_users: &[(u32, &[u32])],
+    negatives: usize,
+    seed: u64,
+    key: u64,
+) -> Vec<u64> {
+    let r = o.bits;
+    let mut rng = generator(seed, FOLD_ITEM_STREAM, key);
+    let mut triplets = Vec::with_capacity(its_users.len() * negatives);
+    let mut sum = vec![0f32; r];
+    for &(u, seen) in its_users {
+        sum.iter_mut().zip(users.signs(u)).for_each(|(a, b)| *a += b);
+        triplets
+            .extend((0..negatives).filter_map(|_| negative(&mut rng, items.rows(), seen).map(|k| (u, k))));
+    }
+    let mut code = CodeBook::from_values(&sum, r);
+    let mut v = code.signs(0).to_vec();
+    let mut work = Work::new(r);
+    for _ in 0..FOLD_ROUNDS {
+        work.block.clear();
+        for &(u, k) in &triplets {
+            add_positive(o, code.code(0), users, u, items, k, &mut work.block);
+        }
         if !work.solve(&mut v) {
             break;
         }
