@@ -2,11 +2,15 @@
 //! long codes, bucket layouts and batch search. Prints a table of medians.
 //!
 //! `cargo bench -p recodb-storage --bench hamming` (set `HAMMING_10M=1` to add 10M codes,
-//! `HAMMING_QUICK=1` for a smoke run at 100k codes).
+//! `HAMMING_QUICK=1` for a smoke run at 100k codes, `HAMMING_ONLY64=1` to skip uniform and long codes,
+//! `HAMMING_MSWEEP=1` to time MIH at m = 3 to 6, `HAMMING_PROFILE=secs` to only loop MIH searches on the
+//! 1M clustered codes, for a profiler).
 //!
 //! Clustered codes, as learned codes look: the sign of `bits` random projections of points from a mixture
-//! of 1,000 Gaussian clusters in 64 dimensions (centres N(0,1), points centre + 0.7·N(0,1)); queries are
-//! further points of the same mixture. Everything is seeded.
+//! of 1,000 Gaussian clusters in 64 dimensions (centres N(0,1), points centre + 0.7·N(0,1)). Two query
+//! sets: *fresh* queries are further points of the same mixture (their nearest codes are ~10 bits away),
+//! *member* queries are codes of indexed items (the similar-item case, and a stand-in for learned user
+//! codes, which lie near their items). Everything is seeded.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -138,72 +142,121 @@ fn bench_kernels(codes: &[u64], words: usize, queries: &[u64]) {
     }
 }
 
-/// MIH, scan and (for 64-bit codes) mih-rs on the same codes and queries.
-fn bench_growth(label: &str, store: CodeStore, queries: &[u64], mihrs: bool) -> HammingIndex {
+/// `n` codes of members of `store` (ids drawn at random, seeded): queries whose own code is indexed, the
+/// similar-item case and a stand-in for learned user codes, which lie near their items.
+fn member_queries(store: &CodeStore, n: usize, seed: u64) -> Vec<u64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let slots = store.slots();
+    let mut out = Vec::with_capacity(n * store.words());
+    while out.len() < n * store.words() {
+        if let Some(code) = store.get(rng.random_range(0..slots)) {
+            out.extend_from_slice(code);
+        }
+    }
+    out
+}
+
+/// Averages of what MIH did over `queries`: radius reached, buckets probed, candidates, 10th distance.
+fn explain_averages(index: &HammingIndex, queries: &[u64]) -> String {
+    let words = index.codes().words();
+    let mut s = index.searcher();
+    let (mut radius, mut buckets, mut cands, mut tenth, mut nq) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for q in queries.chunks_exact(words) {
+        let hits = s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid");
+        let e = s.explain();
+        radius += u64::from(e.radius);
+        buckets += e.buckets_probed;
+        cands += e.candidates;
+        tenth += hits.last().map_or(0, |h| u64::from(h.distance));
+        nq += 1;
+    }
+    let nq = nq.max(1) as f64;
+    format!(
+        "MIH avg: radius {:.1}, {:.0} buckets, {:.0} candidates, 10th distance {:.2}",
+        radius as f64 / nq,
+        buckets as f64 / nq,
+        cands as f64 / nq,
+        tenth as f64 / nq
+    )
+}
+
+/// MIH, scan and (for 64-bit codes) mih-rs on the same codes, for each named query set.
+fn bench_growth(label: &str, store: CodeStore, sets: &[(&str, &[u64])], mihrs: bool) -> HammingIndex {
     let words = store.words();
     let n = store.len();
     let code_bytes = store.as_words().len() * 8;
     let raw = store.as_words().to_vec();
     let index = HammingIndex::build(store, &IndexOptions::default());
     let mut s = index.searcher();
-    // Exactness on the benchmark's own queries.
-    for q in take(queries, words, 50).chunks_exact(words) {
-        let mih = s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid");
-        let scan = s.search_with(Path::Scan, q, K, &Filter::NONE).expect("valid");
-        assert_eq!(mih, scan);
-    }
-    let mih = qps(queries, words, 5, |q| {
-        black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
-    });
-    let planned = qps(queries, words, 5, |q| {
-        black_box(s.search(q, K, &Filter::NONE).expect("valid"));
-    });
-    let scan = qps(take(queries, words, 100), words, 5, |q| {
-        black_box(s.search_with(Path::Scan, q, K, &Filter::NONE).expect("valid"));
-    });
-    let mut cells = vec![
-        format!("n={n}"),
-        format!("m={} ({})", index.tables(), if index.uses_mih() { "MIH" } else { "scan" }),
-        format!("build {:.3} s", index.build_time().as_secs_f64()),
-        format!("index {:.2}x code bytes", index.index_bytes() as f64 / code_bytes as f64),
-        format!("MIH {mih:.0} q/s"),
-        format!("planner {planned:.0} q/s"),
-        format!("scan {scan:.0} q/s ({:.3} ns/code)", 1e9 / (scan * f64::from(index.codes().slots()))),
-    ];
+    // mih-rs at its own choice of m and at ours (and one more), built once for every query set.
+    let mut others = Vec::new();
     if mihrs && words == 1 {
         let t = Instant::now();
         let other = mih_rs::Index::new(raw.clone()).expect("mih-rs builds");
         let built = t.elapsed().as_secs_f64();
-        let mut best = (0.0, other.num_blocks());
-        let mut ms = vec![other.num_blocks(), index.tables(), index.tables() + 1];
-        ms.retain(|&m| m >= 2);
+        let mut ms = vec![index.tables(), index.tables() + 1];
+        ms.retain(|&m| m >= 2 && m != other.num_blocks());
         ms.dedup();
+        others.push((other.num_blocks(), built, other));
         for m in ms {
-            let idx = if m == other.num_blocks() {
-                None
-            } else {
-                Some(mih_rs::Index::with_blocks(raw.clone(), m).expect("mih-rs builds"))
-            };
-            let idx = idx.as_ref().unwrap_or(&other);
-            let mut ts = idx.topk_searcher();
-            let q = qps(take(queries, 1, 500), 1, 3, |q| {
-                black_box(ts.run(q[0], K));
-            });
-            if q > best.0 {
-                best = (q, m);
-            }
+            let t = Instant::now();
+            let idx = mih_rs::Index::with_blocks(raw.clone(), m).expect("mih-rs builds");
+            others.push((m, t.elapsed().as_secs_f64(), idx));
         }
-        cells.push(format!("mih-rs {:.0} q/s (m={}, build {built:.2} s)", best.0, best.1));
-        cells.push(format!("MIH/mih-rs {:.1}x", mih / best.0));
-    } else {
-        cells.push("mih-rs n/a (u64 codes only)".into());
     }
-    cells.push(format!("MIH/scan {:.1}x", mih / scan));
-    row(label, &cells);
+    drop(raw);
+    for &(set, queries) in sets {
+        // Exactness on the benchmark's own queries.
+        for q in take(queries, words, 50).chunks_exact(words) {
+            let mih = s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid");
+            let scan = s.search_with(Path::Scan, q, K, &Filter::NONE).expect("valid");
+            assert_eq!(mih, scan);
+        }
+        let mih = qps(queries, words, 5, |q| {
+            black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
+        });
+        let planned = qps(queries, words, 5, |q| {
+            black_box(s.search(q, K, &Filter::NONE).expect("valid"));
+        });
+        let scan = qps(take(queries, words, 100), words, 5, |q| {
+            black_box(s.search_with(Path::Scan, q, K, &Filter::NONE).expect("valid"));
+        });
+        let mut cells = vec![
+            format!("n={n}"),
+            format!("m={} ({})", index.tables(), if index.uses_mih() { "MIH" } else { "scan" }),
+            format!("build {:.3} s", index.build_time().as_secs_f64()),
+            format!("index {:.2}x code bytes", index.index_bytes() as f64 / code_bytes as f64),
+            format!("MIH {mih:.0} q/s"),
+            format!("planner {planned:.0} q/s"),
+            format!("scan {scan:.0} q/s ({:.3} ns/code)", 1e9 / (scan * f64::from(index.codes().slots()))),
+        ];
+        if others.is_empty() {
+            cells.push("mih-rs n/a (u64 codes only)".into());
+        } else {
+            let mut best = (0.0, 0, 0.0);
+            for (m, built, idx) in &others {
+                let mut ts = idx.topk_searcher();
+                let q = qps(take(queries, 1, 500), 1, 3, |q| {
+                    black_box(ts.run(q[0], K));
+                });
+                if q > best.0 {
+                    best = (q, *m, *built);
+                }
+            }
+            cells.push(format!("mih-rs {:.0} q/s (m={}, build {:.2} s)", best.0, best.1, best.2));
+            cells.push(format!("MIH/mih-rs {:.1}x", mih / best.0));
+        }
+        cells.push(format!("MIH/scan {:.1}x", mih / scan));
+        if index.uses_mih() {
+            cells.push(explain_averages(&index, queries));
+        }
+        row(&format!("{label}, {set} queries"), &cells);
+    }
+    drop(s);
     index
 }
 
-fn bench_filters(index: &HammingIndex, queries: &[u64]) {
+fn bench_filters(index: &HammingIndex, set: &str, queries: &[u64]) {
     let n = index.codes().slots();
     let nq = queries.len();
     let seen = random_sets(n, 200, nq, 11);
@@ -234,7 +287,7 @@ fn bench_filters(index: &HammingIndex, queries: &[u64]) {
     let mih = run(Some(Path::Mih), false, &mut s);
     let scan = run(Some(Path::Scan), false, &mut s);
     row(
-        "exclude 200 (1M)",
+        &format!("exclude 200 (1M, {set} queries)"),
         &[format!("planner {planner:.0} q/s"), format!("MIH {mih:.0}"), format!("scan {scan:.0}")],
     );
     let planner = run(None, true, &mut s);
@@ -244,7 +297,7 @@ fn bench_filters(index: &HammingIndex, queries: &[u64]) {
     let scan_ids = run(Some(Path::ScanAllowed), true, &mut s);
     let best = mih.max(scan).max(scan_ids);
     row(
-        "exclude 200 + allow 10% (1M)",
+        &format!("exclude 200 + allow 10% (1M, {set} queries)"),
         &[
             format!("planner {planner:.0} q/s ({})", chosen.name()),
             format!("MIH {mih:.0}"),
@@ -257,7 +310,7 @@ fn bench_filters(index: &HammingIndex, queries: &[u64]) {
 
 fn bench_layouts(store: &CodeStore, m: usize, queries: &[u64]) {
     let code_bytes = store.as_words().len() * 8;
-    for layout in [Layout::Roaring, Layout::Arena, Layout::Hybrid] {
+    for layout in [Layout::Roaring, Layout::Arena, Layout::Hybrid, Layout::Inline] {
         let opts = IndexOptions { m: Some(m), path: Some(Path::Mih), layout, kernel: None };
         let index = HammingIndex::build(store.clone(), &opts);
         let mut s = index.searcher();
@@ -265,7 +318,7 @@ fn bench_layouts(store: &CodeStore, m: usize, queries: &[u64]) {
             black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
         });
         row(
-            &format!("layout {layout:?} (1M, m={m})"),
+            &format!("layout {layout:?} (1M, m={m}, fresh queries)"),
             &[
                 format!("{q:.0} q/s"),
                 format!("index {:.2}x code bytes", index.index_bytes() as f64 / code_bytes as f64),
@@ -274,54 +327,119 @@ fn bench_layouts(store: &CodeStore, m: usize, queries: &[u64]) {
     }
 }
 
+/// MIH at forced values of `m` on each query set (`HAMMING_MSWEEP=1`).
+fn bench_m_sweep(label: &str, store: &CodeStore, sets: &[(&str, &[u64])]) {
+    for m in [3, 4, 5, 6] {
+        let opts = IndexOptions { m: Some(m), path: Some(Path::Mih), ..Default::default() };
+        let index = HammingIndex::build(store.clone(), &opts);
+        let mut s = index.searcher();
+        let mut cells = vec![format!("build {:.2} s", index.build_time().as_secs_f64())];
+        for &(set, queries) in sets {
+            let q = qps(queries, 1, 3, |q| {
+                black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
+            });
+            cells.push(format!("{set} {q:.0} q/s"));
+        }
+        row(&format!("m sweep {label}, m={m}"), &cells);
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is ignored.
     let quick = std::env::var_os("HAMMING_QUICK").is_some();
+    // `HAMMING_ONLY64=1` stops after the 64-bit clustered cases (for quick comparisons).
+    let only64 = std::env::var_os("HAMMING_ONLY64").is_some();
+    let sweep = std::env::var_os("HAMMING_MSWEEP").is_some();
     let big = if quick { 100_000 } else { 1_000_000 };
     println!(
         "Hamming engine benchmark: {} threads, kernels {:?}",
         rayon::current_num_threads(),
         Kernel::available()
     );
+    println!(
+        "Query sets: fresh = new points of the mixture; member = codes of indexed items (own code present)."
+    );
     println!("| case | figures |\n|---|---|");
     let g64 = Generator::new(64, 1);
     let queries = g64.codes(2000, 99);
     let clustered = g64.codes(big, 2);
+    if let Some(secs) = std::env::var("HAMMING_PROFILE").ok().and_then(|v| v.parse::<f64>().ok()) {
+        // A loop of MIH searches on the clustered codes for a profiler, `secs` seconds long.
+        let index = HammingIndex::build(
+            CodeStore::from_words(64, clustered).expect("valid"),
+            &IndexOptions::default(),
+        );
+        let mut s = index.searcher();
+        let t = Instant::now();
+        let mut done = 0usize;
+        while t.elapsed().as_secs_f64() < secs {
+            for q in queries.chunks_exact(1) {
+                black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
+            }
+            done += queries.len();
+        }
+        row(
+            "profile loop",
+            &[format!("m={}", index.tables()), format!("{:.0} q/s", done as f64 / t.elapsed().as_secs_f64())],
+        );
+        return;
+    }
     bench_kernels(&clustered, 1, &queries);
 
     let small = CodeStore::from_words(64, g64.codes(100_000, 3)).expect("valid");
-    bench_growth("clustered 64-bit, 100k", small, &queries, true);
+    let small_members = member_queries(&small, 2000, 13);
+    let sets: [(&str, &[u64]); 2] = [("fresh", &queries), ("member", &small_members)];
+    bench_growth("clustered 64-bit, 100k", small, &sets, true);
     let store = CodeStore::from_words(64, clustered).expect("valid");
-    let index = bench_growth("clustered 64-bit, 1M", store.clone(), &queries, true);
-    bench_filters(&index, &queries);
+    let members = member_queries(&store, 2000, 14);
+    let sets: [(&str, &[u64]); 2] = [("fresh", &queries), ("member", &members)];
+    let index = bench_growth("clustered 64-bit, 1M", store.clone(), &sets, true);
+    for (set, q) in sets {
+        bench_filters(&index, set, q);
+    }
     let m = index.tables();
     drop(index);
+    if sweep {
+        bench_m_sweep("1M", &store, &sets);
+    }
     bench_layouts(&store, if m == 0 { 4 } else { m }, &queries);
 
     let batch_index = HammingIndex::build(store, &IndexOptions::default());
     let t = Instant::now();
     let hits: Vec<Vec<Hit>> = batch_index.search_batch(&queries, K, |_| Filter::NONE).expect("valid");
     let batch = queries.len() as f64 / t.elapsed().as_secs_f64();
-    row("batch, 2000 queries (1M)", &[format!("{batch:.0} q/s on {} threads", rayon::current_num_threads())]);
+    row(
+        "batch, 2000 fresh queries (1M)",
+        &[format!("{batch:.0} q/s on {} threads", rayon::current_num_threads())],
+    );
     black_box(hits);
     drop(batch_index);
 
-    let uni = CodeStore::from_words(64, uniform(big, 1, 5)).expect("valid");
-    let uq = uniform(200, 1, 6);
-    bench_growth("uniform 64-bit, 1M", uni, &uq, false);
+    if !only64 {
+        let uni = CodeStore::from_words(64, uniform(big, 1, 5)).expect("valid");
+        let uq = uniform(200, 1, 6);
+        bench_growth("uniform 64-bit, 1M", uni, &[("uniform", &uq)], false);
 
-    for bits in [128usize, 256] {
-        let g = Generator::new(bits, bits as u64);
-        let words = bits / 64;
-        let codes = g.codes(big, 7);
-        let q = g.codes(1000, 8);
-        bench_kernels(&codes, words, &q);
-        let store = CodeStore::from_words(bits as u32, codes).expect("valid");
-        bench_growth(&format!("clustered {bits}-bit, 1M"), store, &q, false);
+        for bits in [128usize, 256] {
+            let g = Generator::new(bits, bits as u64);
+            let words = bits / 64;
+            let codes = g.codes(big, 7);
+            let q = g.codes(1000, 8);
+            bench_kernels(&codes, words, &q);
+            let store = CodeStore::from_words(bits as u32, codes).expect("valid");
+            let members = member_queries(&store, 1000, 15);
+            let sets: [(&str, &[u64]); 2] = [("fresh", &q), ("member", &members)];
+            bench_growth(&format!("clustered {bits}-bit, 1M"), store, &sets, false);
+        }
     }
 
     if std::env::var_os("HAMMING_10M").is_some() {
         let store = CodeStore::from_words(64, g64.codes(10_000_000, 4)).expect("valid");
-        bench_growth("clustered 64-bit, 10M", store, &queries, true);
+        let members = member_queries(&store, 2000, 16);
+        let sets: [(&str, &[u64]); 2] = [("fresh", &queries), ("member", &members)];
+        if sweep {
+            bench_m_sweep("10M", &store, &sets);
+        }
+        bench_growth("clustered 64-bit, 10M", store, &sets, true);
     }
 }

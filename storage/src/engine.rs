@@ -18,6 +18,9 @@ pub(crate) struct Engine {
 /// One write of a commit: a tree (index into [`tree::ALL`]), a key, and the new value (`None` removes).
 pub(crate) type Write = (usize, Vec<u8>, Option<Vec<u8>>);
 
+/// How long opening waits for a file lock that a just-closed handle may still hold.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How an engine failed to open, before recodb looks at its contents.
 pub(crate) enum EngineOpenError {
     /// Another handle holds the file lock.
@@ -27,10 +30,23 @@ pub(crate) enum EngineOpenError {
 }
 
 impl Engine {
-    /// Opens (creating if needed) the sled database in directory `path`.
+    /// Opens (creating if needed) the sled database in directory `path`. sled releases its file lock
+    /// only when its background flusher thread has stopped, a moment after the last handle is dropped
+    /// (sled issue 1289), so a lock held when opening is retried for up to [`LOCK_WAIT`] before it is
+    /// reported as held by another handle.
     pub(crate) fn open(path: &Path) -> std::result::Result<Engine, EngineOpenError> {
-        let config = sled::Config::new().path(path).flush_every_ms(Some(500));
-        Self::from_config(config)
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(5);
+        loop {
+            let config = sled::Config::new().path(path).flush_every_ms(Some(500));
+            match Self::from_config(config) {
+                Err(EngineOpenError::Locked) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                }
+                result => return result,
+            }
+        }
     }
 
     /// Opens a fresh database that lives in memory (backed by a temporary file) and vanishes on drop.

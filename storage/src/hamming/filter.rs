@@ -4,7 +4,7 @@
 //! A roaring `contains` per candidate costs about 10 ns; [`Allowed`] materialises its bitmap once as a
 //! dense bitset (one bit per id up to the largest allowed id), about 3x faster per candidate. Build it once
 //! per filter and keep it (keyed by the filter) for every query that uses it. The excluded set is small and
-//! per user: MIH marks it as already visited, and the scan checks only the few codes its kernel emits.
+//! per user: MIH and the scan check it only for the few codes close enough to enter the top k.
 
 use roaring::RoaringBitmap;
 

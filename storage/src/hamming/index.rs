@@ -16,14 +16,15 @@ use crate::error::{Result, StorageError};
 /// Below this many codes the index never builds tables: a scan takes microseconds.
 const MIN_MIH_CODES: u32 = 1024;
 /// Sample queries timed at build time.
-const SAMPLE: usize = 32;
+const SAMPLE: usize = 64;
 /// The `k` of the sample queries.
 const SAMPLE_K: usize = 10;
 
 /// How to build an index; the defaults let the index choose.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IndexOptions {
-    /// The number of MIH tables (`WITH (m = ...)`); `None` times `bits / log2 n` and one more.
+    /// The number of MIH tables (`WITH (m = ...)`); `None` times `bits / log2 n` and the next two (on
+    /// clustered codes the best `m` lies above `bits / log2 n`: buckets are uneven).
     pub m: Option<usize>,
     /// Force a path: `Some(Path::Mih)` always builds tables, a scan path never does.
     pub path: Option<Path>,
@@ -83,7 +84,7 @@ impl HammingIndex {
             let m0 = (f64::from(bits) / f64::from(n.max(2)).log2()).round().max(1.0) as usize;
             let candidates = match options.m {
                 Some(m) => vec![m],
-                None => vec![m0, m0 + 1],
+                None => vec![m0, m0 + 1, m0 + 2],
             };
             let queries = sample_queries(&index.codes, SAMPLE);
             let scan_per_query = index.plan.scan_s * f64::from(index.codes.slots());

@@ -3,17 +3,26 @@
 //! The code is split into `m` disjoint substrings of `bits / m` or one more bits (at most 32). Table `j`
 //! maps each value of substring `j` to the bucket of ids having it. A search enumerates, for substring
 //! radius `s = 0, 1, ...` and table by table, every value at Hamming distance exactly `s` from the query's
-//! substring, and computes the full distance of each id not seen before (a visited bitset; the excluded ids
-//! are marked visited up front, the allowed set is checked before any distance). Pigeonhole: after table
-//! `t` at radius `s`, every code within distance `m·s + t` has been seen, so the search stops once it holds
-//! `k` hits whose worst distance is at most that; unseen codes are then strictly farther, so the result is
-//! exactly the scan's under the tie rule.
+//! substring, and computes the full distance of every id in those buckets. Only the few codes that could
+//! enter the top `k` go further: a code found in table `j` at radius `s` was already offered if one of its
+//! other substrings is closer (`d_i < s`, or `d_i = s` in an earlier table `i < j`), which `m` masked
+//! popcounts tell without any visited set; then the allowed and excluded sets are checked. Pigeonhole:
+//! after table `t` at radius `s`, every code within distance `m·s + t` has been seen, so the search stops
+//! once it holds `k` hits whose worst distance is at most that; unseen codes are then strictly farther,
+//! so the result is exactly the scan's under the tie rule.
 //!
-//! **Buckets** ([`Layout`]): small buckets are sorted `u32` id runs in one arena per table, found through
+//! **Memory access.** The search is bound by memory latency: a query probes hundreds of buckets scattered
+//! over the tables. Each round (one table at one radius) first lists its keys and prefetches their
+//! directory entries, then locates the buckets and prefetches their first lines, then reads them, so the
+//! misses overlap instead of queueing one behind the other.
+//!
+//! **Buckets** ([`Layout`]): buckets are sorted `u32` id runs in one arena per table, found through
 //! offsets indexed by substring value (dense) or, where substrings are long enough that a dense offset
 //! array would outweigh the ids, through sorted distinct keys with a 2^16-entry directory on their high
-//! bits (sparse). Buckets of at least [`BIG_BUCKET`] ids (hot substrings of clustered codes) are roaring
-//! bitmaps in the hybrid layout.
+//! bits (sparse). The inline layout (the default) keeps a copy of each id's code next to the run, so
+//! distances are computed by the scan kernel over contiguous codes instead of gathered from the code store
+//! one cache miss at a time. Buckets of at least [`BIG_BUCKET`] ids (hot substrings of clustered codes)
+//! are roaring bitmaps in the hybrid layout.
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
@@ -21,18 +30,21 @@ use roaring::RoaringBitmap;
 use super::codes::CodeStore;
 use super::filter::Filter;
 use super::kernels::Kernel;
-use super::scan::{Hit, TopK};
+use super::scan::{scan_all, Hit, TopK};
 
 /// How the buckets of the substring tables are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Layout {
-    /// Every bucket as a sorted id run in one arena per table.
+    /// Every bucket as a sorted id run in one arena per table, its distances gathered from the code store.
     Arena,
-    /// Id runs, except buckets of at least [`BIG_BUCKET`] ids, which are roaring bitmaps (the default).
-    #[default]
+    /// Id runs, except buckets of at least [`BIG_BUCKET`] ids, which are roaring bitmaps.
     Hybrid,
     /// Every bucket as its own roaring bitmap (kept for comparison: larger and slower).
     Roaring,
+    /// Id runs with a copy of their codes alongside (the default): distances are computed over contiguous
+    /// codes, at the cost of `m × 8 × words` more bytes per code.
+    #[default]
+    Inline,
 }
 
 /// The size from which the hybrid layout keeps a bucket as a roaring bitmap.
@@ -40,6 +52,13 @@ pub const BIG_BUCKET: usize = 4096;
 
 /// Substrings up to this length always get a dense offset array.
 const DENSE_BITS: u32 = 16;
+
+/// A bucket probe costs about as much as scanning this many codes: a round of more probes than the codes
+/// divided by this is abandoned for a full scan.
+const PROBE_COST: u32 = 16;
+
+/// Ids of a roaring bucket are gathered this many at a time.
+const GATHER_CHUNK: usize = 1024;
 
 /// Where the buckets of one table are.
 #[derive(Debug)]
@@ -58,13 +77,16 @@ struct Table {
     len: u32,
     dir: Directory,
     ids: Vec<u32>,
+    /// With [`Layout::Inline`], the codes of `ids` in the same order (`words` each); else empty.
+    codes: Vec<u64>,
     big_keys: Vec<u32>,
     big: Vec<RoaringBitmap>,
 }
 
 /// One bucket.
 enum Bucket<'a> {
-    Run(&'a [u32]),
+    /// Positions `lo..hi` of the table's arena.
+    Run(usize, usize),
     Bitmap(&'a RoaringBitmap),
 }
 
@@ -78,6 +100,20 @@ fn substring(code: &[u64], start: u32, len: u32) -> u32 {
         v |= code[w + 1] << (64 - off);
     }
     (v & ((1u64 << len) - 1)) as u32
+}
+
+/// Asks the CPU to start loading the cache line of `item` (a hint: no effect on results).
+#[inline(always)]
+fn prefetch<T>(item: Option<&T>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(item) = item {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch reads nothing architecturally and never faults; the pointer comes from a
+        // reference, and SSE is part of the x86-64 baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(item as *const T as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }
 
 /// Sorts `(key << 32 | id)` pairs by key, stably, in 16-bit radix passes over `key_bits` bits.
@@ -112,7 +148,7 @@ impl Table {
             .collect();
         radix_sort(&mut pairs, len);
         let threshold = match layout {
-            Layout::Arena => usize::MAX,
+            Layout::Arena | Layout::Inline => usize::MAX,
             Layout::Hybrid => BIG_BUCKET,
             Layout::Roaring => 0,
         };
@@ -132,6 +168,10 @@ impl Table {
             }
         }
         offsets.push(ids.len() as u32);
+        let inline_codes = match layout {
+            Layout::Inline => ids.iter().flat_map(|&id| codes.code(id)).copied().collect(),
+            _ => Vec::new(),
+        };
         let dense = len <= DENSE_BITS || (1usize << len) <= 2 * members.len().max(1);
         let dir = if dense {
             let mut dense_offsets = vec![0u32; (1usize << len) + 1];
@@ -153,27 +193,47 @@ impl Table {
             }
             Directory::Sparse { shift, top, keys, offsets }
         };
-        Table { start, len, dir, ids, big_keys, big }
+        Table { start, len, dir, ids, codes: inline_codes, big_keys, big }
+    }
+
+    /// Prefetches the directory entry of `key`.
+    #[inline]
+    fn prefetch_key(&self, key: u32) {
+        match &self.dir {
+            Directory::Dense { offsets } => prefetch(offsets.get(key as usize)),
+            Directory::Sparse { shift, top, .. } => prefetch(top.get((key >> shift) as usize)),
+        }
+    }
+
+    /// Prefetches the first line of the run starting at arena position `lo`.
+    #[inline]
+    fn prefetch_run(&self, lo: usize, words: usize) {
+        if self.codes.is_empty() {
+            prefetch(self.ids.get(lo));
+        } else {
+            prefetch(self.codes.get(lo * words));
+            prefetch(self.ids.get(lo));
+        }
     }
 
     #[inline]
     fn bucket(&self, key: u32) -> Option<Bucket<'_>> {
-        let run = match &self.dir {
+        let (lo, hi) = match &self.dir {
             Directory::Dense { offsets } => {
                 let k = key as usize;
-                &self.ids[offsets[k] as usize..offsets[k + 1] as usize]
+                (offsets[k] as usize, offsets[k + 1] as usize)
             }
             Directory::Sparse { shift, top, keys, offsets } => {
                 let h = (key >> shift) as usize;
                 let (lo, hi) = (top[h] as usize, top[h + 1] as usize);
                 match keys[lo..hi].binary_search(&key) {
-                    Ok(p) => &self.ids[offsets[lo + p] as usize..offsets[lo + p + 1] as usize],
-                    Err(_) => &[],
+                    Ok(p) => (offsets[lo + p] as usize, offsets[lo + p + 1] as usize),
+                    Err(_) => (0, 0),
                 }
             }
         };
-        if !run.is_empty() {
-            return Some(Bucket::Run(run));
+        if lo < hi {
+            return Some(Bucket::Run(lo, hi));
         }
         if self.big_keys.is_empty() {
             return None;
@@ -187,6 +247,7 @@ impl Table {
             Directory::Sparse { top, keys, offsets, .. } => top.len() + keys.len() + offsets.len(),
         };
         4 * (dir + self.ids.len() + self.big_keys.len())
+            + 8 * self.codes.len()
             + self.big.iter().map(RoaringBitmap::serialized_size).sum::<usize>()
     }
 }
@@ -195,42 +256,18 @@ impl Table {
 #[derive(Debug)]
 pub(crate) struct Mih {
     tables: Vec<Table>,
-    members: u32,
+    /// A round probing more buckets than this switches to a full scan.
+    max_probes: u64,
 }
 
 /// Per-search work space, reused across searches.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    visited: Vec<u64>,
-    touched: Vec<u32>,
-    cand: Vec<u32>,
+    keys: Vec<u32>,
+    runs: Vec<(usize, usize)>,
+    emit: Vec<(u32, u32)>,
+    ids: Vec<u32>,
     dist: Vec<u32>,
-}
-
-impl Scratch {
-    /// Marks `id` visited; returns whether it was new.
-    #[inline]
-    fn visit(&mut self, id: u32) -> bool {
-        let (w, b) = (id as usize / 64, id % 64);
-        let word = &mut self.visited[w];
-        if *word >> b & 1 == 1 {
-            return false;
-        }
-        *word |= 1 << b;
-        self.touched.push(id);
-        true
-    }
-
-    fn clear(&mut self) {
-        if self.touched.len() > self.visited.len() {
-            self.visited.fill(0);
-        } else {
-            for &id in &self.touched {
-                self.visited[id as usize / 64] = 0;
-            }
-        }
-        self.touched.clear();
-    }
 }
 
 /// What one MIH search did, for `EXPLAIN`.
@@ -240,6 +277,99 @@ pub(crate) struct MihStats {
     pub(crate) buckets: u64,
     pub(crate) candidates: u64,
     pub(crate) filtered: u64,
+}
+
+/// The state of one search, shared by the bucket readers.
+struct Probe<'a, 'f> {
+    mih: &'a Mih,
+    codes: &'a CodeStore,
+    kernel: Kernel,
+    query: &'a [u64],
+    filter: &'a Filter<'f>,
+    /// The round: the substring radius and the table.
+    s: u32,
+    j: usize,
+}
+
+impl Probe<'_, '_> {
+    /// Offers a hit whose code was found in this round, unless it cannot enter, was offered in an earlier
+    /// round, or fails the filter.
+    #[inline]
+    fn offer(&self, hit: Hit, code: &[u64], top: &mut TopK, stats: &mut MihStats) {
+        if !top.accepts(hit) || self.seen_before(code) {
+            return;
+        }
+        if self.filter.allowed.is_some_and(|a| !a.contains(hit.id)) {
+            stats.filtered += 1;
+            return;
+        }
+        if self.filter.excluded.is_some_and(|e| e.contains(hit.id)) {
+            return;
+        }
+        top.push(hit);
+    }
+
+    /// Whether `code`, found in table `j` at radius `s` (its substring `j` is `s` bits from the query's),
+    /// was found in an earlier round: another substring is closer, or as close in an earlier table.
+    #[inline]
+    fn seen_before(&self, code: &[u64]) -> bool {
+        self.mih.tables.iter().enumerate().any(|(i, t)| {
+            let d = (substring(code, t.start, t.len) ^ substring(self.query, t.start, t.len)).count_ones();
+            d < self.s || (d == self.s && i < self.j)
+        })
+    }
+
+    /// Computes the distances of the run at arena positions `lo..hi` and offers those that may enter.
+    fn read_run(
+        &self,
+        table: &Table,
+        lo: usize,
+        hi: usize,
+        top: &mut TopK,
+        sc: &mut Scratch,
+        stats: &mut MihStats,
+    ) {
+        stats.candidates += (hi - lo) as u64;
+        let w = self.query.len();
+        if table.codes.is_empty() {
+            self.gather(&table.ids[lo..hi], top, &mut sc.dist, stats);
+            return;
+        }
+        // A code at the worst distance may still enter with a lower id: emit distances up to it.
+        let limit = top.limit().saturating_add(1);
+        sc.emit.clear();
+        self.kernel.scan(self.query, &table.codes[lo * w..hi * w], lo as u32, limit, &mut sc.emit);
+        for &(distance, pos) in &sc.emit {
+            let pos = pos as usize;
+            let hit = Hit { distance, id: table.ids[pos] };
+            self.offer(hit, &table.codes[pos * w..pos * w + w], top, stats);
+        }
+    }
+
+    /// Gathers the distances of `ids` from the code store and offers those that may enter.
+    fn gather(&self, ids: &[u32], top: &mut TopK, dist: &mut Vec<u32>, stats: &mut MihStats) {
+        dist.clear();
+        self.kernel.gather(self.query, self.codes.as_words(), ids, dist);
+        for (&id, &distance) in ids.iter().zip(dist.iter()) {
+            if distance <= top.limit() {
+                self.offer(Hit { distance, id }, self.codes.code(id), top, stats);
+            }
+        }
+    }
+
+    /// Reads a roaring bucket, gathering its ids' distances a chunk at a time.
+    fn read_bitmap(&self, b: &RoaringBitmap, top: &mut TopK, sc: &mut Scratch, stats: &mut MihStats) {
+        stats.candidates += b.len();
+        let mut iter = b.iter();
+        loop {
+            sc.ids.clear();
+            sc.ids.extend(iter.by_ref().take(GATHER_CHUNK));
+            if sc.ids.is_empty() {
+                break;
+            }
+            self.gather(&sc.ids, top, &mut sc.dist, stats);
+        }
+    }
 }
 
 impl Mih {
@@ -257,7 +387,7 @@ impl Mih {
             .collect();
         let tables =
             parts.par_iter().map(|&(start, len)| Table::build(codes, &members, start, len, layout)).collect();
-        Mih { tables, members: members.len() as u32 }
+        Mih { tables, max_probes: (members.len() / PROBE_COST as usize) as u64 }
     }
 
     /// The number of tables.
@@ -270,7 +400,7 @@ impl Mih {
         self.tables.iter().map(|t| t.len).max().unwrap_or(0)
     }
 
-    /// Bytes of the tables (ids, directories and bitmaps), not counting the codes.
+    /// Bytes of the tables (ids, inline codes, directories and bitmaps), not counting the code store.
     pub(crate) fn bytes(&self) -> usize {
         self.tables.iter().map(Table::bytes).sum()
     }
@@ -289,47 +419,31 @@ impl Mih {
         if top.is_full() {
             return stats; // k = 0
         }
-        let words = (codes.slots() as usize).div_ceil(64);
-        if sc.visited.len() < words {
-            sc.visited.resize(words, 0);
-        }
-        let mut remaining = self.members;
-        if let Some(excluded) = filter.excluded {
-            for id in excluded.iter().take_while(|&id| id < codes.slots()) {
-                if sc.visit(id) && codes.contains(id) {
-                    remaining -= 1;
-                }
-            }
-        }
         let m = self.tables.len() as u32;
-        let max_len = self.substring_bits();
-        'radius: for s in 0..=max_len {
+        let words = query.len();
+        let mut probe = Probe { mih: self, codes, kernel, query, filter, s: 0, j: 0 };
+        'radius: for s in 0..=self.substring_bits() {
             for (j, table) in self.tables.iter().enumerate() {
                 if s > table.len {
                     break 'radius; // that table was enumerated whole: every code has been seen
                 }
-                if binomial(table.len, s) > u64::from(remaining) {
-                    // Probing would cost more than looking at every unseen code: finish by scanning them.
-                    self.finish(codes, kernel, query, filter, top, sc, &mut remaining, &mut stats);
+                if binomial(table.len, s) > self.max_probes {
+                    // Probing would cost more than a scan: scan every code, from an empty top k so that no
+                    // code is offered twice.
+                    top.clear();
+                    stats.candidates += scan_all(kernel, codes, query, filter, top, &mut sc.emit);
                     stats.radius = codes.bits();
                     break 'radius;
                 }
+                (probe.s, probe.j) = (s, j);
+                // The keys of the round, their directory entries prefetched.
                 let qkey = substring(query, table.start, table.len);
+                sc.keys.clear();
                 let mut mask: u64 = (1u64 << s) - 1;
                 loop {
-                    stats.buckets += 1;
-                    match table.bucket(qkey ^ mask as u32) {
-                        Some(Bucket::Run(run)) => {
-                            self.collect(run.iter().copied(), filter, sc, &mut remaining, &mut stats)
-                        }
-                        Some(Bucket::Bitmap(b)) => {
-                            self.collect(b.iter(), filter, sc, &mut remaining, &mut stats)
-                        }
-                        None => {}
-                    }
-                    if sc.cand.len() >= 512 {
-                        flush(codes, kernel, query, top, sc, &mut stats);
-                    }
+                    let key = qkey ^ mask as u32;
+                    table.prefetch_key(key);
+                    sc.keys.push(key);
                     if s == 0 {
                         break;
                     }
@@ -341,62 +455,30 @@ impl Mih {
                         break;
                     }
                 }
-                flush(codes, kernel, query, top, sc, &mut stats);
+                stats.buckets += sc.keys.len() as u64;
+                // The buckets, their first lines prefetched (roaring buckets are read at once).
+                sc.runs.clear();
+                for i in 0..sc.keys.len() {
+                    match table.bucket(sc.keys[i]) {
+                        Some(Bucket::Run(lo, hi)) => {
+                            table.prefetch_run(lo, words);
+                            sc.runs.push((lo, hi));
+                        }
+                        Some(Bucket::Bitmap(b)) => probe.read_bitmap(b, top, sc, &mut stats),
+                        None => {}
+                    }
+                }
+                for i in 0..sc.runs.len() {
+                    let (lo, hi) = sc.runs[i];
+                    probe.read_run(table, lo, hi, top, sc, &mut stats);
+                }
                 stats.radius = m * s + j as u32;
-                if remaining == 0 || top.worst().is_some_and(|w| w.distance <= stats.radius) {
+                if top.worst().is_some_and(|w| w.distance <= stats.radius) {
                     break 'radius;
                 }
             }
         }
-        sc.clear();
         stats
-    }
-
-    /// Computes the distance of every member not seen yet.
-    #[allow(clippy::too_many_arguments)]
-    fn finish(
-        &self,
-        codes: &CodeStore,
-        kernel: Kernel,
-        query: &[u64],
-        filter: &Filter<'_>,
-        top: &mut TopK,
-        sc: &mut Scratch,
-        remaining: &mut u32,
-        stats: &mut MihStats,
-    ) {
-        for id in codes.ids() {
-            if sc.visited[id as usize / 64] >> (id % 64) & 1 == 1 {
-                continue;
-            }
-            self.collect(std::iter::once(id), filter, sc, remaining, stats);
-            if sc.cand.len() >= 512 {
-                flush(codes, kernel, query, top, sc, stats);
-            }
-        }
-        flush(codes, kernel, query, top, sc, stats);
-    }
-
-    #[inline]
-    fn collect(
-        &self,
-        ids: impl Iterator<Item = u32>,
-        filter: &Filter<'_>,
-        sc: &mut Scratch,
-        remaining: &mut u32,
-        stats: &mut MihStats,
-    ) {
-        for id in ids {
-            if !sc.visit(id) {
-                continue;
-            }
-            *remaining -= 1;
-            if filter.allowed.is_some_and(|a| !a.contains(id)) {
-                stats.filtered += 1;
-                continue;
-            }
-            sc.cand.push(id);
-        }
     }
 }
 
@@ -404,27 +486,6 @@ impl Mih {
 fn binomial(n: u32, k: u32) -> u64 {
     let k = k.min(n - k.min(n));
     (0..u64::from(k)).fold(1u64, |acc, i| acc.saturating_mul(u64::from(n) - i) / (i + 1))
-}
-
-/// Computes the distances of the pending candidates and offers them to `top`.
-fn flush(
-    codes: &CodeStore,
-    kernel: Kernel,
-    query: &[u64],
-    top: &mut TopK,
-    sc: &mut Scratch,
-    stats: &mut MihStats,
-) {
-    if sc.cand.is_empty() {
-        return;
-    }
-    sc.dist.clear();
-    kernel.gather(query, codes.as_words(), &sc.cand, &mut sc.dist);
-    for (&id, &distance) in sc.cand.iter().zip(&sc.dist) {
-        top.push(Hit { distance, id });
-    }
-    stats.candidates += sc.cand.len() as u64;
-    sc.cand.clear();
 }
 
 #[cfg(test)]
@@ -453,25 +514,90 @@ mod tests {
         assert_eq!(got, vec![(3, 2), (3, 1), (70_000, 1), (70_000, 0)]);
     }
 
+    fn bucket_ids(t: &Table, key: u32) -> Vec<u32> {
+        match t.bucket(key) {
+            Some(Bucket::Run(lo, hi)) => t.ids[lo..hi].to_vec(),
+            Some(Bucket::Bitmap(b)) => b.iter().collect(),
+            None => Vec::new(),
+        }
+    }
+
     #[test]
     fn layouts_find_the_same_buckets() {
         let data: Vec<u64> = (0..3000u64).map(|i| ((i % 7) * 0x0101_0101) ^ (i << 40)).collect();
         let codes = CodeStore::from_words(64, data).expect("valid");
         for len in [8u32, 20] {
-            let tables: Vec<Table> = [Layout::Arena, Layout::Hybrid, Layout::Roaring]
+            let tables: Vec<Table> = [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline]
                 .into_iter()
                 .map(|l| Table::build(&codes, &codes.ids().collect::<Vec<_>>(), 0, len, l))
                 .collect();
             for key in 0..(1u32 << len).min(300) {
-                let sets: Vec<Vec<u32>> = tables
-                    .iter()
-                    .map(|t| match t.bucket(key) {
-                        Some(Bucket::Run(r)) => r.to_vec(),
-                        Some(Bucket::Bitmap(b)) => b.iter().collect(),
-                        None => Vec::new(),
-                    })
-                    .collect();
+                let sets: Vec<Vec<u32>> = tables.iter().map(|t| bucket_ids(t, key)).collect();
                 assert!(sets.iter().all(|s| *s == sets[0]), "key {key} len {len}");
+            }
+            let inline = &tables[3];
+            for (pos, &id) in inline.ids.iter().enumerate() {
+                assert_eq!(inline.codes[pos], codes.code(id)[0]);
+            }
+        }
+    }
+
+    /// Every radius and table, without the fall-back to a scan, against brute force: codes with many ties
+    /// and duplicates, filters, and `k` past the number of codes.
+    #[test]
+    fn probing_without_fallback_matches_brute_force() {
+        use crate::hamming::{brute_force, Allowed};
+        let mut seed = 3u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed ^ (seed >> 29)
+        };
+        for bits in [16u32, 64, 128] {
+            let words = bits.div_ceil(64) as usize;
+            let mask = super::super::codes::last_word_mask(bits);
+            let bases: Vec<u64> = (0..4).map(|_| next()).collect();
+            let mut data = Vec::new();
+            for i in 0..700 {
+                for w in 0..words {
+                    let flips = next() & next() & next();
+                    let v = bases[(i + w) % 4] ^ if i % 3 == 0 { next() } else { flips };
+                    data.push(if w == words - 1 { v & mask } else { v });
+                }
+            }
+            let mut codes = CodeStore::from_words(bits, data).expect("valid");
+            for id in (0..700).step_by(9) {
+                codes.remove(id);
+            }
+            let allowed = Allowed::new((0..700).filter(|i| i % 4 != 1).collect());
+            let excluded: RoaringBitmap = (0..700).step_by(5).collect();
+            let filters = [
+                Filter::NONE,
+                Filter { allowed: Some(&allowed), excluded: None },
+                Filter { allowed: Some(&allowed), excluded: Some(&excluded) },
+            ];
+            for layout in [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline] {
+                // Substrings of at most 12 bits, so that enumerating whole tables stays cheap.
+                let m0 = bits.div_ceil(12) as usize;
+                for m in [m0, m0 + 1, m0 + 3] {
+                    let mut mih = Mih::build(&codes, m, layout);
+                    mih.max_probes = u64::MAX;
+                    let (mut top, mut sc) = (TopK::default(), Scratch::default());
+                    for _ in 0..6 {
+                        let query: Vec<u64> = (0..words)
+                            .map(|w| {
+                                (bases[w % 4] ^ (next() & next())) & if w == words - 1 { mask } else { !0 }
+                            })
+                            .collect();
+                        for filter in &filters {
+                            for k in [1, 10, 800] {
+                                top.reset(k);
+                                mih.search(&codes, Kernel::best(), &query, filter, &mut top, &mut sc);
+                                let want = brute_force(&codes, &query, k, filter);
+                                assert_eq!(top.take_sorted(), want, "bits {bits} {layout:?} m {m} k {k}");
+                            }
+                        }
+                    }
+                }
             }
         }
     }

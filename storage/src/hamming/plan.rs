@@ -54,7 +54,7 @@ pub struct Explain {
     pub buckets_probed: u64,
     /// Codes whose full distance was computed.
     pub candidates: u64,
-    /// Candidates dropped by the allowed set before any distance.
+    /// Candidates dropped by the allowed set (MIH checks it only on codes close enough to enter the top k).
     pub filtered: u64,
     /// Wall time of the search.
     pub elapsed: Duration,
@@ -108,13 +108,16 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// The path for a search over `slots` code slots with `allowed` ids allowed (`None`: no allowed set).
+    /// MIH must reach farther to find `k` allowed codes; measured on clustered codes, its time grows
+    /// about as the square root of `slots / allowed` (a 10% allowed set costs 3-4x the unfiltered time).
     pub(crate) fn choose(&self, slots: u32, allowed: Option<u64>) -> (Path, &'static str) {
         let scan = self.scan_s * f64::from(slots);
         let Some(a) = allowed else {
             return if self.mih { (Path::Mih, self.reason) } else { (Path::Scan, self.reason) };
         };
         let gather = self.gather_s * a as f64;
-        let mih = if self.mih { self.mih_s * f64::from(slots) / (a.max(1) as f64) } else { f64::INFINITY };
+        let mih =
+            if self.mih { self.mih_s * (f64::from(slots) / (a.max(1) as f64)).sqrt() } else { f64::INFINITY };
         if mih <= scan.min(gather) {
             (Path::Mih, "MIH estimated fastest for this filter")
         } else if gather < scan {

@@ -37,6 +37,11 @@ impl TopK {
         self.heap.clear();
     }
 
+    /// Empties the holder, keeping its `k`.
+    pub(crate) fn clear(&mut self) {
+        self.heap.clear();
+    }
+
     /// Whether it holds `k` hits.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
