@@ -519,9 +519,16 @@ impl Model for DsimlModel {
                     .into(),
             ));
         };
+        // The candidates' rows gathered, then one SIMD pass.
+        let row = |i: u32| real.items.get(i as usize * real.dim..(i as usize + 1) * real.dim);
+        let mut rows = Vec::with_capacity(items.len() * real.dim);
+        items.iter().filter_map(|&i| row(i)).for_each(|r| rows.extend_from_slice(r));
+        let mut dots = vec![0f32; rows.len() / real.dim.max(1)];
+        rows_dot(&rows, &v, &mut dots);
+        let mut dots = dots.into_iter();
         for (o, &i) in out.iter_mut().zip(items) {
-            *o = match real.items.get(i as usize * real.dim..(i as usize + 1) * real.dim) {
-                Some(x) => x.iter().zip(&v).map(|(a, b)| a * b).sum(),
+            *o = match row(i) {
+                Some(_) => dots.next().unwrap_or(f32::NEG_INFINITY),
                 None => f32::NEG_INFINITY,
             };
         }

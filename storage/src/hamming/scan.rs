@@ -112,8 +112,10 @@ pub(crate) fn scan_all(
         buf.clear();
         kernel.scan(query, &data[start * w..end * w], start as u32, top.limit(), buf);
         for &(distance, id) in buf.iter() {
-            if codes.contains(id) && filter.admits(id) {
-                top.push(Hit { distance, id });
+            // The limit tightens within a block: test it again before the filters' look-ups.
+            let hit = Hit { distance, id };
+            if top.accepts(hit) && codes.contains(id) && filter.admits(id) {
+                top.push(hit);
             }
         }
         start = end;
