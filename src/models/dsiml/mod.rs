@@ -40,7 +40,7 @@ use recodb_storage::read_archive;
 use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
 use std::sync::{Arc, OnceLock};
 
-use recodb_storage::hamming::{CodeStore, HammingIndex, IndexOptions};
+use recodb_storage::hamming::{CodeStore, HammingIndex, IndexOptions, Layout, Path};
 use recodb_storage::Snapshot;
 
 use self::bound::Objective;
@@ -93,6 +93,8 @@ const PARAMETERS: &[Parameter] = &[
     Parameter { name: "keep_real", doc: "keep the stage-0 real vectors with the model (for re-ranking); true or false, default false" },
     Parameter { name: "stage", doc: "'binary' (codes, scored by Hamming distance) or 'real' (stop after stage 0, score uᵀv); default 'binary'" },
     Parameter { name: "seed", doc: "seed of the initial vectors and the triplets; an integer of zero or more, default 42" },
+    Parameter { name: "tables", doc: "multi-index hashing tables of the item index (always hash with this many); an integer from 1 to 64, default: the index times a few and may choose a scan" },
+    Parameter { name: "index_layout", doc: "how index buckets are stored: 'inline' (codes beside ids: fastest, index about 1.5 × tables times the code bytes for 64 bits), 'hybrid' or 'arena' (ids only: about 2.5 times the code bytes, 2-3x slower at 1M codes); default 'inline'" },
 ];
 
 /// What a model scores with.
@@ -117,6 +119,25 @@ struct Settings {
     keep_real: bool,
     stage: Stage,
     seed: u64,
+    index: IndexOptions,
+}
+
+/// The index layouts `index_layout` names, in the order of their code in the model's settings.
+const LAYOUTS: [(&str, Layout); 3] = [("inline", Layout::Inline), ("hybrid", Layout::Hybrid), ("arena", Layout::Arena)];
+
+/// Index options from `tables` (0: chosen at build time) and a layout code (an index of [`LAYOUTS`]).
+fn index_options(tables: usize, layout: usize) -> Option<IndexOptions> {
+    let layout = LAYOUTS.get(layout)?.1;
+    Some(match tables {
+        0 => IndexOptions { layout, ..IndexOptions::default() },
+        m => IndexOptions { m: Some(m), path: Some(Path::Mih), layout, ..IndexOptions::default() },
+    })
+}
+
+/// The `(tables, layout code)` that [`index_options`] reads back.
+fn index_settings(options: &IndexOptions) -> (usize, usize) {
+    let layout = LAYOUTS.iter().position(|(_, l)| *l == options.layout).unwrap_or(0);
+    (options.m.unwrap_or(0), layout)
 }
 
 /// A boolean parameter: `TRUE`/`FALSE` or the words 'true'/'false'; false when absent.
@@ -164,6 +185,13 @@ impl Settings {
                 _ => Stage::Binary,
             },
             seed: p.seed("seed", DEFAULT_SEED)?,
+            index: {
+                let tables = p.integer("tables", 0, 1..=64)? as usize;
+                let names: Vec<&str> = LAYOUTS.iter().map(|l| l.0).collect();
+                let layout = p.word("index_layout", "inline", &names)?;
+                let code = names.iter().position(|n| *n == layout).unwrap_or(0);
+                index_options(tables, code).unwrap_or_default()
+            },
         })
     }
 }
@@ -194,6 +222,8 @@ pub struct DsimlModel {
     real: Option<RealVectors>,
     /// The exact Hamming index over the item codes (binary stage only), shared by clones.
     index: Option<Arc<HammingIndex>>,
+    /// How the item and user indexes are built (`tables`, `index_layout`).
+    index_options: IndexOptions,
     /// The exact Hamming index over the trained users' codes, built by the first SIMILAR USER.
     user_index: OnceLock<Arc<HammingIndex>>,
     /// The trained users' codes with their `±1` values, built by the first item fold-in.
@@ -202,12 +232,17 @@ pub struct DsimlModel {
 
 /// The Hamming index over `items` for a model of `stage` (`None` for the real stage, which scores by
 /// vectors).
-fn item_index(stage: Stage, items: &CodeBook, bits: usize) -> Result<Option<Arc<HammingIndex>>> {
+fn item_index(
+    stage: Stage,
+    items: &CodeBook,
+    bits: usize,
+    options: &IndexOptions,
+) -> Result<Option<Arc<HammingIndex>>> {
     if stage != Stage::Binary {
         return Ok(None);
     }
     let store = CodeStore::from_words(bits as u32, items.packed().to_vec())?;
-    Ok(Some(Arc::new(HammingIndex::build(store, &IndexOptions::default()))))
+    Ok(Some(Arc::new(HammingIndex::build(store, options))))
 }
 
 /// Blob of the shape: `(bits, stage, seed, fingerprints, [γ, λ, S, rank scale, offset, negatives, R])`.
@@ -253,9 +288,10 @@ impl DsimlModel {
             users: real_users,
             items: real_items,
         });
-        let index = item_index(s.stage, &items, bits)?;
+        let index = item_index(s.stage, &items, bits, &s.index)?;
         Ok(DsimlModel {
             index,
+            index_options: s.index,
             user_index: OnceLock::new(),
             user_book: OnceLock::new(),
             stage: s.stage,
@@ -284,7 +320,19 @@ impl DsimlModel {
             1 => Stage::Real,
             other => return Err(corrupt(format!("stage {other}"))),
         };
-        let &[gamma, lambda, scale, rank_scale, offset, negatives, radius] = &settings[..] else {
+        // Models saved before the index parameters existed have 7 settings.
+        let (head, index) = match &settings[..] {
+            [head @ .., tables, layout] if settings.len() == 9 => {
+                let valid = |x: f64, max: f64| x.fract() == 0.0 && (0.0..=max).contains(&x);
+                let index = (valid(*tables, 64.0) && valid(*layout, 2.0))
+                    .then(|| index_options(*tables as usize, *layout as usize))
+                    .flatten()
+                    .ok_or_else(|| corrupt(format!("settings {settings:?}")))?;
+                (head, index)
+            }
+            all => (all, IndexOptions::default()),
+        };
+        let &[gamma, lambda, scale, rank_scale, offset, negatives, radius] = head else {
             return Err(corrupt(format!("settings {settings:?}")));
         };
         let positive = |x: f64| x.is_finite() && x > 0.0;
@@ -336,7 +384,8 @@ impl DsimlModel {
         let objective = Objective { bits, gamma, lambda, scale, rank_scale, offset };
         let items = CodeBook::from_values(&signs, bits);
         Ok(DsimlModel {
-            index: item_index(stage, &items, bits)?,
+            index: item_index(stage, &items, bits, &index)?,
+            index_options: index,
             user_index: OnceLock::new(),
             user_book: OnceLock::new(),
             stage,
@@ -459,7 +508,7 @@ impl BinaryCodes for Served<'_> {
                 store.remove(user as u32);
             }
             // Another thread may have built it meanwhile; either index is the same.
-            let _ = m.user_index.set(Arc::new(HammingIndex::build(store, &IndexOptions::default())));
+            let _ = m.user_index.set(Arc::new(HammingIndex::build(store, &m.index_options)));
         }
         m.user_index.get().map(|i| &**i).ok_or_else(|| Error::Invalid("the user index is missing".into()))
     }
@@ -561,8 +610,18 @@ impl Model for DsimlModel {
     fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
         let serialise = |e: rancor::Error| Error::Invalid(format!("cannot serialise a dsiml model: {e}"));
         let o = &self.objective;
-        let settings =
-            vec![o.gamma, o.lambda, o.scale, o.rank_scale, o.offset, self.negatives as f64, self.radius];
+        let (tables, layout) = index_settings(&self.index_options);
+        let settings = vec![
+            o.gamma,
+            o.lambda,
+            o.scale,
+            o.rank_scale,
+            o.offset,
+            self.negatives as f64,
+            self.radius,
+            tables as f64,
+            layout as f64,
+        ];
         let stage = u8::from(self.stage == Stage::Real);
         let shape = (o.bits as u32, stage, self.seed, self.fingerprints.clone(), settings);
         let (real_users, real_items) = match &self.real {
@@ -750,6 +809,35 @@ mod tests {
             let other = with(&[("bits", Value::Int(8)), ("epochs", Value::Int(5)), ("seed", Value::Int(7))]);
             let c = pool.install(|| DsimlModel::train(&data, &other, &NoProgress)).expect("train");
             assert_ne!(a.item_codes(), c.item_codes(), "another seed");
+        }
+    }
+
+    #[test]
+    fn index_parameters_build_the_index_and_survive_saving() {
+        let data = data();
+        let mut params = small();
+        params.extend(with(&[("tables", Value::Int(3)), ("index_layout", Value::from("arena"))]));
+        params.push(("iterations".into(), Value::Int(1)));
+        let model = DsimlModel::train(&data, &params, &NoProgress).expect("train");
+        let index = model.binary().expect("binary").item_index().tables();
+        assert_eq!(index, 3, "three tables, although 80 codes would be scanned by default");
+        assert_eq!(model.index_options.layout, Layout::Arena);
+        let saved = blobs(&model);
+        let get = |name: &str| {
+            saved.iter().find(|b| b.0 == name).map(|b| b.1.clone()).ok_or(Error::Invalid(name.into()))
+        };
+        let loaded = DsimlModel::load(&get).expect("load");
+        assert_eq!(loaded.binary().expect("binary").item_index().tables(), 3);
+        assert_eq!(loaded.index_options.layout, Layout::Arena);
+        // The default lets the index choose: a scan for so few codes.
+        let default = DsimlModel::train(&data, &small(), &NoProgress).expect("train");
+        assert_eq!(default.binary().expect("binary").item_index().tables(), 0);
+        for (bad, message) in [
+            (("tables", Value::Int(65)), "dsiml parameter 'tables' must be an integer from 1 to 64, got 65"),
+            (("index_layout", Value::from("btree")), "dsiml parameter 'index_layout' must be one of"),
+        ] {
+            let err = Settings::parse(&with(&[bad])).err().expect("refused");
+            assert!(err.to_string().starts_with(message), "{err}");
         }
     }
 
