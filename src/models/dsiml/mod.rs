@@ -123,7 +123,8 @@ struct Settings {
 }
 
 /// The index layouts `index_layout` names, in the order of their code in the model's settings.
-const LAYOUTS: [(&str, Layout); 3] = [("inline", Layout::Inline), ("hybrid", Layout::Hybrid), ("arena", Layout::Arena)];
+const LAYOUTS: [(&str, Layout); 3] =
+    [("inline", Layout::Inline), ("hybrid", Layout::Hybrid), ("arena", Layout::Arena)];
 
 /// Index options from `tables` (0: chosen at build time) and a layout code (an index of [`LAYOUTS`]).
 fn index_options(tables: usize, layout: usize) -> Option<IndexOptions> {
