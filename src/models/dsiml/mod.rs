@@ -837,7 +837,7 @@ mod tests {
             (("tables", Value::Int(65)), "dsiml parameter 'tables' must be an integer from 1 to 64, got 65"),
             (("index_layout", Value::from("btree")), "dsiml parameter 'index_layout' must be one of"),
         ] {
-            let err = Settings::parse(&with(&[bad])).err().expect("refused");
+            let err = Settings::parse(&with(&[bad])).expect_err("refused");
             assert!(err.to_string().starts_with(message), "{err}");
         }
     }
