@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{clustered, items, metric, run};
+use common::{clustered, items, metric, run, write_file};
 use recodb::ResultSet;
 
 const TASTE: &str =
@@ -197,7 +197,7 @@ fn describe_model_counts_trained_and_folded_in_users() {
 
 #[test]
 fn an_item_that_arrived_after_training_is_folded_in_from_its_users() {
-    let (db, data, _dir) = clustered(false);
+    let (db, data, dir) = clustered(false);
     run(&db, "TRAIN dsiml AS taste WITH (bits = 32, epochs = 20, learning_rate = 0.01, iterations = 3)");
     let cluster_of = |u: u32| data.user_cluster[u as usize];
     let fans: Vec<u32> = (0..600u32).filter(|&u| cluster_of(u) == 2).take(40).collect();
@@ -214,6 +214,11 @@ fn an_item_that_arrived_after_training_is_folded_in_from_its_users() {
     let same: Vec<u32> = others.iter().copied().filter(|&u| cluster_of(u) == 2).take(10).collect();
     let hits = same.iter().filter(|&&u| recommended_to(u).contains(&"'fresh'".to_string())).count();
     assert!(hits >= 7, "{hits} of 10 users of the fans' taste get 'fresh' in their top 20");
+    // EVALUATE ranks it too: a test file pairing those users with it.
+    let test: String = same.iter().map(|u| format!("{u}\tfresh\n")).collect();
+    let test = write_file(&dir, "fresh.tsv", &test);
+    let evaluated = run(&db, &format!("EVALUATE taste AGAINST '{}' AT 20", test.display()));
+    assert_eq!(metric(&evaluated, "recall", Some(20)), hits as f64 / 10.0);
     let far: Vec<u32> = others.iter().copied().filter(|&u| cluster_of(u) == 4).take(10).collect();
     let far_hits = far.iter().filter(|&&u| recommended_to(u).contains(&"'fresh'".to_string())).count();
     assert!(far_hits <= 2, "{far_hits} of 10 users of another taste get 'fresh'");

@@ -171,7 +171,8 @@ impl Sums {
 /// ranks the items for each test user (the user's training items excluded), in parallel batches, and
 /// returns one row per metric and cut-off (`metric`, `k`, `value`), then `users` (evaluated),
 /// `users_without_training_data` and `seconds` rows. With `rerank = Some((m, f))` each list is the
-/// model's best `m` items ordered by model `f` (full ranking only). The sampled protocol's rows are
+/// model's best `m` items ordered by model `f` (full ranking only). A model with binary codes is searched
+/// per user through its Hamming indexes, as RECOMMEND does. The sampled protocol's rows are
 /// named `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row.
 pub fn evaluate(
     db: &Database,
@@ -214,6 +215,9 @@ pub fn evaluate(
     let max_k = max_cutoff(&cutoffs);
     let model = loaded.model.as_ref();
     let n_model_items = model.n_items() as usize;
+    // Full ranking by a model with binary codes, or in two stages, searches per user as RECOMMEND
+    // does (items folded in after training included); otherwise batches of users are scored.
+    let searched = protocol == Protocol::Full && (two_stage.is_some() || model.binary().is_some());
     let sums = tests
         .par_chunks(BATCH)
         .try_fold(
@@ -221,7 +225,7 @@ pub fn evaluate(
             |(mut sums, mut scores), batch| {
                 let known: Vec<(u32, &[u32])> =
                     batch.iter().filter_map(|t| t.user).map(|u| (u, train.row(u))).collect();
-                if two_stage.is_none() {
+                if !searched {
                     scores.resize(known.len() * n_model_items, 0.0);
                     model.score_batch(&known, &mut scores);
                 }
@@ -233,23 +237,25 @@ pub fn evaluate(
                     };
                     match protocol {
                         Protocol::Full => {
-                            let ranked: Vec<u32> = match (t.user, &two_stage) {
-                                (Some(u), Some((m, fine))) => {
+                            let ranked: Vec<u32> = match t.user {
+                                Some(u) if searched => {
                                     let excluded = RoaringBitmap::from_sorted_iter(seen.iter().copied())
                                         .map_err(|_| Error::Invalid("unsorted training items".into()))?;
-                                    let candidates =
-                                        retrieve(model, folded.as_deref(), u, seen, *m, None, &excluded)?
-                                            .items;
+                                    let wanted = two_stage.as_ref().map_or(max_k, |(m, _)| *m);
+                                    let folded = folded.as_deref();
                                     let mut ranked =
-                                        stages::rerank(fine.model.as_ref(), u, seen, &candidates)?;
+                                        retrieve(model, folded, u, seen, wanted, None, &excluded)?.items;
+                                    if let Some((_, fine)) = &two_stage {
+                                        ranked = stages::rerank(fine.model.as_ref(), u, seen, &ranked)?;
+                                    }
                                     ranked.truncate(max_k);
                                     ranked.into_iter().map(|p| p.0).collect()
                                 }
-                                (Some(_), None) => top_k(row, max_k, |i| seen.binary_search(&i).is_err())
+                                Some(_) => top_k(row, max_k, |i| seen.binary_search(&i).is_err())
                                     .into_iter()
                                     .map(|p| p.0)
                                     .collect(),
-                                (None, _) => Vec::new(),
+                                None => Vec::new(),
                             };
                             for (summary, &k) in sums.full.iter_mut().zip(&cutoffs) {
                                 let m =

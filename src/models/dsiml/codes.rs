@@ -152,5 +152,6 @@ mod tests {
         let mut book2 = book.clone();
         book2.set(1, &a);
         assert_eq!(book2.dot(0, &book2, 1), 72.0);
+        assert_eq!(CodeBook::from_packed(book.packed(), 72), book, "packed codes give back the book");
     }
 }
