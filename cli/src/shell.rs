@@ -34,11 +34,13 @@ Statements (see README.md for the whole language):
   SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS [LIMIT n]    DESCRIBE USER key | ITEM key | MODEL name
   TRAIN pop|ease|als|bpr|dsiml [AS name] [WITH (param = v, ...)] [BACKGROUND]    DROP MODEL name
   SHOW JOBS    WAIT JOB id    CANCEL JOB id
-  RECOMMEND user key TOP n [USING name] [WHERE filter] [INCLUDE SEEN]
+  RECOMMEND user key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]
     filter: TAG = 't' | TAG IN ('t', ...) | ITEM IN (key, ...) | NOT f | f AND f | f OR f | (f)
-  SIMILAR item key TOP n [USING name] [WHERE filter]
-  EVALUATE name [AGAINST 'path' [FORMAT f]] [AT k, ...] [WITH (protocol = 'sampled', negatives = 100)]
-  EXPORT RECOMMENDATIONS name TOP n TO 'path'
+  SIMILAR item|user key TOP n [USING name] [WHERE filter]
+  EXPLAIN RECOMMEND ... | EXPLAIN SIMILAR ...    (the Hamming engine's plan for a model with codes)
+  EVALUATE name [RERANK m USING name] [AGAINST 'path' [FORMAT f]] [AT k, ...]
+           [WITH (protocol = 'sampled', negatives = 100)]
+  EXPORT RECOMMENDATIONS name TOP n TO 'path'    EXPORT CODES name USERS|ITEMS TO 'path'
   SET durability = 'full' | 'relaxed'";
 
 /// Line editing help: completion of keywords and model names, and the validator that waits for a full
