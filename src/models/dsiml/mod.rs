@@ -246,7 +246,8 @@ fn item_index(
     Ok(Some(Arc::new(HammingIndex::build(store, options))))
 }
 
-/// Blob of the shape: `(bits, stage, seed, fingerprints, [γ, λ, S, rank scale, offset, negatives, R])`.
+/// Blob of the shape: `(bits, stage, seed, fingerprints, [γ, λ, S, rank scale, offset, negatives, R,
+/// tables, layout])` (models saved before the index parameters have the first seven settings).
 const SHAPE_BLOB: &str = "shape";
 /// Blob of the packed user codes.
 const USERS_BLOB: &str = "user_codes";
@@ -830,6 +831,17 @@ mod tests {
         let loaded = DsimlModel::load(&get).expect("load");
         assert_eq!(loaded.binary().expect("binary").item_index().tables(), 3);
         assert_eq!(loaded.index_options.layout, Layout::Arena);
+        // A model saved before the index parameters (seven settings) loads with the default index.
+        let (bits, stage, seed, fingerprints, mut settings) =
+            read_archive::<(u32, u8, u64, Vec<u64>, Vec<f64>)>(&get(SHAPE_BLOB).expect("shape"), SHAPE_BLOB)
+                .expect("read");
+        settings.truncate(7);
+        let old =
+            rkyv::to_bytes::<rancor::Error>(&(bits, stage, seed, fingerprints, settings)).expect("bytes");
+        let older = |name: &str| if name == SHAPE_BLOB { Ok(old.clone()) } else { get(name) };
+        let loaded = DsimlModel::load(&older).expect("load an older model");
+        assert_eq!(loaded.binary().expect("binary").item_index().tables(), 0);
+        assert_eq!(loaded.item_codes(), model.item_codes());
         // The default lets the index choose: a scan for so few codes.
         let default = DsimlModel::train(&data, &small(), &NoProgress).expect("train");
         assert_eq!(default.binary().expect("binary").item_index().tables(), 0);
