@@ -24,7 +24,7 @@ use recodb::models::Algorithm;
 use recodb::models::Model;
 use recodb::{Database, NoProgress, Value};
 use recodb_storage::hamming::Filter;
-use recodb_storage::RoaringBitmap;
+use recodb_storage::{RoaringBitmap, Snapshot};
 use std::hint::black_box;
 
 fn split(file: &str) -> Option<PathBuf> {
@@ -35,6 +35,14 @@ fn split(file: &str) -> Option<PathBuf> {
         eprintln!("skipped: {} is absent", path.display());
         None
     }
+}
+
+/// A snapshot of the standard split's training pairs, or `None` (with a message) without the data.
+fn training_snapshot() -> Option<Snapshot> {
+    let train = split("train.tsv")?;
+    let db = Database::open_temporary().expect("open");
+    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
+    Some(db.snapshot().expect("snapshot"))
 }
 
 fn bench_models(c: &mut Criterion) {
@@ -61,10 +69,7 @@ fn bench_models(c: &mut Criterion) {
 
 /// The `als` and `bpr` fits alone (as `implicit`'s figures are), on a snapshot of the training split.
 fn bench_factor_models(c: &mut Criterion) {
-    let Some(train) = split("train.tsv") else { return };
-    let db = Database::open_temporary().expect("open");
-    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
-    let snapshot = db.snapshot().expect("snapshot");
+    let Some(snapshot) = training_snapshot() else { return };
     let mut group = c.benchmark_group("ml-1m-r4");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     let als = [
@@ -86,10 +91,7 @@ fn bench_factor_models(c: &mut Criterion) {
 /// The `dsiml` fit alone (defaults: 64 bits, 60 stage-0 epochs, 3 outer iterations), on a snapshot of the
 /// training split.
 fn bench_dsiml(c: &mut Criterion) {
-    let Some(train) = split("train.tsv") else { return };
-    let db = Database::open_temporary().expect("open");
-    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
-    let snapshot = db.snapshot().expect("snapshot");
+    let Some(snapshot) = training_snapshot() else { return };
     let mut group = c.benchmark_group("ml-1m-r4");
     group.sample_size(10).measurement_time(Duration::from_secs(60));
     group.bench_function("dsiml fit only (defaults: 64 bits)", |b| {
@@ -102,10 +104,7 @@ fn bench_dsiml(c: &mut Criterion) {
 /// `keep_real = true`): through the Hamming engine with the user's items excluded, against an exact
 /// SIMD dot-product scan of the stage-0 real vectors of the same dimension with the same exclusion.
 fn bench_binary_against_real(c: &mut Criterion) {
-    let Some(train) = split("train.tsv") else { return };
-    let db = Database::open_temporary().expect("open");
-    db.query(&format!("IMPORT INTERACTIONS FROM '{}'", train.display()), &[]).expect("import");
-    let snapshot = db.snapshot().expect("snapshot");
+    let Some(snapshot) = training_snapshot() else { return };
     let keep_real = [("keep_real".to_string(), Value::Bool(true))];
     let model = DsimlModel::train(&snapshot, &keep_real, &NoProgress).expect("fit");
     let (Some(codes), Some(real)) = (model.binary(), model.real_vectors()) else {

@@ -76,13 +76,8 @@ fn request(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<Request> {
 /// All of `user`'s items (held out ones too), and its visible (training) items, which models score
 /// from.
 pub(super) fn items_of(db: &Database, user: u32) -> Result<(RoaringBitmap, Vec<u32>)> {
-    let store = db.store();
-    let all = store.neighbours(Side::User, user)?.unwrap_or_default();
-    let seen = match store.holdout(user)? {
-        Some(held) => (&all - &held).iter().collect(),
-        None => all.iter().collect(),
-    };
-    Ok((all, seen))
+    let (all, visible) = db.store().user_items(user)?;
+    Ok((all, visible.iter().collect()))
 }
 
 impl Request {

@@ -155,13 +155,17 @@ impl<F: FoldIn> FactorModel<F> {
         Ok(Self::new(factors, fingerprints, fold_in))
     }
 
+    /// Whether `user`'s items are still `seen`, those it was trained on.
+    fn trained(&self, user: u32, seen: &[u32]) -> bool {
+        self.fingerprints.get(user as usize).is_some_and(|&f| f == fingerprint(seen))
+    }
+
     /// Writes into `out` the vector that scores `user`, whose items are `seen`: the trained one when
     /// the items are those it was trained on, otherwise one folded in from the items the model knows.
     pub fn user_vector(&self, user: u32, seen: &[u32], out: &mut [f32]) {
-        let trained = self.fingerprints.get(user as usize).filter(|&&f| f == fingerprint(seen));
-        match (trained, self.factors.user(user)) {
-            (Some(_), Some(v)) => out.copy_from_slice(v),
-            _ => {
+        match self.factors.user(user).filter(|_| self.trained(user, seen)) {
+            Some(v) => out.copy_from_slice(v),
+            None => {
                 let n = self.factors.n_items() as u32;
                 let known = &seen[..seen.partition_point(|&i| i < n)];
                 self.fold_in.fold_in(&self.factors, known, out);
@@ -227,7 +231,7 @@ impl<F: FoldIn> Model for FactorModel<F> {
     }
 
     fn is_trained(&self, user: u32, seen: &[u32]) -> Option<bool> {
-        Some(self.fingerprints.get(user as usize).is_some_and(|&f| f == fingerprint(seen)))
+        Some(self.trained(user, seen))
     }
 
     /// Cosine of item vectors; an item without a vector (or a zero one) is similar to nothing.

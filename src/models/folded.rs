@@ -27,10 +27,7 @@ impl FoldedItems {
             let Some(users) = store.neighbours(Side::Item, item)? else { continue };
             let mut rows = Vec::new();
             for user in &users {
-                let mut visible = store.neighbours(Side::User, user)?.unwrap_or_default();
-                if let Some(held) = store.holdout(user)? {
-                    visible -= held;
-                }
+                let (_, visible) = store.user_items(user)?;
                 if visible.contains(item) {
                     rows.push((user, visible.iter().collect::<Vec<u32>>()));
                 }

@@ -221,6 +221,17 @@ impl Store {
         read_bitmap(&self.engine, tree::HOLDOUT, user)
     }
 
+    /// The user's items (held out ones included) and its visible ones: those minus the held-out ones,
+    /// which models train on and score from.
+    pub fn user_items(&self, user: u32) -> Result<(RoaringBitmap, RoaringBitmap)> {
+        let all = self.neighbours(Side::User, user)?.unwrap_or_default();
+        let visible = match self.holdout(user)? {
+            Some(held) => &all - held,
+            None => all.clone(),
+        };
+        Ok((all, visible))
+    }
+
     /// Up to `limit` entities of a side in id order, starting at id `from`.
     pub fn entities(&self, side: Side, from: u32, limit: usize) -> Result<Vec<(u32, Key)>> {
         let mut out = Vec::new();

@@ -146,6 +146,10 @@ fn snapshots_split_visible_and_held_out_interactions() {
     let held = store.snapshot(SnapshotPart::Holdout).expect("snapshot");
     assert_eq!(held.nnz(), 1);
     assert_eq!(held.row(u1), &[i11]);
+    // One user's items agree with the snapshots: all of them, and the visible ones.
+    let (all, seen) = store.user_items(u1).expect("items");
+    assert_eq!(all.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(seen.iter().collect::<Vec<_>>(), visible.row(u1));
 
     store.write(|txn| txn.clear_holdout()).expect("clear");
     assert_eq!(store.snapshot(SnapshotPart::Visible).expect("snapshot").nnz(), 5);
