@@ -160,6 +160,7 @@ pub(super) fn plan(
         ("radius", e.radius.to_string()),
         ("buckets_probed", e.buckets_probed.to_string()),
         ("candidates", e.candidates.to_string()),
+        ("ids_looked_up", e.lookups.to_string()),
         ("filtered", e.filtered.to_string()),
         ("results", results.to_string()),
         ("microseconds", micros(e.elapsed)),

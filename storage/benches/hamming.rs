@@ -161,21 +161,24 @@ fn explain_averages(index: &HammingIndex, queries: &[u64]) -> String {
     let words = index.codes().words();
     let mut s = index.searcher();
     let (mut radius, mut buckets, mut cands, mut tenth, mut nq) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut lookups = 0u64;
     for q in queries.chunks_exact(words) {
         let hits = s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid");
         let e = s.explain();
         radius += u64::from(e.radius);
         buckets += e.buckets_probed;
         cands += e.candidates;
+        lookups += e.lookups;
         tenth += hits.last().map_or(0, |h| u64::from(h.distance));
         nq += 1;
     }
     let nq = nq.max(1) as f64;
     format!(
-        "MIH avg: radius {:.1}, {:.0} buckets, {:.0} candidates, 10th distance {:.2}",
+        "MIH avg: radius {:.1}, {:.0} buckets, {:.0} candidates, {:.0} id look-ups, 10th distance {:.2}",
         radius as f64 / nq,
         buckets as f64 / nq,
         cands as f64 / nq,
+        lookups as f64 / nq,
         tenth as f64 / nq
     )
 }
@@ -290,6 +293,14 @@ fn bench_filters(index: &HammingIndex, set: &str, queries: &[u64]) {
         &format!("exclude 200 (1M, {set} queries)"),
         &[format!("planner {planner:.0} q/s"), format!("MIH {mih:.0}"), format!("scan {scan:.0}")],
     );
+    // What MIH does under both filters, averaged over the first 200 queries.
+    let (mut cands, mut looked, mut radius) = (0u64, 0u64, 0u64);
+    for (j, q) in take(queries, 1, 200).iter().enumerate() {
+        let f = Filter { allowed: Some(&allowed), excluded: Some(&seen[j]) };
+        black_box(s.search_with(Path::Mih, &[*q], K, &f).expect("valid"));
+        let e = s.explain();
+        (cands, looked, radius) = (cands + e.candidates, looked + e.lookups, radius + u64::from(e.radius));
+    }
     let planner = run(None, true, &mut s);
     let chosen = s.explain().path;
     let mih = run(Some(Path::Mih), true, &mut s);
@@ -304,23 +315,49 @@ fn bench_filters(index: &HammingIndex, set: &str, queries: &[u64]) {
             format!("scan {scan:.0}"),
             format!("scan allowed ids {scan_ids:.0}"),
             format!("best/planner {:.2}x", best / planner),
+            format!(
+                "MIH avg: radius {:.1}, {:.0} candidates, {:.0} id look-ups",
+                radius as f64 / 200.0,
+                cands as f64 / 200.0,
+                looked as f64 / 200.0
+            ),
         ],
     );
 }
 
+/// The bucket layouts at the default index's `m` (and the inline layout also at `m + 1`), their passes
+/// interleaved so that a change in the machine's speed hits them alike; medians of 5 passes.
 fn bench_layouts(store: &CodeStore, m: usize, queries: &[u64]) {
     let code_bytes = store.as_words().len() * 8;
-    for layout in [Layout::Roaring, Layout::Arena, Layout::Hybrid, Layout::Inline] {
-        let opts = IndexOptions { m: Some(m), path: Some(Path::Mih), layout, kernel: None };
-        let index = HammingIndex::build(store.clone(), &opts);
-        let mut s = index.searcher();
-        let q = qps(queries, 1, 5, |q| {
-            black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
-        });
+    let configs = [
+        (Layout::Roaring, m),
+        (Layout::Arena, m),
+        (Layout::Hybrid, m),
+        (Layout::Inline, m),
+        (Layout::Inline, m + 1),
+        (Layout::Packed, m),
+    ];
+    let indexes: Vec<HammingIndex> = configs
+        .iter()
+        .map(|&(layout, m)| {
+            let opts = IndexOptions { m: Some(m), path: Some(Path::Mih), layout, kernel: None };
+            HammingIndex::build(store.clone(), &opts)
+        })
+        .collect();
+    let mut searchers: Vec<_> = indexes.iter().map(HammingIndex::searcher).collect();
+    let mut passes = vec![Vec::new(); indexes.len()];
+    for _ in 0..5 {
+        for (s, times) in searchers.iter_mut().zip(&mut passes) {
+            times.push(qps(queries, 1, 1, |q| {
+                black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
+            }));
+        }
+    }
+    for (((layout, m), index), times) in configs.iter().zip(&indexes).zip(passes) {
         row(
             &format!("layout {layout:?} (1M, m={m}, fresh queries)"),
             &[
-                format!("{q:.0} q/s"),
+                format!("{:.0} q/s", median(times)),
                 format!("index {:.2}x code bytes", index.index_bytes() as f64 / code_bytes as f64),
             ],
         );
@@ -329,18 +366,22 @@ fn bench_layouts(store: &CodeStore, m: usize, queries: &[u64]) {
 
 /// MIH at forced values of `m` on each query set (`HAMMING_MSWEEP=1`).
 fn bench_m_sweep(label: &str, store: &CodeStore, sets: &[(&str, &[u64])]) {
-    for m in [3, 4, 5, 6] {
-        let opts = IndexOptions { m: Some(m), path: Some(Path::Mih), ..Default::default() };
+    for (m, layout) in [3, 4, 5, 6].into_iter().flat_map(|m| [(m, Layout::Inline), (m, Layout::Packed)]) {
+        let opts = IndexOptions { m: Some(m), path: Some(Path::Mih), layout, ..Default::default() };
         let index = HammingIndex::build(store.clone(), &opts);
         let mut s = index.searcher();
-        let mut cells = vec![format!("build {:.2} s", index.build_time().as_secs_f64())];
+        let code_bytes = store.as_words().len() as f64 * 8.0;
+        let mut cells = vec![
+            format!("build {:.2} s", index.build_time().as_secs_f64()),
+            format!("index {:.2}x code bytes", index.index_bytes() as f64 / code_bytes),
+        ];
         for &(set, queries) in sets {
             let q = qps(queries, 1, 3, |q| {
                 black_box(s.search_with(Path::Mih, q, K, &Filter::NONE).expect("valid"));
             });
             cells.push(format!("{set} {q:.0} q/s"));
         }
-        row(&format!("m sweep {label}, m={m}"), &cells);
+        row(&format!("m sweep {label}, m={m}, {layout:?}"), &cells);
     }
 }
 

@@ -94,7 +94,7 @@ const PARAMETERS: &[Parameter] = &[
     Parameter { name: "stage", doc: "'binary' (codes, scored by Hamming distance) or 'real' (stop after stage 0, score uᵀv); default 'binary'" },
     Parameter { name: "seed", doc: "seed of the initial vectors and the triplets; an integer of zero or more, default 42" },
     Parameter { name: "tables", doc: "multi-index hashing tables of the item index (always hash with this many); an integer from 1 to 64, default: the index times a few and may choose a scan" },
-    Parameter { name: "index_layout", doc: "how index buckets are stored: 'inline' (codes beside ids: fastest, index about 1.5 × tables times the code bytes for 64 bits), 'hybrid' or 'arena' (ids only: about 2.5 times the code bytes, 2-3x slower at 1M codes); default 'inline'" },
+    Parameter { name: "index_layout", doc: "how index buckets are stored: 'packed' (each table's codes less its own substring, beside the buckets: index at most 4 times the code bytes at 1M 64-bit codes), 'inline' (whole codes and ids in every table: about as fast, 7.5 times), 'hybrid' or 'arena' (ids only: 2.5 times, 2-4x slower at 1M codes); default 'packed'" },
 ];
 
 /// What a model scores with.
@@ -123,8 +123,12 @@ struct Settings {
 }
 
 /// The index layouts `index_layout` names, in the order of their code in the model's settings.
-const LAYOUTS: [(&str, Layout); 3] =
-    [("inline", Layout::Inline), ("hybrid", Layout::Hybrid), ("arena", Layout::Arena)];
+const LAYOUTS: [(&str, Layout); 4] = [
+    ("inline", Layout::Inline),
+    ("hybrid", Layout::Hybrid),
+    ("arena", Layout::Arena),
+    ("packed", Layout::Packed),
+];
 
 /// Index options from `tables` (0: chosen at build time) and a layout code (an index of [`LAYOUTS`]).
 fn index_options(tables: usize, layout: usize) -> Option<IndexOptions> {
@@ -189,7 +193,7 @@ impl Settings {
             index: {
                 let tables = p.integer("tables", 0, 1..=64)? as usize;
                 let names: Vec<&str> = LAYOUTS.iter().map(|l| l.0).collect();
-                let layout = p.word("index_layout", "inline", &names)?;
+                let layout = p.word("index_layout", "packed", &names)?;
                 let code = names.iter().position(|n| *n == layout).unwrap_or(0);
                 index_options(tables, code).unwrap_or_default()
             },
@@ -326,7 +330,7 @@ impl DsimlModel {
         let (head, index) = match &settings[..] {
             [head @ .., tables, layout] if settings.len() == 9 => {
                 let valid = |x: f64, max: f64| x.fract() == 0.0 && (0.0..=max).contains(&x);
-                let index = (valid(*tables, 64.0) && valid(*layout, 2.0))
+                let index = (valid(*tables, 64.0) && valid(*layout, (LAYOUTS.len() - 1) as f64))
                     .then(|| index_options(*tables as usize, *layout as usize))
                     .flatten()
                     .ok_or_else(|| corrupt(format!("settings {settings:?}")))?;

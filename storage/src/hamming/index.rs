@@ -19,12 +19,16 @@ const MIN_MIH_CODES: u32 = 1024;
 const SAMPLE: usize = 64;
 /// The `k` of the sample queries.
 const SAMPLE_K: usize = 10;
+/// When `m` is chosen, only numbers of tables whose index is estimated to take at most this many times the
+/// bytes of the codes are timed (all are, if none is).
+const MEMORY_BUDGET: usize = 4;
 
 /// How to build an index; the defaults let the index choose.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IndexOptions {
     /// The number of MIH tables (`WITH (m = ...)`); `None` times `bits / log2 n` and the next two (on
-    /// clustered codes the best `m` lies above `bits / log2 n`: buckets are uneven).
+    /// clustered codes the best `m` lies above `bits / log2 n`: buckets are uneven), skips those whose index
+    /// could take more than four times the bytes of the codes (unless all could), and keeps the fastest.
     pub m: Option<usize>,
     /// Force a path: `Some(Path::Mih)` always builds tables, a scan path never does.
     pub path: Option<Path>,
@@ -88,15 +92,24 @@ impl HammingIndex {
             };
             let queries = sample_queries(&index.codes, SAMPLE);
             let scan_per_query = index.plan.scan_s * f64::from(index.codes.slots());
+            // Keep to the tables estimated to fit the memory budget, where any do.
+            let (n, words) = (index.codes.len() as usize, index.codes.words());
+            let fitting: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&m| Mih::estimate_bytes(bits, n, m, options.layout) <= MEMORY_BUDGET * n * words * 8)
+                .collect();
+            let candidates = if fitting.is_empty() { candidates } else { fitting };
             let mut best: Option<(f64, Mih)> = None;
             for m in candidates {
                 index.mih = Some(Mih::build(&index.codes, m, options.layout));
-                let budget = match (&best, options.path) {
+                // Stop timing once this candidate cannot win.
+                let limit = match (&best, options.path) {
                     (Some((t, _)), _) => t * queries.len() as f64,
                     (None, Some(Path::Mih)) => f64::INFINITY,
                     (None, _) => scan_per_query * queries.len() as f64,
                 };
-                let timed = time_mih(&index, &queries, budget);
+                let timed = time_mih(&index, &queries, limit);
                 if let (Some(t), Some(mih)) = (timed, index.mih.take()) {
                     if best.as_ref().is_none_or(|(b, _)| t < *b) {
                         best = Some((t, mih));
@@ -282,6 +295,7 @@ impl Searcher<'_> {
                 e.buckets_probed = st.buckets;
                 e.candidates = st.candidates;
                 e.filtered = st.filtered;
+                e.lookups = st.lookups;
             }
             (Path::ScanAllowed, _) => {
                 e.candidates = scan_ids(
@@ -325,6 +339,24 @@ mod tests {
             })
             .collect();
         CodeStore::from_words(bits, data).expect("valid")
+    }
+
+    #[test]
+    fn chosen_tables_fit_the_memory_budget() {
+        // 300k 64-bit codes: of the candidates m = 4, 5, 6, only four packed tables fit in four times the
+        // code bytes (6-byte entries; 7 bytes from m = 5 on).
+        let n = 300_000;
+        let store = codes(n, 64);
+        let code_bytes = n as usize * 8;
+        let packed =
+            HammingIndex::build(store.clone(), &IndexOptions { path: Some(Path::Mih), ..Default::default() });
+        assert_eq!(packed.tables(), 4);
+        assert!(packed.index_bytes() <= MEMORY_BUDGET * code_bytes, "{}", packed.index_bytes());
+        // No inline index fits: every candidate is timed.
+        let opts = IndexOptions { path: Some(Path::Mih), layout: Layout::Inline, ..Default::default() };
+        let inline = HammingIndex::build(store, &opts);
+        assert!((4..=6).contains(&inline.tables()));
+        assert!(inline.index_bytes() > MEMORY_BUDGET * code_bytes);
     }
 
     #[test]

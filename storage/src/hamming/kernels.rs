@@ -8,12 +8,15 @@
 //! nibble-LUT `pshufb` method with `psadbw` sums), then the scalar kernels. On other architectures the
 //! portable kernel is used (on aarch64 `count_ones` already compiles to NEON `cnt`).
 //!
-//! Two operations: [`Kernel::scan`] runs over a contiguous block of codes and emits `(distance, id)` for
+//! Three operations: [`Kernel::scan`] runs over a contiguous block of codes and emits `(distance, id)` for
 //! each code closer than a limit (the bounded top-k of a scan raises the bar as it fills, so few codes are
-//! emitted), and [`Kernel::gather`] computes the distances of a list of ids (the candidates of MIH).
-//! Codes of 1, 2 and 4 words have specialised paths.
+//! emitted), [`Kernel::gather`] computes the distances of a list of ids (the candidates of MIH's arena
+//! layouts), and `Kernel::scan_packed` does what `scan` does over the byte-packed remainders of MIH's packed
+//! layout. Codes of 1, 2 and 4 words, and remainders of up to 8 bytes, have specialised paths.
 
 use std::sync::OnceLock;
+
+use super::packed::{Cut, PADDING};
 
 /// A distance kernel: an instruction set the distance computation is compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,6 +129,34 @@ impl Kernel {
             _ => gather_scalar(query, codes, ids, out),
         }
     }
+
+    /// Emits `(base + distance, position)` for each packed remainder at positions `lo..hi` of `entries`
+    /// whose distance to the query's remainder `q`, plus `base`, is below `limit` (see
+    /// [`Cut::scan`](super::packed::Cut::scan)).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn scan_packed(
+        self,
+        cut: &Cut,
+        entries: &[u8],
+        lo: usize,
+        hi: usize,
+        q: &[u64],
+        base: u32,
+        limit: u32,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        match self.checked() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: Popcnt is returned by `checked` only if the CPU has popcnt.
+            Kernel::Popcnt => unsafe { x86::scan_packed_popcnt(cut, entries, lo, hi, q, base, limit, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: Avx2 and Avx512 are returned by `checked` only if the CPU has AVX2 and popcnt.
+            Kernel::Avx2 | Kernel::Avx512 => unsafe {
+                x86::scan_packed_avx2(cut, entries, lo, hi, q, base, limit, out)
+            },
+            _ => cut.scan(entries, lo, hi, q, base, limit, out),
+        }
+    }
 }
 
 /// The distance of two codes of `W` words.
@@ -198,7 +229,7 @@ mod x86 {
 
     use std::arch::x86_64::*;
 
-    use super::{gather_scalar, scan_scalar};
+    use super::{gather_scalar, scan_scalar, Cut, PADDING};
 
     /// # Safety
     /// The CPU must have popcnt.
@@ -218,6 +249,99 @@ mod x86 {
     #[target_feature(enable = "popcnt")]
     pub(super) unsafe fn gather_popcnt(q: &[u64], codes: &[u64], ids: &[u32], out: &mut Vec<u32>) {
         gather_scalar(q, codes, ids, out)
+    }
+
+    /// # Safety
+    /// The CPU must have popcnt.
+    #[target_feature(enable = "popcnt")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn scan_packed_popcnt(
+        cut: &Cut,
+        entries: &[u8],
+        lo: usize,
+        hi: usize,
+        q: &[u64],
+        base: u32,
+        limit: u32,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        cut.scan(entries, lo, hi, q, base, limit, out)
+    }
+
+    /// The popcounts of entries `p..p + 4` (at most 8 bytes each, `st` bytes apart) against `qv`, as `u64`
+    /// lanes: each 128-bit lane loads two entries and the byte shuffle `order` moves each into its own
+    /// 64-bit lane, zero-extended.
+    ///
+    /// # Safety
+    /// `(p + 2)·st + 16 <= entries.len()`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn packed_lanes(entries: &[u8], p: usize, st: usize, order: __m256i, qv: __m256i) -> __m256i {
+        debug_assert!((p + 2) * st + 16 <= entries.len());
+        // SAFETY: both 16-byte loads lie inside `entries` (the caller's bound); they are unaligned.
+        let v = unsafe {
+            let at = entries.as_ptr();
+            _mm256_loadu2_m128i(at.add((p + 2) * st) as *const __m128i, at.add(p * st) as *const __m128i)
+        };
+        popcnt_lanes(_mm256_shuffle_epi8(v, order), qv)
+    }
+
+    /// [`Cut::scan`] for entries of at most 8 bytes, eight at a time; the last group of a run reads past
+    /// its end (into the next bucket or the padding) and ignores those lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and popcnt.
+    #[target_feature(enable = "avx2,popcnt")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn scan_packed_avx2(
+        cut: &Cut,
+        entries: &[u8],
+        lo: usize,
+        hi: usize,
+        q: &[u64],
+        base: u32,
+        limit: u32,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        let st = cut.stride();
+        // A group starting before `hi` loads up to (hi + 5)·st + 16 <= hi·st + PADDING bytes.
+        if st > 8 || limit <= base || entries.len() < hi * st + PADDING {
+            return cut.scan(entries, lo, hi, q, base, limit, out);
+        }
+        // SAFETY: the shuffle is 32 bytes; the load is unaligned.
+        let order = unsafe { _mm256_loadu_si256(cut.spread().as_ptr() as *const __m256i) };
+        let q0 = q.first().copied().unwrap_or(0) & if st == 8 { u64::MAX } else { (1u64 << (8 * st)) - 1 };
+        let qv = _mm256_set1_epi64x(q0 as i64);
+        let lim = _mm256_set1_epi32((limit - base).min(1 << 20) as i32);
+        let mut p = lo;
+        while p < hi {
+            // SAFETY: p < hi, so both groups' loads end by (hi + 5)·st + 16, inside `entries` (checked above).
+            let (a, b) = unsafe {
+                (packed_lanes(entries, p, st, order, qv), packed_lanes(entries, p + 4, st, order, qv))
+            };
+            // u32 lane 2j holds entry p + j, lane 2j + 1 entry p + 4 + j.
+            let x = _mm256_or_si256(a, _mm256_slli_epi64::<32>(b));
+            let mut lanes = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(lim, x))) as u32;
+            if lanes != 0 {
+                // The entries below the limit, in order: entry j is lane 2j for j < 4, lane 2(j - 4) + 1 after.
+                let mut below = 0u32;
+                while lanes != 0 {
+                    let l = lanes.trailing_zeros();
+                    below |= 1 << ((l % 2) * 4 + l / 2);
+                    lanes &= lanes - 1;
+                }
+                below &= (1u32 << (hi - p).min(8)) - 1;
+                let mut tmp = [0u32; 8];
+                // SAFETY: `tmp` is 32 bytes; the store is unaligned.
+                unsafe { _mm256_storeu_si256(tmp.as_mut_ptr() as *mut __m256i, x) };
+                while below != 0 {
+                    let j = below.trailing_zeros() as usize;
+                    out.push((base + tmp[(j % 4) * 2 + j / 4], (p + j) as u32));
+                    below &= below - 1;
+                }
+            }
+            p += 8;
+        }
     }
 
     /// Byte-wise popcounts of `v` by the nibble lookup.
@@ -453,6 +577,49 @@ mod tests {
                     let mut got_g = Vec::new();
                     k.gather(&q, &codes, &ids, &mut got_g);
                     assert_eq!(got_g, want_g, "{} gather words={words}", k.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_available_packed_kernel_matches_the_portable_one() {
+        let mut seed = 11;
+        for (bits, len) in [(64, 64), (64, 32), (64, 16), (64, 13), (64, 9), (128, 16), (256, 30), (24, 16)] {
+            let cut = Cut::new(bits, 3.min(bits - len), len);
+            let words = bits.div_ceil(64) as usize;
+            let tail = if bits % 64 == 0 { u64::MAX } else { (1 << (bits % 64)) - 1 };
+            let random = |seed: &mut u64| -> Vec<u64> {
+                let mut c: Vec<u64> = (0..words).map(|_| lcg(seed)).collect();
+                c[words - 1] &= tail;
+                c
+            };
+            let mut entries = Vec::new();
+            let mut rem = vec![0; cut.words()];
+            for _ in 0..77 {
+                cut.remainder(&random(&mut seed), &mut rem);
+                cut.push_entry(&rem, &mut entries);
+            }
+            entries.extend([0; PADDING]);
+            let mut q = vec![0; cut.words()];
+            cut.remainder(&random(&mut seed), &mut q);
+            for (lo, hi) in [(0, 77), (3, 40), (60, 77), (5, 5)] {
+                for (base, limit) in [(0, u32::MAX), (2, 2 + (bits - len) / 2), (1, 1), (4, 2)] {
+                    let mut want = Vec::new();
+                    Kernel::Portable.scan_packed(&cut, &entries, lo, hi, &q, base, limit, &mut want);
+                    for k in Kernel::available() {
+                        let mut got = vec![(9, 9)];
+                        k.scan_packed(&cut, &entries, lo, hi, &q, base, limit, &mut got);
+                        assert_eq!(
+                            got[1..],
+                            want,
+                            "{} bits {bits} len {len} {lo}..{hi} limit {limit}",
+                            k.name()
+                        );
+                    }
+                    if limit == u32::MAX {
+                        assert_eq!(want.len(), hi - lo);
+                    }
                 }
             }
         }

@@ -12,17 +12,28 @@
 //! so the result is exactly the scan's under the tie rule.
 //!
 //! **Memory access.** The search is bound by memory latency: a query probes hundreds of buckets scattered
-//! over the tables. Each round (one table at one radius) first lists its keys and prefetches their
-//! directory entries, then locates the buckets and prefetches their first lines, then reads them, so the
-//! misses overlap instead of queueing one behind the other.
+//! over the tables. Each round (one table at one radius) lists its keys, locates their buckets with each
+//! directory entry prefetched a few keys ahead, then reads the runs with each prefetched a few runs ahead,
+//! so the misses overlap instead of queueing one behind the other.
 //!
 //! **Buckets** ([`Layout`]): buckets are sorted `u32` id runs in one arena per table, found through
 //! offsets indexed by substring value (dense) or, where substrings are long enough that a dense offset
 //! array would outweigh the ids, through sorted distinct keys with a 2^16-entry directory on their high
-//! bits (sparse). The inline layout (the default) keeps a copy of each id's code next to the run, so
-//! distances are computed by the scan kernel over contiguous codes instead of gathered from the code store
-//! one cache miss at a time. Buckets of at least [`BIG_BUCKET`] ids (hot substrings of clustered codes)
-//! are roaring bitmaps in the hybrid layout.
+//! bits (sparse). The inline layout keeps a copy of each id's code next to the run, so distances are
+//! computed by the scan kernel over contiguous codes instead of gathered from the code store one cache
+//! miss at a time. Buckets of at least [`BIG_BUCKET`] ids (hot substrings of clustered codes) are roaring
+//! bitmaps in the hybrid layout.
+//!
+//! **The packed layout** (the default) keeps contiguous codes in a third of the inline layout's memory.
+//! A table's entries are the codes' remainders, without the table's own substring (the bucket key gives it
+//! back), in `ceil((bits - len) / 8)` bytes ([`packed`](super::packed)). Only the first table keeps ids,
+//! beside its entries, sorted by (key, remainder, id). The others keep each distinct code once and no ids:
+//! an entry close enough to enter the top `k` is decoded, and its ids are found by binary search in the
+//! first table's bucket. These look-ups wait until the end of their round and go nearest first, so once
+//! the top `k` fills the rest are skipped; a query makes a few dozen of them. At 1M 64-bit codes and four
+//! tables an index takes 29 bytes per code (3.6 times the codes), the inline layout at five tables 60.
+
+use std::cmp::Ordering;
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
@@ -30,6 +41,7 @@ use roaring::RoaringBitmap;
 use super::codes::CodeStore;
 use super::filter::Filter;
 use super::kernels::Kernel;
+use super::packed::{Cut, PADDING};
 use super::scan::{scan_all, Hit, TopK};
 
 /// How the buckets of the substring tables are stored.
@@ -41,10 +53,16 @@ pub enum Layout {
     Hybrid,
     /// Every bucket as its own roaring bitmap (kept for comparison: larger and slower).
     Roaring,
-    /// Id runs with a copy of their codes alongside (the default): distances are computed over contiguous
-    /// codes, at the cost of `m × 8 × words` more bytes per code.
-    #[default]
+    /// Id runs with a copy of their codes alongside: distances are computed over contiguous codes, at the
+    /// cost of `m × 8 × words` more bytes per code.
     Inline,
+    /// The default: each table keeps its codes' remainders (the code less the table's substring, which the
+    /// bucket key gives back) packed into whole bytes, in bucket order. Only the first table keeps ids; the
+    /// others keep each distinct code once and find its ids in the first table by binary search, which only
+    /// codes close enough to enter the top `k` need. Distances are computed over contiguous entries, as
+    /// with [`Layout::Inline`], in about a third of its memory.
+    #[default]
+    Packed,
 }
 
 /// The size from which the hybrid layout keeps a bucket as a roaring bitmap.
@@ -56,6 +74,15 @@ const DENSE_BITS: u32 = 16;
 /// A bucket probe costs about as much as scanning this many codes: a round of more probes than the codes
 /// divided by this is abandoned for a full scan.
 const PROBE_COST: u32 = 16;
+
+/// Directory entries and runs are prefetched this many ahead of their reading.
+const AHEAD: usize = 8;
+
+/// Lines of a packed run prefetched.
+const RUN_LINES: usize = 4;
+
+/// Words of the longest code, and of the longest remainder.
+const REM_WORDS: usize = (super::codes::MAX_BITS / 64) as usize;
 
 /// Ids of a roaring bucket are gathered this many at a time.
 const GATHER_CHUNK: usize = 1024;
@@ -81,6 +108,12 @@ struct Table {
     codes: Vec<u64>,
     big_keys: Vec<u32>,
     big: Vec<RoaringBitmap>,
+    /// With [`Layout::Packed`], the remainders in bucket order, `cut.stride()` bytes each, then
+    /// [`PADDING`]; else empty. `ids` then holds the id of each entry in the first table and is empty in
+    /// the others, whose entries are distinct codes.
+    entries: Vec<u8>,
+    /// The table's substring and the remainder around it.
+    cut: Cut,
 }
 
 /// One bucket.
@@ -116,39 +149,81 @@ fn prefetch<T>(item: Option<&T>) {
     let _ = item;
 }
 
-/// Sorts `(key << 32 | id)` pairs by key, stably, in 16-bit radix passes over `key_bits` bits.
-fn radix_sort(pairs: &mut Vec<u64>, key_bits: u32) {
-    let mut tmp = vec![0u64; pairs.len()];
-    let mut shift = 32;
-    while shift < 32 + key_bits {
-        let bits = (32 + key_bits - shift).min(16);
-        let mask = (1u64 << bits) - 1;
+/// Sorts `items` by their `key_bits`-bit keys, stably, in 16-bit radix passes.
+fn radix_sort_by<T: Copy + Default>(items: &mut Vec<T>, key_bits: u32, key: impl Fn(T) -> u32) {
+    let mut tmp = vec![T::default(); items.len()];
+    let mut shift = 0;
+    while shift < key_bits {
+        let bits = (key_bits - shift).min(16);
+        let mask = (1u32 << bits) - 1;
         let mut counts = vec![0usize; (1 << bits) + 1];
-        for &p in pairs.iter() {
-            counts[((p >> shift) & mask) as usize + 1] += 1;
+        for &p in items.iter() {
+            counts[((key(p) >> shift) & mask) as usize + 1] += 1;
         }
         for i in 1..counts.len() {
             counts[i] += counts[i - 1];
         }
-        for &p in pairs.iter() {
-            let d = ((p >> shift) & mask) as usize;
+        for &p in items.iter() {
+            let d = ((key(p) >> shift) & mask) as usize;
             tmp[counts[d]] = p;
             counts[d] += 1;
         }
-        std::mem::swap(pairs, &mut tmp);
+        std::mem::swap(items, &mut tmp);
         shift += bits;
     }
 }
 
+impl Directory {
+    /// Whether a table of `len`-bit substrings over `n` codes gets a dense offset array.
+    fn is_dense(len: u32, n: usize) -> bool {
+        len <= DENSE_BITS || (1usize << len) <= 2 * n.max(1)
+    }
+
+    /// The directory of a table of `len`-bit substrings over `n` codes, from its distinct `keys` in order
+    /// and the start of each one's run (`offsets`, one more than `keys`).
+    fn new(len: u32, n: usize, keys: Vec<u32>, offsets: Vec<u32>) -> Directory {
+        if Directory::is_dense(len, n) {
+            let mut dense_offsets = vec![0u32; (1usize << len) + 1];
+            for (i, &key) in keys.iter().enumerate() {
+                dense_offsets[key as usize + 1] = offsets[i + 1] - offsets[i];
+            }
+            for v in 1..dense_offsets.len() {
+                dense_offsets[v] += dense_offsets[v - 1];
+            }
+            Directory::Dense { offsets: dense_offsets }
+        } else {
+            let shift = len - DENSE_BITS;
+            let mut top = vec![0u32; (1 << DENSE_BITS) + 1];
+            for &key in &keys {
+                top[(key >> shift) as usize + 1] += 1;
+            }
+            for h in 1..top.len() {
+                top[h] += top[h - 1];
+            }
+            Directory::Sparse { shift, top, keys, offsets }
+        }
+    }
+}
+
 impl Table {
-    fn build(codes: &CodeStore, members: &[u32], start: u32, len: u32, layout: Layout) -> Table {
+    /// Table `j` of the index: the substring `[start, start + len)` of the codes of `members`.
+    fn build(
+        codes: &CodeStore,
+        members: &[u32],
+        j: usize,
+        (start, len): (u32, u32),
+        layout: Layout,
+    ) -> Table {
+        if layout == Layout::Packed {
+            return Table::build_packed(codes, members, j == 0, start, len);
+        }
         let mut pairs: Vec<u64> = members
             .iter()
             .map(|&id| u64::from(substring(codes.code(id), start, len)) << 32 | u64::from(id))
             .collect();
-        radix_sort(&mut pairs, len);
+        radix_sort_by(&mut pairs, len, |p| (p >> 32) as u32);
         let threshold = match layout {
-            Layout::Arena | Layout::Inline => usize::MAX,
+            Layout::Arena | Layout::Inline | Layout::Packed => usize::MAX,
             Layout::Hybrid => BIG_BUCKET,
             Layout::Roaring => 0,
         };
@@ -172,28 +247,107 @@ impl Table {
             Layout::Inline => ids.iter().flat_map(|&id| codes.code(id)).copied().collect(),
             _ => Vec::new(),
         };
-        let dense = len <= DENSE_BITS || (1usize << len) <= 2 * members.len().max(1);
-        let dir = if dense {
-            let mut dense_offsets = vec![0u32; (1usize << len) + 1];
-            for (i, &key) in keys.iter().enumerate() {
-                dense_offsets[key as usize + 1] = offsets[i + 1] - offsets[i];
+        let dir = Directory::new(len, members.len(), keys, offsets);
+        let cut = Cut::new(codes.bits(), start, len);
+        Table { start, len, dir, ids, codes: inline_codes, big_keys, big, entries: Vec::new(), cut }
+    }
+
+    /// A packed table: entries sorted by (key, remainder, id); the first table (`primary`) keeps every
+    /// member and its id, the others each distinct code once.
+    fn build_packed(codes: &CodeStore, members: &[u32], primary: bool, start: u32, len: u32) -> Table {
+        let cut = Cut::new(codes.bits(), start, len);
+        let rw = cut.words();
+        let mut rems = vec![0u64; members.len() * rw];
+        if rw > 0 {
+            rems.par_chunks_mut(rw).zip(members).for_each(|(rem, &id)| cut.remainder(codes.code(id), rem));
+        }
+        // Keys, remainders and ids in (key, remainder read as a number, id) order.
+        let n = members.len();
+        let (mut sorted_keys, mut sorted_rems, mut sorted_ids) =
+            (Vec::with_capacity(n), Vec::new(), Vec::with_capacity(n));
+        if rw <= 1 {
+            // One 128-bit record per member, moved whole: no random reads.
+            let mut records: Vec<u128> = members
+                .iter()
+                .zip(rems.iter().copied().chain(std::iter::repeat(0)))
+                .map(|(&id, r)| {
+                    u128::from(cut.key(codes.code(id))) << 96 | u128::from(r) << 32 | u128::from(id)
+                })
+                .collect();
+            radix_sort_by(&mut records, len, |r| (r >> 96) as u32);
+            for bucket in records.chunk_by_mut(|a, b| a >> 96 == b >> 96) {
+                bucket.sort_unstable();
             }
-            for v in 1..dense_offsets.len() {
-                dense_offsets[v] += dense_offsets[v - 1];
+            sorted_rems.reserve(n * rw);
+            for r in records {
+                sorted_keys.push((r >> 96) as u32);
+                sorted_rems.extend((rw == 1).then_some((r >> 32) as u64));
+                sorted_ids.push(r as u32);
             }
-            Directory::Dense { offsets: dense_offsets }
         } else {
-            let shift = len - DENSE_BITS;
-            let mut top = vec![0u32; (1 << DENSE_BITS) + 1];
-            for &key in &keys {
-                top[(key >> shift) as usize + 1] += 1;
+            let rem = |i: usize| &rems[i * rw..i * rw + rw];
+            let mut order: Vec<(u32, u32)> =
+                members.iter().enumerate().map(|(i, &id)| (cut.key(codes.code(id)), i as u32)).collect();
+            radix_sort_by(&mut order, len, |(k, _)| k);
+            for bucket in order.chunk_by_mut(|a, b| a.0 == b.0) {
+                bucket.sort_unstable_by(|a, b| {
+                    rem(a.1 as usize).iter().rev().cmp(rem(b.1 as usize).iter().rev()).then(a.1.cmp(&b.1))
+                });
             }
-            for h in 1..top.len() {
-                top[h] += top[h - 1];
+            sorted_rems.reserve(n * rw);
+            for (k, i) in order {
+                sorted_keys.push(k);
+                sorted_rems.extend_from_slice(rem(i as usize));
+                sorted_ids.push(members[i as usize]);
             }
-            Directory::Sparse { shift, top, keys, offsets }
+        }
+        drop(rems);
+        let rem = |i: usize| &sorted_rems[i * rw..i * rw + rw];
+        let (mut keys, mut offsets, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+        let mut entries = Vec::with_capacity(members.len() * cut.stride() + PADDING);
+        let mut count = 0u32;
+        for i in 0..n {
+            let new_key = i == 0 || sorted_keys[i - 1] != sorted_keys[i];
+            if !primary && !new_key && rem(i - 1) == rem(i) {
+                continue; // the same code as the entry before
+            }
+            if new_key {
+                keys.push(sorted_keys[i]);
+                offsets.push(count);
+            }
+            cut.push_entry(rem(i), &mut entries);
+            if primary {
+                ids.push(sorted_ids[i]);
+            }
+            count += 1;
+        }
+        offsets.push(count);
+        entries.extend([0; PADDING]);
+        let dir = Directory::new(len, members.len(), keys, offsets);
+        Table { start, len, dir, ids, codes: Vec::new(), big_keys: Vec::new(), big: Vec::new(), entries, cut }
+    }
+
+    /// The positions of the entries of `code` in a packed first table.
+    fn find(&self, code: &[u64]) -> (usize, usize) {
+        let Some(Bucket::Run(lo, hi)) = self.bucket(self.cut.key(code)) else {
+            return (0, 0);
         };
-        Table { start, len, dir, ids, codes: inline_codes, big_keys, big }
+        let mut rem = [0u64; REM_WORDS];
+        let rem = &mut rem[..self.cut.words()];
+        self.cut.remainder(code, rem);
+        let first_where = |stop: &dyn Fn(Ordering) -> bool| {
+            let (mut a, mut b) = (lo, hi);
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if stop(self.cut.compare(&self.entries, mid, rem)) {
+                    b = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            a
+        };
+        (first_where(&|o| o != Ordering::Less), first_where(&|o| o == Ordering::Greater))
     }
 
     /// Prefetches the directory entry of `key`.
@@ -205,10 +359,16 @@ impl Table {
         }
     }
 
-    /// Prefetches the first line of the run starting at arena position `lo`.
+    /// Prefetches the run at arena positions `lo..hi`: up to [`RUN_LINES`] lines of packed entries, else
+    /// the first line.
     #[inline]
-    fn prefetch_run(&self, lo: usize, words: usize) {
-        if self.codes.is_empty() {
+    fn prefetch_run(&self, lo: usize, hi: usize, words: usize) {
+        if !self.entries.is_empty() {
+            let st = self.cut.stride();
+            for at in (lo * st..hi * st).step_by(64).take(RUN_LINES) {
+                prefetch(self.entries.get(at));
+            }
+        } else if self.codes.is_empty() {
             prefetch(self.ids.get(lo));
         } else {
             prefetch(self.codes.get(lo * words));
@@ -248,6 +408,7 @@ impl Table {
         };
         4 * (dir + self.ids.len() + self.big_keys.len())
             + 8 * self.codes.len()
+            + self.entries.len()
             + self.big.iter().map(RoaringBitmap::serialized_size).sum::<usize>()
     }
 }
@@ -264,8 +425,14 @@ pub(crate) struct Mih {
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     keys: Vec<u32>,
-    runs: Vec<(usize, usize)>,
+    /// The key and arena positions of each run of a round.
+    runs: Vec<(u32, usize, usize)>,
     emit: Vec<(u32, u32)>,
+    /// The query's remainder for each packed table, [`REM_WORDS`] words apart.
+    qrem: Vec<u64>,
+    /// `(distance, key, position)` of the entries of this round's packed table, not the first, that may
+    /// enter the top `k`: their ids are looked up after the round, nearest first.
+    pending: Vec<(u32, u32, u32)>,
     ids: Vec<u32>,
     dist: Vec<u32>,
 }
@@ -277,6 +444,7 @@ pub(crate) struct MihStats {
     pub(crate) buckets: u64,
     pub(crate) candidates: u64,
     pub(crate) filtered: u64,
+    pub(crate) lookups: u64,
 }
 
 /// The state of one search, shared by the bucket readers.
@@ -296,7 +464,15 @@ impl Probe<'_, '_> {
     /// round, or fails the filter.
     #[inline]
     fn offer(&self, hit: Hit, code: &[u64], top: &mut TopK, stats: &mut MihStats) {
-        if !top.accepts(hit) || self.seen_before(code) {
+        if top.accepts(hit) && !self.seen_before(code) {
+            self.admit(hit, top, stats);
+        }
+    }
+
+    /// Offers a hit seen for the first time, unless it cannot enter or fails the filter.
+    #[inline]
+    fn admit(&self, hit: Hit, top: &mut TopK, stats: &mut MihStats) {
+        if !top.accepts(hit) {
             return;
         }
         if self.filter.allowed.is_some_and(|a| !a.contains(hit.id)) {
@@ -319,18 +495,22 @@ impl Probe<'_, '_> {
         })
     }
 
-    /// Computes the distances of the run at arena positions `lo..hi` and offers those that may enter.
+    /// Computes the distances of the run of bucket `key` at arena positions `lo..hi` and offers those that may
+    /// enter.
     fn read_run(
         &self,
         table: &Table,
-        lo: usize,
-        hi: usize,
+        (key, lo, hi): (u32, usize, usize),
         top: &mut TopK,
         sc: &mut Scratch,
         stats: &mut MihStats,
     ) {
         stats.candidates += (hi - lo) as u64;
         let w = self.query.len();
+        if !table.entries.is_empty() {
+            self.read_packed(table, (key, lo, hi), top, sc, stats);
+            return;
+        }
         if table.codes.is_empty() {
             self.gather(&table.ids[lo..hi], top, &mut sc.dist, stats);
             return;
@@ -344,6 +524,61 @@ impl Probe<'_, '_> {
             let hit = Hit { distance, id: table.ids[pos] };
             self.offer(hit, &table.codes[pos * w..pos * w + w], top, stats);
         }
+    }
+
+    /// Computes the distances of the packed run `lo..hi` of bucket `key` and offers those that may enter:
+    /// with their ids in the first table, through a look-up of their code in the first table elsewhere.
+    fn read_packed(
+        &self,
+        table: &Table,
+        (key, lo, hi): (u32, usize, usize),
+        top: &mut TopK,
+        sc: &mut Scratch,
+        stats: &mut MihStats,
+    ) {
+        let qrem = &sc.qrem[self.j * REM_WORDS..self.j * REM_WORDS + table.cut.words()];
+        sc.emit.clear();
+        let limit = top.limit().saturating_add(1);
+        self.kernel.scan_packed(&table.cut, &table.entries, lo, hi, qrem, self.s, limit, &mut sc.emit);
+        if self.j > 0 {
+            sc.pending.extend(sc.emit.iter().map(|&(distance, pos)| (distance, key, pos)));
+            return;
+        }
+        let mut code = [0u64; REM_WORDS];
+        let code = &mut code[..self.query.len()];
+        for &(distance, pos) in &sc.emit {
+            if distance > top.limit() {
+                continue; // the limit tightened since the scan
+            }
+            table.cut.decode(key, &table.entries, pos as usize, code);
+            if !self.seen_before(code) {
+                self.admit(Hit { distance, id: table.ids[pos as usize] }, top, stats);
+            }
+        }
+    }
+
+    /// Offers the round's pending entries nearest first, with their ids looked up in the first table, until
+    /// the rest are too far to enter.
+    fn resolve_pending(&self, table: &Table, top: &mut TopK, sc: &mut Scratch, stats: &mut MihStats) {
+        sc.pending.sort_unstable();
+        let mut code = [0u64; REM_WORDS];
+        let code = &mut code[..self.query.len()];
+        let first = &self.mih.tables[0];
+        for &(distance, key, pos) in &sc.pending {
+            if distance > top.limit() {
+                break;
+            }
+            table.cut.decode(key, &table.entries, pos as usize, code);
+            if self.seen_before(code) {
+                continue;
+            }
+            stats.lookups += 1;
+            let (a, b) = first.find(code);
+            for &id in &first.ids[a..b] {
+                self.admit(Hit { distance, id }, top, stats);
+            }
+        }
+        sc.pending.clear();
     }
 
     /// Gathers the distances of `ids` from the code store and offers those that may enter.
@@ -375,19 +610,35 @@ impl Probe<'_, '_> {
 impl Mih {
     /// Builds `m` tables over the present codes (`m` is clamped so substrings have 1 to 32 bits).
     pub(crate) fn build(codes: &CodeStore, m: usize, layout: Layout) -> Mih {
-        let bits = codes.bits();
-        let m = m.clamp(bits.div_ceil(32) as usize, bits as usize) as u32;
         let members: Vec<u32> = codes.ids().collect();
-        let parts: Vec<(u32, u32)> = (0..m)
-            .map(|j| {
-                let len = bits / m + u32::from(j < bits % m);
-                let start = j * (bits / m) + j.min(bits % m);
-                (start, len)
-            })
+        let parts = substrings(codes.bits(), m);
+        let tables = parts
+            .par_iter()
+            .enumerate()
+            .map(|(j, &part)| Table::build(codes, &members, j, part, layout))
             .collect();
-        let tables =
-            parts.par_iter().map(|&(start, len)| Table::build(codes, &members, start, len, layout)).collect();
         Mih { tables, max_probes: (members.len() / PROBE_COST as usize) as u64 }
+    }
+
+    /// An upper bound on the bytes of `m` tables in `layout` over `n` codes of `bits` bits, before building
+    /// them (every code distinct, every key present; a roaring bucket counted as an id run).
+    pub(crate) fn estimate_bytes(bits: u32, n: usize, m: usize, layout: Layout) -> usize {
+        let words = bits.div_ceil(64) as usize;
+        let tables = substrings(bits, m).into_iter().enumerate().map(|(j, (start, len))| {
+            let dir = match Directory::is_dense(len, n) {
+                true => 4 * ((1usize << len) + 1),
+                false => 4 * ((1 << DENSE_BITS) + 2 + 2 * n.min(1 << len)),
+            };
+            let entries = match layout {
+                Layout::Packed => {
+                    n * Cut::new(bits, start, len).stride() + PADDING + if j == 0 { 4 * n } else { 0 }
+                }
+                Layout::Inline => n * (4 + 8 * words),
+                Layout::Arena | Layout::Hybrid | Layout::Roaring => 4 * n,
+            };
+            dir + entries
+        });
+        tables.sum()
     }
 
     /// The number of tables.
@@ -421,6 +672,13 @@ impl Mih {
         }
         let m = self.tables.len() as u32;
         let words = query.len();
+        sc.qrem.clear();
+        sc.qrem.resize(self.tables.len() * REM_WORDS, 0);
+        for (table, qrem) in self.tables.iter().zip(sc.qrem.chunks_exact_mut(REM_WORDS)) {
+            if !table.entries.is_empty() {
+                table.cut.remainder(query, &mut qrem[..table.cut.words()]);
+            }
+        }
         let mut probe = Probe { mih: self, codes, kernel, query, filter, s: 0, j: 0 };
         'radius: for s in 0..=self.substring_bits() {
             for (j, table) in self.tables.iter().enumerate() {
@@ -436,14 +694,12 @@ impl Mih {
                     break 'radius;
                 }
                 (probe.s, probe.j) = (s, j);
-                // The keys of the round, their directory entries prefetched.
+                // The keys of the round.
                 let qkey = substring(query, table.start, table.len);
                 sc.keys.clear();
                 let mut mask: u64 = (1u64 << s) - 1;
                 loop {
-                    let key = qkey ^ mask as u32;
-                    table.prefetch_key(key);
-                    sc.keys.push(key);
+                    sc.keys.push(qkey ^ mask as u32);
                     if s == 0 {
                         break;
                     }
@@ -456,21 +712,34 @@ impl Mih {
                     }
                 }
                 stats.buckets += sc.keys.len() as u64;
-                // The buckets, their first lines prefetched (roaring buckets are read at once).
+                // The buckets, each directory entry prefetched `AHEAD` keys before it is read (roaring
+                // buckets are read at once).
                 sc.runs.clear();
+                for &key in sc.keys.iter().take(AHEAD) {
+                    table.prefetch_key(key);
+                }
                 for i in 0..sc.keys.len() {
+                    if let Some(&ahead) = sc.keys.get(i + AHEAD) {
+                        table.prefetch_key(ahead);
+                    }
                     match table.bucket(sc.keys[i]) {
-                        Some(Bucket::Run(lo, hi)) => {
-                            table.prefetch_run(lo, words);
-                            sc.runs.push((lo, hi));
-                        }
+                        Some(Bucket::Run(lo, hi)) => sc.runs.push((sc.keys[i], lo, hi)),
                         Some(Bucket::Bitmap(b)) => probe.read_bitmap(b, top, sc, &mut stats),
                         None => {}
                     }
                 }
+                // The runs, each prefetched `AHEAD` runs before it is read.
+                for &(_, lo, hi) in sc.runs.iter().take(AHEAD) {
+                    table.prefetch_run(lo, hi, words);
+                }
                 for i in 0..sc.runs.len() {
-                    let (lo, hi) = sc.runs[i];
-                    probe.read_run(table, lo, hi, top, sc, &mut stats);
+                    if let Some(&(_, lo, hi)) = sc.runs.get(i + AHEAD) {
+                        table.prefetch_run(lo, hi, words);
+                    }
+                    probe.read_run(table, sc.runs[i], top, sc, &mut stats);
+                }
+                if !sc.pending.is_empty() {
+                    probe.resolve_pending(table, top, sc, &mut stats);
                 }
                 stats.radius = m * s + j as u32;
                 if top.worst().is_some_and(|w| w.distance <= stats.radius) {
@@ -480,6 +749,18 @@ impl Mih {
         }
         stats
     }
+}
+
+/// The `(start, len)` of the substrings of `m` tables over `bits`-bit codes (`m` is clamped so that
+/// substrings have 1 to 32 bits): lengths differ by at most one, longer first.
+fn substrings(bits: u32, m: usize) -> Vec<(u32, u32)> {
+    let m = m.clamp(bits.div_ceil(32) as usize, bits as usize) as u32;
+    (0..m)
+        .map(|j| {
+            let len = bits / m + u32::from(j < bits % m);
+            (j * (bits / m) + j.min(bits % m), len)
+        })
+        .collect()
 }
 
 /// `n` choose `k`, saturating.
@@ -506,10 +787,32 @@ mod tests {
     }
 
     #[test]
+    fn estimates_bound_the_bytes_built() {
+        let data: Vec<u64> = (0..5000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (i % 3)).collect();
+        for bits in [64u32, 24] {
+            let codes = CodeStore::from_words(
+                bits,
+                data.iter().map(|v| v & super::super::codes::last_word_mask(bits)).collect(),
+            )
+            .expect("valid");
+            for layout in [Layout::Arena, Layout::Inline, Layout::Packed] {
+                for m in [1, 2, 4, 7] {
+                    let built = Mih::build(&codes, m, layout).bytes();
+                    let estimate = Mih::estimate_bytes(bits, 5000, m, layout);
+                    assert!(
+                        built <= estimate && estimate < built * 2,
+                        "{bits} bits {layout:?} m {m}: {built} {estimate}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn radix_sort_is_stable_by_key() {
         let mut pairs: Vec<u64> =
             [(70_000u64, 1u64), (3, 2), (70_000, 0), (3, 1)].iter().map(|&(k, i)| k << 32 | i).collect();
-        radix_sort(&mut pairs, 17);
+        radix_sort_by(&mut pairs, 17, |p| (p >> 32) as u32);
         let got: Vec<(u64, u64)> = pairs.iter().map(|p| (p >> 32, p & 0xffff_ffff)).collect();
         assert_eq!(got, vec![(3, 2), (3, 1), (70_000, 1), (70_000, 0)]);
     }
@@ -527,10 +830,11 @@ mod tests {
         let data: Vec<u64> = (0..3000u64).map(|i| ((i % 7) * 0x0101_0101) ^ (i << 40)).collect();
         let codes = CodeStore::from_words(64, data).expect("valid");
         for len in [8u32, 20] {
-            let tables: Vec<Table> = [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline]
-                .into_iter()
-                .map(|l| Table::build(&codes, &codes.ids().collect::<Vec<_>>(), 0, len, l))
-                .collect();
+            let tables: Vec<Table> =
+                [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline, Layout::Packed]
+                    .into_iter()
+                    .map(|l| Table::build(&codes, &codes.ids().collect::<Vec<_>>(), 0, (0, len), l))
+                    .collect();
             for key in 0..(1u32 << len).min(300) {
                 let sets: Vec<Vec<u32>> = tables.iter().map(|t| bucket_ids(t, key)).collect();
                 assert!(sets.iter().all(|s| *s == sets[0]), "key {key} len {len}");
@@ -575,7 +879,7 @@ mod tests {
                 Filter { allowed: Some(&allowed), excluded: None },
                 Filter { allowed: Some(&allowed), excluded: Some(&excluded) },
             ];
-            for layout in [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline] {
+            for layout in [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline, Layout::Packed] {
                 // Substrings of at most 12 bits, so that enumerating whole tables stays cheap.
                 let m0 = bits.div_ceil(12) as usize;
                 for m in [m0, m0 + 1, m0 + 3] {

@@ -11,6 +11,7 @@ mod filter;
 mod index;
 mod kernels;
 mod mih;
+mod packed;
 mod plan;
 mod scan;
 

@@ -56,6 +56,9 @@ pub struct Explain {
     pub candidates: u64,
     /// Candidates dropped by the allowed set (MIH checks it only on codes close enough to enter the top k).
     pub filtered: u64,
+    /// For MIH with the packed layout, codes close enough to enter whose ids were looked up in the first
+    /// table.
+    pub lookups: u64,
     /// Wall time of the search.
     pub elapsed: Duration,
 }
@@ -72,6 +75,7 @@ impl Explain {
             buckets_probed: 0,
             candidates: 0,
             filtered: 0,
+            lookups: 0,
             elapsed: Duration::ZERO,
         }
     }
@@ -83,8 +87,8 @@ impl fmt::Display for Explain {
         if self.path == Path::Mih {
             write!(
                 f,
-                "; {} tables of up to {} bits, radius {}, {} buckets probed",
-                self.tables, self.substring_bits, self.radius, self.buckets_probed
+                "; {} tables of up to {} bits, radius {}, {} buckets probed, {} ids looked up",
+                self.tables, self.substring_bits, self.radius, self.buckets_probed, self.lookups
             )?;
         }
         write!(f, "; {} candidates, {} filtered; {:?}", self.candidates, self.filtered, self.elapsed)
