@@ -106,8 +106,8 @@ pub fn recommend(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultS
 }
 
 /// `EXPLAIN RECOMMEND ...`: how the Hamming index answers it, one row per property (path and why,
-/// kernel, tables and substring bits, radius reached, buckets probed, candidates examined and filtered,
-/// results, time), then with RERANK the second stage (model, candidates, time). An error for a model
+/// kernel, tables and substring bits, radius reached, buckets probed, candidates examined, ids looked up,
+/// candidates filtered, results, time), then with RERANK the second stage (model, candidates, time). An error for a model
 /// without binary codes, which simply scores every item.
 pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
     let r = request(db, q, b)?;
@@ -141,8 +141,8 @@ pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet
 }
 
 /// What EXPLAIN prints of one Hamming search by `loaded` in `index` that returned `results` rows: path
-/// and why, kernel, tables and substring bits, radius reached, buckets probed, candidates examined and
-/// filtered, results, time.
+/// and why, kernel, tables and substring bits, radius reached, buckets probed, candidates examined, ids
+/// looked up, candidates filtered, results, time.
 pub(super) fn plan(
     loaded: &Loaded,
     index: &HammingIndex,

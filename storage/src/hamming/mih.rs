@@ -285,20 +285,31 @@ impl Table {
                 sorted_ids.push(r as u32);
             }
         } else {
-            let rem = |i: usize| &rems[i * rw..i * rw + rw];
             let mut order: Vec<(u32, u32)> =
                 members.iter().enumerate().map(|(i, &id)| (cut.key(codes.code(id)), i as u32)).collect();
             radix_sort_by(&mut order, len, |(k, _)| k);
-            for bucket in order.chunk_by_mut(|a, b| a.0 == b.0) {
-                bucket.sort_unstable_by(|a, b| {
-                    rem(a.1 as usize).iter().rev().cmp(rem(b.1 as usize).iter().rev()).then(a.1.cmp(&b.1))
-                });
-            }
+            // Remainders and ids moved into key order in one pass, so that each bucket sorts its own block.
+            let by_key: Vec<u64> = order
+                .iter()
+                .flat_map(|&(_, i)| &rems[i as usize * rw..i as usize * rw + rw])
+                .copied()
+                .collect();
+            let ids_by_key: Vec<u32> = order.iter().map(|&(_, i)| members[i as usize]).collect();
+            let rem = |p: usize| &by_key[p * rw..p * rw + rw];
             sorted_rems.reserve(n * rw);
-            for (k, i) in order {
-                sorted_keys.push(k);
-                sorted_rems.extend_from_slice(rem(i as usize));
-                sorted_ids.push(members[i as usize]);
+            let (mut start, mut local) = (0, Vec::new());
+            for bucket in order.chunk_by(|a, b| a.0 == b.0) {
+                local.clear();
+                local.extend(start..start + bucket.len());
+                local.sort_unstable_by(|&a, &b| {
+                    rem(a).iter().rev().cmp(rem(b).iter().rev()).then(ids_by_key[a].cmp(&ids_by_key[b]))
+                });
+                for &p in &local {
+                    sorted_keys.push(bucket[0].0);
+                    sorted_rems.extend_from_slice(rem(p));
+                    sorted_ids.push(ids_by_key[p]);
+                }
+                start += bucket.len();
             }
         }
         drop(rems);
