@@ -100,8 +100,6 @@ enum Directory {
 /// One substring table.
 #[derive(Debug)]
 struct Table {
-    start: u32,
-    len: u32,
     dir: Directory,
     ids: Vec<u32>,
     /// With [`Layout::Inline`], the codes of `ids` in the same order (`words` each); else empty.
@@ -121,18 +119,6 @@ enum Bucket<'a> {
     /// Positions `lo..hi` of the table's arena.
     Run(usize, usize),
     Bitmap(&'a RoaringBitmap),
-}
-
-/// Substring `[start, start + len)` of a code, `len <= 32`.
-#[inline]
-fn substring(code: &[u64], start: u32, len: u32) -> u32 {
-    let w = (start / 64) as usize;
-    let off = start % 64;
-    let mut v = code[w] >> off;
-    if off + len > 64 {
-        v |= code[w + 1] << (64 - off);
-    }
-    (v & ((1u64 << len) - 1)) as u32
 }
 
 /// Asks the CPU to start loading the cache line of `item` (a hint: no effect on results).
@@ -217,10 +203,9 @@ impl Table {
         if layout == Layout::Packed {
             return Table::build_packed(codes, members, j == 0, start, len);
         }
-        let mut pairs: Vec<u64> = members
-            .iter()
-            .map(|&id| u64::from(substring(codes.code(id), start, len)) << 32 | u64::from(id))
-            .collect();
+        let cut = Cut::new(codes.bits(), start, len);
+        let mut pairs: Vec<u64> =
+            members.iter().map(|&id| u64::from(cut.key(codes.code(id))) << 32 | u64::from(id)).collect();
         radix_sort_by(&mut pairs, len, |p| (p >> 32) as u32);
         let threshold = match layout {
             Layout::Arena | Layout::Inline | Layout::Packed => usize::MAX,
@@ -248,8 +233,7 @@ impl Table {
             _ => Vec::new(),
         };
         let dir = Directory::new(len, members.len(), keys, offsets);
-        let cut = Cut::new(codes.bits(), start, len);
-        Table { start, len, dir, ids, codes: inline_codes, big_keys, big, entries: Vec::new(), cut }
+        Table { dir, ids, codes: inline_codes, big_keys, big, entries: Vec::new(), cut }
     }
 
     /// A packed table: entries sorted by (key, remainder, id); the first table (`primary`) keeps every
@@ -335,7 +319,7 @@ impl Table {
         offsets.push(count);
         entries.extend([0; PADDING]);
         let dir = Directory::new(len, members.len(), keys, offsets);
-        Table { start, len, dir, ids, codes: Vec::new(), big_keys: Vec::new(), big: Vec::new(), entries, cut }
+        Table { dir, ids, codes: Vec::new(), big_keys: Vec::new(), big: Vec::new(), entries, cut }
     }
 
     /// The positions of the entries of `code` in a packed first table.
@@ -501,7 +485,7 @@ impl Probe<'_, '_> {
     #[inline]
     fn seen_before(&self, code: &[u64]) -> bool {
         self.mih.tables.iter().enumerate().any(|(i, t)| {
-            let d = (substring(code, t.start, t.len) ^ substring(self.query, t.start, t.len)).count_ones();
+            let d = (t.cut.key(code) ^ t.cut.key(self.query)).count_ones();
             d < self.s || (d == self.s && i < self.j)
         })
     }
@@ -659,7 +643,7 @@ impl Mih {
 
     /// The longest substring, in bits.
     pub(crate) fn substring_bits(&self) -> u32 {
-        self.tables.iter().map(|t| t.len).max().unwrap_or(0)
+        self.tables.iter().map(|t| t.cut.len()).max().unwrap_or(0)
     }
 
     /// Bytes of the tables (ids, inline codes, directories and bitmaps), not counting the code store.
@@ -693,10 +677,10 @@ impl Mih {
         let mut probe = Probe { mih: self, codes, kernel, query, filter, s: 0, j: 0 };
         'radius: for s in 0..=self.substring_bits() {
             for (j, table) in self.tables.iter().enumerate() {
-                if s > table.len {
+                if s > table.cut.len() {
                     break 'radius; // that table was enumerated whole: every code has been seen
                 }
-                if binomial(table.len, s) > self.max_probes {
+                if binomial(table.cut.len(), s) > self.max_probes {
                     // Probing would cost more than a scan: scan every code, from an empty top k so that no
                     // code is offered twice.
                     top.clear();
@@ -706,7 +690,7 @@ impl Mih {
                 }
                 (probe.s, probe.j) = (s, j);
                 // The keys of the round.
-                let qkey = substring(query, table.start, table.len);
+                let qkey = table.cut.key(query);
                 sc.keys.clear();
                 let mut mask: u64 = (1u64 << s) - 1;
                 loop {
@@ -718,7 +702,7 @@ impl Mih {
                     let c = mask & mask.wrapping_neg();
                     let r = mask + c;
                     mask = (((r ^ mask) >> 2) / c) | r;
-                    if mask >> table.len != 0 {
+                    if mask >> table.cut.len() != 0 {
                         break;
                     }
                 }
@@ -787,14 +771,6 @@ mod tests {
     #[test]
     fn binomials() {
         assert_eq!([binomial(16, 0), binomial(16, 2), binomial(32, 16)], [1, 120, 601_080_390]);
-    }
-
-    #[test]
-    fn substrings_span_words() {
-        let code = [0xf000_0000_0000_0001u64, 0x5];
-        assert_eq!(substring(&code, 0, 4), 1);
-        assert_eq!(substring(&code, 60, 8), 0x5f);
-        assert_eq!(substring(&code, 64, 3), 5);
     }
 
     #[test]

@@ -99,6 +99,11 @@ impl Cut {
         Cut { bits, start, len, stride, spread }
     }
 
+    /// Bits of the substring.
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+
     /// Bytes per entry.
     pub(crate) fn stride(&self) -> usize {
         self.stride
@@ -214,6 +219,14 @@ mod tests {
     fn lcg(seed: &mut u64) -> u64 {
         *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         *seed ^ (*seed >> 29)
+    }
+
+    #[test]
+    fn keys_span_words() {
+        let code = [0xf000_0000_0000_0001u64, 0x5];
+        assert_eq!(Cut::new(128, 0, 4).key(&code), 1);
+        assert_eq!(Cut::new(128, 60, 8).key(&code), 0x5f);
+        assert_eq!(Cut::new(128, 64, 3).key(&code), 5);
     }
 
     #[test]
