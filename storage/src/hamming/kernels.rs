@@ -14,6 +14,7 @@
 //! layouts), and `Kernel::scan_packed` does what `scan` does over the byte-packed remainders of MIH's packed
 //! layout. Codes of 1, 2 and 4 words, and remainders of up to 8 bytes, have specialised paths.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use super::packed::{Cut, PADDING};
@@ -138,8 +139,7 @@ impl Kernel {
         self,
         cut: &Cut,
         entries: &[u8],
-        lo: usize,
-        hi: usize,
+        Range { start: lo, end: hi }: Range<usize>,
         q: &[u64],
         base: u32,
         limit: u32,
@@ -148,13 +148,13 @@ impl Kernel {
         match self.checked() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: Popcnt is returned by `checked` only if the CPU has popcnt.
-            Kernel::Popcnt => unsafe { x86::scan_packed_popcnt(cut, entries, lo, hi, q, base, limit, out) },
+            Kernel::Popcnt => unsafe { x86::scan_packed_popcnt(cut, entries, lo..hi, q, base, limit, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: Avx2 and Avx512 are returned by `checked` only if the CPU has AVX2 and popcnt.
             Kernel::Avx2 | Kernel::Avx512 => unsafe {
-                x86::scan_packed_avx2(cut, entries, lo, hi, q, base, limit, out)
+                x86::scan_packed_avx2(cut, entries, lo..hi, q, base, limit, out)
             },
-            _ => cut.scan(entries, lo, hi, q, base, limit, out),
+            _ => cut.scan(entries, lo..hi, q, base, limit, out),
         }
     }
 }
@@ -229,7 +229,7 @@ mod x86 {
 
     use std::arch::x86_64::*;
 
-    use super::{gather_scalar, scan_scalar, Cut, PADDING};
+    use super::{gather_scalar, scan_scalar, Cut, Range, PADDING};
 
     /// # Safety
     /// The CPU must have popcnt.
@@ -254,18 +254,16 @@ mod x86 {
     /// # Safety
     /// The CPU must have popcnt.
     #[target_feature(enable = "popcnt")]
-    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn scan_packed_popcnt(
         cut: &Cut,
         entries: &[u8],
-        lo: usize,
-        hi: usize,
+        Range { start: lo, end: hi }: Range<usize>,
         q: &[u64],
         base: u32,
         limit: u32,
         out: &mut Vec<(u32, u32)>,
     ) {
-        cut.scan(entries, lo, hi, q, base, limit, out)
+        cut.scan(entries, lo..hi, q, base, limit, out)
     }
 
     /// The popcounts of entries `p..p + 4` (at most 8 bytes each, `st` bytes apart) against `qv`, as `u64`
@@ -292,12 +290,10 @@ mod x86 {
     /// # Safety
     /// The CPU must have AVX2 and popcnt.
     #[target_feature(enable = "avx2,popcnt")]
-    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn scan_packed_avx2(
         cut: &Cut,
         entries: &[u8],
-        lo: usize,
-        hi: usize,
+        Range { start: lo, end: hi }: Range<usize>,
         q: &[u64],
         base: u32,
         limit: u32,
@@ -306,7 +302,7 @@ mod x86 {
         let st = cut.stride();
         // A group starting before `hi` loads up to (hi + 5)·st + 16 <= hi·st + PADDING bytes.
         if st > 8 || limit <= base || entries.len() < hi * st + PADDING {
-            return cut.scan(entries, lo, hi, q, base, limit, out);
+            return cut.scan(entries, lo..hi, q, base, limit, out);
         }
         // SAFETY: the shuffle is 32 bytes; the load is unaligned.
         let order = unsafe { _mm256_loadu_si256(cut.spread().as_ptr() as *const __m256i) };
@@ -606,10 +602,10 @@ mod tests {
             for (lo, hi) in [(0, 77), (3, 40), (60, 77), (5, 5)] {
                 for (base, limit) in [(0, u32::MAX), (2, 2 + (bits - len) / 2), (1, 1), (4, 2)] {
                     let mut want = Vec::new();
-                    Kernel::Portable.scan_packed(&cut, &entries, lo, hi, &q, base, limit, &mut want);
+                    Kernel::Portable.scan_packed(&cut, &entries, lo..hi, &q, base, limit, &mut want);
                     for k in Kernel::available() {
                         let mut got = vec![(9, 9)];
-                        k.scan_packed(&cut, &entries, lo, hi, &q, base, limit, &mut got);
+                        k.scan_packed(&cut, &entries, lo..hi, &q, base, limit, &mut got);
                         assert_eq!(
                             got[1..],
                             want,

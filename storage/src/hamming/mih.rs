@@ -534,7 +534,7 @@ impl Probe<'_, '_> {
         let qrem = &sc.qrem[self.j * REM_WORDS..self.j * REM_WORDS + table.cut.words()];
         sc.emit.clear();
         let limit = top.limit().saturating_add(1);
-        self.kernel.scan_packed(&table.cut, &table.entries, lo, hi, qrem, self.s, limit, &mut sc.emit);
+        self.kernel.scan_packed(&table.cut, &table.entries, lo..hi, qrem, self.s, limit, &mut sc.emit);
         if self.j > 0 {
             sc.pending.extend(sc.emit.iter().map(|&(distance, pos)| (distance, key, pos)));
             return;

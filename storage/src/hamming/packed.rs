@@ -12,6 +12,7 @@
 //! search.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use super::codes::MAX_BITS;
 
@@ -182,12 +183,10 @@ impl Cut {
     /// Emits `(base + distance, pos)` for every entry of `lo..hi` whose distance plus `base` is below
     /// `limit`.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn scan(
         &self,
         entries: &[u8],
-        lo: usize,
-        hi: usize,
+        Range { start: lo, end: hi }: Range<usize>,
         q: &[u64],
         base: u32,
         limit: u32,
@@ -260,7 +259,7 @@ mod tests {
             cut.remainder(&query, &mut q);
             let mut out = vec![0; words];
             let mut emitted = Vec::new();
-            cut.scan(&entries, 0, 5, &q, 1, u32::MAX, &mut emitted);
+            cut.scan(&entries, 0..5, &q, 1, u32::MAX, &mut emitted);
             for (pos, c) in codes.iter().enumerate() {
                 cut.decode(cut.key(c), &entries, pos, &mut out);
                 assert_eq!(&out, c, "bits {bits} start {start}");
