@@ -14,14 +14,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use recodb::models::als::Als;
-use recodb::models::bpr::Bpr;
-use recodb::models::dsiml::{Dsiml, DsimlModel};
-use recodb::models::ease::Ease;
+use recodb::models::als::ALS;
+use recodb::models::bpr::BPR;
+use recodb::models::dsiml::{DsimlModel, DSIML};
+use recodb::models::ease::EASE;
 use recodb::models::factors::rows_dot;
 use recodb::models::topk::top_k;
-use recodb::models::Algorithm;
-use recodb::models::Model;
+use recodb::models::{Algorithm, Model, Params};
 use recodb::{Database, NoProgress, Value};
 use recodb_storage::hamming::Filter;
 use recodb_storage::{RoaringBitmap, Snapshot};
@@ -35,6 +34,12 @@ fn split(file: &str) -> Option<PathBuf> {
         eprintln!("skipped: {} is absent", path.display());
         None
     }
+}
+
+/// `given` checked against `algorithm`'s parameters.
+fn params(algorithm: &Algorithm, given: &[(&str, Value)]) -> Params {
+    let given: Vec<(String, Value)> = given.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+    algorithm.check(&given).expect("valid parameters")
 }
 
 /// A snapshot of the standard split's training pairs, or `None` (with a message) without the data.
@@ -52,9 +57,9 @@ fn bench_models(c: &mut Criterion) {
     let mut group = c.benchmark_group("ml-1m-r4");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     let snapshot = db.snapshot().expect("snapshot");
-    let lambda = [("lambda".to_string(), Value::Float(500.0))];
+    let lambda = params(&EASE, &[("lambda", Value::Float(500.0))]);
     group.bench_function("ease fit only (lambda 500)", |b| {
-        b.iter(|| Ease.train(&snapshot, &lambda, &NoProgress).expect("fit"))
+        b.iter(|| (EASE.train)(&snapshot, &lambda, &NoProgress).expect("fit"))
     });
     group.bench_function("TRAIN ease (lambda 500)", |b| {
         b.iter(|| db.query("TRAIN ease WITH (lambda = 500)", &[]).expect("train"))
@@ -72,18 +77,22 @@ fn bench_factor_models(c: &mut Criterion) {
     let Some(snapshot) = training_snapshot() else { return };
     let mut group = c.benchmark_group("ml-1m-r4");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
-    let als = [
-        ("factors".to_string(), Value::Int(128)),
-        ("iterations".to_string(), Value::Int(15)),
-        ("regularization".to_string(), Value::Float(100.0)),
-        ("alpha".to_string(), Value::Float(9.0)),
-    ];
+    let als = params(
+        &ALS,
+        &[
+            ("factors", Value::Int(128)),
+            ("iterations", Value::Int(15)),
+            ("regularization", Value::Float(100.0)),
+            ("alpha", Value::Float(9.0)),
+        ],
+    );
     group.bench_function("als fit only (128 factors, 15 iterations, reg 100, alpha 9)", |b| {
-        b.iter(|| Als.train(&snapshot, &als, &NoProgress).expect("fit"))
+        b.iter(|| (ALS.train)(&snapshot, &als, &NoProgress).expect("fit"))
     });
     group.measurement_time(Duration::from_secs(60));
+    let defaults = params(&BPR, &[]);
     group.bench_function("bpr fit only (defaults: 64 factors, 100 epochs)", |b| {
-        b.iter(|| Bpr.train(&snapshot, &[], &NoProgress).expect("fit"))
+        b.iter(|| (BPR.train)(&snapshot, &defaults, &NoProgress).expect("fit"))
     });
     group.finish();
 }
@@ -94,8 +103,9 @@ fn bench_dsiml(c: &mut Criterion) {
     let Some(snapshot) = training_snapshot() else { return };
     let mut group = c.benchmark_group("ml-1m-r4");
     group.sample_size(10).measurement_time(Duration::from_secs(60));
+    let defaults = params(&DSIML, &[]);
     group.bench_function("dsiml fit only (defaults: 64 bits)", |b| {
-        b.iter(|| Dsiml.train(&snapshot, &[], &NoProgress).expect("fit"))
+        b.iter(|| (DSIML.train)(&snapshot, &defaults, &NoProgress).expect("fit"))
     });
     group.finish();
 }
@@ -105,7 +115,7 @@ fn bench_dsiml(c: &mut Criterion) {
 /// SIMD dot-product scan of the stage-0 real vectors of the same dimension with the same exclusion.
 fn bench_binary_against_real(c: &mut Criterion) {
     let Some(snapshot) = training_snapshot() else { return };
-    let keep_real = [("keep_real".to_string(), Value::Bool(true))];
+    let keep_real = params(&DSIML, &[("keep_real", Value::Bool(true))]);
     let model = DsimlModel::train(&snapshot, &keep_real, &NoProgress).expect("fit");
     let (Some(codes), Some(real)) = (model.binary(), model.real_vectors()) else {
         panic!("a binary model that kept its real vectors")

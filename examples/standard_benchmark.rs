@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         args.remove(at);
     }
     let specs: Vec<String> =
-        if args.is_empty() { ALGORITHMS.iter().map(|a| a.name().to_string()).collect() } else { args };
+        if args.is_empty() { ALGORITHMS.iter().map(|a| a.name.to_string()).collect() } else { args };
     match run(&data, &specs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -45,13 +45,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(data: &std::path::Path, specs: &[String]) -> recodb::Result<()> {
+fn run(data: &std::path::Path, specs: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = (data.join("train.tsv"), data.join("test.tsv"));
     if !train.exists() || !test.exists() {
-        return Err(recodb::Error::Invalid(format!(
-            "{} needs train.tsv and test.tsv (the standard split of ../shared/data)",
-            data.display()
-        )));
+        let message =
+            format!("{} needs train.tsv and test.tsv (the standard split of ../shared/data)", data.display());
+        return Err(message.into());
     }
     let db = Database::open_temporary()?;
     let started = Instant::now();

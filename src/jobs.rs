@@ -1,4 +1,4 @@
-//! Training jobs (DESIGN §6): every TRAIN is a job with an id, a record in the `records` tree
+//! Training jobs (docs/jobs.md): every TRAIN is a job with an id, a record in the `records` tree
 //! (namespace `job`) and, while it runs, live progress (phase, units done, elapsed, an estimate of what
 //! remains). A job runs in the caller's thread (TRAIN) or on rayon's pool (TRAIN ... BACKGROUND); it can
 //! be waited for and cancelled. A job publishes its model and its `done` record in one atomic write, so
@@ -14,7 +14,7 @@ use parking_lot::{Condvar, Mutex};
 use recodb_storage::rkyv::{self, rancor};
 use recodb_storage::{read_archive, Store, WriteTxn};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::models::catalog::now_ms;
 use crate::progress::Progress;
 
@@ -94,7 +94,7 @@ pub fn records(store: &Store) -> Result<Vec<JobRecord>> {
 /// Stores `record` as part of the write `txn`.
 pub fn put_record(txn: &mut WriteTxn<'_>, record: &JobRecord) -> Result<()> {
     let bytes = rkyv::to_bytes::<rancor::Error>(record)
-        .map_err(|e| Error::Invalid(format!("cannot serialise the job record: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot serialise the job record: {e}")))?;
     txn.put_record(NAMESPACE, &record_name(record.id), &bytes)?;
     Ok(())
 }
@@ -266,24 +266,27 @@ impl Jobs {
     }
 
     /// Runs `work` as job `job` in this thread, with progress forwarded to `caller`. `work` publishes
-    /// the model and, in the same write, the job's `done` record (given the version, it returns the
-    /// record it stored). On an error the job is recorded as failed or cancelled instead. Returns the
-    /// final record, or the work's error.
-    pub fn run(
+    /// the model and, in the same write, the job's `done` record, and returns what it produced with
+    /// that record. On an error the job is recorded as failed or cancelled instead. Returns what the
+    /// work produced, or its error.
+    pub fn run<T>(
         &self,
         store: &Store,
         job: &Job,
         caller: Option<&dyn Progress>,
-        work: impl FnOnce(&dyn Progress) -> Result<JobRecord>,
-    ) -> Result<JobRecord> {
+        work: impl FnOnce(&dyn Progress) -> Result<(T, JobRecord)>,
+    ) -> Result<T> {
         let outcome = work(&JobProgress { job, caller });
         let finished = match &outcome {
-            Ok(done) => Ok(done.clone()),
+            Ok((_, done)) => Ok(done.clone()),
             Err(e) => {
                 let mut r = job.record();
-                r.state =
-                    if matches!(e, Error::Cancelled(_)) { JobState::Cancelled } else { JobState::Failed };
-                r.message = e.to_string();
+                r.state = if matches!(e.kind(), ErrorKind::Cancelled(_)) {
+                    JobState::Cancelled
+                } else {
+                    JobState::Failed
+                };
+                r.message = e.message().to_string();
                 r.finished_ms = now_ms();
                 store.write(|txn| put_record(txn, &r)).map(|()| r)
             }
@@ -302,7 +305,7 @@ impl Jobs {
         self.live.lock().remove(&job.id());
         job.live.lock().finished = true;
         job.ended.notify_all();
-        outcome
+        outcome.map(|(produced, _)| produced)
     }
 
     /// The running job `id` of this process, if any.

@@ -1,8 +1,9 @@
 //! Result sets: what every statement returns. Named, typed columns and rows of [`Value`]s, with typed
 //! getters.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Object, Result};
 use crate::value::Value;
+use recodb_storage::Key;
 
 /// The type of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,8 +12,10 @@ pub enum ColumnType {
     Int,
     /// Floating-point numbers.
     Float,
-    /// Text (keys print in query syntax, e.g. `42` or `'sku-1'`).
+    /// Text.
     Text,
+    /// User or item keys ([`Value::Key`]): integers or strings, each as its own type.
+    Key,
     /// Booleans.
     Bool,
 }
@@ -59,6 +62,7 @@ impl ResultSet {
                     Value::Int(_) => ColumnType::Int,
                     Value::Float(_) => ColumnType::Float,
                     Value::Bool(_) => ColumnType::Bool,
+                    Value::Key(_) => ColumnType::Key,
                     Value::Text(_) | Value::Null => ColumnType::Text,
                 },
             })
@@ -115,19 +119,21 @@ impl<'a> Row<'a> {
         self.values
     }
 
-    /// The value of column `col` (a name or an index), converted to `T`.
+    /// The value of column `col` (a name or an index), converted to `T`. A column that does not
+    /// exist is a not-found error; a value of another type an invalid-argument error naming the column.
     pub fn get<T: FromValue>(&self, col: impl ColumnRef) -> Result<T> {
-        let i = col
-            .index(self.set)
-            .ok_or_else(|| Error::Invalid(format!("no column {} in this result", col.describe())))?;
+        let Some(i) = col.index(self.set) else {
+            let names = self.set.columns.iter().map(|c| c.name.as_str());
+            let message = format!("no column {} in this result", col.describe());
+            return Err(Error::not_found(Object::Column, col.describe(), message, names, ""));
+        };
         let value = &self.values[i];
         T::from_value(value).ok_or_else(|| {
-            Error::Invalid(format!(
-                "column {} holds {} {value}, not {}",
-                self.set.columns[i].name,
-                value.type_name(),
-                T::NAME
-            ))
+            Error::invalid(
+                format!("column {}", self.set.columns[i].name),
+                T::NAME,
+                format!("{} {value}", value.type_name()),
+            )
         })
     }
 }
@@ -166,17 +172,25 @@ pub trait FromValue: Sized {
     fn from_value(value: &Value) -> Option<Self>;
 }
 
+/// Integers, and integer keys that fit.
 impl FromValue for i64 {
     const NAME: &'static str = "an integer";
     fn from_value(value: &Value) -> Option<Self> {
-        value.as_i64()
+        match value {
+            Value::Key(Key::Int(k)) => i64::try_from(*k).ok(),
+            other => other.as_i64(),
+        }
     }
 }
 
+/// Non-negative integers and integer keys.
 impl FromValue for u64 {
     const NAME: &'static str = "a non-negative integer";
     fn from_value(value: &Value) -> Option<Self> {
-        value.as_i64().and_then(|v| u64::try_from(v).ok())
+        match value {
+            Value::Key(Key::Int(k)) => Some(*k),
+            other => other.as_i64().and_then(|v| u64::try_from(v).ok()),
+        }
     }
 }
 
@@ -194,10 +208,27 @@ impl FromValue for bool {
     }
 }
 
+/// Text, and keys as their bare text (`emma`, `42`): read a key column as [`Key`] to tell the integer
+/// key 42 from the string key `'42'`.
 impl FromValue for String {
     const NAME: &'static str = "text";
     fn from_value(value: &Value) -> Option<Self> {
-        value.as_str().map(str::to_string)
+        match value {
+            Value::Text(s) => Some(s.clone()),
+            Value::Key(k) => Some(Value::Key(k.clone()).to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Keys.
+impl FromValue for Key {
+    const NAME: &'static str = "a key";
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Key(k) => Some(k.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -229,7 +260,7 @@ mod tests {
             ("score", ColumnType::Float),
         ]);
         set.push(vec![Value::Int(1), Value::from("42"), Value::Float(0.5)]);
-        set.push(vec![Value::Int(2), Value::from("'sku'"), Value::Null]);
+        set.push(vec![Value::Int(2), Value::from("sku"), Value::Null]);
         set
     }
 
@@ -250,10 +281,24 @@ mod tests {
         let set = sample();
         let row = set.row(0).expect("row");
         let err = row.get::<i64>("item").expect_err("text is not an integer");
-        assert_eq!(err.to_string(), "column item holds string 42, not an integer");
-        assert!(row.get::<i64>("nope").expect_err("missing").to_string().contains("no column 'nope'"));
+        assert_eq!(err.to_string(), "column item must be an integer, got string 42");
+        assert!(matches!(err.kind(), crate::ErrorKind::InvalidArgument { .. }));
+        let err = row.get::<i64>("scor").expect_err("missing");
+        assert_eq!(err.message(), "no column 'scor' in this result; did you mean 'score'?");
+        assert!(matches!(err.kind(), crate::ErrorKind::NotFound { what: Object::Column, .. }));
         assert!(row.get::<i64>(7).is_err());
         assert!(set.row(1).expect("row").get::<f64>("score").is_err(), "NULL is not a number");
+    }
+
+    #[test]
+    fn keys_come_back_as_their_own_type() {
+        let mut set = ResultSet::new(&[("item", ColumnType::Key)]);
+        set.push(vec![Value::Key(Key::Int(42))]);
+        set.push(vec![Value::Key(Key::from("emma"))]);
+        assert_eq!(set.column::<Key>("item").expect("keys"), vec![Key::Int(42), Key::from("emma")]);
+        assert_eq!(set.column::<String>("item").expect("text"), vec!["42", "emma"], "bare, never quoted");
+        assert_eq!(set.row(0).expect("row").get::<i64>("item").expect("integer key"), 42);
+        assert!(set.row(1).expect("row").get::<i64>("item").is_err(), "a string key is not an integer");
     }
 
     #[test]

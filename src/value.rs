@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use recodb_storage::Key;
+
 /// One typed value of a result set, a bound parameter or an option.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -15,6 +17,8 @@ pub enum Value {
     Float(f64),
     /// Text.
     Text(String),
+    /// A user or item key, as its own type: an integer key or a string key (never quoted text).
+    Key(Key),
 }
 
 impl Value {
@@ -59,12 +63,13 @@ impl Value {
             Value::Int(_) => "integer",
             Value::Float(_) => "number",
             Value::Text(_) => "string",
+            Value::Key(_) => "key",
         }
     }
 }
 
 impl fmt::Display for Value {
-    /// Prints the value for people: text without quotes, `NULL` for no value.
+    /// Prints the value for people: text and string keys without quotes, `NULL` for no value.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("NULL"),
@@ -72,6 +77,8 @@ impl fmt::Display for Value {
             Value::Int(v) => write!(f, "{v}"),
             Value::Float(v) => write!(f, "{v}"),
             Value::Text(s) => f.write_str(s),
+            Value::Key(Key::Int(k)) => write!(f, "{k}"),
+            Value::Key(Key::Str(k)) => f.write_str(k),
         }
     }
 }
@@ -104,5 +111,10 @@ impl From<&str> for Value {
 impl From<String> for Value {
     fn from(v: String) -> Self {
         Value::Text(v)
+    }
+}
+impl From<Key> for Value {
+    fn from(v: Key) -> Self {
+        Value::Key(v)
     }
 }

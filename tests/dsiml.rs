@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{clustered, items, metric, run, standard_split};
+use common::{clustered, failure, items, metric, run, standard_split};
 
 const SMALL: &str = "TRAIN dsiml WITH (bits = 32, epochs = 20, learning_rate = 0.01, iterations = 3)";
 
@@ -54,27 +54,32 @@ fn a_newcomer_is_folded_in_and_bad_parameters_are_refused() {
     let cases = [
         (
             "TRAIN dsiml WITH (bits = 12)",
-            "dsiml parameter 'bits' must be a multiple of 8 from 8 to 256, got 12",
+            "12",
+            "bits must be a multiple of 8 from 8 to 256, got 12 (for dsiml)",
         ),
-        ("TRAIN dsiml WITH (bits = 264)", "dsiml parameter 'bits' must be an integer from 8 to 256, got 264"),
+        (
+            "TRAIN dsiml WITH (bits = 264)",
+            "264",
+            "bits must be a multiple of 8 from 8 to 256, got 264 (for dsiml)",
+        ),
         (
             "TRAIN dsiml WITH (stage = 'sdp')",
-            "dsiml parameter 'stage' must be one of 'binary', 'real', got 'sdp'",
+            "'sdp'",
+            "stage must be one of 'binary', 'real', got 'sdp' (for dsiml)",
         ),
-        ("TRAIN dsiml WITH (radius = 0)", "dsiml parameter 'radius' must be a positive number, got 0"),
-        (
-            "TRAIN dsiml WITH (keep_real = 2)",
-            "dsiml parameter 'keep_real' must be one of 'true', 'false', got 2",
-        ),
-        (
-            "TRAIN dsiml WITH (factors = 8)",
-            "unknown parameter 'factors' for dsiml; valid parameters: bits, gamma",
-        ),
+        ("TRAIN dsiml WITH (radius = 0)", "0", "radius must be a positive number, got 0 (for dsiml)"),
+        ("TRAIN dsiml WITH (keep_real = 2)", "2", "keep_real must be true or false, got 2 (for dsiml)"),
     ];
-    for (statement, expected) in cases {
-        let err = db.query(statement, &[]).expect_err(statement);
-        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+    for (statement, spot, expected) in cases {
+        assert_eq!(failure(&db, statement, "invalid_argument", spot).message(), expected, "{statement}");
     }
+    let err = failure(&db, "TRAIN dsiml WITH (factors = 8)", "not_found", "factors");
+    assert!(
+        err.message().starts_with("unknown parameter 'factors' for dsiml (its parameters: bits, gamma"),
+        "{err}"
+    );
+    let err = failure(&db, "TRAIN dsiml WITH (bit = 8)", "not_found", "bit");
+    assert_eq!(err.suggestion(), Some("bits"));
     run(&db, "TRAIN dsiml AS kept WITH (bits = 8, epochs = 2, iterations = 1, keep_real = TRUE)");
     assert_eq!(run(&db, "RECOMMEND user 7 TOP 3 USING kept").len(), 3);
 }
@@ -156,6 +161,6 @@ fn recommend_searches_the_hamming_index_and_equals_the_full_pass() {
     assert_eq!(after.len(), 10);
     assert!(!after.contains(&first), "{first} was deleted");
     run(&db, "TRAIN pop");
-    let err = db.query("EXPLAIN RECOMMEND user 7 TOP 5 USING pop", &[]).expect_err("no codes");
-    assert!(err.to_string().contains("has no binary codes"), "{err}");
+    let err = failure(&db, "EXPLAIN RECOMMEND user 7 TOP 5 USING pop", "unsupported", "pop");
+    assert!(err.message().contains("has no binary codes"), "{err}");
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{clustered, items, metric, run, standard_split};
+use common::{clustered, failure, items, metric, run, standard_split};
 use recodb::synth::{generate, SynthConfig, SynthData};
 use recodb::{Database, ResultSet};
 
@@ -87,48 +87,55 @@ fn users_who_arrive_after_training_are_served_by_fold_in() {
 fn bad_parameters_get_clear_errors() {
     let (db, _data, _dir) = clustered(false);
     let cases = [
-        (
-            "TRAIN als WITH (factorz = 8)",
-            "unknown parameter 'factorz' for als; valid parameters: factors, iterations",
-        ),
-        ("TRAIN als WITH (factors = 0)", "als parameter 'factors' must be an integer from 1 to 1024, got 0"),
+        ("TRAIN als WITH (factors = 0)", "0", "factors must be an integer from 1 to 1024, got 0 (for als)"),
         (
             "TRAIN als WITH (factors = 'many')",
-            "als parameter 'factors' must be an integer from 1 to 1024, got 'many' (string)",
+            "'many'",
+            "factors must be an integer from 1 to 1024, got 'many' (for als)",
         ),
         (
             "TRAIN als WITH (iterations = 2.5)",
-            "als parameter 'iterations' must be an integer from 1 to 1000, got 2.5",
+            "2.5",
+            "iterations must be an integer from 1 to 1000, got 2.5 (for als)",
         ),
         (
             "TRAIN als WITH (regularization = 0)",
-            "als parameter 'regularization' must be a positive number, got 0",
+            "0",
+            "regularization must be a positive number, got 0 (for als)",
         ),
-        ("TRAIN als WITH (alpha = -1)", "als parameter 'alpha' must be a number of zero or more, got -1"),
+        ("TRAIN als WITH (alpha = -1)", "-1", "alpha must be a number of zero or more, got -1 (for als)"),
         (
             "TRAIN als WITH (solver = 'lu')",
-            "als parameter 'solver' must be one of 'cg', 'cholesky', got 'lu'",
+            "'lu'",
+            "solver must be one of 'cg', 'cholesky', got 'lu' (for als)",
         ),
-        ("TRAIN als WITH (cg_steps = 0)", "als parameter 'cg_steps' must be an integer from 1 to 100, got 0"),
-        ("TRAIN als WITH (seed = -2)", "als parameter 'seed' must be an integer from 0 to"),
+        ("TRAIN als WITH (cg_steps = 0)", "0", "cg_steps must be an integer from 1 to 100, got 0 (for als)"),
+        ("TRAIN als WITH (seed = -2)", "-2", "seed must be an integer of zero or more, got -2 (for als)"),
         (
             "TRAIN bpr WITH (learning_rate = 0)",
-            "bpr parameter 'learning_rate' must be a positive number, got 0",
+            "0",
+            "learning_rate must be a positive number, got 0 (for bpr)",
         ),
-        ("TRAIN bpr WITH (epochs = 0)", "bpr parameter 'epochs' must be an integer from 1 to 10000, got 0"),
+        ("TRAIN bpr WITH (epochs = 0)", "0", "epochs must be an integer from 1 to 10000, got 0 (for bpr)"),
         (
             "TRAIN bpr WITH (regularization = 'high')",
-            "bpr parameter 'regularization' must be a number of zero or more",
-        ),
-        (
-            "TRAIN bpr WITH (lambda = 1)",
-            "unknown parameter 'lambda' for bpr; valid parameters: factors, epochs",
+            "'high'",
+            "regularization must be a number of zero or more, got 'high' (for bpr)",
         ),
     ];
-    for (statement, expected) in cases {
-        let err = db.query(statement, &[]).expect_err(statement);
-        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+    for (statement, spot, expected) in cases {
+        assert_eq!(failure(&db, statement, "invalid_argument", spot).message(), expected, "{statement}");
     }
+    let err = failure(&db, "TRAIN als WITH (factorz = 8)", "not_found", "factorz");
+    assert!(
+        err.message().starts_with("unknown parameter 'factorz' for als; did you mean 'factors'?"),
+        "{err}"
+    );
+    let err = failure(&db, "TRAIN bpr WITH (lambda = 1)", "not_found", "lambda");
+    assert!(
+        err.message().starts_with("unknown parameter 'lambda' for bpr (its parameters: factors, epochs"),
+        "{err}"
+    );
     assert!(run(&db, "SHOW MODELS").is_empty(), "a refused TRAIN publishes nothing");
 }
 

@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::run;
+use common::{failure, run};
 use recodb::synth::{generate, SynthConfig};
-use recodb::{Database, Progress, ResultSet, Target};
+use recodb::{Database, ErrorKind, Progress, ResultSet, Target};
 
 /// A database with `items` items over which EASE takes a noticeable time, and model `m` trained by pop.
 fn database(path: Option<&Path>, items: u32) -> Database {
@@ -85,10 +85,15 @@ fn a_cancelled_job_publishes_nothing() {
     assert_eq!(text(&cancelled, "state"), "cancelled");
     assert_eq!(version(&db, "m"), ("1".into(), "pop".into()));
     let err = db.query(&format!("WAIT JOB {job}"), &[]).expect_err("cancelled");
-    assert_eq!(err.to_string(), format!("job {job} was cancelled; it published nothing"));
-    let err = db.query(&format!("CANCEL JOB {job}"), &[]).expect_err("not running");
-    assert_eq!(err.to_string(), format!("job {job} is not running (it is cancelled)"));
-    assert_eq!(db.check_integrity().expect("consistent").blobs, 1, "only pop's blob is stored");
+    assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "training"), "{err:?}");
+    assert_eq!(err.message(), format!("job {job} was cancelled; it published nothing"));
+    let err = failure(&db, &format!("CANCEL JOB {job}"), "conflict", &job.to_string());
+    assert_eq!(err.message(), format!("job {job} is not running (it is cancelled)"));
+    assert_eq!(
+        db.check_integrity().expect("consistent").blobs,
+        2,
+        "only pop's blob and its format are stored"
+    );
 }
 
 /// Cancels at the first report of `phase`, as the shell's Ctrl-C does.
@@ -109,7 +114,8 @@ fn a_foreground_train_cancelled_by_its_caller_publishes_nothing_at_any_phase() {
     for phase in ["train ease: gram matrix", "train ease: inverse", "publish"] {
         let statement = recodb::query::parse_statement("TRAIN ease AS m").expect("parse");
         let err = db.run(&statement, &[], &CancelAt(phase, AtomicBool::new(false))).expect_err(phase);
-        assert_eq!(err.to_string(), "training cancelled", "{phase}");
+        assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "training"), "{phase}: {err:?}");
+        assert_eq!(err.message(), "training cancelled", "{phase}");
         assert_eq!(version(&db, "m"), ("1".into(), "pop".into()), "{phase}");
         assert_eq!(text(&run(&db, "SHOW JOBS LIMIT 1"), "state"), "cancelled");
     }
@@ -118,17 +124,38 @@ fn a_foreground_train_cancelled_by_its_caller_publishes_nothing_at_any_phase() {
 #[test]
 fn job_errors_name_the_job() {
     let db = database(None, 20);
-    for (statement, expected) in [
-        ("WAIT JOB 99", "no job with id 99 (SHOW JOBS lists them)"),
-        ("CANCEL JOB 99", "no job with id 99 (SHOW JOBS lists them)"),
-        ("CANCEL JOB 1", "job 1 is not running (it is done)"),
+    for (statement, code, expected) in [
+        ("WAIT JOB 99", "not_found", "no job with id 99 (SHOW JOBS lists them)"),
+        ("CANCEL JOB 99", "not_found", "no job with id 99 (SHOW JOBS lists them)"),
+        ("CANCEL JOB 1", "conflict", "job 1 is not running (it is done)"),
     ] {
-        assert_eq!(db.query(statement, &[]).expect_err(statement).to_string(), expected);
+        let spot = statement.rsplit(' ').next().expect("the id");
+        assert_eq!(failure(&db, statement, code, spot).message(), expected);
     }
-    let failed = db.query("TRAIN ease AS m WITH (lambda = 0)", &[]).expect_err("bad lambda");
-    assert!(failed.to_string().contains("'lambda' must be a positive number"), "{failed}");
+    let jobs = run(&db, "SHOW JOBS").len();
+    let failed = failure(&db, "TRAIN ease AS m WITH (lambda = 0)", "invalid_argument", "0");
+    assert_eq!(failed.message(), "lambda must be a positive number, got 0 (for ease)");
+    assert_eq!(run(&db, "SHOW JOBS").len(), jobs, "parameters are checked before a job starts");
     let waited = run(&db, "WAIT JOB 1");
     assert_eq!((text(&waited, "model"), int(&waited, "version")), ("m".into(), 1));
+}
+
+#[test]
+fn waiting_for_a_job_that_failed_is_a_job_failed_error() {
+    let db = Database::open_temporary().expect("open");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let many: String = (0..20_001).map(|i| format!("{}\t{i}\n", i % 50)).collect();
+    let file = common::write_file(&dir, "wide.tsv", &many);
+    run(&db, &format!("IMPORT INTERACTIONS FROM '{}'", file.display()));
+    let job = int(&run(&db, "TRAIN ease AS wide BACKGROUND"), "job");
+    let err = db.query(&format!("WAIT JOB {job}"), &[]).expect_err("ease refuses 20,001 items");
+    let ErrorKind::JobFailed { job: failed, message } = err.kind() else {
+        panic!("not a job failure: {err:?}")
+    };
+    assert_eq!(*failed, job as u64);
+    assert!(message.contains("it accepts at most 20000 items"), "{message}");
+    assert_eq!(text(&run(&db, "SHOW JOBS LIMIT 1"), "state"), "failed");
+    assert!(run(&db, "SHOW MODELS").is_empty(), "a failed job publishes nothing");
 }
 
 #[test]
@@ -192,6 +219,6 @@ fn a_process_killed_during_training_reopens_with_the_old_model_and_the_job_faile
     let jobs = run(&db, "SHOW JOBS");
     assert_eq!(text(&jobs, "state"), "failed");
     assert_eq!(text(&jobs, "message"), "interrupted: the process running it stopped");
-    assert_eq!(db.check_integrity().expect("consistent").blobs, 1);
+    assert_eq!(db.check_integrity().expect("consistent").blobs, 2, "pop's blob and its format");
     assert_eq!(run(&db, "RECOMMEND user 7 TOP 3 USING m").len(), 3);
 }

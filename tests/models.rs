@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{items, metric, run, standard_split, write_file};
+use common::{failure, items, metric, run, standard_split, write_file};
 use recodb::Database;
 
 /// Items 1..=4 with popularity 4, 3, 2, 1 (item 5 has 1 too); user 100 has item 1.
@@ -54,7 +54,8 @@ fn train_publishes_versions_and_recommend_ranks_by_score_with_the_tie_rule() {
         items(&run(&db, "RECOMMEND user 100 TOP 5 WHERE TAG = 'genre:a' AND NOT ITEM IN (2)")),
         vec!["4"]
     );
-    assert!(run(&db, "RECOMMEND user 100 TOP 5 WHERE TAG = 'no such tag'").is_empty());
+    failure(&db, "RECOMMEND user 100 TOP 5 WHERE TAG = 'no such tag'", "not_found", "'no such tag'");
+    assert!(run(&db, "RECOMMEND user 100 TOP 5 WHERE TAG = 'genre:b' AND TAG = 'genre:a'").is_empty());
 
     db.execute("INSERT INTERACTION user 104 item 4; INSERT INTERACTION user 105 item 4;").expect("more data");
     assert_eq!(run(&db, "TRAIN pop AS popular").row(0).expect("row").get::<i64>("version").expect("v"), 2);
@@ -74,8 +75,7 @@ fn train_publishes_versions_and_recommend_ranks_by_score_with_the_tie_rule() {
         "popular"
     );
     assert!(run(&db, "SHOW MODELS").is_empty());
-    let err = db.query("RECOMMEND user 100 TOP 2 USING popular", &[]).expect_err("dropped");
-    assert!(err.to_string().starts_with("no model named 'popular'"), "{err}");
+    failure(&db, "RECOMMEND user 100 TOP 2 USING popular", "not_found", "popular");
     assert_eq!(db.check_integrity().expect("consistent").blobs, 0);
 }
 
@@ -84,20 +84,36 @@ fn recommend_errors_name_the_problem() {
     let db = seeded();
     run(&db, "TRAIN pop");
     let cases = [
-        ("RECOMMEND user 999 TOP 3", "no user with key 999"),
-        ("RECOMMEND user 100 TOP 100000", "TOP is at most 10000"),
+        ("RECOMMEND user 999 TOP 3", "not_found", "999", "no user with key 999"),
+        (
+            "RECOMMEND user 100 TOP 100000",
+            "invalid_argument",
+            "100000",
+            "TOP must be an integer from 0 to 10000, got 100000",
+        ),
         (
             "RECOMMEND user 100 TOP 3 RERANK 2 USING pop",
-            "RERANK takes from TOP (3) to 10000 candidates, got 2",
+            "invalid_argument",
+            "2",
+            "RERANK must be from TOP (3) to 10000, got 2",
         ),
-        ("SIMILAR user 100 TOP 3 USING pop", "SIMILAR USER needs a model with user codes"),
-        ("SIMILAR item 999 TOP 3 USING pop", "no item with key 999"),
-        ("EVALUATE pop AT 10", "nothing to evaluate against"),
-        ("EVALUATE pop AT 0", "AT cut-offs must be between 1 and 1000"),
+        (
+            "SIMILAR user 100 TOP 3 USING pop",
+            "unsupported",
+            "pop",
+            "SIMILAR USER needs a model with user codes; 'pop' (pop) has none",
+        ),
+        ("SIMILAR item 999 TOP 3 USING pop", "not_found", "999", "no item with key 999"),
+        (
+            "EVALUATE pop AT 10",
+            "conflict",
+            "EVALUATE pop AT 10",
+            "nothing to evaluate against: SPLIT HOLDOUT first, or EVALUATE ... AGAINST 'file'",
+        ),
+        ("EVALUATE pop AT 0", "invalid_argument", "0", "AT must be an integer from 1 to 1000, got 0"),
     ];
-    for (statement, expected) in cases {
-        let err = db.query(statement, &[]).expect_err(statement);
-        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+    for (statement, code, spot, message) in cases {
+        assert_eq!(failure(&db, statement, code, spot).message(), message, "{statement}");
     }
 }
 
@@ -148,12 +164,10 @@ fn export_recommendations_writes_every_users_list_as_tsv() {
     let text = std::fs::read_to_string(&path).expect("exported file");
     assert!(text.ends_with("103\t5\t1\t1\nann\t2\t1\t3\n"), "string keys bare: {text}");
     let missing = dir.path().join("no/such/dir/recs.tsv");
-    let err = db
-        .query(&format!("EXPORT RECOMMENDATIONS pop TOP 2 TO '{}'", missing.display()), &[])
-        .expect_err("no directory");
-    assert!(err.to_string().starts_with("cannot write"), "{err}");
-    let err = db.query("EXPORT RECOMMENDATIONS nothing TOP 2 TO 'x.tsv'", &[]).expect_err("no model");
-    assert!(err.to_string().starts_with("no model named 'nothing'"), "{err}");
+    let quoted = format!("'{}'", missing.display());
+    let err = failure(&db, &format!("EXPORT RECOMMENDATIONS pop TOP 2 TO {quoted}"), "io", &quoted);
+    assert!(err.message().starts_with("cannot write"), "{err}");
+    failure(&db, "EXPORT RECOMMENDATIONS nothing TOP 2 TO 'x.tsv'", "not_found", "nothing");
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1, "no partial file is left");
 }
 
@@ -168,7 +182,7 @@ fn models_survive_reopening() {
         run(&db, "TRAIN pop");
     }
     let db = Database::open(&path).expect("reopen");
-    assert_eq!(items(&run(&db, "RECOMMEND user 1 TOP 5 USING pop")), vec!["'b'"]);
+    assert_eq!(items(&run(&db, "RECOMMEND user 1 TOP 5 USING pop")), vec!["b"]);
     db.check_integrity().expect("consistent");
 }
 
@@ -262,15 +276,25 @@ fn sampled_protocol_ranks_each_test_item_against_sampled_negatives() {
     assert!((metric(&result, "sampled_ndcg", Some(2)) - 1.0 / 3f64.log2()).abs() < 1e-12);
     assert_eq!(metric(&result, "sampled_mrr", Some(2)), 0.5);
     assert_eq!(metric(&result, "negatives", None), 100.0);
-    for (options, expected) in [
-        ("protocol = 'loo'", "EVALUATE option 'protocol' is 'full' or 'sampled'"),
-        ("protocol = 'sampled', negatives = 0", "EVALUATE option 'negatives' must be between 1 and 100000"),
-        ("negatives = 5", "EVALUATE options 'negatives' and 'seed' belong to protocol = 'sampled'"),
-        ("depth = 3", "unknown EVALUATE option 'depth'; valid options: protocol, negatives, seed"),
+    for (options, code, spot, expected) in [
+        ("protocol = 'loo'", "invalid_argument", "'loo'", "protocol must be 'full' or 'sampled', got 'loo'"),
+        (
+            "protocol = 'sampled', negatives = 0",
+            "invalid_argument",
+            "0",
+            "negatives must be an integer from 1 to 100000, got 0",
+        ),
+        ("negatives = 5", "invalid_argument", "negatives", "EVALUATE option 'negatives' belongs to protocol = 'sampled'"),
+        ("depth = 3", "not_found", "depth", "unknown EVALUATE option 'depth' (options: protocol, negatives, seed)"),
+        (
+            "negativs = 3",
+            "not_found",
+            "negativs",
+            "unknown EVALUATE option 'negativs'; did you mean 'negatives'? (options: protocol, negatives, seed)",
+        ),
     ] {
         let statement = format!("EVALUATE pop AGAINST '{}' WITH ({options})", test.display());
-        let err = db.query(&statement, &[]).expect_err(&statement);
-        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+        assert_eq!(failure(&db, &statement, code, spot).message(), expected, "{statement}");
     }
 }
 

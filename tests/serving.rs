@@ -6,8 +6,8 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{clustered, items, metric, run, write_file};
-use recodb::ResultSet;
+use common::{clustered, failure, items, metric, run, write_file};
+use recodb::{ErrorKind, Object, ResultSet};
 
 const TASTE: &str =
     "TRAIN dsiml AS taste WITH (bits = 16, epochs = 10, learning_rate = 0.01, iterations = 1, keep_real = true)";
@@ -74,26 +74,39 @@ fn rerank_orders_the_retrieved_candidates_by_another_model() {
     let cases = [
         (
             "RECOMMEND user 3 TOP 10 USING taste RERANK 5 USING e",
-            "RERANK takes from TOP (10) to 10000 candidates, got 5",
+            "invalid_argument",
+            "5",
+            "RERANK must be from TOP (10) to 10000, got 5",
         ),
-        ("RECOMMEND user 3 TOP 10 USING taste RERANK 20 USING nothing", "no model named 'nothing'"),
         (
-            "RECOMMEND user 3 TOP 10 USING taste RERANK 20 USING plain",
-            "this dsiml model kept no real vectors",
+            "RECOMMEND user 3 TOP 10 USING taste RERANK 20 USING nothing",
+            "not_found",
+            "nothing",
+            "no model named 'nothing' (SHOW MODELS lists the trained models)",
         ),
         (
             "EVALUATE taste RERANK 5 USING e AT 10",
-            "RERANK takes from the largest cut-off (10) to 10000 candidates",
+            "invalid_argument",
+            "5",
+            "RERANK must be from the largest cut-off (10) to 10000, got 5",
         ),
         (
             "EVALUATE taste RERANK 50 USING e WITH (protocol = 'sampled')",
-            "EVALUATE ... RERANK ranks the full",
+            "unsupported",
+            "50",
+            "EVALUATE ... RERANK ranks the full catalogue only",
         ),
-        ("EVALUATE taste RERANK 50 USING plain AT 10", "this dsiml model kept no real vectors"),
     ];
-    for (statement, expected) in cases {
+    for (statement, code, spot, expected) in cases {
+        assert_eq!(failure(&db, statement, code, spot).message(), expected, "{statement}");
+    }
+    for statement in [
+        "RECOMMEND user 3 TOP 10 USING taste RERANK 20 USING plain",
+        "EVALUATE taste RERANK 50 USING plain AT 10",
+    ] {
         let err = db.query(statement, &[]).expect_err(statement);
-        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+        assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "{statement}: {err:?}");
+        assert!(err.message().starts_with("this dsiml model kept no real vectors"), "{err}");
     }
 }
 
@@ -157,20 +170,40 @@ fn similar_users_and_items_search_the_code_spaces_and_codes_export() {
 
     run(&db, "TRAIN pop");
     let cases = [
-        ("SIMILAR user 3 TOP 10 USING taste WHERE ITEM IN (1)", "ITEM IN filters items"),
+        (
+            "SIMILAR user 3 TOP 10 USING taste WHERE ITEM IN (1)",
+            "unsupported",
+            "ITEM IN (1)",
+            "ITEM IN filters items; similar users are filtered by TAG",
+        ),
         (
             "SIMILAR user 3 TOP 10 USING pop",
+            "unsupported",
+            "pop",
             "SIMILAR USER needs a model with user codes; 'pop' (pop) has none",
         ),
-        ("EXPLAIN SIMILAR item 5 TOP 10 USING pop", "EXPLAIN shows a Hamming-index search plan; 'pop'"),
-        ("EXPORT CODES pop ITEMS TO '/nonexistent/x'", "EXPORT CODES needs a model with binary codes"),
+        (
+            "EXPLAIN SIMILAR item 5 TOP 10 USING pop",
+            "unsupported",
+            "pop",
+            "EXPLAIN shows a Hamming-index search plan; 'pop' (pop) has no binary codes and scores every item",
+        ),
+        (
+            "EXPORT CODES pop ITEMS TO '/nonexistent/x'",
+            "unsupported",
+            "pop",
+            "EXPORT CODES needs a model with binary codes; 'pop' (pop) has none",
+        ),
+        (
+            "EXPORT CODES taste ITEMS TO '/nonexistent/dir/x'",
+            "io",
+            "'/nonexistent/dir/x'",
+            "cannot write /nonexistent/dir/x.partial: No such file or directory (os error 2)",
+        ),
     ];
-    for (statement, expected) in cases {
-        let err = db.query(statement, &[]).expect_err(statement);
-        assert!(err.to_string().starts_with(expected), "{statement}: {err}");
+    for (statement, code, spot, expected) in cases {
+        assert_eq!(failure(&db, statement, code, spot).message(), expected, "{statement}");
     }
-    let err = db.query("EXPORT CODES taste ITEMS TO '/nonexistent/dir/x'", &[]).expect_err("bad path");
-    assert!(err.to_string().starts_with("cannot write /nonexistent/dir/x.partial"), "{err}");
 }
 
 #[test]
@@ -212,7 +245,7 @@ fn an_item_that_arrived_after_training_is_folded_in_from_its_users() {
     let recommended_to = |u: u32| items(&run(&db, &format!("RECOMMEND user {u} TOP 20 USING taste")));
     let others: Vec<u32> = (0..600u32).filter(|u| !fans.contains(u)).collect();
     let same: Vec<u32> = others.iter().copied().filter(|&u| cluster_of(u) == 2).take(10).collect();
-    let hits = same.iter().filter(|&&u| recommended_to(u).contains(&"'fresh'".to_string())).count();
+    let hits = same.iter().filter(|&&u| recommended_to(u).contains(&"fresh".to_string())).count();
     assert!(hits >= 7, "{hits} of 10 users of the fans' taste get 'fresh' in their top 20");
     // EVALUATE ranks it too: a test file pairing those users with it.
     let test: String = same.iter().map(|u| format!("{u}\tfresh\n")).collect();
@@ -220,7 +253,7 @@ fn an_item_that_arrived_after_training_is_folded_in_from_its_users() {
     let evaluated = run(&db, &format!("EVALUATE taste AGAINST '{}' AT 20", test.display()));
     assert_eq!(metric(&evaluated, "recall", Some(20)), hits as f64 / 10.0);
     let far: Vec<u32> = others.iter().copied().filter(|&u| cluster_of(u) == 4).take(10).collect();
-    let far_hits = far.iter().filter(|&&u| recommended_to(u).contains(&"'fresh'".to_string())).count();
+    let far_hits = far.iter().filter(|&&u| recommended_to(u).contains(&"fresh".to_string())).count();
     assert!(far_hits <= 2, "{far_hits} of 10 users of another taste get 'fresh'");
 
     // Its nearest items are its fans' items.
@@ -235,6 +268,7 @@ fn an_item_that_arrived_after_training_is_folded_in_from_its_users() {
 
     // An item whose only user has no trained code cannot be folded in.
     run(&db, "INSERT INTERACTION user 'stranger' item 'orphan'");
-    let err = db.query("SIMILAR item 'orphan' TOP 3 USING taste", &[]).expect_err("no code");
-    assert!(err.to_string().contains("no user with a trained code has it"), "{err}");
+    let err = failure(&db, "SIMILAR item 'orphan' TOP 3 USING taste", "not_found", "'orphan'");
+    assert!(matches!(err.kind(), ErrorKind::NotFound { what: Object::Code, .. }), "{err:?}");
+    assert!(err.message().contains("no user with a trained code has it"), "{err}");
 }

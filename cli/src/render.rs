@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
-use recodb::{ColumnType, ResultSet, Value};
+use recodb::{ColumnType, Error, Key, ResultSet, Value};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,6 +39,26 @@ pub fn render(set: &ResultSet, format: Format) -> String {
         Format::Tsv => delimited(set, b'\t'),
         Format::Json => json(set),
     }
+}
+
+/// An error as one JSON object: `{"error": {"kind", "message", "line", "column", "offset", "length",
+/// "suggestion"}}`, the position fields present when the error points into the statement text.
+pub fn error_json(error: &Error) -> String {
+    let mut obj = serde_json::Map::new();
+    obj.insert("kind".into(), error.kind().code().into());
+    obj.insert("message".into(), error.message().into());
+    if let Some(span) = error.span() {
+        obj.insert("line".into(), span.start.line.into());
+        obj.insert("column".into(), span.start.column.into());
+        obj.insert("offset".into(), span.start.offset.into());
+        obj.insert("length".into(), span.len().into());
+    }
+    if let Some(suggestion) = error.suggestion() {
+        obj.insert("suggestion".into(), suggestion.into());
+    }
+    let mut outer = serde_json::Map::new();
+    outer.insert("error".into(), serde_json::Value::Object(obj));
+    serde_json::Value::Object(outer).to_string()
 }
 
 fn cell_text(value: &Value) -> String {
@@ -115,6 +135,8 @@ fn json(set: &ResultSet) -> String {
                     serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
                 }
                 Value::Text(s) => serde_json::Value::String(s.clone()),
+                Value::Key(Key::Int(k)) => serde_json::Value::from(*k),
+                Value::Key(Key::Str(k)) => serde_json::Value::String(k.clone()),
             };
             obj.insert(col.name.clone(), v);
         }
@@ -160,6 +182,33 @@ mod tests {
         assert!(text.ends_with("(2 rows)\n"), "{text}");
         let widths: Vec<usize> = text.lines().take(5).map(|l| l.chars().count()).collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "every table line has the same width: {text}");
+    }
+
+    #[test]
+    fn keys_print_bare_and_as_json_numbers_or_strings() {
+        let mut set = ResultSet::new(&[("item", ColumnType::Key)]);
+        set.push(vec![Value::Key(Key::Int(42))]);
+        set.push(vec![Value::Key(Key::from("emma"))]);
+        assert_eq!(render(&set, Format::Json), "{\"item\":42}\n{\"item\":\"emma\"}\n");
+        assert_eq!(render(&set, Format::Csv), "item\n42\nemma\n");
+        assert!(render(&set, Format::Table).contains("│ emma │"), "{}", render(&set, Format::Table));
+    }
+
+    #[test]
+    fn errors_as_json_carry_kind_position_and_suggestion() {
+        let db = recodb::Database::open_temporary().expect("open");
+        let err =
+            db.query("TRAIN pop AS m; RECOMMEND user 7 TOP 1 USING mm", &[]).expect_err("one statement only");
+        let json: serde_json::Value = serde_json::from_str(&error_json(&err)).expect("json");
+        assert_eq!(json["error"]["kind"], "parse");
+        assert_eq!(json["error"]["line"], 1);
+        db.execute("INSERT INTERACTION user 7 item 1; TRAIN pop AS m;").expect("seed");
+        let err = db.query("RECOMMEND user 7 TOP 1 USING mm", &[]).expect_err("misspelt model");
+        let json: serde_json::Value = serde_json::from_str(&error_json(&err)).expect("json");
+        assert_eq!(json["error"]["kind"], "not_found");
+        assert_eq!(json["error"]["column"], 30);
+        assert_eq!(json["error"]["length"], 2);
+        assert_eq!(json["error"]["suggestion"], "m");
     }
 
     #[test]

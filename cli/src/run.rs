@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use recodb::{Database, Error, Progress};
 
 use crate::progress::StatementBar;
-use crate::render::{render, Format};
+use crate::render::{error_json, render, Format};
 
 /// The shell's state: the database, output settings, and the Ctrl-C flag.
 pub struct Session {
@@ -46,12 +46,13 @@ impl Session {
     }
 
     /// Parses and runs a script, printing each result; on the first error prints it (with the spot
-    /// underlined) and returns false. Statements before the error stay applied.
+    /// underlined, or as a JSON object in JSON mode) and returns false. Statements before the error stay
+    /// applied.
     pub fn run_script(&mut self, text: &str) -> bool {
         let statements = match recodb::query::parse_script(text) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{}", describe_error(&Error::Parse(e), text, 0));
+                eprintln!("{}", self.describe_error(&Error::from(e), text));
                 return false;
             }
         };
@@ -69,7 +70,7 @@ impl Session {
                     }
                 }
                 Err(e) => {
-                    eprintln!("{}", describe_error(&e, text, statement.span.start.offset));
+                    eprintln!("{}", self.describe_error(&e, text));
                     return false;
                 }
             }
@@ -78,25 +79,22 @@ impl Session {
     }
 }
 
-/// An error for people: parse errors with the source line and a caret; execution errors with the
-/// position of the statement that failed.
-pub fn describe_error(error: &Error, source: &str, statement_offset: usize) -> String {
-    match error {
-        Error::Parse(e) => format!("error: {e}\n{}", e.render(source)),
-        other => {
-            let (line, column) = line_column(source, statement_offset);
-            if source.lines().nth(1).is_some() {
-                format!("error in the statement at line {line}, column {column}: {other}")
-            } else {
-                format!("error: {other}")
-            }
+impl Session {
+    /// An error as the output format wants it: a JSON object in JSON mode, else for people.
+    fn describe_error(&self, error: &Error, source: &str) -> String {
+        match self.format {
+            Format::Json => error_json(error),
+            _ => describe_error(error, source),
         }
     }
 }
 
-fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// An error for people: `error: line L, column C: message`, then the line of `source` (the text that
+/// was run) with the spot underlined, for syntax errors and execution errors alike; just the message
+/// for an error that points nowhere.
+pub fn describe_error(error: &Error, source: &str) -> String {
+    match error.span() {
+        Some(_) => format!("error: {error}\n{}", error.render(source)),
+        None => format!("error: {error}"),
+    }
 }

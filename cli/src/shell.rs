@@ -20,6 +20,7 @@ Statements end with ';' and may span lines. Ctrl-C cancels a running statement o
 Ctrl-D or .quit leaves. Keywords and model names complete with Tab.
 
 .help               show this help
+.help TRAIN         the algorithms and their parameters (as SHOW ALGORITHMS)
 .timer on|off       print how long each statement takes
 .mode FORMAT        print results as table, csv, tsv or json
 .read FILE          run the statements in FILE
@@ -31,8 +32,9 @@ Statements (see README.md for the whole language):
   DELETE INTERACTION user key item key    DELETE USER key    DELETE ITEM key
   IMPORT INTERACTIONS|USERS|ITEMS FROM 'path' [FORMAT csv|tsv|movielens|lightgcn] [WITH (opt = v, ...)]
   SPLIT HOLDOUT fraction [SEED n]         SPLIT CLEAR
-  SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS [LIMIT n]    DESCRIBE USER key | ITEM key | MODEL name
-  TRAIN pop|ease|als|bpr|dsiml [AS name] [WITH (param = v, ...)] [BACKGROUND]    DROP MODEL name
+  SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n]
+  DESCRIBE USER key | ITEM key | MODEL name
+  TRAIN algorithm [AS name] [WITH (param = v, ...)] [BACKGROUND]    DROP MODEL name
   SHOW JOBS    WAIT JOB id    CANCEL JOB id
   RECOMMEND user key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]
     filter: TAG = 't' | TAG IN ('t', ...) | ITEM IN (key, ...) | NOT f | f AND f | f OR f | (f)
@@ -129,7 +131,10 @@ fn dot_command(session: &mut Session, line: &str) -> Next {
     let argument = words.next();
     match (command, argument) {
         (".quit" | ".exit", _) => return Next::Quit,
-        (".help", _) => println!("{HELP}"),
+        (".help", None) => println!("{HELP}"),
+        (".help", Some(topic)) if topic.eq_ignore_ascii_case("train") => {
+            session.run_script("SHOW ALGORITHMS;");
+        }
         (".timer", Some("on")) => session.timer = true,
         (".timer", Some("off")) => session.timer = false,
         (".mode", Some(name)) => match name.parse::<Format>() {

@@ -35,14 +35,20 @@ const SEED: &str = "INSERT INTERACTION user 1 item 'a'; INSERT INTERACTION user 
 fn command_mode_prints_each_format() {
     let csv = recodb(&["--format", "csv", "-c", SEED], None);
     assert!(csv.status.success(), "{}", stderr(&csv));
-    assert!(stdout(&csv).ends_with("item,interactions,tags\n'a',2,\n'b',1,\n"), "{}", stdout(&csv));
+    assert!(stdout(&csv).ends_with("item,interactions,tags\na,2,\nb,1,\n"), "{}", stdout(&csv));
     let tsv = recodb(&["--format", "tsv", "-c", SEED], None);
-    assert!(stdout(&tsv).ends_with("item\tinteractions\ttags\n'a'\t2\t\n'b'\t1\t\n"), "{}", stdout(&tsv));
+    assert!(stdout(&tsv).ends_with("item\tinteractions\ttags\na\t2\t\nb\t1\t\n"), "{}", stdout(&tsv));
     let json = recodb(&["--format", "json", "-c", SEED], None);
     assert!(
-        stdout(&json).ends_with("{\"item\":\"'a'\",\"interactions\":2,\"tags\":\"\"}\n{\"item\":\"'b'\",\"interactions\":1,\"tags\":\"\"}\n"),
-        "{}",
+        stdout(&json).ends_with("{\"item\":\"a\",\"interactions\":2,\"tags\":\"\"}\n{\"item\":\"b\",\"interactions\":1,\"tags\":\"\"}\n"),
+        "string keys are JSON strings, bare: {}",
         stdout(&json)
+    );
+    let numbers = recodb(&["--format", "json", "-c", "INSERT INTERACTION user 7 item 42; SHOW USERS;"], None);
+    assert!(
+        stdout(&numbers).ends_with("{\"user\":7,\"interactions\":1,\"tags\":\"\"}\n"),
+        "integer keys are JSON numbers: {}",
+        stdout(&numbers)
     );
     let table = recodb(&["-c", SEED], None);
     let text = stdout(&table);
@@ -79,7 +85,22 @@ fn errors_exit_non_zero_with_the_spot_underlined() {
 
     let out = recodb(&["-c", "DESCRIBE USER 5; SHOW USERS;"], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no user with key 5"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: line 1, column 15: no user with key 5\n1 | DESCRIBE USER 5; SHOW USERS;\n  |               ^ no user with key 5\n",
+        "an execution error is underlined as a syntax error is"
+    );
+
+    let out = recodb(
+        &["--format", "json", "-c", "INSERT INTERACTION user 1 item 2;\nRECOMMEND user 1 TOP 100000;"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_str(stderr(&out).trim()).expect("a JSON error");
+    assert_eq!(error["error"]["kind"], "invalid_argument");
+    assert_eq!((error["error"]["line"].as_u64(), error["error"]["column"].as_u64()), (Some(2), Some(22)));
+    assert_eq!(error["error"]["message"], "TOP must be an integer from 0 to 10000, got 100000");
+    assert_eq!(error["error"]["length"], 6);
 
     let out = recodb(&["-f", "/no/such/script.sql"], None);
     assert_eq!(out.status.code(), Some(1));

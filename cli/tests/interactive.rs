@@ -1,6 +1,6 @@
 //! The interactive shell driven through a pseudo-terminal, as a person would use it: a multi-line
-//! statement, an error with its underline, history recall, `.timer on`, `.mode`, and Ctrl-C during a
-//! long import, which cancels it and leaves the database unchanged.
+//! statement, syntax and execution errors with their underline, history recall, `.timer on`, `.mode`,
+//! `.help TRAIN`, and Ctrl-C during a long import, which cancels it and leaves the database unchanged.
 
 #![cfg(unix)]
 
@@ -35,6 +35,17 @@ fn multi_line_statements_errors_history_and_dot_commands() {
     p.exp_string("  |      ^^^^").expect("the underline");
     p.exp_string(PROMPT).expect("the shell goes on after an error");
 
+    // Errors of statements that parse are underlined the same way: a bad literal, an unknown key.
+    p.send_line("RECOMMEND user 1 TOP 100000 USING m;").expect("send");
+    p.exp_string("error: line 1, column 22: TOP must be an integer from 0 to 10000, got 100000")
+        .expect("positioned");
+    p.exp_string("1 | RECOMMEND user 1 TOP 100000 USING m;").expect("the offending line");
+    p.exp_string("  |                      ^^^^^^ TOP must be").expect("the literal underlined");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("DESCRIBE USER 'zoe';").expect("send");
+    p.exp_string("  |               ^^^^^ no user with key 'zoe'").expect("the unknown key underlined");
+    p.exp_string(PROMPT).expect("prompt");
+
     p.send_line(".timer on").expect("send");
     p.exp_string(PROMPT).expect("prompt");
     p.send_line(".mode csv").expect("send");
@@ -49,6 +60,11 @@ fn multi_line_statements_errors_history_and_dot_commands() {
     p.exp_string("SHOW USERS;").expect("the statement is back on the line");
     p.send_line("").expect("enter");
     p.exp_string("user,interactions,tags").expect("the recalled statement ran");
+    p.exp_string(PROMPT).expect("prompt");
+
+    p.send_line(".help TRAIN").expect("send");
+    p.exp_string("algorithm,parameter,type,default,accepted,description").expect("the parameter table");
+    p.exp_string("ease,lambda,number,500,a positive number,").expect("a row of it");
     p.exp_string(PROMPT).expect("prompt");
 
     p.send_line(".quit").expect("send");

@@ -1,6 +1,7 @@
 //! Fuzz target `execute`: any text that parses is executed against a scratch database seeded with a
-//! small synthetic data set. Executing must never panic, the database must pass its integrity check
-//! after every input, and it must reopen cleanly (checked every 64 inputs).
+//! small synthetic data set. Executing must never panic nor fail with an internal error, an error's span
+//! must lie within the text, the database must pass its integrity check after every input, and it must
+//! reopen cleanly (checked every 64 inputs).
 //!
 //! IMPORT and EXPORT are skipped: they touch arbitrary files (an input naming /dev/zero would hang).
 //! Work per input is bounded so that a legitimately expensive statement is not reported as a hang:
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use recodb::query::{LiteralValue, StatementKind};
-use recodb::{Database, Progress, Value};
+use recodb::{Database, ErrorKind, Progress, Value};
 
 /// How long one statement may run before its progress cancels it.
 const DEADLINE: Duration = Duration::from_secs(2);
@@ -88,8 +89,13 @@ fuzz_target!(|bytes: &[u8]| {
         if skipped(&statement.kind) {
             continue;
         }
-        // Errors are fine; panics are not.
-        let _ = db.run(statement, &params, &Deadline(Instant::now()));
+        // Errors are fine, but never an internal one (a bug shown as the user's mistake); panics are not.
+        if let Err(e) = db.run(statement, &params, &Deadline(Instant::now())) {
+            assert!(!matches!(e.kind(), ErrorKind::Internal(_)), "{statement}: {e}");
+            if let Some(span) = e.span() {
+                assert!(text.get(span.start.offset..span.end.offset).is_some(), "{statement}: {e:?}");
+            }
+        }
     }
     db.check_integrity().expect("the database stays consistent");
     scratch.runs += 1;

@@ -107,7 +107,7 @@ pub enum StatementKind {
     },
     /// `EXPLAIN RECOMMEND ...` or `EXPLAIN SIMILAR ...`
     Explain(Query),
-    /// `SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS [LIMIT n]`
+    /// `SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n]`
     Show {
         /// What to list.
         object: ShowObject,
@@ -252,6 +252,8 @@ pub enum ShowObject {
     Jobs,
     /// `STATS`
     Stats,
+    /// `ALGORITHMS`: the algorithms TRAIN knows, with their parameters.
+    Algorithms,
 }
 
 /// What `DESCRIBE` describes.

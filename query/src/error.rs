@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::span::Span;
+use crate::span::{Location, Span};
 
 /// What went wrong, broadly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -94,33 +94,44 @@ impl ParseError {
         error
     }
 
+    /// The span of the offending token.
+    pub fn span(&self) -> Span {
+        let start = Location { offset: self.offset, line: self.line, column: self.column };
+        let end = Location { offset: self.offset + self.length, ..start };
+        Span::new(start, end)
+    }
+
     /// A caret excerpt of `source` (the text that was parsed): the offending line with its number, then
-    /// `^` under the offending token and the message.
+    /// `^` under the offending token and the message (see [`excerpt`]).
     ///
     /// ```text
     /// 1 | RECOMMEND user 42 TOPP 10
     ///   |                   ^^^^ expected TOP, found 'TOPP'
     /// ```
     pub fn render(&self, source: &str) -> String {
-        let text = source.split('\n').nth(self.line.saturating_sub(1)).unwrap_or("");
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-        // The underline stops at the end of the line; a span at the end of input gets one caret.
-        let end = self.offset.saturating_add(self.length);
-        let width = source
-            .get(self.offset..end.min(source.len()))
-            .map(|token| token.split('\n').next().unwrap_or("").chars().count())
-            .unwrap_or(0)
-            .max(1);
-        let gutter = self.line.to_string();
-        let pad = " ".repeat(gutter.len());
-        format!(
-            "{gutter} | {shown}\n{pad} | {}{} {}",
-            " ".repeat(self.column.saturating_sub(1)),
-            "^".repeat(width),
-            self.message
-        )
+        excerpt(source, self.span(), &self.message)
     }
+}
+
+/// A caret excerpt of `source`: the line where `span` starts, with its number, then `^` under the
+/// span (up to the end of that line; one caret for an empty span) and `message`. Execution errors of the
+/// database render through this too, so that a bad literal is underlined like a syntax error.
+pub fn excerpt(source: &str, span: Span, message: &str) -> String {
+    let text = source.split('\n').nth(span.start.line.saturating_sub(1)).unwrap_or("");
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+    let width = source
+        .get(span.start.offset..span.end.offset.min(source.len()))
+        .map(|token| token.split('\n').next().unwrap_or("").chars().count())
+        .unwrap_or(0)
+        .max(1);
+    let gutter = span.start.line.to_string();
+    let pad = " ".repeat(gutter.len());
+    format!(
+        "{gutter} | {shown}\n{pad} | {}{} {message}",
+        " ".repeat(span.start.column.saturating_sub(1)),
+        "^".repeat(width),
+    )
 }
 
 /// Cuts `found` to [`MAX_FOUND_CHARS`] characters.
@@ -143,7 +154,6 @@ impl std::error::Error for ParseError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::Location;
 
     fn span(offset: usize, line: usize, column: usize, len: usize) -> Span {
         Span::new(

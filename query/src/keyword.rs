@@ -13,6 +13,8 @@ pub enum Keyword {
     Add,
     /// `AGAINST`
     Against,
+    /// `ALGORITHMS`
+    Algorithms,
     /// `AND`
     And,
     /// `AS`
@@ -129,6 +131,7 @@ pub enum Keyword {
 pub const KEYWORDS: &[&str] = &[
     "ADD",
     "AGAINST",
+    "ALGORITHMS",
     "AND",
     "AS",
     "AT",
@@ -195,6 +198,7 @@ impl Keyword {
         match self {
             Keyword::Add => "ADD",
             Keyword::Against => "AGAINST",
+            Keyword::Algorithms => "ALGORITHMS",
             Keyword::And => "AND",
             Keyword::As => "AS",
             Keyword::At => "AT",
@@ -266,6 +270,7 @@ impl Keyword {
         let keyword = match &buf[..bytes.len()] {
             b"ADD" => Keyword::Add,
             b"AGAINST" => Keyword::Against,
+            b"ALGORITHMS" => Keyword::Algorithms,
             b"AND" => Keyword::And,
             b"AS" => Keyword::As,
             b"AT" => Keyword::At,

@@ -43,7 +43,7 @@ pub use ast::{
     ShowObject, Side, Similar, Source, Statement, StatementKind,
 };
 pub use complete::is_complete;
-pub use error::{ErrorKind, ParseError, END_OF_INPUT};
+pub use error::{excerpt, ErrorKind, ParseError, END_OF_INPUT};
 pub use keyword::{Keyword, KEYWORDS};
 pub use lexer::Lexer;
 pub use printer::format_script;

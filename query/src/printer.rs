@@ -207,7 +207,7 @@ impl Display for ImportTarget {
     }
 }
 
-/// `USERS`, `ITEMS`, `TAGS`, `MODELS`, `JOBS` or `STATS`.
+/// `USERS`, `ITEMS`, `TAGS`, `MODELS`, `JOBS`, `STATS` or `ALGORITHMS`.
 impl Display for ShowObject {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -217,6 +217,7 @@ impl Display for ShowObject {
             ShowObject::Models => "MODELS",
             ShowObject::Jobs => "JOBS",
             ShowObject::Stats => "STATS",
+            ShowObject::Algorithms => "ALGORITHMS",
         })
     }
 }

@@ -140,7 +140,8 @@ fn kind() -> impl Strategy<Value = K> {
         Just(ShowObject::Tags),
         Just(ShowObject::Models),
         Just(ShowObject::Jobs),
-        Just(ShowObject::Stats)
+        Just(ShowObject::Stats),
+        Just(ShowObject::Algorithms)
     ];
     let source = (string(), prop::option::of(name())).prop_map(|(path, format)| Source { path, format });
     prop_oneof![

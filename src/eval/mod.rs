@@ -1,4 +1,8 @@
-//! Evaluation: the ranking metrics of DESIGN §8, computed per user and averaged.
+//! Evaluation: the ranking metrics of docs/evaluation.md computed per user and averaged, the test sets
+//! they are measured on, and the protocols that rank (full ranking, sampled, two-stage).
 
 pub mod metrics;
+pub mod protocol;
 pub mod sampled;
+pub mod split;
+pub mod test_set;

@@ -1,19 +1,19 @@
 //! ADD, INSERT INTERACTION and DELETE: single-record writes.
 
-use recodb_storage::{Key, Side};
+use recodb_query::Literal;
+use recodb_storage::Side;
 
+use super::context::Context;
+use crate::data;
 use crate::error::Result;
 use crate::result::ResultSet;
 use crate::value::Value;
-use crate::Database;
 
 /// `ADD USER|ITEM key [TAGS (...)]`: one row, `added` (1 if the entity is new) and `tags`.
-pub fn add(db: &Database, side: Side, key: Key, tags: &[String]) -> Result<ResultSet> {
+pub(super) fn add(ctx: &Context<'_>, side: Side, key: &Literal, tags: &[Literal]) -> Result<ResultSet> {
+    let tags = tags.iter().map(|t| ctx.bind.text(t, "a tag")).collect::<Result<Vec<_>>>()?;
     let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-    let new = match side {
-        Side::User => db.add_user(key, &tags)?,
-        Side::Item => db.add_item(key, &tags)?,
-    };
+    let new = data::add(ctx.store(), side, &ctx.bind.key(key)?, &tags)?;
     Ok(ResultSet::single(vec![
         ("added", Value::Int(i64::from(new))),
         ("tags", Value::Int(tags.len() as i64)),
@@ -21,28 +21,27 @@ pub fn add(db: &Database, side: Side, key: Key, tags: &[String]) -> Result<Resul
 }
 
 /// `INSERT INTERACTION ...`: one row, `inserted` (1 if the pair is new, 0 if it was updated).
-pub fn insert(
-    db: &Database,
-    user: Key,
-    item: Key,
-    weight: Option<f32>,
-    time: Option<i64>,
+pub(super) fn insert(
+    ctx: &Context<'_>,
+    user: &Literal,
+    item: &Literal,
+    weight: &Option<Literal>,
+    time: &Option<Literal>,
 ) -> Result<ResultSet> {
-    let new = db.insert_interaction(user, item, weight, time)?;
+    let weight = weight.as_ref().map(|w| ctx.bind.number(w, "WEIGHT").map(|w| w as f32)).transpose()?;
+    let time = time.as_ref().map(|t| ctx.bind.integer(t, "AT")).transpose()?;
+    let new = data::insert(ctx.store(), &ctx.bind.key(user)?, &ctx.bind.key(item)?, weight, time)?;
     Ok(ResultSet::single(vec![("inserted", Value::Int(i64::from(new)))]))
 }
 
 /// `DELETE INTERACTION ...`: one row, `deleted` (1 or 0).
-pub fn delete_interaction(db: &Database, user: Key, item: Key) -> Result<ResultSet> {
-    let existed = db.delete_interaction(user, item)?;
+pub(super) fn delete_interaction(ctx: &Context<'_>, user: &Literal, item: &Literal) -> Result<ResultSet> {
+    let existed = data::delete_interaction(ctx.store(), &ctx.bind.key(user)?, &ctx.bind.key(item)?)?;
     Ok(ResultSet::single(vec![("deleted", Value::Int(i64::from(existed)))]))
 }
 
 /// `DELETE USER|ITEM key`: one row, `deleted` (1 or 0).
-pub fn delete(db: &Database, side: Side, key: Key) -> Result<ResultSet> {
-    let existed = match side {
-        Side::User => db.delete_user(key)?,
-        Side::Item => db.delete_item(key)?,
-    };
+pub(super) fn delete(ctx: &Context<'_>, side: Side, key: &Literal) -> Result<ResultSet> {
+    let existed = data::delete(ctx.store(), side, &ctx.bind.key(key)?)?;
     Ok(ResultSet::single(vec![("deleted", Value::Int(i64::from(existed)))]))
 }

@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use recodb_query::{Ident, Literal};
 use recodb_storage::{Key, Side};
 
-use crate::error::{Error, Result};
+use super::context::Context;
+use super::recommend::top;
+use crate::error::{Error, Result, ResultExt};
 use crate::models::topk::top_k;
-use crate::progress::Progress;
 use crate::result::ResultSet;
 use crate::value::Value;
-use crate::Database;
 
 /// Users scored per step: one parallel batch, then its lines are written in user order.
 const STEP: usize = 2048;
@@ -24,18 +25,21 @@ const STEP: usize = 2048;
 /// file can be evaluated against a holdout outside; equal scores in ascending item id order), tab
 /// separated, keys bare as import files hold them (quoted only where the TSV needs it). The file appears whole or not at all: it is written
 /// beside its final name and renamed at the end. One row: users, rows, path, seconds.
-pub fn recommendations(
-    db: &Database,
-    model: &str,
-    top: usize,
-    path: &Path,
-    progress: &dyn Progress,
+pub(super) fn recommendations(
+    ctx: &Context<'_>,
+    model: &Ident,
+    top: &Literal,
+    file: &Literal,
 ) -> Result<ResultSet> {
     let started = Instant::now();
-    let loaded = db.catalog().get(db.store(), model)?;
+    let top = self::top(ctx, top)?;
+    let path = PathBuf::from(ctx.bind.text(file, "the file path")?);
+    let path = path.as_path();
+    let loaded = ctx.model(model)?;
     let model = loaded.model.as_ref();
-    let store = db.store();
-    let train = db.snapshot()?;
+    let store = ctx.store();
+    let progress = ctx.progress;
+    let train = ctx.snapshot()?;
     let users = store.entities(Side::User, 0, usize::MAX)?;
     let mut item_keys = vec![None; model.n_items() as usize];
     for (id, key) in store.entities(Side::Item, 0, usize::MAX)? {
@@ -44,13 +48,13 @@ pub fn recommendations(
         }
     }
     let rows = write_whole(path, |file| {
-        let csv = |e: csv::Error| Error::Invalid(format!("cannot write {}: {e}", path.display()));
+        let csv = |e: csv::Error| Error::io(path, e);
         let mut out = csv::WriterBuilder::new().delimiter(b'\t').from_writer(file);
         out.write_record(["user", "item", "rank", "score"]).map_err(csv)?;
         let mut rows = 0u64;
         for (step, chunk) in users.chunks(STEP).enumerate() {
             if !progress.update("export recommendations", (step * STEP) as u64, users.len() as u64) {
-                return Err(Error::Cancelled("export"));
+                return Err(Error::cancelled("export"));
             }
             let lists: Vec<Vec<(u32, f32)>> = chunk
                 .par_iter()
@@ -77,7 +81,8 @@ pub fn recommendations(
         }
         out.flush().map_err(cannot_write(path))?;
         Ok(rows)
-    })?;
+    })
+    .at(file.span)?;
     Ok(ResultSet::single(vec![
         ("users", Value::Int(users.len() as i64)),
         ("rows", Value::Int(i64::try_from(rows).unwrap_or(i64::MAX))),
@@ -100,14 +105,20 @@ fn raw(key: &Key) -> String {
 /// an id without a code is all zeros), and beside it `path.keys`, one line per code: the entity's key
 /// bare (empty for a deleted entity or a user trained on nothing). Both files appear whole or not at
 /// all. One row: codes, bits, bytes, path, keys.
-pub fn codes(db: &Database, model: &str, side: Side, path: &Path) -> Result<ResultSet> {
-    let loaded = db.catalog().get(db.store(), model)?;
-    let codes = loaded.model.binary().ok_or_else(|| {
-        Error::Invalid(format!(
-            "EXPORT CODES needs a model with binary codes; '{}' ({}) has none",
-            loaded.record.name, loaded.record.algorithm
-        ))
-    })?;
+pub(super) fn codes(ctx: &Context<'_>, model: &Ident, side: Side, file: &Literal) -> Result<ResultSet> {
+    let path = PathBuf::from(ctx.bind.text(file, "the file path")?);
+    let path = path.as_path();
+    let loaded = ctx.model(model)?;
+    let codes = loaded
+        .model
+        .binary()
+        .ok_or_else(|| {
+            Error::unsupported(format!(
+                "EXPORT CODES needs a model with binary codes; '{}' ({}) has none",
+                loaded.record.name, loaded.record.algorithm
+            ))
+        })
+        .at(model.span)?;
     let index = match side {
         Side::User => codes.user_index()?,
         Side::Item => codes.item_index(),
@@ -115,7 +126,7 @@ pub fn codes(db: &Database, model: &str, side: Side, path: &Path) -> Result<Resu
     let store = index.codes();
     let bytes = store.export_raw();
     let mut keys = vec![String::new(); store.slots() as usize];
-    for (id, key) in db.store().entities(side, 0, usize::MAX)? {
+    for (id, key) in ctx.store().entities(side, 0, usize::MAX)? {
         if let Some(slot) = keys.get_mut(id as usize).filter(|_| store.contains(id)) {
             *slot = raw(&key);
         }
@@ -125,10 +136,11 @@ pub fn codes(db: &Database, model: &str, side: Side, path: &Path) -> Result<Resu
         name.push(".keys");
         PathBuf::from(name)
     };
-    write_whole(path, |file| file.write_all(&bytes).map_err(cannot_write(path)))?;
-    write_whole(&keys_path, |file| {
-        keys.iter().try_for_each(|k| writeln!(file, "{k}")).map_err(cannot_write(&keys_path))
-    })?;
+    write_whole(path, |out| out.write_all(&bytes).map_err(cannot_write(path))).at(file.span)?;
+    write_whole(&keys_path, |out| {
+        keys.iter().try_for_each(|k| writeln!(out, "{k}")).map_err(cannot_write(&keys_path))
+    })
+    .at(file.span)?;
     Ok(ResultSet::single(vec![
         ("codes", Value::Int(i64::from(store.slots()))),
         ("bits", Value::Int(i64::from(store.bits()))),
@@ -152,8 +164,7 @@ fn write_whole<T>(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Resul
     drop(file);
     match written {
         Ok(value) => {
-            std::fs::rename(&partial, path)
-                .map_err(|e| Error::Invalid(format!("cannot move the export to {}: {e}", path.display())))?;
+            std::fs::rename(&partial, path).map_err(cannot_write(path))?;
             Ok(value)
         }
         Err(e) => {
@@ -165,7 +176,7 @@ fn write_whole<T>(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Resul
 
 /// The error of a failed write to `path`.
 fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
-    move |e| Error::Invalid(format!("cannot write {}: {e}", path.display()))
+    move |e| Error::io(path, e)
 }
 
 /// Where the file is written before it is renamed to `path`.

@@ -1,34 +1,37 @@
 //! WHERE filters as roaring set algebra over item (or, for SIMILAR USER, user) ids, computed before any
 //! score is looked at.
 
-use recodb_query::Filter;
+use recodb_query::{Filter, Literal};
 use recodb_storage::{RoaringBitmap, Side};
 
-use super::bind::Binder;
-use crate::error::{Error, Result};
-use crate::Database;
+use super::context::Context;
+use crate::error::{Error, Object, Result};
 
-/// The entities of `side` a filter allows. `TAG = 'x'` is the tag's bitmap on that side (empty for an
-/// unknown tag), `ITEM IN` the listed items that exist (items only), `NOT` the complement within all
-/// ids of the side, `AND`/`OR` intersection and union.
-pub fn allowed(db: &Database, side: Side, filter: &Filter, b: &Binder<'_>) -> Result<RoaringBitmap> {
-    let store = db.store();
+/// The entities of `side` a filter allows. `TAG = 'x'` is the tag's bitmap on that side, `ITEM IN` the
+/// listed items that exist (items only), `NOT` the complement within all ids of the side, `AND`/`OR`
+/// intersection and union. A tag no entity of the side carries is a not-found error at the tag (with a
+/// suggestion when a known tag is close): tags are a vocabulary, and a misspelt one would silently
+/// allow nothing. Unknown item keys in `ITEM IN` are data, not names, and allow nothing.
+pub(super) fn allowed(ctx: &Context<'_>, side: Side, filter: &Filter) -> Result<RoaringBitmap> {
+    let store = ctx.store();
     Ok(match filter {
-        Filter::TagEq { tag, .. } => store.tag_members(side, &b.text(tag, "a tag")?)?.unwrap_or_default(),
+        Filter::TagEq { tag, .. } => tag_members(ctx, side, tag)?,
         Filter::TagIn { tags, .. } => {
             let mut out = RoaringBitmap::new();
             for tag in tags {
-                out |= store.tag_members(side, &b.text(tag, "a tag")?)?.unwrap_or_default();
+                out |= tag_members(ctx, side, tag)?;
             }
             out
         }
-        Filter::ItemIn { .. } if side == Side::User => {
-            return Err(Error::Invalid("ITEM IN filters items; similar users are filtered by TAG".into()))
+        Filter::ItemIn { span, .. } if side == Side::User => {
+            return Err(
+                Error::unsupported("ITEM IN filters items; similar users are filtered by TAG").at(*span)
+            )
         }
         Filter::ItemIn { items, .. } => {
             let mut out = RoaringBitmap::new();
             for item in items {
-                if let Some(id) = store.id_of(Side::Item, &b.key(item)?)? {
+                if let Some(id) = store.id_of(Side::Item, &ctx.bind.key(item)?)? {
                     out.insert(id);
                 }
             }
@@ -37,10 +40,10 @@ pub fn allowed(db: &Database, side: Side, filter: &Filter, b: &Binder<'_>) -> Re
         Filter::Not { operand, .. } => {
             let mut all = RoaringBitmap::new();
             all.insert_range(0..store.id_bound(side)?);
-            all - allowed(db, side, operand, b)?
+            all - allowed(ctx, side, operand)?
         }
         Filter::And { operands, .. } => {
-            let mut sets = operands.iter().map(|f| allowed(db, side, f, b));
+            let mut sets = operands.iter().map(|f| allowed(ctx, side, f));
             let mut out = sets.next().transpose()?.unwrap_or_default();
             for set in sets {
                 out &= set?;
@@ -50,9 +53,27 @@ pub fn allowed(db: &Database, side: Side, filter: &Filter, b: &Binder<'_>) -> Re
         Filter::Or { operands, .. } => {
             let mut out = RoaringBitmap::new();
             for f in operands {
-                out |= allowed(db, side, f, b)?;
+                out |= allowed(ctx, side, f)?;
             }
             out
         }
     })
+}
+
+/// The entities of `side` that carry the tag `tag` binds to; a not-found error at the tag when none
+/// of that side has ever carried it.
+fn tag_members(ctx: &Context<'_>, side: Side, tag: &Literal) -> Result<RoaringBitmap> {
+    let name = ctx.bind.text(tag, "a tag")?;
+    if let Some(members) = ctx.store().tag_members(side, &name)? {
+        return Ok(members);
+    }
+    let known: Vec<String> = ctx.store().tags(side)?.into_iter().map(|(t, _)| t).collect();
+    Err(Error::not_found(
+        Object::Tag,
+        name.as_str(),
+        format!("no {side} has the tag '{name}'"),
+        known.iter().map(String::as_str),
+        "SHOW TAGS lists them",
+    )
+    .at(tag.span))
 }

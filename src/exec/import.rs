@@ -2,26 +2,47 @@
 
 use std::path::Path;
 
-use crate::error::Result;
-use crate::import::{ImportSummary, Target};
-use crate::progress::Progress;
+use recodb_query::{Ident, ImportTarget, Literal, OptionPair};
+
+use super::bind::{locate, pairs};
+use super::context::Context;
+use crate::error::{ErrorKind, Result};
+use crate::import::{self, ImportSpec, ImportSummary, Target};
 use crate::result::ResultSet;
 use crate::value::Value;
-use crate::Database;
 
 /// `IMPORT INTERACTIONS|USERS|ITEMS FROM 'path' [FORMAT f] [WITH (...)]`: one row counting what was read
-/// and what was added.
-pub fn import(
-    db: &Database,
-    target: Target,
-    path: &Path,
-    format: Option<&str>,
-    options: &[(String, Value)],
-    progress: &dyn Progress,
+/// and what was added. An error about an option points at it; about the format, at the format's name.
+pub(super) fn import(
+    ctx: &Context<'_>,
+    target: ImportTarget,
+    path: &Literal,
+    format: &Option<Ident>,
+    options: &[OptionPair],
 ) -> Result<ResultSet> {
-    let s: ImportSummary = db.import_with_progress(target, path, format, options, &mut |done, total| {
-        progress.update("import", done, total)
+    let target = match target {
+        ImportTarget::Interactions => Target::Interactions,
+        ImportTarget::Users => Target::Users,
+        ImportTarget::Items => Target::Items,
+    };
+    let file = ctx.bind.text(path, "the file path")?;
+    let options = ctx.bind.options(options)?;
+    let spec = ImportSpec::new(
+        Path::new(&file),
+        target,
+        format.as_ref().map(|f| f.value.as_str()),
+        &pairs(&options),
+    )
+    .map_err(|e| {
+        let e = crate::Error::from(e);
+        match (e.kind(), format) {
+            (ErrorKind::Import(i), Some(f)) if i.option.as_deref() == Some("format") => e.at(f.span),
+            _ => locate(e, &options),
+        }
     })?;
+    let s: ImportSummary =
+        import::import(ctx.store(), &spec, &mut |done, total| ctx.progress.update("import", done, total))
+            .map_err(|e| if matches!(e.kind(), ErrorKind::Import(_)) { e.at(path.span) } else { e })?;
     let count = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
     let mut row = vec![("records", count(s.records)), ("skipped", count(s.skipped))];
     match target {

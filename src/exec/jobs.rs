@@ -1,15 +1,17 @@
 //! SHOW JOBS, WAIT JOB and CANCEL JOB.
 
-use crate::error::{Error, Result};
+use recodb_query::Literal;
+
+use super::context::Context;
+use crate::error::{Error, ErrorKind, Object, Result, ResultExt};
 use crate::jobs::{records, JobRecord, JobState};
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
-use crate::Database;
 
 /// `SHOW JOBS [LIMIT n]`: the most recent jobs first, with live progress for running ones: id, model,
 /// algorithm, state, phase, progress (the phase's done fraction), elapsed and remaining (an estimate
 /// for the current phase) seconds, and the message of a job that failed.
-pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
+pub(super) fn show(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet> {
     let mut set = ResultSet::new(&[
         ("id", ColumnType::Int),
         ("model", ColumnType::Text),
@@ -21,8 +23,8 @@ pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
         ("remaining", ColumnType::Float),
         ("message", ColumnType::Text),
     ]);
-    for r in records(db.store())?.into_iter().rev().take(limit.unwrap_or(usize::MAX)) {
-        let live = db.jobs().get(r.id).filter(|_| r.state == JobState::Running);
+    for r in records(ctx.store())?.into_iter().rev().take(limit.unwrap_or(usize::MAX)) {
+        let live = ctx.jobs().get(r.id).filter(|_| r.state == JobState::Running);
         let (phase, progress, elapsed, remaining) = match live.map(|job| job.status()) {
             Some(s) => (
                 Value::Text(s.phase),
@@ -55,20 +57,27 @@ pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
     Ok(set)
 }
 
-/// The record of job `id`, or an error naming it.
-fn record(db: &Database, id: u64) -> Result<JobRecord> {
-    records(db.store())?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| Error::Invalid(format!("no job with id {id} (SHOW JOBS lists them)")))
+/// The record of job `id`, or a not-found error naming it.
+fn record(ctx: &Context<'_>, id: u64) -> Result<JobRecord> {
+    records(ctx.store())?.into_iter().find(|r| r.id == id).ok_or_else(|| {
+        Error::not_found(
+            Object::Job,
+            id.to_string(),
+            format!("no job with id {id}"),
+            [],
+            "SHOW JOBS lists them",
+        )
+    })
 }
 
 /// `WAIT JOB id`: blocks until the job ends. One row (job, model, algorithm, state, version, seconds)
-/// when it published its model; an error saying why when it failed or was cancelled.
-pub fn wait(db: &Database, id: u64) -> Result<ResultSet> {
-    let r = match db.jobs().get(id) {
+/// when it published its model; when it failed, a job-failed error with its message; when it was
+/// cancelled, a cancelled error.
+pub(super) fn wait(ctx: &Context<'_>, job: &Literal) -> Result<ResultSet> {
+    let id = ctx.bind.count(job, "the job id")?;
+    let r = match ctx.jobs().get(id) {
         Some(job) => job.wait(),
-        None => record(db, id)?,
+        None => record(ctx, id).at(job.span)?,
     };
     match r.state {
         JobState::Done => Ok(ResultSet::single(vec![
@@ -79,21 +88,28 @@ pub fn wait(db: &Database, id: u64) -> Result<ResultSet> {
             ("version", Value::Int(r.version as i64)),
             ("seconds", Value::Float(r.finished_ms.saturating_sub(r.started_ms) as f64 / 1000.0)),
         ])),
-        JobState::Cancelled => Err(Error::Invalid(format!("job {id} was cancelled; it published nothing"))),
-        JobState::Failed | JobState::Running => {
-            Err(Error::Invalid(format!("job {id} failed: {}", r.message)))
-        }
+        JobState::Cancelled => Err(Error::new(
+            ErrorKind::Cancelled("training".into()),
+            format!("job {id} was cancelled; it published nothing"),
+        )),
+        JobState::Failed | JobState::Running => Err(Error::new(
+            ErrorKind::JobFailed { job: id, message: r.message.clone() },
+            format!("job {id} failed: {}", r.message),
+        )),
     }
 }
 
 /// `CANCEL JOB id`: stops a running job and waits until it has stopped; it publishes nothing. One row:
-/// job and state. An error when the job is not running.
-pub fn cancel(db: &Database, id: u64) -> Result<ResultSet> {
-    let Some(job) = db.jobs().get(id) else {
-        let r = record(db, id)?;
-        return Err(Error::Invalid(format!("job {id} is not running (it is {})", r.state.as_str())));
+/// job and state. A conflict error when the job is not running.
+pub(super) fn cancel(ctx: &Context<'_>, job: &Literal) -> Result<ResultSet> {
+    let id = ctx.bind.count(job, "the job id")?;
+    let Some(live) = ctx.jobs().get(id) else {
+        let r = record(ctx, id).at(job.span)?;
+        return Err(
+            Error::conflict(format!("job {id} is not running (it is {})", r.state.as_str())).at(job.span)
+        );
     };
-    job.cancel();
-    let r = job.wait();
+    live.cancel();
+    let r = live.wait();
     Ok(ResultSet::single(vec![("job", Value::Int(r.id as i64)), ("state", Value::from(r.state.as_str()))]))
 }

@@ -1,114 +1,61 @@
-//! TRAIN, SHOW MODELS, DESCRIBE MODEL and DROP MODEL.
+//! TRAIN, SHOW MODELS, DESCRIBE MODEL, DROP MODEL and SHOW ALGORITHMS.
 
-use std::time::Instant;
+use recodb_query::{Ident, OptionPair};
+use recodb_storage::RoaringBitmap;
 
-use recodb_storage::{RoaringBitmap, Snapshot, Store};
-
-use crate::error::{Error, Result};
-use crate::jobs::{put_record, Job, JobRecord, JobState};
-use crate::models::catalog::{now_ms, records, Catalog, ModelRecord};
-use crate::models::{algorithm, check_parameters, Algorithm};
-use crate::progress::Progress;
+use super::bind::{locate, pairs};
+use super::context::Context;
+use super::rows;
+use crate::error::{Result, ResultExt};
+use crate::jobs::JobState;
+use crate::models::catalog::records;
+use crate::models::{algorithm, ALGORITHMS};
 use crate::result::{ColumnType, ResultSet};
+use crate::training::Training;
 use crate::value::Value;
-use crate::Database;
 
-/// `TRAIN algorithm [AS name] [WITH (...)] [BACKGROUND]`: starts a job that trains on a snapshot of
-/// the visible interactions (the holdout excluded, taken now) and publishes the result as the next
-/// version of `name` (default: the algorithm's name). Without BACKGROUND it waits, reporting progress:
-/// one row of model, algorithm, version, interactions, seconds and job. With BACKGROUND it returns at
-/// once: one row of job, model, algorithm and state.
-pub fn train(
-    db: &Database,
-    algo: &str,
-    name: Option<&str>,
-    params: &[(String, Value)],
+/// `TRAIN algorithm [AS name] [WITH (...)] [BACKGROUND]`: checks the parameters (an error points at
+/// the one at fault), then starts a training run on a snapshot of the visible interactions taken now,
+/// published as the next version of `name` (default: the algorithm's name). Without BACKGROUND it
+/// waits, reporting progress: one row of model, algorithm, version, interactions, seconds and job. With
+/// BACKGROUND it returns at once: one row of job, model, algorithm and state.
+pub(super) fn train(
+    ctx: &Context<'_>,
+    algo: &Ident,
+    name: Option<&Ident>,
+    options: &[OptionPair],
     background: bool,
-    progress: &dyn Progress,
 ) -> Result<ResultSet> {
-    let algo = algorithm(algo)?;
-    check_parameters(algo, params)?;
-    let name = name.unwrap_or(algo.name()).to_string();
-    let snapshot = db.snapshot()?;
-    let job = db.jobs().start(db.store(), &name, algo.name())?;
+    let algorithm = algorithm(&algo.value).at(algo.span)?;
+    let options = ctx.bind.options(options)?;
+    let params = algorithm.check(&pairs(&options)).map_err(|e| locate(e, &options))?;
+    let name = name.map_or(algorithm.name, |n| n.value.as_str());
+    let training = Training::start(ctx.parts(), algorithm, params, name)?;
     if background {
-        let (store, catalog, jobs) = db.shared();
         let row = vec![
-            ("job", Value::Int(job.id() as i64)),
-            ("model", Value::Text(name.clone())),
-            ("algorithm", Value::from(algo.name())),
+            ("job", Value::Int(training.job() as i64)),
+            ("model", Value::from(name)),
+            ("algorithm", Value::from(algorithm.name)),
             ("state", Value::from(JobState::Running.as_str())),
         ];
-        let params = params.to_vec();
-        rayon::spawn(move || {
-            // The outcome is in the job's record; WAIT JOB and SHOW JOBS report it.
-            let _ = jobs.run(&store, &job, None, |progress| {
-                train_and_publish(&store, &catalog, &job, algo, &snapshot, &params, &name, progress)
-                    .map(|(_, done)| done)
-            });
-        });
+        let parts = ctx.parts().clone();
+        // The outcome is in the job's record; WAIT JOB and SHOW JOBS report it.
+        rayon::spawn(move || drop(training.run(&parts, None)));
         return Ok(ResultSet::single(row));
     }
-    let mut published = None;
-    let done = db.jobs().run(db.store(), &job, Some(progress), |progress| {
-        let (record, done) =
-            train_and_publish(db.store(), db.catalog(), &job, algo, &snapshot, params, &name, progress)?;
-        published = Some(record);
-        Ok(done)
-    })?;
-    let published = published.ok_or_else(|| Error::Invalid("the training job published nothing".into()))?;
+    let (published, job) = training.run(ctx.parts(), Some(ctx.progress))?;
     Ok(ResultSet::single(vec![
         ("model", Value::Text(published.name)),
         ("algorithm", Value::Text(published.algorithm)),
         ("version", Value::Int(published.version as i64)),
         ("interactions", Value::Int(published.interactions as i64)),
         ("seconds", Value::Float(published.train_ms as f64 / 1000.0)),
-        ("job", Value::Int(done.id as i64)),
+        ("job", Value::Int(job as i64)),
     ]))
 }
 
-/// Trains `algo` on `snapshot` and publishes the model as the next version of `name` together with
-/// `job`'s `done` record, in one atomic write. A cancel after training publishes nothing.
-#[allow(clippy::too_many_arguments)]
-fn train_and_publish(
-    store: &Store,
-    catalog: &Catalog,
-    job: &Job,
-    algo: &dyn Algorithm,
-    snapshot: &Snapshot,
-    params: &[(String, Value)],
-    name: &str,
-    progress: &dyn Progress,
-) -> Result<(ModelRecord, JobRecord)> {
-    let started = Instant::now();
-    let model = algo.train(snapshot, params, progress)?;
-    if !progress.update("publish", 0, 1) {
-        return Err(Error::Cancelled("training"));
-    }
-    let record = ModelRecord {
-        name: name.to_string(),
-        algorithm: algo.name().to_string(),
-        version: 0,
-        params: params.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect(),
-        data_version: snapshot.data_version,
-        trained_at_ms: now_ms(),
-        train_ms: started.elapsed().as_millis() as u64,
-        users: snapshot.n_users,
-        items: snapshot.n_items,
-        interactions: snapshot.nnz() as u64,
-    };
-    catalog.publish(store, record, model, |txn, published| {
-        let mut done = job.record();
-        done.state = JobState::Done;
-        done.version = published.version;
-        done.finished_ms = now_ms();
-        put_record(txn, &done)?;
-        Ok(done)
-    })
-}
-
 /// `SHOW MODELS [LIMIT n]`: one row per model.
-pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
+pub(super) fn show(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet> {
     let mut set = ResultSet::new(&[
         ("name", ColumnType::Text),
         ("algorithm", ColumnType::Text),
@@ -116,7 +63,7 @@ pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
         ("interactions", ColumnType::Int),
         ("seconds", ColumnType::Float),
     ]);
-    for r in records(db.store())?.into_iter().take(limit.unwrap_or(usize::MAX)) {
+    for r in records(ctx.store())?.into_iter().take(limit.unwrap_or(usize::MAX)) {
         set.push(vec![
             Value::Text(r.name),
             Value::Text(r.algorithm),
@@ -128,16 +75,56 @@ pub fn show(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
     Ok(set)
 }
 
+/// `SHOW ALGORITHMS [LIMIT n]`: one row per parameter of every algorithm (algorithm, parameter, type,
+/// default, accepted, description); an algorithm without parameters has one row that says so. This is
+/// the table of README.md and the shell's `.help TRAIN`.
+pub(super) fn algorithms(limit: Option<usize>) -> Result<ResultSet> {
+    let mut set = ResultSet::new(&[
+        ("algorithm", ColumnType::Text),
+        ("parameter", ColumnType::Text),
+        ("type", ColumnType::Text),
+        ("default", ColumnType::Text),
+        ("accepted", ColumnType::Text),
+        ("description", ColumnType::Text),
+    ]);
+    let mut rows = Vec::new();
+    for a in ALGORITHMS {
+        if a.parameters.is_empty() {
+            rows.push(vec![
+                Value::from(a.name),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::from(a.about),
+            ]);
+        }
+        for p in a.parameters {
+            rows.push(vec![
+                Value::from(a.name),
+                Value::from(p.name),
+                Value::from(p.type_name()),
+                Value::Text(p.default_text()),
+                Value::Text(p.accepted()),
+                Value::from(p.doc),
+            ]);
+        }
+    }
+    for row in rows.into_iter().take(limit.unwrap_or(usize::MAX)) {
+        set.push(row);
+    }
+    Ok(set)
+}
+
 /// `DESCRIBE MODEL name`: one row per property. For models that keep per-user state, how many of the
 /// users with visible interactions now are served as trained and how many are folded in (new, or their
 /// items changed since training); how many items with interactions arrived after training; for a model
 /// with binary codes, how its item index searches and its bytes per item (codes and index).
-pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
-    let loaded = db.catalog().get(db.store(), name)?;
+pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
+    let loaded = ctx.model(name)?;
     let r = loaded.record.clone();
     let params = r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
-    let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
-    let rows = [
+    let mut properties = vec![
         ("name", r.name),
         ("algorithm", r.algorithm),
         ("version", r.version.to_string()),
@@ -148,21 +135,18 @@ pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
         ("interactions", r.interactions.to_string()),
         ("train_seconds", format!("{:.3}", r.train_ms as f64 / 1000.0)),
     ];
-    for (k, v) in rows {
-        set.push(vec![Value::from(k), Value::Text(v)]);
-    }
-    let data = db.snapshot()?;
+    let data = ctx.snapshot()?;
     let model = loaded.model.as_ref();
     let active = (0..data.n_users).filter(|&u| !data.row(u).is_empty());
     let trained: Vec<bool> = active.filter_map(|u| model.is_trained(u, data.row(u))).collect();
     if !trained.is_empty() {
         let served = trained.iter().filter(|&&t| t).count();
-        set.push(vec![Value::from("users_trained"), Value::Text(served.to_string())]);
-        set.push(vec![Value::from("users_folded_in"), Value::Text((trained.len() - served).to_string())]);
+        properties.push(("users_trained", served.to_string()));
+        properties.push(("users_folded_in", (trained.len() - served).to_string()));
     }
     let mut new_items = RoaringBitmap::new();
     new_items.extend(data.indices.iter().copied().filter(|&i| i >= model.n_items()));
-    set.push(vec![Value::from("items_after_training"), Value::Text(new_items.len().to_string())]);
+    properties.push(("items_after_training", new_items.len().to_string()));
     if let Some(codes) = model.binary() {
         let index = codes.item_index();
         let served = index.codes().as_words().len() * 8 + index.index_bytes();
@@ -172,20 +156,16 @@ pub fn describe(db: &Database, name: &str) -> Result<ResultSet> {
         } else {
             format!("linear scan ({})", index.build_reason())
         };
-        set.push(vec![Value::from("item_index"), Value::Text(plan)]);
-        let folded = loaded.folded_items(db.store())?.map_or(0, |f| f.len());
-        set.push(vec![Value::from("items_folded_in"), Value::Text(folded.to_string())]);
-        set.push(vec![Value::from("served_bytes_per_item"), Value::Text(format!("{per_item:.1}"))]);
+        properties.push(("item_index", plan));
+        let folded = loaded.folded_items(ctx.store())?.map_or(0, |f| f.len());
+        properties.push(("items_folded_in", folded.to_string()));
+        properties.push(("served_bytes_per_item", format!("{per_item:.1}")));
     }
-    Ok(set)
+    Ok(rows::pairs(["property", "value"], properties))
 }
 
-/// `DROP MODEL name`: one row, `dropped`.
-pub fn drop_model(db: &Database, name: &str) -> Result<ResultSet> {
-    if !db.catalog().drop_model(db.store(), name)? {
-        return Err(Error::Invalid(format!(
-            "no model named '{name}' (SHOW MODELS lists the trained models)"
-        )));
-    }
-    Ok(ResultSet::single(vec![("dropped", Value::Text(name.to_string()))]))
+/// `DROP MODEL name`: one row, `dropped`; a not-found error at the name when there is no such model.
+pub(super) fn drop_model(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
+    ctx.catalog().drop_model(ctx.store(), &name.value).at(name.span)?;
+    Ok(ResultSet::single(vec![("dropped", Value::Text(name.value.clone()))]))
 }

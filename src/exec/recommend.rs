@@ -1,33 +1,28 @@
 //! RECOMMEND and EXPLAIN RECOMMEND: resolve the request, retrieve (and re-rank), return live items.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use recodb_query::Recommend;
-use recodb_storage::hamming::{Allowed, Explain, HammingIndex};
+use recodb_query::{Literal, Recommend};
+use recodb_storage::hamming::Allowed;
 use recodb_storage::{RoaringBitmap, Side};
 
-use super::bind::Binder;
+use super::context::Context;
+use super::explain::{micros, not_binary, plan};
 use super::filter::allowed;
-use super::stages::{rerank, retrieve, Retrieved};
-use crate::error::{Error, Result};
+use super::rows::{live_rows, pairs};
+use crate::error::{Error, Result, ResultExt};
 use crate::models::catalog::Loaded;
 use crate::models::folded::FoldedItems;
-use crate::models::topk::top_k;
-use crate::result::{ColumnType, ResultSet};
-use crate::value::Value;
-use crate::Database;
+use crate::result::ResultSet;
+use crate::serve::{rerank, retrieve, Retrieved};
 
-/// The largest TOP accepted.
-pub const MAX_TOP: u64 = 10_000;
+/// The largest TOP (and RERANK) accepted.
+pub(super) const MAX_TOP: u64 = 10_000;
 
-/// The TOP of a RECOMMEND or SIMILAR, checked against [`MAX_TOP`].
-pub(super) fn top(b: &Binder<'_>, top: &recodb_query::Literal) -> Result<usize> {
-    let top = b.count(top, "TOP")?;
-    if top > MAX_TOP {
-        return Err(Error::Invalid(format!("TOP is at most {MAX_TOP}, got {top}")));
-    }
-    Ok(top as usize)
+/// The TOP of a RECOMMEND, SIMILAR or EXPORT: an integer from 0 to [`MAX_TOP`].
+pub(super) fn top(ctx: &Context<'_>, top: &Literal) -> Result<usize> {
+    ctx.bind.count_to(top, "TOP", MAX_TOP)
 }
 
 /// A RECOMMEND resolved against the database: what both RECOMMEND and EXPLAIN RECOMMEND need.
@@ -47,37 +42,28 @@ struct Request {
     folded: Option<Arc<FoldedItems>>,
 }
 
-fn request(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<Request> {
-    let top = top(b, &q.top)?;
-    let store = db.store();
-    let key = b.key(&q.user)?;
-    let user =
-        store.id_of(Side::User, &key)?.ok_or_else(|| Error::Invalid(format!("no user with key {key}")))?;
-    let loaded = db.catalog().resolve(store, q.using.as_ref().map(|u| u.value.as_str()))?;
+fn request(ctx: &Context<'_>, q: &Recommend) -> Result<Request> {
+    let top = top(ctx, &q.top)?;
+    let (_, user) = ctx.entity(Side::User, &q.user)?;
+    let loaded = ctx.model_or_latest(q.using.as_ref())?;
     let rerank = match &q.rerank {
         Some(rerank) => {
-            let candidates = b.count(&rerank.candidates, "RERANK")?;
-            if candidates < top as u64 || candidates > MAX_TOP {
-                return Err(Error::Invalid(format!(
-                    "RERANK takes from TOP ({top}) to {MAX_TOP} candidates, got {candidates}"
-                )));
+            let candidates = ctx.bind.count_to(&rerank.candidates, "RERANK", MAX_TOP)?;
+            if candidates < top {
+                let expected = format!("from TOP ({top}) to {MAX_TOP}");
+                return Err(
+                    Error::invalid("RERANK", expected, candidates.to_string()).at(rerank.candidates.span)
+                );
             }
-            Some((candidates as usize, db.catalog().get(store, &rerank.model.value)?))
+            Some((candidates, ctx.model(&rerank.model)?))
         }
         None => None,
     };
-    let (all, seen) = items_of(db, user)?;
-    let allowed = q.filter.as_ref().map(|f| allowed(db, Side::Item, f, b)).transpose()?.map(Allowed::new);
+    let (all, visible) = ctx.store().user_items(user)?;
+    let allowed = q.filter.as_ref().map(|f| allowed(ctx, Side::Item, f)).transpose()?.map(Allowed::new);
     let excluded = if q.include_seen { RoaringBitmap::new() } else { all };
-    let folded = loaded.folded_items(store)?;
-    Ok(Request { top, user, loaded, seen, excluded, allowed, rerank, folded })
-}
-
-/// All of `user`'s items (held out ones too), and its visible (training) items, which models score
-/// from.
-pub(super) fn items_of(db: &Database, user: u32) -> Result<(RoaringBitmap, Vec<u32>)> {
-    let (all, visible) = db.store().user_items(user)?;
-    Ok((all, visible.iter().collect()))
+    let folded = loaded.folded_items(ctx.store())?;
+    Ok(Request { top, user, loaded, seen: visible.iter().collect(), excluded, allowed, rerank, folded })
 }
 
 impl Request {
@@ -93,36 +79,30 @@ impl Request {
 /// are left out unless INCLUDE SEEN. A model with binary codes is searched through its Hamming index
 /// (filters pushed down, exact); any other scores every item. With RERANK, the model's best `c` items
 /// are ordered by model `f`'s scores, which the rows then carry.
-pub fn recommend(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
-    let r = request(db, q, b)?;
+pub(super) fn recommend(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
+    let r = request(ctx, q)?;
     match &r.rerank {
-        None => live_rows(db, Side::Item, r.top, |wanted| Ok(r.retrieve(wanted)?.items)),
+        None => live_rows(ctx.store(), Side::Item, r.top, |wanted| Ok(r.retrieve(wanted)?.items)),
         Some((candidates, fine)) => {
             let retrieved = r.retrieve(*candidates)?;
             let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;
-            live_rows(db, Side::Item, r.top, |_| Ok(ranked.clone()))
+            live_rows(ctx.store(), Side::Item, r.top, |_| Ok(ranked.clone()))
         }
     }
 }
 
-/// `EXPLAIN RECOMMEND ...`: how the Hamming index answers it, one row per property (path and why,
-/// kernel, tables and substring bits, radius reached, buckets probed, candidates examined, ids looked up,
-/// candidates filtered, results, time), then with RERANK the second stage (model, candidates, time). An error for a model
-/// without binary codes, which simply scores every item.
-pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet> {
-    let r = request(db, q, b)?;
-    let not_binary = || {
-        Error::Invalid(format!(
-            "EXPLAIN shows a Hamming-index search plan; '{}' ({}) has no binary codes and scores every item",
-            r.loaded.record.name, r.loaded.record.algorithm
-        ))
-    };
-    let codes = r.loaded.model.binary().ok_or_else(not_binary)?;
+/// `EXPLAIN RECOMMEND ...`: how the Hamming index answers it, one row per property (see
+/// [`plan`]), the items folded in since training, then with RERANK the second stage (model,
+/// candidates, time). An error for a model without binary codes, which simply scores every item.
+pub(super) fn explain(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
+    let r = request(ctx, q)?;
+    let at_model = q.using.as_ref().map_or(q.user.span, |u| u.span);
+    let codes = r.loaded.model.binary().ok_or_else(|| not_binary(&r.loaded)).at(at_model)?;
     let index = codes.item_index();
     let started = Instant::now();
     let wanted = r.rerank.as_ref().map_or(r.top, |(candidates, _)| *candidates);
     let retrieved = r.retrieve(wanted)?;
-    let e = retrieved.explain.ok_or_else(not_binary)?;
+    let e = retrieved.explain.ok_or_else(|| not_binary(&r.loaded)).at(at_model)?;
     let mut properties = plan(&r.loaded, index, &e, retrieved.items.len());
     let folded = r.folded.as_ref().map_or(0, |f| f.len());
     properties.push(("folded_in_items", format!("{folded} (searched beside the index)")));
@@ -137,95 +117,5 @@ pub fn explain(db: &Database, q: &Recommend, b: &Binder<'_>) -> Result<ResultSet
             ("total_microseconds", micros(started.elapsed())),
         ]);
     }
-    Ok(properties_set(properties))
-}
-
-/// What EXPLAIN prints of one Hamming search by `loaded` in `index` that returned `results` rows: path
-/// and why, kernel, tables and substring bits, radius reached, buckets probed, candidates examined, ids
-/// looked up, candidates filtered, results, time.
-pub(super) fn plan(
-    loaded: &Loaded,
-    index: &HammingIndex,
-    e: &Explain,
-    results: usize,
-) -> Vec<(&'static str, String)> {
-    vec![
-        ("model", format!("{} ({} bits)", loaded.record.name, index.codes().bits())),
-        ("path", e.path.name().to_string()),
-        ("reason", e.reason.to_string()),
-        ("index", index.build_reason().to_string()),
-        ("kernel", e.kernel.name().to_string()),
-        ("tables", e.tables.to_string()),
-        ("substring_bits", e.substring_bits.to_string()),
-        ("radius", e.radius.to_string()),
-        ("buckets_probed", e.buckets_probed.to_string()),
-        ("candidates", e.candidates.to_string()),
-        ("ids_looked_up", e.lookups.to_string()),
-        ("filtered", e.filtered.to_string()),
-        ("results", results.to_string()),
-        ("microseconds", micros(e.elapsed)),
-    ]
-}
-
-/// A result set of `property`, `value` rows.
-pub(super) fn properties_set(properties: Vec<(&'static str, String)>) -> ResultSet {
-    let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
-    for (k, v) in properties {
-        set.push(vec![Value::from(k), Value::Text(v)]);
-    }
-    set
-}
-
-/// A duration in microseconds with one decimal.
-fn micros(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1e6)
-}
-
-/// Rows of rank, item key and score for the `top` best items `keep` accepts, best first. Items deleted
-/// since training have no key and are skipped, so more are asked for until `top` live ones are found.
-pub(super) fn ranked(
-    db: &Database,
-    scores: &[f32],
-    top: usize,
-    keep: impl Fn(u32) -> bool,
-) -> Result<ResultSet> {
-    live_rows(db, Side::Item, top, |wanted| {
-        Ok(top_k(scores, wanted, &keep).into_iter().map(|(item, score)| (item, f64::from(score))).collect())
-    })
-}
-
-/// Rows of rank, key (an `item` or `user` column, by `side`) and score from `best(wanted)`, the `wanted`
-/// best `(id, score)` pairs, best first. Entities deleted since training have no key and are skipped,
-/// so `wanted` doubles until `top` live ones are found or `best` has no more.
-pub(super) fn live_rows(
-    db: &Database,
-    side: Side,
-    top: usize,
-    mut best: impl FnMut(usize) -> Result<Vec<(u32, f64)>>,
-) -> Result<ResultSet> {
-    let mut wanted = top;
-    loop {
-        let candidates = best(wanted)?;
-        let mut set = ResultSet::new(&[
-            ("rank", ColumnType::Int),
-            (if side == Side::Item { "item" } else { "user" }, ColumnType::Text),
-            ("score", ColumnType::Float),
-        ]);
-        for (item, score) in &candidates {
-            if set.len() == top {
-                break;
-            }
-            if let Some(key) = db.store().key_of(side, *item)? {
-                set.push(vec![
-                    Value::Int(set.len() as i64 + 1),
-                    Value::Text(key.to_string()),
-                    Value::Float(*score),
-                ]);
-            }
-        }
-        if set.len() == top || candidates.len() < wanted {
-            return Ok(set);
-        }
-        wanted *= 2;
-    }
+    Ok(pairs(["property", "value"], properties))
 }

@@ -1,36 +1,39 @@
-//! SHOW and DESCRIBE: reading what the database holds.
+//! SHOW USERS, ITEMS, TAGS and STATS, and DESCRIBE USER and ITEM: reading what the database holds.
 
-use recodb_storage::{Key, Side};
+use recodb_query::Literal;
+use recodb_storage::Side;
 
-use crate::error::{Error, Result};
+use super::context::{unknown, Context};
+use super::rows::pairs;
+use crate::data;
+use crate::error::Result;
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
-use crate::Database;
 
 /// Rows returned by SHOW when no LIMIT is given.
-pub const DEFAULT_SHOW_LIMIT: usize = 100;
+pub(super) const DEFAULT_SHOW_LIMIT: usize = 100;
 
 /// `SHOW USERS|ITEMS [LIMIT n]`: key, interactions and tags of each, in id order.
-pub fn entities(db: &Database, side: Side, limit: Option<usize>) -> Result<ResultSet> {
-    let store = db.store();
+pub(super) fn entities(ctx: &Context<'_>, side: Side, limit: Option<usize>) -> Result<ResultSet> {
+    let store = ctx.store();
     let mut set = ResultSet::new(&[
-        (&side.to_string(), ColumnType::Text),
+        (&side.to_string(), ColumnType::Key),
         ("interactions", ColumnType::Int),
         ("tags", ColumnType::Text),
     ]);
     for (id, key) in store.entities(side, 0, limit.unwrap_or(DEFAULT_SHOW_LIMIT))? {
         let count = store.neighbours(side, id)?.map_or(0, |b| b.len());
         let tags = store.entity_tags(side, id)?.join(", ");
-        set.push(vec![Value::Text(key.to_string()), Value::Int(count as i64), Value::Text(tags)]);
+        set.push(vec![Value::Key(key), Value::Int(count as i64), Value::Text(tags)]);
     }
     Ok(set)
 }
 
 /// `SHOW TAGS [LIMIT n]`: every tag in use with its side and number of entities, most used first.
-pub fn tags(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
+pub(super) fn tags(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet> {
     let mut all = Vec::new();
     for side in Side::BOTH {
-        all.extend(db.store().tags(side)?.into_iter().map(|(tag, n)| (side, tag, n)));
+        all.extend(ctx.store().tags(side)?.into_iter().map(|(tag, n)| (side, tag, n)));
     }
     all.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (a.0, &a.1).cmp(&(b.0, &b.1))));
     let mut set = ResultSet::new(&[
@@ -45,9 +48,8 @@ pub fn tags(db: &Database, limit: Option<usize>) -> Result<ResultSet> {
 }
 
 /// `SHOW STATS`: one row per figure (`stat`, `value`).
-pub fn stats(db: &Database) -> Result<ResultSet> {
-    let s = db.stats()?;
-    let mut set = ResultSet::new(&[("stat", ColumnType::Text), ("value", ColumnType::Text)]);
+pub(super) fn stats(ctx: &Context<'_>) -> Result<ResultSet> {
+    let s = data::stats(ctx.store())?;
     let rows: [(&str, String); 9] = [
         ("users", s.users.to_string()),
         ("items", s.items.to_string()),
@@ -59,18 +61,17 @@ pub fn stats(db: &Database) -> Result<ResultSet> {
         ("size_on_disk", s.size_on_disk.to_string()),
         ("data_version", s.data_version.to_string()),
     ];
-    for (name, value) in rows {
-        set.push(vec![Value::from(name), Value::Text(value)]);
-    }
-    Ok(set)
+    Ok(pairs(["stat", "value"], rows))
 }
 
-/// `DESCRIBE USER|ITEM key`: one row per property (`property`, `value`).
-pub fn describe(db: &Database, side: Side, key: &Key) -> Result<ResultSet> {
-    let info = db.describe(side, key)?.ok_or_else(|| Error::Invalid(format!("no {side} with key {key}")))?;
-    let mut set = ResultSet::new(&[("property", ColumnType::Text), ("value", ColumnType::Text)]);
+/// `DESCRIBE USER|ITEM key`: one row per property (`property`, `value`); the key is shown bare.
+pub(super) fn describe(ctx: &Context<'_>, side: Side, key: &Literal) -> Result<ResultSet> {
+    let bound = ctx.bind.key(key)?;
+    let Some(info) = data::describe(ctx.store(), side, &bound)? else {
+        return Err(unknown(side, &bound).at(key.span));
+    };
     let mut rows = vec![
-        ("key", info.key.to_string()),
+        ("key", Value::Key(info.key).to_string()),
         ("id", info.id.to_string()),
         ("interactions", info.interactions.to_string()),
     ];
@@ -78,34 +79,5 @@ pub fn describe(db: &Database, side: Side, key: &Key) -> Result<ResultSet> {
         rows.push(("held_out", info.held_out.to_string()));
     }
     rows.push(("tags", info.tags.join(", ")));
-    for (name, value) in rows {
-        set.push(vec![Value::from(name), Value::Text(value)]);
-    }
-    Ok(set)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn show_and_describe_report_what_is_stored() {
-        let db = Database::open_temporary().expect("open");
-        db.add_item(10, &["genre:Comedy"]).expect("add");
-        db.add_item(11, &["genre:Comedy", "genre:Drama"]).expect("add");
-        db.insert_interaction(1, 10, None, None).expect("insert");
-        db.insert_interaction(1, 11, None, None).expect("insert");
-        let items = entities(&db, Side::Item, Some(1)).expect("show");
-        assert_eq!(items.len(), 1);
-        assert_eq!(items.row(0).expect("row").get::<String>("item").expect("key"), "10");
-        let t = tags(&db, None).expect("tags");
-        assert_eq!(t.column::<String>("tag").expect("tags"), vec!["genre:Comedy", "genre:Drama"]);
-        assert_eq!(t.column::<i64>("entities").expect("counts"), vec![2, 1]);
-        let d = describe(&db, Side::User, &Key::Int(1)).expect("describe");
-        assert_eq!(d.row(2).expect("row").get::<String>("value").expect("value"), "2");
-        let err = describe(&db, Side::User, &Key::from("nobody")).expect_err("unknown user");
-        assert_eq!(err.to_string(), "no user with key 'nobody'");
-        let s = stats(&db).expect("stats");
-        assert_eq!(s.row(2).expect("row").get::<String>("value").expect("value"), "2");
-    }
+    Ok(pairs(["property", "value"], rows))
 }

@@ -32,58 +32,66 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
-use recodb_storage::rkyv::util::AlignedVec;
+use recodb_storage::rkyv;
 use recodb_storage::Snapshot;
 
 use faer::traits::pulp::{Simd, WithSimd};
 
-use super::factors::{axpy, dispatch, dot, load, store, FactorModel, Factors, FoldIn};
-use super::params::Params;
-use super::{fingerprint, Algorithm, Model, Parameter};
+use super::blobs::{encode, Blob, Blobs};
+use super::factors::{axpy, dispatch, dot, load, store, FactorModel, Factors, FoldIn, SavedFactors};
+use super::{fingerprint, Algorithm, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::value::Value;
 
 /// The ALS algorithm.
-pub struct Als;
+pub const ALS: Algorithm = Algorithm {
+    name: "als",
+    about: "implicit-feedback matrix factorisation by alternating least squares (conjugate gradient)",
+    parameters: PARAMETERS,
+    train,
+    load: from_blobs,
+};
 
-/// Default number of factors (the vector length).
-pub const DEFAULT_FACTORS: i64 = 128;
-/// Default number of iterations (each solves all items, then all users).
-pub const DEFAULT_ITERATIONS: i64 = 15;
-/// Default regularisation `λ`.
-pub const DEFAULT_REGULARIZATION: f64 = 100.0;
-/// Default `alpha`: an interaction of weight 1 has confidence 1 + 9 = 10.
-pub const DEFAULT_ALPHA: f64 = 9.0;
-/// Default number of conjugate-gradient steps per row and half-iteration.
-pub const DEFAULT_CG_STEPS: i64 = 3;
-/// Default seed of the initial vectors.
-pub const DEFAULT_SEED: u64 = 42;
 /// The most factors accepted.
 pub const MAX_FACTORS: i64 = 1024;
 
-const PARAMETERS: &[Parameter] = &[
-    Parameter { name: "factors", doc: "length of the user and item vectors; an integer from 1 to 1024, default 128" },
-    Parameter { name: "iterations", doc: "alternating passes (items, then users); an integer from 1 to 1000, default 15" },
-    Parameter {
-        name: "regularization",
-        doc: "L2 weight λ on every vector, not scaled by counts (as implicit's); a positive number, default 100",
-    },
-    Parameter {
-        name: "alpha",
-        doc: "confidence of an interaction is 1 + alpha · weight (implicit's alpha minus 1 for weight 1); \
-              a number of zero or more, default 9",
-    },
-    Parameter {
-        name: "cg_steps",
-        doc: "conjugate-gradient steps per row and half-iteration (solver 'cg'); an integer from 1 to 100, default 3",
-    },
-    Parameter {
-        name: "solver",
-        doc: "'cg' (a few warm-started conjugate-gradient steps, fast) or 'cholesky' (exact, slower); default 'cg'",
-    },
-    Parameter { name: "seed", doc: "seed of the initial vectors; an integer of zero or more, default 42" },
+const PARAMETERS: &[Param] = &[
+    Param::int("factors", 128, 1, MAX_FACTORS, "length of the user and item vectors"),
+    Param::int("iterations", 15, 1, 1000, "alternating passes (items, then users)"),
+    Param::positive(
+        "regularization",
+        100.0,
+        "L2 weight λ on every vector, not scaled by counts (as implicit's)",
+    ),
+    Param::non_negative(
+        "alpha",
+        9.0,
+        "confidence of an interaction is 1 + alpha · weight (implicit's alpha minus 1 for weight 1)",
+    ),
+    Param::int("cg_steps", 3, 1, 100, "conjugate-gradient steps per row and half-iteration (solver 'cg')"),
+    Param::choice(
+        "solver",
+        "cg",
+        &["cg", "cholesky"],
+        "'cg': a few warm-started conjugate-gradient steps, fast; 'cholesky': exact, slower",
+    ),
+    Param::seed("seed", 42, "seed of the initial vectors"),
 ];
+
+/// The blob of an ALS model: its vectors and the settings its fold-in solves with.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct AlsBlob {
+    /// The vectors.
+    pub vectors: SavedFactors,
+    /// The L2 weight λ.
+    pub regularization: f32,
+    /// The confidence scale.
+    pub alpha: f32,
+}
+
+/// The name of [`AlsBlob`].
+pub const ALS_BLOB: &str = "als";
 
 /// How each row's least-squares problem is solved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,21 +114,20 @@ struct Settings {
 }
 
 impl Settings {
-    /// Reads and checks the `WITH (...)` parameters.
-    fn parse(params: &[(String, Value)]) -> Result<Self> {
-        let p = Params::new("als", params);
-        let cg_steps = p.integer("cg_steps", DEFAULT_CG_STEPS, 1..=100)? as usize;
-        let solver = match p.word("solver", "cg", &["cg", "cholesky"])? {
+    /// Reads the checked `WITH (...)` parameters.
+    fn read(p: &Params) -> Result<Self> {
+        let cg_steps = p.int("cg_steps")? as usize;
+        let solver = match p.choice("solver")? {
             "cg" => Solver::Cg(cg_steps),
             _ => Solver::Cholesky,
         };
         Ok(Settings {
-            factors: p.integer("factors", DEFAULT_FACTORS, 1..=MAX_FACTORS)? as usize,
-            iterations: p.integer("iterations", DEFAULT_ITERATIONS, 1..=1000)? as usize,
-            regularization: p.positive("regularization", DEFAULT_REGULARIZATION)? as f32,
-            alpha: p.non_negative("alpha", DEFAULT_ALPHA)? as f32,
+            factors: p.int("factors")? as usize,
+            iterations: p.int("iterations")? as usize,
+            regularization: p.float("regularization")? as f32,
+            alpha: p.float("alpha")? as f32,
             solver,
-            seed: p.seed("seed", DEFAULT_SEED)?,
+            seed: p.seed("seed")?,
         })
     }
 }
@@ -174,53 +181,39 @@ impl Confidences {
     }
 }
 
-impl Algorithm for Als {
-    fn name(&self) -> &'static str {
-        "als"
-    }
-
-    fn parameters(&self) -> &'static [Parameter] {
-        PARAMETERS
-    }
-
-    fn train(
-        &self,
-        data: &Snapshot,
-        params: &[(String, Value)],
-        progress: &dyn Progress,
-    ) -> Result<Box<dyn Model>> {
-        let s = Settings::parse(params)?;
-        let by_user = Confidences::by_user(data, s.alpha);
-        let by_item = by_user.transpose(data.n_items as usize);
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(s.seed);
-        let mut init = |rows: u32| -> Vec<f32> {
-            (0..rows as usize * s.factors).map(|_| rng.random::<f32>() * 0.01).collect()
-        };
-        let mut users = init(data.n_users);
-        let mut items = init(data.n_items);
-        for iteration in 0..s.iterations {
-            if !progress.update("train als: iterations", iteration as u64, s.iterations as u64) {
-                return Err(Error::Cancelled("training"));
-            }
-            solve_rows(&mut items, &users, &by_item, &s);
-            solve_rows(&mut users, &items, &by_user, &s);
+fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Box<dyn Model>> {
+    let s = Settings::read(params)?;
+    let by_user = Confidences::by_user(data, s.alpha);
+    let by_item = by_user.transpose(data.n_items as usize);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(s.seed);
+    let mut init = |rows: u32| -> Vec<f32> {
+        (0..rows as usize * s.factors).map(|_| rng.random::<f32>() * 0.01).collect()
+    };
+    let mut users = init(data.n_users);
+    let mut items = init(data.n_items);
+    for iteration in 0..s.iterations {
+        if !progress.update("train als: iterations", iteration as u64, s.iterations as u64) {
+            return Err(Error::cancelled("training"));
         }
-        progress.update("train als: iterations", s.iterations as u64, s.iterations as u64);
-        let fingerprints = (0..data.n_users).map(|u| fingerprint(data.row(u))).collect();
-        let factors = Factors { dim: s.factors, users, items, item_bias: Vec::new() };
-        let fold_in = AlsFoldIn::new(&factors, s.regularization, s.alpha);
-        Ok(Box::new(FactorModel::new(factors, fingerprints, fold_in)))
+        solve_rows(&mut items, &users, &by_item, &s);
+        solve_rows(&mut users, &items, &by_user, &s);
     }
+    progress.update("train als: iterations", s.iterations as u64, s.iterations as u64);
+    let fingerprints = (0..data.n_users).map(|u| fingerprint(data.row(u))).collect();
+    let factors = Factors { dim: s.factors, users, items, item_bias: Vec::new() };
+    let fold_in = AlsFoldIn::new(&factors, s.regularization, s.alpha);
+    Ok(Box::new(FactorModel::new(factors, fingerprints, fold_in)))
+}
 
-    fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>> {
-        let model = FactorModel::load("als", blob, |factors, settings| match *settings {
-            [regularization, alpha] if regularization > 0.0 && alpha >= 0.0 => {
-                Ok(AlsFoldIn::new(factors, regularization as f32, alpha as f32))
-            }
-            _ => Err(Error::Invalid(format!("corrupt als model: fold-in settings {settings:?}"))),
-        })?;
-        Ok(Box::new(model))
+fn from_blobs(blobs: &Blobs<'_>) -> Result<Box<dyn Model>> {
+    let AlsBlob { vectors, regularization, alpha } = blobs.get(ALS_BLOB)?;
+    if !(regularization.is_finite() && regularization > 0.0 && alpha.is_finite() && alpha >= 0.0) {
+        return Err(Error::corrupt(format!(
+            "corrupt als model: fold-in regularization {regularization}, alpha {alpha}"
+        )));
     }
+    let model = FactorModel::from_saved("als", vectors, |f| AlsFoldIn::new(f, regularization, alpha))?;
+    Ok(Box::new(model))
 }
 
 /// `YᵀY + λI` of the row-major `rows × k` matrix `y`, as a `k × k` matrix (symmetric: row- or
@@ -457,16 +450,20 @@ impl FoldIn for AlsFoldIn {
         exact_row(user, &self.gram, &factors.items, seen, &conf, &mut ExactScratch::new(factors.dim));
     }
 
-    fn settings(&self) -> Vec<f64> {
-        vec![f64::from(self.regularization), f64::from(self.alpha)]
+    fn blobs(&self, vectors: SavedFactors) -> Result<Vec<Blob>> {
+        let blob = AlsBlob { vectors, regularization: self.regularization, alpha: self.alpha };
+        Ok(vec![encode(ALS_BLOB, &blob)?])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
+    use crate::models::blobs::in_memory;
     use crate::progress::NoProgress;
     use crate::synth::{generate, SynthConfig};
+    use crate::value::Value;
 
     /// A snapshot of the synthetic data set `config`.
     fn synthetic(config: &SynthConfig) -> Snapshot {
@@ -497,18 +494,20 @@ mod tests {
         })
     }
 
-    fn with(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    fn with(pairs: &[(&str, Value)]) -> Params {
+        ALS.check(&pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>()).expect("params")
+    }
+
+    fn train_with(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Box<dyn Model>> {
+        (ALS.train)(data, params, progress)
     }
 
     /// The trained vectors of `model` (an `als` model).
     fn vectors(model: &dyn Model) -> Factors {
         let blobs = model.blobs().expect("blobs");
-        let get = |name: &str| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone());
-        FactorModel::load("als", &get, |f, s| Ok(AlsFoldIn::new(f, s[0] as f32, s[1] as f32)))
-            .expect("load")
-            .factors()
-            .clone()
+        let saved: AlsBlob = Blobs::new(&in_memory(&blobs)).get(ALS_BLOB).expect("read");
+        let v = saved.vectors;
+        Factors { dim: v.dim as usize, users: v.users, items: v.items, item_bias: v.item_bias }
     }
 
     #[test]
@@ -552,8 +551,8 @@ mod tests {
         cg.push(("cg_steps", Value::Int(8)));
         let mut exact = base.to_vec();
         exact.push(("solver", Value::from("cholesky")));
-        let cg = vectors(Als.train(&data, &with(&cg), &NoProgress).expect("cg").as_ref());
-        let exact = vectors(Als.train(&data, &with(&exact), &NoProgress).expect("cholesky").as_ref());
+        let cg = vectors(train_with(&data, &with(&cg), &NoProgress).expect("cg").as_ref());
+        let exact = vectors(train_with(&data, &with(&exact), &NoProgress).expect("cholesky").as_ref());
         // Alternating solves amplify the f32 rounding of each step a little: compare relative norms.
         for (a, b, side) in [(&cg.users, &exact.users, "users"), (&cg.items, &exact.items, "items")] {
             let diff = a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt();
@@ -571,9 +570,9 @@ mod tests {
                 ("regularization", Value::Float(2.0)),
                 ("solver", Value::from(solver)),
             ]);
-            let model = Als.train(&data, &params, &NoProgress).expect("train");
+            let model = train_with(&data, &params, &NoProgress).expect("train");
             let f = vectors(model.as_ref());
-            let fold = AlsFoldIn::new(&f, 2.0, DEFAULT_ALPHA as f32);
+            let fold = AlsFoldIn::new(&f, 2.0, 9.0);
             for u in [0u32, 17, 123, 299] {
                 let trained = f.user(u).expect("trained");
                 let mut folded = vec![0f32; f.dim];
@@ -589,12 +588,12 @@ mod tests {
     fn training_is_deterministic_for_a_seed() {
         let data = small();
         let params = with(&[("factors", Value::Int(8)), ("iterations", Value::Int(3))]);
-        let a = vectors(Als.train(&data, &params, &NoProgress).expect("a").as_ref());
-        let b = vectors(Als.train(&data, &params, &NoProgress).expect("b").as_ref());
+        let a = vectors(train_with(&data, &params, &NoProgress).expect("a").as_ref());
+        let b = vectors(train_with(&data, &params, &NoProgress).expect("b").as_ref());
         assert_eq!(a, b);
         let other =
             with(&[("factors", Value::Int(8)), ("iterations", Value::Int(3)), ("seed", Value::Int(7))]);
-        assert_ne!(a, vectors(Als.train(&data, &other, &NoProgress).expect("c").as_ref()));
+        assert_ne!(a, vectors(train_with(&data, &other, &NoProgress).expect("c").as_ref()));
     }
 
     #[test]
@@ -626,32 +625,19 @@ mod tests {
                 done < 1
             }
         }
-        let err = Als.train(&small(), &with(&[("factors", Value::Int(4))]), &Stop).err().expect("cancelled");
-        assert!(matches!(err, Error::Cancelled("training")), "{err}");
+        let err = train_with(&small(), &with(&[("factors", Value::Int(4))]), &Stop).err().expect("cancelled");
+        assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "training"), "{err}");
     }
 
     #[test]
     fn corrupt_settings_are_refused_on_load() {
-        let model = Als.train(&small(), &with(&[("factors", Value::Int(4))]), &NoProgress).expect("train");
+        let model = train_with(&small(), &with(&[("factors", Value::Int(4))]), &NoProgress).expect("train");
         let blobs = model.blobs().expect("blobs");
-        assert!(Als.load(&|name| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone())).is_ok());
-        let (dim, prints, _) = (4u32, vec![0u64; 300], ());
-        let bad = recodb_storage::rkyv::to_bytes::<recodb_storage::rkyv::rancor::Error>(&(
-            dim,
-            prints,
-            vec![1.0f64],
-        ))
-        .expect("bytes");
-        let err = Als
-            .load(&|name| {
-                if name == "shape" {
-                    Ok(bad.clone())
-                } else {
-                    Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone())
-                }
-            })
-            .err()
-            .expect("refused");
-        assert!(err.to_string().contains("fold-in settings"), "{err}");
+        assert!((ALS.load)(&Blobs::new(&in_memory(&blobs))).is_ok());
+        let saved: AlsBlob = Blobs::new(&in_memory(&blobs)).get(ALS_BLOB).expect("read");
+        let bad = [encode(ALS_BLOB, &AlsBlob { regularization: -1.0, ..saved }).expect("encode")];
+        let err = (ALS.load)(&Blobs::new(&in_memory(&bad))).err().expect("refused");
+        assert!(matches!(err.kind(), ErrorKind::Corrupt(_)), "{err:?}");
+        assert!(err.message().contains("fold-in regularization -1"), "{err}");
     }
 }

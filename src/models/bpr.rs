@@ -31,31 +31,25 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
-use recodb_storage::rkyv::util::AlignedVec;
+use recodb_storage::rkyv;
 use recodb_storage::Snapshot;
 
 use faer::traits::pulp::{Simd, WithSimd};
 
-use super::factors::{dispatch, dot, load, store, FactorModel, Factors, FoldIn};
-use super::params::Params;
-use super::{fingerprint, Algorithm, Model, Parameter};
+use super::blobs::{encode, Blob, Blobs};
+use super::factors::{dispatch, dot, load, store, FactorModel, Factors, FoldIn, SavedFactors};
+use super::{fingerprint, Algorithm, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::value::Value;
 
 /// The BPR algorithm.
-pub struct Bpr;
-
-/// Default number of factors (the vector length, without the bias).
-pub const DEFAULT_FACTORS: i64 = 64;
-/// Default number of epochs (each draws as many triples as there are interactions).
-pub const DEFAULT_EPOCHS: i64 = 100;
-/// Default SGD step size.
-pub const DEFAULT_LEARNING_RATE: f64 = 0.01;
-/// Default L2 weight.
-pub const DEFAULT_REGULARIZATION: f64 = 0.0004;
-/// Default seed.
-pub const DEFAULT_SEED: u64 = 42;
+pub const BPR: Algorithm = Algorithm {
+    name: "bpr",
+    about: "matrix factorisation with item bias on the Bayesian Personalised Ranking loss, by parallel SGD",
+    parameters: PARAMETERS,
+    train,
+    load: from_blobs,
+};
 
 /// Most users' interactions per block of the parallel epoch: blocks depend on the data, not on the
 /// number of threads, so that one thread replays the same sequence for a seed.
@@ -64,26 +58,16 @@ const BLOCK_INTERACTIONS: usize = 4_096;
 /// Draws of a negative item before giving up on a triple (when the user has nearly every item).
 const NEGATIVE_TRIES: usize = 16;
 
-const PARAMETERS: &[Parameter] = &[
-    Parameter {
-        name: "factors",
-        doc: "length of the user and item vectors; an integer from 1 to 1024, default 64",
-    },
-    Parameter {
-        name: "epochs",
-        doc:
-            "passes, each of as many sampled triples as interactions; an integer from 1 to 10000, default 100",
-    },
-    Parameter { name: "learning_rate", doc: "SGD step size; a positive number, default 0.01" },
-    Parameter {
-        name: "regularization",
-        doc: "L2 weight on the vectors and biases a step touches; a number of zero or more, default 0.0004",
-    },
-    Parameter {
-        name: "seed",
-        doc: "seed of the initial vectors and the sampling (deterministic on one thread only); an integer \
-              of zero or more, default 42",
-    },
+const PARAMETERS: &[Param] = &[
+    Param::int("factors", 64, 1, 1024, "length of the user and item vectors"),
+    Param::int("epochs", 100, 1, 10_000, "passes, each of as many sampled triples as interactions"),
+    Param::positive("learning_rate", 0.01, "SGD step size"),
+    Param::non_negative("regularization", 0.0004, "L2 weight on the vectors and biases a step touches"),
+    Param::seed(
+        "seed",
+        42,
+        "seed of the initial vectors and the sampling (deterministic on one thread only)",
+    ),
 ];
 
 /// Validated training parameters.
@@ -97,44 +81,36 @@ struct Settings {
 }
 
 impl Settings {
-    /// Reads and checks the `WITH (...)` parameters.
-    fn parse(params: &[(String, Value)]) -> Result<Self> {
-        let p = Params::new("bpr", params);
+    /// Reads the checked `WITH (...)` parameters.
+    fn read(p: &Params) -> Result<Self> {
         Ok(Settings {
-            factors: p.integer("factors", DEFAULT_FACTORS, 1..=1024)? as usize,
-            epochs: p.integer("epochs", DEFAULT_EPOCHS, 1..=10_000)? as usize,
-            learning_rate: p.positive("learning_rate", DEFAULT_LEARNING_RATE)? as f32,
-            regularization: p.non_negative("regularization", DEFAULT_REGULARIZATION)? as f32,
-            seed: p.seed("seed", DEFAULT_SEED)?,
-        })
-    }
-
-    /// The settings saved with a model, for its fold-in.
-    fn to_vec(self) -> Vec<f64> {
-        vec![
-            self.factors as f64,
-            self.epochs as f64,
-            f64::from(self.learning_rate),
-            f64::from(self.regularization),
-            self.seed as f64,
-        ]
-    }
-
-    /// The settings saved by [`Settings::to_vec`], or `None` when they are not valid.
-    fn from_slice(v: &[f64]) -> Option<Self> {
-        let &[factors, epochs, learning_rate, regularization, seed] = v else { return None };
-        let whole = |x: f64, most: f64| (x.fract() == 0.0 && (0.0..=most).contains(&x)).then_some(x);
-        Some(Settings {
-            factors: whole(factors, 1024.0)? as usize,
-            epochs: whole(epochs, 10_000.0)? as usize,
-            learning_rate: (learning_rate > 0.0 && learning_rate.is_finite()).then_some(learning_rate)?
-                as f32,
-            regularization: (regularization >= 0.0 && regularization.is_finite()).then_some(regularization)?
-                as f32,
-            seed: whole(seed, u64::MAX as f64)? as u64,
+            factors: p.int("factors")? as usize,
+            epochs: p.int("epochs")? as usize,
+            learning_rate: p.float("learning_rate")? as f32,
+            regularization: p.float("regularization")? as f32,
+            seed: p.seed("seed")?,
         })
     }
 }
+
+/// The blob of a BPR model: its vectors and the settings its fold-in replays.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct BprBlob {
+    /// The vectors and item biases.
+    pub vectors: SavedFactors,
+    /// Training epochs (fold-in takes as many steps per item).
+    pub epochs: u32,
+    /// SGD step size.
+    pub learning_rate: f32,
+    /// L2 weight.
+    pub regularization: f32,
+    /// The seed.
+    pub seed: u64,
+}
+
+/// The name of [`BprBlob`].
+pub const BPR_BLOB: &str = "bpr";
 
 /// A uniform draw from `0..n` (`n > 0`) by multiply-shift: bias below 2⁻³² for any `n` we meet.
 fn below(rng: &mut Xoshiro256PlusPlus, n: usize) -> usize {
@@ -313,73 +289,69 @@ impl WithSimd for Epoch<'_, '_> {
     }
 }
 
-impl Algorithm for Bpr {
-    fn name(&self) -> &'static str {
-        "bpr"
-    }
-
-    fn parameters(&self) -> &'static [Parameter] {
-        PARAMETERS
-    }
-
-    fn train(
-        &self,
-        data: &Snapshot,
-        params: &[(String, Value)],
-        progress: &dyn Progress,
-    ) -> Result<Box<dyn Model>> {
-        let s = Settings::parse(params)?;
-        let dim = s.factors;
-        let mut rng = generator(s.seed, u64::MAX, u64::MAX);
-        let mut init = |n: usize| -> Vec<f32> {
-            (0..n * dim).map(|_| (rng.random::<f32>() - 0.5) / dim as f32).collect()
-        };
-        let mut users = init(data.n_users as usize);
-        let vectors = init(data.n_items as usize);
-        let items = SharedItems {
-            dim,
-            vectors: vectors.into_iter().map(|x| AtomicU32::new(x.to_bits())).collect(),
-            bias: (0..data.n_items).map(|_| AtomicU32::new(0f32.to_bits())).collect(),
-        };
-        let owner: Vec<u32> =
-            (0..data.n_users).flat_map(|u| std::iter::repeat_n(u, data.row(u).len())).collect();
-        let mut blocks = blocks(data, dim, &mut users);
-        for epoch in 0..s.epochs {
-            let (loss, steps) = blocks
-                .par_iter_mut()
-                .map(|block| {
-                    let (owner, items, settings, epoch) = (&owner, &items, &s, epoch as u64);
-                    dispatch(Epoch { block, data, owner, items, settings, epoch })
-                })
-                .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-            let phase = format!("train bpr: epochs (loss {:.4})", loss / steps.max(1) as f64);
-            if !progress.update(&phase, epoch as u64 + 1, s.epochs as u64) {
-                return Err(Error::Cancelled("training"));
-            }
+fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Box<dyn Model>> {
+    let s = Settings::read(params)?;
+    let dim = s.factors;
+    let mut rng = generator(s.seed, u64::MAX, u64::MAX);
+    let mut init =
+        |n: usize| -> Vec<f32> { (0..n * dim).map(|_| (rng.random::<f32>() - 0.5) / dim as f32).collect() };
+    let mut users = init(data.n_users as usize);
+    let vectors = init(data.n_items as usize);
+    let items = SharedItems {
+        dim,
+        vectors: vectors.into_iter().map(|x| AtomicU32::new(x.to_bits())).collect(),
+        bias: (0..data.n_items).map(|_| AtomicU32::new(0f32.to_bits())).collect(),
+    };
+    let owner: Vec<u32> = (0..data.n_users).flat_map(|u| std::iter::repeat_n(u, data.row(u).len())).collect();
+    let mut blocks = blocks(data, dim, &mut users);
+    for epoch in 0..s.epochs {
+        let (loss, steps) = blocks
+            .par_iter_mut()
+            .map(|block| {
+                let (owner, items, settings, epoch) = (&owner, &items, &s, epoch as u64);
+                dispatch(Epoch { block, data, owner, items, settings, epoch })
+            })
+            .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let phase = format!("train bpr: epochs (loss {:.4})", loss / steps.max(1) as f64);
+        if !progress.update(&phase, epoch as u64 + 1, s.epochs as u64) {
+            return Err(Error::cancelled("training"));
         }
-        drop(blocks);
-        let fingerprints = (0..data.n_users).map(|u| fingerprint(data.row(u))).collect();
-        let factors = Factors {
-            dim,
-            users,
-            items: items.vectors.into_iter().map(|x| f32::from_bits(x.into_inner())).collect(),
-            item_bias: items.bias.into_iter().map(|x| f32::from_bits(x.into_inner())).collect(),
-        };
-        Ok(Box::new(FactorModel::new(factors, fingerprints, BprFoldIn(s))))
     }
+    drop(blocks);
+    let fingerprints = (0..data.n_users).map(|u| fingerprint(data.row(u))).collect();
+    let factors = Factors {
+        dim,
+        users,
+        items: items.vectors.into_iter().map(|x| f32::from_bits(x.into_inner())).collect(),
+        item_bias: items.bias.into_iter().map(|x| f32::from_bits(x.into_inner())).collect(),
+    };
+    Ok(Box::new(FactorModel::new(factors, fingerprints, BprFoldIn(s))))
+}
 
-    fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>> {
-        let model = FactorModel::load("bpr", blob, |factors, settings| {
-            match Settings::from_slice(settings).filter(|s| s.factors == factors.dim) {
-                Some(s) => Ok(BprFoldIn(s)),
-                None => Err(Error::Invalid(format!("corrupt bpr model: fold-in settings {settings:?}"))),
-            }
-        })?;
-        if model.factors().item_bias.len() != model.factors().n_items() {
-            return Err(Error::Invalid("corrupt bpr model: no item biases".into()));
-        }
-        Ok(Box::new(model))
+fn from_blobs(blobs: &Blobs<'_>) -> Result<Box<dyn Model>> {
+    let BprBlob { vectors, epochs, learning_rate, regularization, seed } = blobs.get(BPR_BLOB)?;
+    let valid = epochs >= 1
+        && learning_rate.is_finite()
+        && learning_rate > 0.0
+        && regularization.is_finite()
+        && regularization >= 0.0;
+    if !valid {
+        return Err(Error::corrupt(format!(
+            "corrupt bpr model: epochs {epochs}, learning rate {learning_rate}, regularization {regularization}"
+        )));
     }
+    let settings = Settings {
+        factors: vectors.dim as usize,
+        epochs: epochs as usize,
+        learning_rate,
+        regularization,
+        seed,
+    };
+    let model = FactorModel::from_saved("bpr", vectors, |_| BprFoldIn(settings))?;
+    if model.factors().item_bias.len() != model.factors().n_items() {
+        return Err(Error::corrupt("corrupt bpr model: no item biases"));
+    }
+    Ok(Box::new(model))
 }
 
 /// The fold-in of `bpr`: SGD on the user's vector alone, the items fixed.
@@ -390,8 +362,16 @@ impl FoldIn for BprFoldIn {
         dispatch(FoldInSgd { settings: &self.0, factors, seen, user });
     }
 
-    fn settings(&self) -> Vec<f64> {
-        self.0.to_vec()
+    fn blobs(&self, vectors: SavedFactors) -> Result<Vec<Blob>> {
+        let s = &self.0;
+        let blob = BprBlob {
+            vectors,
+            epochs: s.epochs as u32,
+            learning_rate: s.learning_rate,
+            regularization: s.regularization,
+            seed: s.seed,
+        };
+        Ok(vec![encode(BPR_BLOB, &blob)?])
     }
 }
 
@@ -434,8 +414,11 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::error::ErrorKind;
+    use crate::models::blobs::in_memory;
     use crate::progress::NoProgress;
     use crate::synth::{generate, SynthConfig};
+    use crate::value::Value;
 
     /// A snapshot of a small clustered synthetic data set.
     fn small() -> Snapshot {
@@ -463,28 +446,17 @@ mod tests {
         }
     }
 
-    fn with(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    fn with(pairs: &[(&str, Value)]) -> Params {
+        BPR.check(&pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>()).expect("params")
+    }
+
+    fn train_with(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Box<dyn Model>> {
+        (BPR.train)(data, params, progress)
     }
 
     /// The blobs of a model, by name.
     fn blobs(model: &dyn Model) -> Vec<(&'static str, Vec<u8>)> {
         model.blobs().expect("blobs").into_iter().map(|(n, b)| (n, b.to_vec())).collect()
-    }
-
-    #[test]
-    fn settings_round_trip_and_corrupt_ones_are_refused() {
-        let s =
-            Settings::parse(&with(&[("factors", Value::Int(12)), ("seed", Value::Int(9))])).expect("parse");
-        assert_eq!(Settings::from_slice(&s.to_vec()), Some(s));
-        assert_eq!(s.learning_rate, DEFAULT_LEARNING_RATE as f32);
-        for bad in [
-            vec![12.0, 100.0, 0.01, 0.0004],
-            vec![12.5, 100.0, 0.01, 0.0004, 9.0],
-            vec![12.0, 100.0, f64::NAN, 0.0, 9.0],
-        ] {
-            assert_eq!(Settings::from_slice(&bad), None, "{bad:?}");
-        }
     }
 
     #[test]
@@ -505,7 +477,7 @@ mod tests {
         let train = |seed: i64| {
             let params =
                 with(&[("factors", Value::Int(8)), ("epochs", Value::Int(3)), ("seed", Value::Int(seed))]);
-            pool.install(|| blobs(Bpr.train(&data, &params, &NoProgress).expect("train").as_ref()))
+            pool.install(|| blobs(train_with(&data, &params, &NoProgress).expect("train").as_ref()))
         };
         assert_eq!(train(5), train(5));
         assert_ne!(train(5), train(6));
@@ -527,7 +499,7 @@ mod tests {
             ("learning_rate", Value::Float(0.05)),
         ]);
         let record = Record(Mutex::new(Vec::new()), u64::MAX);
-        Bpr.train(&data, &params, &record).expect("train");
+        train_with(&data, &params, &record).expect("train");
         let losses: Vec<f64> = record
             .0
             .lock()
@@ -539,8 +511,8 @@ mod tests {
             .collect();
         assert_eq!(losses.len(), 20);
         assert!(losses[19] < 0.8 * losses[0], "{losses:?}");
-        let err = Bpr.train(&data, &params, &Record(Mutex::new(Vec::new()), 2)).err().expect("cancelled");
-        assert!(matches!(err, Error::Cancelled("training")), "{err}");
+        let err = train_with(&data, &params, &Record(Mutex::new(Vec::new()), 2)).err().expect("cancelled");
+        assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "training"), "{err}");
     }
 
     #[test]
@@ -551,7 +523,7 @@ mod tests {
             ("epochs", Value::Int(30)),
             ("learning_rate", Value::Float(0.05)),
         ]);
-        let model = Bpr.train(&data, &params, &NoProgress).expect("train");
+        let model = train_with(&data, &params, &NoProgress).expect("train");
         let mut trained = vec![0f32; 120];
         let mut folded = vec![0f32; 120];
         let mut again = vec![0f32; 120];
@@ -576,19 +548,26 @@ mod tests {
 
     #[test]
     fn loading_checks_the_settings_and_biases() {
-        let model = Bpr
-            .train(&small(), &with(&[("factors", Value::Int(4)), ("epochs", Value::Int(1))]), &NoProgress)
-            .expect("train");
+        let params = with(&[("factors", Value::Int(4)), ("epochs", Value::Int(1))]);
+        let model = train_with(&small(), &params, &NoProgress).expect("train");
         let blobs = model.blobs().expect("blobs");
-        let get = |name: &str| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone());
-        assert!(Bpr.load(&get).is_ok());
-        let no_bias =
-            recodb_storage::rkyv::to_bytes::<recodb_storage::rkyv::rancor::Error>(&Vec::<f32>::new())
-                .expect("bytes");
-        let err = Bpr
-            .load(&|name| if name == "item_bias" { Ok(no_bias.clone()) } else { get(name) })
-            .err()
-            .expect("refused");
-        assert!(err.to_string().contains("no item biases"), "{err}");
+        assert!((BPR.load)(&Blobs::new(&in_memory(&blobs))).is_ok());
+        let saved: BprBlob = Blobs::new(&in_memory(&blobs)).get(BPR_BLOB).expect("read");
+        let corrupt = |blob: BprBlob| {
+            let bytes = [encode(BPR_BLOB, &blob).expect("encode")];
+            let read = in_memory(&bytes);
+            let loaded = (BPR.load)(&Blobs::new(&read));
+            loaded.err().expect("refused")
+        };
+        let no_bias = BprBlob {
+            vectors: SavedFactors { item_bias: Vec::new(), ..saved.vectors.clone() },
+            ..saved.clone()
+        };
+        assert!(corrupt(no_bias).message().contains("no item biases"));
+        let err = corrupt(BprBlob { learning_rate: f32::NAN, ..saved.clone() });
+        assert!(matches!(err.kind(), ErrorKind::Corrupt(_)), "{err:?}");
+        assert!(err.message().contains("learning rate NaN"), "{err}");
+        let err = corrupt(BprBlob { epochs: 0, ..saved });
+        assert!(err.message().contains("epochs 0"), "{err}");
     }
 }

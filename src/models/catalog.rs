@@ -1,6 +1,7 @@
 //! The catalog of trained models: their records in the `records` tree (namespace `model`), their blobs
-//! (`model/<name>/v<version>/<blob>`), publishing a new version atomically, and a cache of loaded
-//! models so that RECOMMEND touches no disk after a model version's first use.
+//! (`model/<name>/v<version>/<blob>`, with the `format` blob giving their layout version, see
+//! [`super::blobs`]), publishing a new version atomically, and a cache of loaded models so that
+//! RECOMMEND touches no disk after a model version's first use.
 //!
 //! A new version is published by one atomic write that stores its blobs and its record and removes the
 //! previous version's blobs; queries that already hold the previous version (an `Arc`) finish with it.
@@ -11,11 +12,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 use recodb_storage::rkyv::{self, rancor};
-use recodb_storage::{read_archive, StorageError, Store, WriteTxn};
+use recodb_storage::{read_archive, Store, WriteTxn};
 
+use super::blobs::{encode, BlobFormat, Blobs, BLOB_FORMAT, FORMAT_BLOB};
 use super::folded::{FoldedCache, FoldedItems};
 use super::{algorithm, Model};
-use crate::error::{Error, Result};
+use crate::error::{Error, Object, Result};
 
 const NAMESPACE: &str = "model";
 
@@ -76,7 +78,8 @@ pub struct Catalog {
     cache: RwLock<HashMap<String, Arc<Loaded>>>,
 }
 
-fn blob_prefix(name: &str, version: u64) -> String {
+/// The prefix of the blob names of version `version` of model `name`.
+pub(crate) fn blob_prefix(name: &str, version: u64) -> String {
     format!("model/{name}/v{version}/")
 }
 
@@ -97,7 +100,8 @@ pub fn records(store: &Store) -> Result<Vec<ModelRecord>> {
         .collect()
 }
 
-fn aligned(bytes: &[u8]) -> rkyv::util::AlignedVec {
+/// `bytes` copied into memory aligned for rkyv.
+pub(crate) fn aligned(bytes: &[u8]) -> rkyv::util::AlignedVec {
     let mut v = rkyv::util::AlignedVec::with_capacity(bytes.len());
     v.extend_from_slice(bytes);
     v
@@ -119,7 +123,8 @@ impl Catalog {
         model: Box<dyn Model>,
         also: impl FnOnce(&mut WriteTxn<'_>, &ModelRecord) -> Result<T>,
     ) -> Result<(ModelRecord, T)> {
-        let blobs = model.blobs()?;
+        let mut blobs = model.blobs()?;
+        blobs.push(encode(FORMAT_BLOB, &BlobFormat { version: BLOB_FORMAT })?);
         let (published, extra) = store.write(|txn| -> Result<(ModelRecord, T)> {
             let previous = store.record(NAMESPACE, &record.name)?;
             let previous =
@@ -134,7 +139,7 @@ impl Catalog {
                 txn.put_blob(&format!("{}{blob}", blob_prefix(&record.name, record.version)), bytes)?;
             }
             let bytes = rkyv::to_bytes::<rancor::Error>(&record)
-                .map_err(|e| Error::Invalid(format!("cannot serialise the model record: {e}")))?;
+                .map_err(|e| Error::internal(format!("cannot serialise the model record: {e}")))?;
             txn.put_record(NAMESPACE, &record.name, &bytes)?;
             let extra = also(txn, &record)?;
             Ok((record.clone(), extra))
@@ -143,11 +148,12 @@ impl Catalog {
         Ok((published, extra))
     }
 
-    /// The current version of model `name`, loaded (from the cache when it holds that version).
+    /// The current version of model `name`, loaded (from the cache when it holds that version). An
+    /// unknown name is a not-found error that suggests a close model name.
     pub fn get(&self, store: &Store, name: &str) -> Result<Arc<Loaded>> {
-        let record = record(store, name)?.ok_or_else(|| {
-            Error::Invalid(format!("no model named '{name}' (SHOW MODELS lists the trained models)"))
-        })?;
+        let Some(record) = record(store, name)? else {
+            return Err(unknown(store, name)?);
+        };
         if let Some(loaded) = self.cache.read().get(name) {
             if loaded.record.version == record.version {
                 return Ok(Arc::clone(loaded));
@@ -155,11 +161,20 @@ impl Catalog {
         }
         let algo = algorithm(&record.algorithm)?;
         let prefix = blob_prefix(&record.name, record.version);
-        let model = algo.load(&|blob| {
-            store.blob(&format!("{prefix}{blob}"))?.ok_or_else(|| {
-                Error::Storage(StorageError::Corrupt(format!("model '{name}' has no blob '{blob}'")))
-            })
-        })?;
+        let read = |blob: &str| {
+            store
+                .blob(&format!("{prefix}{blob}"))?
+                .ok_or_else(|| Error::corrupt(format!("model '{name}' has no blob '{blob}'")))
+        };
+        let blobs = Blobs::new(&read);
+        let format: BlobFormat = blobs.get(FORMAT_BLOB)?;
+        if format.version != BLOB_FORMAT {
+            return Err(Error::unsupported(format!(
+                "model '{name}' is saved in blob format {}; this recodb reads format {BLOB_FORMAT}",
+                format.version
+            )));
+        }
+        let model = (algo.load)(&blobs)?;
         let loaded = Arc::new(Loaded::new(record, model));
         self.cache.write().insert(name.to_string(), Arc::clone(&loaded));
         Ok(loaded)
@@ -171,15 +186,15 @@ impl Catalog {
             Some(name) => self.get(store, name),
             None => {
                 let latest = records(store)?.into_iter().max_by_key(|r| (r.trained_at_ms, r.version));
-                let latest = latest
-                    .ok_or_else(|| Error::Invalid("no trained model to use; TRAIN one first".into()))?;
+                let latest =
+                    latest.ok_or_else(|| Error::conflict("no trained model to use; TRAIN one first"))?;
                 self.get(store, &latest.name)
             }
         }
     }
 
-    /// Removes every version of model `name`; returns whether it existed.
-    pub fn drop_model(&self, store: &Store, name: &str) -> Result<bool> {
+    /// Removes every version of model `name`; a not-found error when there is no such model.
+    pub fn drop_model(&self, store: &Store, name: &str) -> Result<()> {
         let existed = store.write(|txn| -> Result<bool> {
             let Some(bytes) = store.record(NAMESPACE, name)? else { return Ok(false) };
             let record = read_archive::<ModelRecord>(&aligned(&bytes), name)?;
@@ -190,6 +205,21 @@ impl Catalog {
             Ok(true)
         })?;
         self.cache.write().remove(name);
-        Ok(existed)
+        if !existed {
+            return Err(unknown(store, name)?);
+        }
+        Ok(())
     }
+}
+
+/// The error for a model name that does not exist, suggesting a close one.
+fn unknown(store: &Store, name: &str) -> Result<Error> {
+    let names: Vec<String> = records(store)?.into_iter().map(|r| r.name).collect();
+    Ok(Error::not_found(
+        Object::Model,
+        name,
+        format!("no model named '{name}'"),
+        names.iter().map(String::as_str),
+        "SHOW MODELS lists the trained models",
+    ))
 }

@@ -8,26 +8,44 @@
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{MatRef, Side};
 use rayon::prelude::*;
-use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
-use recodb_storage::{read_archive, Snapshot};
+use recodb_storage::rkyv;
+use recodb_storage::Snapshot;
 
-use super::params::Params;
-use super::{Algorithm, Model, Parameter};
+use super::blobs::{encode, Blob, Blobs};
+use super::{Algorithm, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::value::Value;
 
 /// The EASE algorithm.
-pub struct Ease;
-
-/// Default L2 weight λ (the value that is best on MovieLens-1M shaped data).
-pub const DEFAULT_LAMBDA: f64 = 500.0;
+pub const EASE: Algorithm = Algorithm {
+    name: "ease",
+    about: "EASE, the closed-form item-item linear autoencoder; at most 20,000 items (dense item × item \
+            matrices)",
+    parameters: &[Param::positive(
+        "lambda",
+        500.0,
+        "L2 weight λ added to the Gram matrix's diagonal (500 is best on MovieLens-1M shaped data)",
+    )],
+    train,
+    load: from_blobs,
+};
 
 /// The most items EASE accepts: its dense `n × n` matrices (two in `f32` while training) must fit in
 /// memory; 20,000 items need about 3.2 GB.
 pub const MAX_ITEMS: u32 = 20_000;
 
-const WEIGHTS_BLOB: &str = "weights";
+/// The blob of an EASE model.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct EaseBlob {
+    /// Items the model knows.
+    pub items: u32,
+    /// The `items × items` weights, row-major.
+    pub weights: Vec<f32>,
+}
+
+/// The name of [`EaseBlob`].
+pub const EASE_BLOB: &str = "ease";
 
 /// A trained EASE model: the `n × n` item-item weights, row-major, in `f32`.
 pub struct EaseModel {
@@ -35,99 +53,75 @@ pub struct EaseModel {
     weights: Vec<f32>,
 }
 
-const PARAMETERS: &[Parameter] = &[Parameter {
-    name: "lambda",
-    doc: "L2 weight λ added to the Gram matrix's diagonal; a positive number, default 500",
-}];
-
-fn lambda(params: &[(String, Value)]) -> Result<f64> {
-    Params::new("ease", params).positive("lambda", DEFAULT_LAMBDA)
+fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Box<dyn Model>> {
+    let lambda = params.float("lambda")?;
+    let n = data.n_items;
+    if n > MAX_ITEMS {
+        return Err(Error::unsupported(format!(
+            "ease needs two dense {n} × {n} matrices; it accepts at most {MAX_ITEMS} items"
+        )));
+    }
+    let n = n as usize;
+    let cancelled = || Error::cancelled("training");
+    if !progress.update("train ease: gram matrix", 0, 3) {
+        return Err(cancelled());
+    }
+    // G is symmetric, so the flat buffer reads the same column- or row-major. Threads own disjoint
+    // blocks of columns and each scans every user for the items of its block; a user's sorted
+    // items make the inner loop walk one column forward.
+    let mut gram = vec![0f32; n * n];
+    let block = n.div_ceil(16).max(1);
+    gram.par_chunks_mut(block * n).enumerate().for_each(|(c, columns)| {
+        let (first, last) = ((c * block) as u32, ((c + 1) * block) as u32);
+        for u in 0..data.n_users {
+            let row = data.row(u);
+            let start = row.partition_point(|&a| a < first);
+            for &a in row[start..].iter().take_while(|&&a| a < last) {
+                let column = &mut columns[(a - first) as usize * n..(a - first + 1) as usize * n];
+                for &b in row {
+                    column[b as usize] += 1.0;
+                }
+            }
+        }
+    });
+    for i in 0..n {
+        gram[i * n + i] += lambda as f32;
+    }
+    if !progress.update("train ease: inverse", 1, 3) {
+        return Err(cancelled());
+    }
+    let inverse = MatRef::from_column_major_slice(&gram, n, n)
+        .llt(Side::Lower)
+        .map_err(|e| Error::internal(format!("ease: the Gram matrix is not positive definite ({e:?})")))?
+        .inverse();
+    drop(gram);
+    if !progress.update("train ease: weights", 2, 3) {
+        return Err(cancelled());
+    }
+    // P is symmetric, so row i of B is column i of P (contiguous) over the diagonal.
+    let diagonal: Vec<f32> = (0..n).map(|j| inverse[(j, j)]).collect();
+    let mut weights = vec![0f32; n * n];
+    weights.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+        let column = inverse.col(i);
+        for (j, (w, d)) in row.iter_mut().zip(&diagonal).enumerate() {
+            if i != j {
+                *w = -column[j] / d;
+            }
+        }
+    });
+    progress.update("train ease: weights", 3, 3);
+    Ok(Box::new(EaseModel { n: n as u32, weights }))
 }
 
-impl Algorithm for Ease {
-    fn name(&self) -> &'static str {
-        "ease"
+fn from_blobs(blobs: &Blobs<'_>) -> Result<Box<dyn Model>> {
+    let EaseBlob { items: n, weights } = blobs.get(EASE_BLOB)?;
+    if (n as usize).checked_mul(n as usize) != Some(weights.len()) {
+        return Err(Error::corrupt(format!(
+            "ease weights blob holds {} values for {n} items",
+            weights.len()
+        )));
     }
-
-    fn parameters(&self) -> &'static [Parameter] {
-        PARAMETERS
-    }
-
-    fn train(
-        &self,
-        data: &Snapshot,
-        params: &[(String, Value)],
-        progress: &dyn Progress,
-    ) -> Result<Box<dyn Model>> {
-        let lambda = lambda(params)?;
-        let n = data.n_items;
-        if n > MAX_ITEMS {
-            return Err(Error::Invalid(format!(
-                "ease needs two dense {n} × {n} matrices; it accepts at most {MAX_ITEMS} items"
-            )));
-        }
-        let n = n as usize;
-        let cancelled = || Error::Cancelled("training");
-        if !progress.update("train ease: gram matrix", 0, 3) {
-            return Err(cancelled());
-        }
-        // G is symmetric, so the flat buffer reads the same column- or row-major. Threads own disjoint
-        // blocks of columns and each scans every user for the items of its block; a user's sorted
-        // items make the inner loop walk one column forward.
-        let mut gram = vec![0f32; n * n];
-        let block = n.div_ceil(16).max(1);
-        gram.par_chunks_mut(block * n).enumerate().for_each(|(c, columns)| {
-            let (first, last) = ((c * block) as u32, ((c + 1) * block) as u32);
-            for u in 0..data.n_users {
-                let row = data.row(u);
-                let start = row.partition_point(|&a| a < first);
-                for &a in row[start..].iter().take_while(|&&a| a < last) {
-                    let column = &mut columns[(a - first) as usize * n..(a - first + 1) as usize * n];
-                    for &b in row {
-                        column[b as usize] += 1.0;
-                    }
-                }
-            }
-        });
-        for i in 0..n {
-            gram[i * n + i] += lambda as f32;
-        }
-        if !progress.update("train ease: inverse", 1, 3) {
-            return Err(cancelled());
-        }
-        let inverse = MatRef::from_column_major_slice(&gram, n, n)
-            .llt(Side::Lower)
-            .map_err(|e| Error::Invalid(format!("ease: the Gram matrix is not positive definite ({e:?})")))?
-            .inverse();
-        drop(gram);
-        if !progress.update("train ease: weights", 2, 3) {
-            return Err(cancelled());
-        }
-        // P is symmetric, so row i of B is column i of P (contiguous) over the diagonal.
-        let diagonal: Vec<f32> = (0..n).map(|j| inverse[(j, j)]).collect();
-        let mut weights = vec![0f32; n * n];
-        weights.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
-            let column = inverse.col(i);
-            for (j, (w, d)) in row.iter_mut().zip(&diagonal).enumerate() {
-                if i != j {
-                    *w = -column[j] / d;
-                }
-            }
-        });
-        progress.update("train ease: weights", 3, 3);
-        Ok(Box::new(EaseModel { n: n as u32, weights }))
-    }
-
-    fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>> {
-        let (n, weights) = read_archive::<(u32, Vec<f32>)>(&blob(WEIGHTS_BLOB)?, WEIGHTS_BLOB)?;
-        if (n as usize).checked_mul(n as usize) != Some(weights.len()) {
-            return Err(Error::Invalid(format!(
-                "ease weights blob holds {} values for {n} items",
-                weights.len()
-            )));
-        }
-        Ok(Box::new(EaseModel { n, weights }))
-    }
+    Ok(Box::new(EaseModel { n, weights }))
 }
 
 impl Model for EaseModel {
@@ -179,17 +173,17 @@ impl Model for EaseModel {
         Ok(())
     }
 
-    fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
-        let bytes = rkyv::to_bytes::<rancor::Error>(&(self.n, self.weights.clone()))
-            .map_err(|e| Error::Invalid(format!("cannot serialise the ease model: {e}")))?;
-        Ok(vec![(WEIGHTS_BLOB, bytes)])
+    fn blobs(&self) -> Result<Vec<Blob>> {
+        Ok(vec![encode(EASE_BLOB, &EaseBlob { items: self.n, weights: self.weights.clone() })?])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::blobs::in_memory;
     use crate::progress::NoProgress;
+    use crate::value::Value;
 
     fn snapshot(rows: &[&[u32]], n_items: u32) -> Snapshot {
         let mut indptr = vec![0];
@@ -206,7 +200,8 @@ mod tests {
         // Two items always together, a third alone: G = [[2+l, 2, 0], [2, 2+l, 0], [0, 0, 1+l]].
         let data = snapshot(&[&[0, 1], &[0, 1], &[2]], 3);
         let l = 1.0;
-        let model = Ease.train(&data, &[("lambda".into(), Value::Float(l))], &NoProgress).expect("train");
+        let params = EASE.check(&[("lambda".into(), Value::Float(l))]).expect("params");
+        let model = (EASE.train)(&data, &params, &NoProgress).expect("train");
         // P = G⁻¹ on the 2×2 block: P00 = P11 = (2+l)/d, P01 = -2/d; so B01 = -P01/P11 = 2/(2+l).
         let mut scores = vec![0.0; 3];
         model.score(0, &[0], &mut scores);
@@ -217,8 +212,7 @@ mod tests {
         model.similar_items(0, &mut similar).expect("similar");
         assert_eq!(similar, scores, "similar to item 0 = item 0's row of weights");
         let blobs = model.blobs().expect("blobs");
-        let loaded =
-            Ease.load(&|name| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone())).expect("load");
+        let loaded = (EASE.load)(&Blobs::new(&in_memory(&blobs))).expect("load");
         let mut again = vec![0.0; 3];
         loaded.score(7, &[0], &mut again);
         assert_eq!(again, scores, "a user is scored from its items alone");
@@ -226,10 +220,9 @@ mod tests {
 
     #[test]
     fn bad_lambda_is_refused() {
-        let data = snapshot(&[&[0]], 1);
         for bad in [Value::Float(0.0), Value::Int(-3), Value::from("big")] {
-            let err = Ease.train(&data, &[("lambda".into(), bad)], &NoProgress).err().expect("refused");
-            assert!(err.to_string().contains("'lambda' must be a positive number"), "{err}");
+            let err = EASE.check(&[("lambda".into(), bad)]).expect_err("refused");
+            assert!(err.message().starts_with("lambda must be a positive number"), "{err}");
         }
     }
 }

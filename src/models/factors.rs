@@ -16,20 +16,27 @@
 use faer::linalg::matmul::matmul;
 use faer::traits::pulp::{bytemuck, Arch, Simd, WithSimd};
 use faer::{Accum, MatMut, MatRef, Par};
-use recodb_storage::read_archive;
-use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
+use recodb_storage::rkyv;
 
+use super::blobs::Blob;
 use super::{fingerprint, Model};
 use crate::error::{Error, Result};
 
-/// Blob of the shape: `(dim, fingerprints of the trained users, fold-in settings)`.
-const SHAPE_BLOB: &str = "shape";
-/// Blob of the user vectors.
-const USERS_BLOB: &str = "users";
-/// Blob of the item vectors.
-const ITEMS_BLOB: &str = "items";
-/// Blob of the item biases (empty for a model without them).
-const BIAS_BLOB: &str = "item_bias";
+/// The vectors of a factor model as saved, inside the blob of `als` and of `bpr`.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct SavedFactors {
+    /// Length of every vector.
+    pub dim: u32,
+    /// The fingerprint of each trained user's items, by user id.
+    pub fingerprints: Vec<u64>,
+    /// User vectors, row-major.
+    pub users: Vec<f32>,
+    /// Item vectors, row-major.
+    pub items: Vec<f32>,
+    /// Per-item biases, or empty.
+    pub item_bias: Vec<f32>,
+}
 
 /// Users scored per matrix product in [`Model::score_batch`].
 const SCORE_BLOCK: usize = 64;
@@ -78,7 +85,7 @@ impl Factors {
 
     /// Checks that the lengths agree with `dim` and with each other.
     fn validate(&self, algorithm: &str, n_users: usize) -> Result<()> {
-        let corrupt = |what: String| Err(Error::Invalid(format!("corrupt {algorithm} model: {what}")));
+        let corrupt = |what: String| Err(Error::corrupt(format!("corrupt {algorithm} model: {what}")));
         if self.dim == 0 {
             return corrupt("vectors of length 0".into());
         }
@@ -106,8 +113,8 @@ pub trait FoldIn: Send + Sync {
     /// all below `factors.n_items()`).
     fn fold_in(&self, factors: &Factors, seen: &[u32], user: &mut [f32]);
 
-    /// The settings this fold-in needs, saved with the model and given back to rebuild it on load.
-    fn settings(&self) -> Vec<f64>;
+    /// The model's blobs: its `vectors` and what this fold-in needs to be rebuilt on load.
+    fn blobs(&self, vectors: SavedFactors) -> Result<Vec<Blob>>;
 }
 
 /// A trained factor model: vectors, the fingerprints of the trained users' items, and the fold-in.
@@ -135,24 +142,29 @@ impl<F: FoldIn> FactorModel<F> {
         &self.factors
     }
 
-    /// Rebuilds a model of `algorithm` from its blobs; `make` rebuilds the fold-in from the vectors and
-    /// the saved settings. Blobs that do not validate or whose lengths disagree are an error.
-    pub fn load(
+    /// Rebuilds a model of `algorithm` from its saved `vectors`; `make` rebuilds the fold-in from them.
+    /// Lengths that disagree are a corrupt-model error.
+    pub fn from_saved(
         algorithm: &str,
-        blob: &dyn Fn(&str) -> Result<AlignedVec>,
-        make: impl FnOnce(&Factors, &[f64]) -> Result<F>,
+        vectors: SavedFactors,
+        make: impl FnOnce(&Factors) -> F,
     ) -> Result<Self> {
-        let (dim, fingerprints, settings) =
-            read_archive::<(u32, Vec<u64>, Vec<f64>)>(&blob(SHAPE_BLOB)?, SHAPE_BLOB)?;
-        let factors = Factors {
-            dim: dim as usize,
-            users: read_archive::<Vec<f32>>(&blob(USERS_BLOB)?, USERS_BLOB)?,
-            items: read_archive::<Vec<f32>>(&blob(ITEMS_BLOB)?, ITEMS_BLOB)?,
-            item_bias: read_archive::<Vec<f32>>(&blob(BIAS_BLOB)?, BIAS_BLOB)?,
-        };
+        let SavedFactors { dim, fingerprints, users, items, item_bias } = vectors;
+        let factors = Factors { dim: dim as usize, users, items, item_bias };
         factors.validate(algorithm, fingerprints.len())?;
-        let fold_in = make(&factors, &settings)?;
+        let fold_in = make(&factors);
         Ok(Self::new(factors, fingerprints, fold_in))
+    }
+
+    /// The vectors as saved.
+    fn saved(&self) -> SavedFactors {
+        SavedFactors {
+            dim: self.factors.dim as u32,
+            fingerprints: self.fingerprints.clone(),
+            users: self.factors.users.clone(),
+            items: self.factors.items.clone(),
+            item_bias: self.factors.item_bias.clone(),
+        }
     }
 
     /// Whether `user`'s items are still `seen`, those it was trained on.
@@ -249,15 +261,8 @@ impl<F: FoldIn> Model for FactorModel<F> {
         Ok(())
     }
 
-    fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
-        let serialise = |e: rancor::Error| Error::Invalid(format!("cannot serialise a factor model: {e}"));
-        let shape = (self.factors.dim as u32, self.fingerprints.clone(), self.fold_in.settings());
-        Ok(vec![
-            (SHAPE_BLOB, rkyv::to_bytes::<rancor::Error>(&shape).map_err(serialise)?),
-            (USERS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.factors.users).map_err(serialise)?),
-            (ITEMS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.factors.items).map_err(serialise)?),
-            (BIAS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.factors.item_bias).map_err(serialise)?),
-        ])
+    fn blobs(&self) -> Result<Vec<Blob>> {
+        self.fold_in.blobs(self.saved())
     }
 }
 
@@ -346,9 +351,13 @@ impl WithSimd for RowsDot<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
+    use crate::models::blobs::{encode, in_memory, Blobs};
 
     /// Folds every user in as the sum of its item vectors.
     struct SumFoldIn;
+
+    const TEST_BLOB: &str = "test";
 
     impl FoldIn for SumFoldIn {
         fn fold_in(&self, factors: &Factors, seen: &[u32], user: &mut [f32]) {
@@ -360,8 +369,8 @@ mod tests {
             }
         }
 
-        fn settings(&self) -> Vec<f64> {
-            vec![1.5]
+        fn blobs(&self, vectors: SavedFactors) -> Result<Vec<Blob>> {
+            Ok(vec![encode(TEST_BLOB, &vectors)?])
         }
     }
 
@@ -417,35 +426,23 @@ mod tests {
     fn blobs_round_trip_and_corrupt_ones_are_errors() {
         let m = model();
         let blobs = m.blobs().expect("blobs");
-        let get = |name: &str| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone());
-        let loaded = FactorModel::load("test", &get, |_, settings| {
-            assert_eq!(settings, [1.5]);
-            Ok(SumFoldIn)
-        })
-        .expect("load");
+        let read = in_memory(&blobs);
+        let saved: SavedFactors = Blobs::new(&read).get(TEST_BLOB).expect("read");
+        let loaded = FactorModel::from_saved("test", saved.clone(), |_| SumFoldIn).expect("load");
         assert_eq!(loaded.factors(), m.factors());
         let mut s = vec![0.0; 3];
         loaded.score(1, &[1, 2], &mut s);
         assert_eq!(s, [0.0, 3.0, 8.0]);
 
-        let short_items = rkyv::to_bytes::<rancor::Error>(&vec![1f32; 5]).expect("bytes");
-        let corrupt = |name: &str| if name == ITEMS_BLOB { Ok(short_items.clone()) } else { get(name) };
-        let err = FactorModel::load("test", &corrupt, |_, _| Ok(SumFoldIn)).err().expect("refused");
-        assert!(err.to_string().contains("5 item values for 2 factors"), "{err}");
-        let garbage = |name: &str| {
-            if name == USERS_BLOB {
-                let mut v = AlignedVec::new();
-                v.extend_from_slice(&[7u8; 3]);
-                Ok(v)
-            } else {
-                get(name)
-            }
-        };
-        assert!(FactorModel::load("test", &garbage, |_, _| Ok(SumFoldIn)).is_err());
-        let few_users = rkyv::to_bytes::<rancor::Error>(&vec![1f32; 2]).expect("bytes");
-        let corrupt = |name: &str| if name == USERS_BLOB { Ok(few_users.clone()) } else { get(name) };
-        let err = FactorModel::load("test", &corrupt, |_, _| Ok(SumFoldIn)).err().expect("refused");
-        assert!(err.to_string().contains("2 user values for 2 users"), "{err}");
+        let short_items = SavedFactors { items: vec![1.0; 5], ..saved.clone() };
+        let err = FactorModel::from_saved("test", short_items, |_| SumFoldIn).err().expect("refused");
+        assert!(matches!(err.kind(), ErrorKind::Corrupt(_)), "{err:?}");
+        assert!(err.message().contains("5 item values for 2 factors"), "{err}");
+        let few_users = SavedFactors { users: vec![1.0; 2], ..saved.clone() };
+        let err = FactorModel::from_saved("test", few_users, |_| SumFoldIn).err().expect("refused");
+        assert!(err.message().contains("2 user values for 2 users"), "{err}");
+        let no_dim = SavedFactors { dim: 0, ..saved };
+        assert!(FactorModel::from_saved("test", no_dim, |_| SumFoldIn).is_err());
     }
 
     #[test]

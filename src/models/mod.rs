@@ -1,22 +1,27 @@
-//! Models: the [`Algorithm`] trait every training algorithm implements, the [`Model`] trait of what
-//! training produces, the registry of algorithms, and the catalog of trained models in the database.
+//! Models: the [`Algorithm`] each training algorithm declares (name, parameters, train, load), the
+//! [`Model`] trait of what training produces, the registry of algorithms, the blobs models are saved as,
+//! and the catalog of trained models in the database.
 
 pub mod als;
+pub mod blobs;
 pub mod bpr;
 pub mod catalog;
 pub mod dsiml;
 pub mod ease;
 pub mod factors;
 pub mod folded;
+pub(crate) mod migrate;
 pub mod params;
 pub mod pop;
 pub mod topk;
 
 use recodb_storage::hamming::HammingIndex;
-use recodb_storage::rkyv::util::AlignedVec;
 use recodb_storage::Snapshot;
 
-use crate::error::{Error, Result};
+pub use blobs::{Blob, Blobs};
+pub use params::{Param, Params};
+
+use crate::error::{Error, Object, Result};
 use crate::progress::Progress;
 use crate::value::Value;
 
@@ -70,8 +75,9 @@ pub trait Model: Send + Sync {
     /// similar), or fails when the model has no notion of item similarity.
     fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()>;
 
-    /// The model's data as named blobs (rkyv archives), to be stored with its record.
-    fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>>;
+    /// The model's data as named blobs (rkyv archives of named structs, see [`blobs`]), to be stored
+    /// with its record.
+    fn blobs(&self) -> Result<Vec<Blob>>;
 }
 
 /// The binary codes of a model, each side with an exact Hamming index.
@@ -92,24 +98,30 @@ pub trait BinaryCodes {
     fn fold_in_item(&self, its_users: &[(u32, &[u32])]) -> Option<Vec<u64>>;
 }
 
-/// A training algorithm: validates parameters, trains on a snapshot, loads what it saved.
-pub trait Algorithm: Sync {
+/// How an algorithm trains: on a snapshot, with checked parameters, reporting progress.
+pub type TrainFn = fn(&Snapshot, &Params, &dyn Progress) -> Result<Box<dyn Model>>;
+
+/// A training algorithm, declared as data: its name, what it is, its parameters, how it trains and how
+/// it reads a trained model back. Each algorithm's module declares one as a `const`.
+pub struct Algorithm {
     /// The name `TRAIN` uses.
-    fn name(&self) -> &'static str;
+    pub name: &'static str,
+    /// What it is, in one line (SHOW ALGORITHMS).
+    pub about: &'static str,
+    /// The parameters `WITH (...)` accepts.
+    pub parameters: &'static [Param],
+    /// Trains on the visible interactions of a snapshot with checked parameters; the progress may
+    /// cancel (then [`ErrorKind::Cancelled`](crate::ErrorKind) is returned).
+    pub train: TrainFn,
+    /// Rebuilds a model from its blobs (read archives are validated).
+    pub load: fn(&Blobs<'_>) -> Result<Box<dyn Model>>,
+}
 
-    /// The parameters `WITH (...)` accepts, with their meaning and default.
-    fn parameters(&self) -> &'static [Parameter];
-
-    /// Trains on the visible interactions of `data`. `progress` may cancel (then an error is returned).
-    fn train(
-        &self,
-        data: &Snapshot,
-        params: &[(String, Value)],
-        progress: &dyn Progress,
-    ) -> Result<Box<dyn Model>>;
-
-    /// Rebuilds a model from its blobs (`blob(name)` reads one; read archives are validated).
-    fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>>;
+impl Algorithm {
+    /// Checks `given` against the algorithm's parameters (see [`Params::check`]).
+    pub fn check(&self, given: &[(String, Value)]) -> Result<Params> {
+        Params::check(self.name, self.parameters, given)
+    }
 }
 
 /// A 64-bit fingerprint of a sorted item list: a model stores its users' fingerprints at training
@@ -126,37 +138,20 @@ pub fn fingerprint(items: &[u32]) -> u64 {
     h ^ items.len() as u64
 }
 
-/// A documented parameter of an algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Parameter {
-    /// Its name in `WITH (...)`.
-    pub name: &'static str,
-    /// What it does, its type and its default.
-    pub doc: &'static str,
-}
-
 /// Every algorithm this build can train.
-pub static ALGORITHMS: &[&dyn Algorithm] = &[&als::Als, &bpr::Bpr, &dsiml::Dsiml, &ease::Ease, &pop::Pop];
+pub static ALGORITHMS: &[&Algorithm] = &[&als::ALS, &bpr::BPR, &dsiml::DSIML, &ease::EASE, &pop::POP];
 
-/// The algorithm called `name`, or an error listing the available ones.
-pub fn algorithm(name: &str) -> Result<&'static dyn Algorithm> {
-    ALGORITHMS.iter().copied().find(|a| a.name().eq_ignore_ascii_case(name)).ok_or_else(|| {
-        let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.name()).collect();
-        Error::Invalid(format!("unknown algorithm '{name}'; available: {}", names.join(", ")))
+/// The algorithm called `name` (any case), or a not-found error that suggests a close name and lists the
+/// available ones.
+pub fn algorithm(name: &str) -> Result<&'static Algorithm> {
+    ALGORITHMS.iter().copied().find(|a| a.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
+        let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.name).collect();
+        Error::not_found(
+            Object::Algorithm,
+            name,
+            format!("unknown algorithm '{name}'"),
+            names.iter().copied(),
+            &format!("available: {}", names.join(", ")),
+        )
     })
-}
-
-/// Checks that every given parameter is one `algorithm` accepts; a clear error lists the valid ones.
-pub fn check_parameters(algorithm: &dyn Algorithm, params: &[(String, Value)]) -> Result<()> {
-    for (name, _) in params {
-        if !algorithm.parameters().iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
-            let valid: Vec<&str> = algorithm.parameters().iter().map(|p| p.name).collect();
-            return Err(Error::Invalid(format!(
-                "unknown parameter '{name}' for {}; valid parameters: {}",
-                algorithm.name(),
-                if valid.is_empty() { "none".to_string() } else { valid.join(", ") }
-            )));
-        }
-    }
-    Ok(())
 }

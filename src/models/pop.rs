@@ -1,52 +1,52 @@
 //! `pop`: recommends the items most users interacted with. The baseline every model must beat.
 
-use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
-use recodb_storage::{read_archive, Snapshot};
+use recodb_storage::rkyv;
+use recodb_storage::Snapshot;
 
-use super::{Algorithm, Model, Parameter};
+use super::blobs::{encode, Blob, Blobs};
+use super::{Algorithm, Model, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::value::Value;
 
 /// The popularity algorithm.
-pub struct Pop;
+pub const POP: Algorithm = Algorithm {
+    name: "pop",
+    about: "the most popular items (most training users) first: the baseline every model must beat",
+    parameters: &[],
+    train,
+    load: from_blobs,
+};
 
 /// A popularity model: the number of training users of each item.
 pub struct PopModel {
     counts: Vec<u32>,
 }
 
-const COUNTS_BLOB: &str = "counts";
+/// The blob of a popularity model.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct PopBlob {
+    /// Training users of each item, by item id.
+    pub counts: Vec<u32>,
+}
 
-impl Algorithm for Pop {
-    fn name(&self) -> &'static str {
-        "pop"
-    }
+/// The name of [`PopBlob`].
+pub const POP_BLOB: &str = "pop";
 
-    fn parameters(&self) -> &'static [Parameter] {
-        &[]
+fn train(data: &Snapshot, _params: &Params, progress: &dyn Progress) -> Result<Box<dyn Model>> {
+    let mut counts = vec![0u32; data.n_items as usize];
+    for &item in &data.indices {
+        counts[item as usize] += 1;
     }
+    if !progress.update("train pop", 1, 1) {
+        return Err(Error::cancelled("training"));
+    }
+    Ok(Box::new(PopModel { counts }))
+}
 
-    fn train(
-        &self,
-        data: &Snapshot,
-        _params: &[(String, Value)],
-        progress: &dyn Progress,
-    ) -> Result<Box<dyn Model>> {
-        let mut counts = vec![0u32; data.n_items as usize];
-        for &item in &data.indices {
-            counts[item as usize] += 1;
-        }
-        if !progress.update("train pop", 1, 1) {
-            return Err(Error::Cancelled("training"));
-        }
-        Ok(Box::new(PopModel { counts }))
-    }
-
-    fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>> {
-        let counts = read_archive::<Vec<u32>>(&blob(COUNTS_BLOB)?, COUNTS_BLOB)?;
-        Ok(Box::new(PopModel { counts }))
-    }
+fn from_blobs(blobs: &Blobs<'_>) -> Result<Box<dyn Model>> {
+    let PopBlob { counts } = blobs.get(POP_BLOB)?;
+    Ok(Box::new(PopModel { counts }))
 }
 
 impl Model for PopModel {
@@ -66,16 +66,15 @@ impl Model for PopModel {
         Ok(())
     }
 
-    fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
-        let bytes = rkyv::to_bytes::<rancor::Error>(&self.counts)
-            .map_err(|e| Error::Invalid(format!("cannot serialise the pop model: {e}")))?;
-        Ok(vec![(COUNTS_BLOB, bytes)])
+    fn blobs(&self) -> Result<Vec<Blob>> {
+        Ok(vec![encode(POP_BLOB, &PopBlob { counts: self.counts.clone() })?])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::blobs::in_memory;
     use crate::progress::NoProgress;
 
     #[test]
@@ -88,13 +87,12 @@ mod tests {
             weights: None,
             data_version: 1,
         };
-        let model = Pop.train(&data, &[], &NoProgress).expect("train");
+        let model = (POP.train)(&data, &POP.check(&[]).expect("params"), &NoProgress).expect("train");
         let mut scores = vec![0.0; 3];
         model.score(0, &[], &mut scores);
         assert_eq!(scores, vec![1.0, 0.0, 3.0]);
         let blobs = model.blobs().expect("blobs");
-        let loaded =
-            Pop.load(&|name| Ok(blobs.iter().find(|b| b.0 == name).expect("blob").1.clone())).expect("load");
+        let loaded = (POP.load)(&Blobs::new(&in_memory(&blobs))).expect("load");
         let mut again = vec![0.0; 3];
         loaded.score(1, &[2], &mut again);
         assert_eq!(again, scores);

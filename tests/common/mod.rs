@@ -33,6 +33,16 @@ pub fn run(db: &Database, statement: &str) -> ResultSet {
     db.query(statement, &[]).unwrap_or_else(|e| panic!("{statement}: {e}"))
 }
 
+/// Runs `statement`, which must fail with an error of the kind whose code is `code` (see
+/// `ErrorKind::code`) pointing at the text `spot` of the statement; returns the error.
+pub fn failure(db: &Database, statement: &str, code: &str, spot: &str) -> recodb::Error {
+    let err = db.query(statement, &[]).expect_err(statement);
+    assert_eq!(err.kind().code(), code, "{statement}: {err:?}");
+    let span = err.span().unwrap_or_else(|| panic!("{statement}: no position in {err:?}"));
+    assert_eq!(&statement[span.start.offset..span.end.offset], spot, "{statement}: {err}");
+    err
+}
+
 /// The value of an EVALUATE row: metric `name` at cut-off `k` (`None`: the first row of that name).
 pub fn metric(result: &ResultSet, name: &str, k: Option<i64>) -> f64 {
     result

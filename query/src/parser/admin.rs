@@ -16,15 +16,16 @@ impl Parser<'_> {
         Ok(StatementKind::Train { algorithm, name, options, background })
     }
 
-    /// `SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS [LIMIT n]`, after `SHOW`.
+    /// `SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n]`, after `SHOW`.
     pub(crate) fn parse_show(&mut self) -> Result<StatementKind> {
-        const OBJECTS: [(Keyword, ShowObject); 6] = [
+        const OBJECTS: [(Keyword, ShowObject); 7] = [
             (Keyword::Users, ShowObject::Users),
             (Keyword::Items, ShowObject::Items),
             (Keyword::Tags, ShowObject::Tags),
             (Keyword::Models, ShowObject::Models),
             (Keyword::Jobs, ShowObject::Jobs),
             (Keyword::Stats, ShowObject::Stats),
+            (Keyword::Algorithms, ShowObject::Algorithms),
         ];
         let mut object = None;
         for (keyword, candidate) in OBJECTS {

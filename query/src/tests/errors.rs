@@ -139,8 +139,20 @@ fn admin_statements() {
         &["AS", "WITH", "BACKGROUND", ";", "end of input"],
         "FOREGROUND",
     );
-    assert_error("SHOW", 1, 5, &["USERS", "ITEMS", "TAGS", "MODELS", "JOBS", "STATS"], END_OF_INPUT);
-    assert_error("SHOW USER", 1, 6, &["USERS", "ITEMS", "TAGS", "MODELS", "JOBS", "STATS"], "USER");
+    assert_error(
+        "SHOW",
+        1,
+        5,
+        &["USERS", "ITEMS", "TAGS", "MODELS", "JOBS", "STATS", "ALGORITHMS"],
+        END_OF_INPUT,
+    );
+    assert_error(
+        "SHOW USER",
+        1,
+        6,
+        &["USERS", "ITEMS", "TAGS", "MODELS", "JOBS", "STATS", "ALGORITHMS"],
+        "USER",
+    );
     assert_error("SHOW USERS LIMIT ten", 1, 18, COUNT, "ten");
     assert_error("SHOW USERS foo", 1, 12, &["LIMIT", ";", "end of input"], "foo");
     assert_error("DESCRIBE JOB 1", 1, 10, &["USER", "ITEM", "MODEL"], "JOB");
@@ -160,7 +172,7 @@ fn errors_in_later_lines_and_statements() {
     assert_eq!((error.line, error.column, error.found.as_str()), (3, 8, "USRS"));
     assert_eq!(
         error.render(script),
-        "3 |   SHOW USRS;\n  |        ^^^^ expected USERS, ITEMS, TAGS, MODELS, JOBS or STATS, found 'USRS'"
+        "3 |   SHOW USRS;\n  |        ^^^^ expected USERS, ITEMS, TAGS, MODELS, JOBS, STATS or ALGORITHMS, found 'USRS'"
     );
     let error = parse_script("ADD USER 1\nADD USER 2").expect_err("missing ;");
     assert_eq!((error.line, error.column, error.found.as_str()), (2, 1, "ADD"));

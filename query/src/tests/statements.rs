@@ -131,6 +131,7 @@ fn show() {
         ("SHOW MODELS", ShowObject::Models),
         ("SHOW JOBS", ShowObject::Jobs),
         ("SHOW STATS", ShowObject::Stats),
+        ("SHOW ALGORITHMS", ShowObject::Algorithms),
     ] {
         assert_eq!(verified_stmt(text).kind, K::Show { object, limit: None });
     }

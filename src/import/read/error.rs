@@ -28,6 +28,8 @@ pub struct ImportError {
     pub kind: ImportErrorKind,
     /// What was wrong.
     pub message: String,
+    /// The option (or `format`) the error is about, when it is about one.
+    pub option: Option<String>,
 }
 
 fn line_part(line: &Option<u64>) -> String {
@@ -37,7 +39,13 @@ fn line_part(line: &Option<u64>) -> String {
 impl ImportError {
     /// An error of `kind` about `path`, at `line` when there is one.
     pub fn new(path: &Path, line: Option<u64>, kind: ImportErrorKind, message: impl Into<String>) -> Self {
-        ImportError { path: path.to_path_buf(), line, kind, message: message.into() }
+        ImportError { path: path.to_path_buf(), line, kind, message: message.into(), option: None }
+    }
+
+    /// The same error, marked as being about option `name` (so that the statement can point at it).
+    pub fn about_option(mut self, name: &str) -> Self {
+        self.option = Some(name.to_string());
+        self
     }
 }
 

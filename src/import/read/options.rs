@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{ImportError, ImportErrorKind};
 use super::format::{Format, Target};
+use crate::error::closest;
 use crate::value::Value;
 
 /// A column of a delimited file: by 0-based index or by header name.
@@ -93,7 +94,7 @@ impl ImportSpec {
     ) -> Result<ImportSpec, ImportError> {
         let fail = |message: String| ImportError::new(path, None, ImportErrorKind::Option, message);
         let format = match format {
-            Some(name) => name.parse::<Format>().map_err(fail)?,
+            Some(name) => name.parse::<Format>().map_err(|m| fail(m).about_option("format"))?,
             None => Format::from_path(path),
         };
         if format == Format::Lightgcn && target != Target::Interactions {
@@ -123,17 +124,22 @@ impl ImportSpec {
         for (name, value) in options {
             let name = name.trim().to_ascii_lowercase();
             if !valid.contains(&name.as_str()) {
+                let guess = closest(&name, valid.iter().copied())
+                    .map(|g| format!("did you mean '{g}'? "))
+                    .unwrap_or_default();
                 return Err(fail(format!(
-                    "unknown option '{name}' for FORMAT {format} {target}; the valid options are: {}",
+                    "unknown option '{name}' for FORMAT {format} {target}; {guess}the valid options are: {}",
                     valid.join(", ")
-                )));
+                ))
+                .about_option(&name));
             }
             if seen.contains(&name) {
-                return Err(fail(format!("option '{name}' is given twice")));
+                return Err(fail(format!("option '{name}' is given twice")).about_option(&name));
             }
             seen.push(name.clone());
             let wrong = |expected: &str| {
                 fail(format!("option '{name}' expects {expected}, got {} {value}", value.type_name()))
+                    .about_option(&name)
             };
             let a_column = "a column index (0, 1, ...) or a header name";
             match name.as_str() {

@@ -36,65 +36,71 @@ pub mod stage0;
 pub mod stage2;
 pub mod triplets;
 
-use recodb_storage::read_archive;
-use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
 use std::sync::{Arc, OnceLock};
 
 use recodb_storage::hamming::{CodeStore, HammingIndex, IndexOptions, Layout, Path};
+use recodb_storage::rkyv;
 use recodb_storage::Snapshot;
 
 use self::bound::Objective;
 use self::codes::{hamming, words_for, CodeBook};
+use super::blobs::{encode, Blob, Blobs};
 use super::factors::rows_dot;
-use super::params::Params;
-use super::{fingerprint, Algorithm, BinaryCodes, Model, Parameter};
+use super::params::Kind;
+use super::{fingerprint, Algorithm, BinaryCodes, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::value::Value;
 
 /// The DSIML algorithm.
-pub struct Dsiml;
+pub const DSIML: Algorithm = Algorithm {
+    name: "dsiml",
+    about: "discrete scale-invariant metric learning: binary codes for users and items, served by the \
+            Hamming engine",
+    parameters: PARAMETERS,
+    train: |data, params, progress| Ok(Box::new(DsimlModel::train(data, params, progress)?)),
+    load: |blobs| Ok(Box::new(DsimlModel::load(blobs)?)),
+};
 
-/// Default code length.
-pub const DEFAULT_BITS: i64 = 64;
-/// Default `γ = tan α` of the angular term.
-pub const DEFAULT_GAMMA: f64 = 1.0;
-/// Default weight `λ` of the angular term.
-pub const DEFAULT_LAMBDA: f64 = 1.0;
-/// Default negatives per positive in stage 2.
-pub const DEFAULT_NEGATIVES: i64 = 5;
-/// Default stage-0 epochs.
-pub const DEFAULT_EPOCHS: i64 = 60;
-/// Default stage-0 Adam step size.
-pub const DEFAULT_LEARNING_RATE: f64 = 0.003;
-/// Default most outer iterations of stage 2.
-pub const DEFAULT_ITERATIONS: i64 = 3;
-/// Default relative decrease of the monitoring objective below which stage 2 stops.
-pub const DEFAULT_TOLERANCE: f64 = 1e-4;
-/// Default sphere radius `R` of stage 0 (`S = R² / bits` in stage 2).
-pub const DEFAULT_RADIUS: f64 = std::f64::consts::SQRT_2;
-/// Default factor on the ranking variable.
-pub const DEFAULT_RANK_SCALE: f64 = 8.0;
-/// Default seed.
-pub const DEFAULT_SEED: u64 = 42;
-
-const PARAMETERS: &[Parameter] = &[
-    Parameter { name: "bits", doc: "code length; a multiple of 8 from 8 to 256, default 64" },
-    Parameter { name: "gamma", doc: "γ = tan α, the angle of the angular term; a positive number, default 1" },
-    Parameter { name: "lambda", doc: "weight of the angular term against the ranking term; a number of zero or more, default 1" },
-    Parameter { name: "negatives", doc: "negatives per positive in stage 2; an integer from 1 to 100, default 5" },
-    Parameter { name: "epochs", doc: "stage-0 passes over the training pairs; an integer from 1 to 10000, default 60" },
-    Parameter { name: "learning_rate", doc: "stage-0 Adam step size; a positive number, default 0.003" },
-    Parameter { name: "iterations", doc: "most outer iterations of stage 2 (0: the signs of stage 0); an integer from 0 to 1000, default 3" },
-    Parameter { name: "tolerance", doc: "stage 2 stops when the monitoring objective falls by less than this fraction; a number of zero or more, default 0.0001" },
-    Parameter { name: "radius", doc: "temperature: radius R of stage 0's sphere, stage 2 at S = R²/bits; a positive number, default 1.4142 (√2)" },
-    Parameter { name: "rank_scale", doc: "factor on the ranking variable (1 is the paper's; 8 measured better on ml-1m-r4); a positive number, default 8" },
-    Parameter { name: "keep_constant", doc: "keep the constant (1 − 3γ²)·bits of the angular variable; true or false, default false" },
-    Parameter { name: "keep_real", doc: "keep the stage-0 real vectors with the model (for re-ranking); true or false, default false" },
-    Parameter { name: "stage", doc: "'binary' (codes, scored by Hamming distance) or 'real' (stop after stage 0, score uᵀv); default 'binary'" },
-    Parameter { name: "seed", doc: "seed of the initial vectors and the triplets; an integer of zero or more, default 42" },
-    Parameter { name: "tables", doc: "multi-index hashing tables of the item index (always hash with this many); an integer from 1 to 64, default: the index times a few and may choose a scan" },
-    Parameter { name: "index_layout", doc: "how index buckets are stored: 'packed' (each table's codes less its own substring, beside the buckets: index at most 4 times the code bytes at 1M 64-bit codes), 'inline' (whole codes and ids in every table: as fast within 10%, 7.5 times), 'hybrid' or 'arena' (ids only: 2.5 times, 2-4x slower at 1M codes); default 'packed'" },
+const PARAMETERS: &[Param] = &[
+    Param { name: "bits", kind: Kind::Int { default: 64, min: 8, max: 256, step: 8 }, doc: "code length" },
+    Param::positive("gamma", 1.0, "γ = tan α, the angle of the angular term"),
+    Param::non_negative("lambda", 1.0, "weight of the angular term against the ranking term"),
+    Param::int("negatives", 5, 1, 100, "negatives per positive in stage 2"),
+    Param::int("epochs", 60, 1, 10_000, "stage-0 passes over the training pairs"),
+    Param::positive("learning_rate", 0.003, "stage-0 Adam step size"),
+    Param::int("iterations", 3, 0, 1000, "most outer iterations of stage 2 (0: the signs of stage 0)"),
+    Param::non_negative(
+        "tolerance",
+        0.0001,
+        "stage 2 stops when the monitoring objective falls by less than this fraction",
+    ),
+    Param::positive(
+        "radius",
+        std::f64::consts::SQRT_2,
+        "temperature: radius R (√2) of stage 0's sphere; stage 2 runs at S = R²/bits",
+    ),
+    Param::positive("rank_scale", 8.0, "factor on the ranking variable (1 is the paper's)"),
+    Param::flag("keep_constant", false, "keep the constant (1 − 3γ²)·bits of the angular variable"),
+    Param::flag("keep_real", false, "keep the stage-0 real vectors with the model (for re-ranking)"),
+    Param::choice(
+        "stage",
+        "binary",
+        &["binary", "real"],
+        "'binary': codes, scored by Hamming distance; 'real': stop after stage 0, score uᵀv",
+    ),
+    Param::seed("seed", 42, "seed of the initial vectors and the triplets"),
+    Param {
+        name: "tables",
+        kind: Kind::Auto { min: 1, max: 64 },
+        doc: "multi-index hashing tables of the item index (auto: the index times a few, or scans)",
+    },
+    Param::choice(
+        "index_layout",
+        "packed",
+        &["packed", "inline", "arena"],
+        "index buckets: 'packed' codes less each table's substring; 'inline' whole codes, larger; \
+         'arena' ids only, smallest and slowest (see BENCHMARKS.md)",
+    ),
 ];
 
 /// What a model scores with.
@@ -122,84 +128,104 @@ struct Settings {
     index: IndexOptions,
 }
 
-/// The index layouts `index_layout` names, in the order of their code in the model's settings.
-const LAYOUTS: [(&str, Layout); 4] = [
-    ("inline", Layout::Inline),
-    ("hybrid", Layout::Hybrid),
-    ("arena", Layout::Arena),
-    ("packed", Layout::Packed),
-];
+/// The index layouts `index_layout` names.
+const LAYOUTS: [(&str, Layout); 3] =
+    [("packed", Layout::Packed), ("inline", Layout::Inline), ("arena", Layout::Arena)];
 
-/// Index options from `tables` (0: chosen at build time) and a layout code (an index of [`LAYOUTS`]).
-fn index_options(tables: usize, layout: usize) -> Option<IndexOptions> {
-    let layout = LAYOUTS.get(layout)?.1;
+/// Index options from `tables` (0: chosen at build time) and a layout name.
+fn index_options(tables: u32, layout: &str) -> Option<IndexOptions> {
+    let layout = LAYOUTS.iter().find(|(name, _)| *name == layout)?.1;
     Some(match tables {
         0 => IndexOptions { layout, ..IndexOptions::default() },
-        m => IndexOptions { m: Some(m), path: Some(Path::Mih), layout, ..IndexOptions::default() },
+        m => IndexOptions { m: Some(m as usize), path: Some(Path::Mih), layout, ..IndexOptions::default() },
     })
 }
 
-/// The `(tables, layout code)` that [`index_options`] reads back.
-fn index_settings(options: &IndexOptions) -> (usize, usize) {
-    let layout = LAYOUTS.iter().position(|(_, l)| *l == options.layout).unwrap_or(0);
-    (options.m.unwrap_or(0), layout)
-}
-
-/// A boolean parameter: `TRUE`/`FALSE` or the words 'true'/'false'; false when absent.
-fn flag(p: &Params, given: &[(String, Value)], name: &str) -> Result<bool> {
-    match given.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v) {
-        Some(Value::Bool(b)) => Ok(*b),
-        _ => Ok(p.word(name, "false", &["true", "false"])? == "true"),
-    }
+/// The `(tables, layout name)` that [`index_options`] reads back.
+fn index_settings(options: &IndexOptions) -> (u32, &'static str) {
+    let layout = LAYOUTS.iter().find(|(_, l)| *l == options.layout).map_or("packed", |(name, _)| name);
+    (options.m.unwrap_or(0) as u32, layout)
 }
 
 impl Settings {
-    /// Reads and checks the `WITH (...)` parameters.
-    fn parse(params: &[(String, Value)]) -> Result<Self> {
-        let p = Params::new("dsiml", params);
-        let bits = p.integer("bits", DEFAULT_BITS, 8..=256)?;
-        if bits % 8 != 0 {
-            return Err(Error::Invalid(format!(
-                "dsiml parameter 'bits' must be a multiple of 8 from 8 to 256, got {bits}"
-            )));
-        }
-        let bits = bits as usize;
-        let gamma = p.positive("gamma", DEFAULT_GAMMA)?;
-        let radius = p.positive("radius", DEFAULT_RADIUS)?;
-        let offset =
-            if flag(&p, params, "keep_constant")? { (1.0 - 3.0 * gamma * gamma) * bits as f64 } else { 0.0 };
+    /// Reads the checked `WITH (...)` parameters.
+    fn read(p: &Params) -> Result<Self> {
+        let bits = p.int("bits")? as usize;
+        let gamma = p.float("gamma")?;
+        let radius = p.float("radius")?;
+        let offset = if p.flag("keep_constant")? { (1.0 - 3.0 * gamma * gamma) * bits as f64 } else { 0.0 };
         let objective = Objective {
             bits,
             gamma,
-            lambda: p.non_negative("lambda", DEFAULT_LAMBDA)?,
+            lambda: p.float("lambda")?,
             scale: radius * radius / bits as f64,
-            rank_scale: p.positive("rank_scale", DEFAULT_RANK_SCALE)?,
+            rank_scale: p.float("rank_scale")?,
             offset,
         };
+        let tables = p.auto("tables")?.unwrap_or(0) as u32;
+        let index = index_options(tables, p.choice("index_layout")?)
+            .ok_or_else(|| Error::internal("an index_layout choice without a layout"))?;
         Ok(Settings {
             objective,
             radius,
-            negatives: p.integer("negatives", DEFAULT_NEGATIVES, 1..=100)? as usize,
-            epochs: p.integer("epochs", DEFAULT_EPOCHS, 1..=10_000)? as usize,
-            learning_rate: p.positive("learning_rate", DEFAULT_LEARNING_RATE)?,
-            iterations: p.integer("iterations", DEFAULT_ITERATIONS, 0..=1000)? as usize,
-            tolerance: p.non_negative("tolerance", DEFAULT_TOLERANCE)?,
-            keep_real: flag(&p, params, "keep_real")?,
-            stage: match p.word("stage", "binary", &["binary", "real"])? {
+            negatives: p.int("negatives")? as usize,
+            epochs: p.int("epochs")? as usize,
+            learning_rate: p.float("learning_rate")?,
+            iterations: p.int("iterations")? as usize,
+            tolerance: p.float("tolerance")?,
+            keep_real: p.flag("keep_real")?,
+            stage: match p.choice("stage")? {
                 "real" => Stage::Real,
                 _ => Stage::Binary,
             },
-            seed: p.seed("seed", DEFAULT_SEED)?,
-            index: {
-                let tables = p.integer("tables", 0, 1..=64)? as usize;
-                let names: Vec<&str> = LAYOUTS.iter().map(|l| l.0).collect();
-                let layout = p.word("index_layout", "packed", &names)?;
-                let code = names.iter().position(|n| *n == layout).unwrap_or(0);
-                index_options(tables, code).unwrap_or_default()
-            },
+            seed: p.seed("seed")?,
+            index,
         })
     }
 }
+
+/// The blob of a DSIML model: its settings, codes and (when kept) real vectors.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct DsimlBlob {
+    /// Code length, a multiple of 8 from 8 to 256.
+    pub bits: u32,
+    /// `binary` (scored by codes) or `real` (scored by the stage-0 vectors).
+    pub stage: String,
+    /// The seed (fold-in draws its triplets from it).
+    pub seed: u64,
+    /// γ of the angular term.
+    pub gamma: f64,
+    /// λ, the weight of the angular term.
+    pub lambda: f64,
+    /// The temperature `S = R² / bits`.
+    pub scale: f64,
+    /// The factor on the ranking variable.
+    pub rank_scale: f64,
+    /// The constant added to the angular variable (0 unless `keep_constant`).
+    pub offset: f64,
+    /// Negatives per positive in fold-in.
+    pub negatives: u32,
+    /// The sphere radius `R` of stage 0.
+    pub radius: f64,
+    /// Tables of the item index (0: chosen when it is built).
+    pub tables: u32,
+    /// The item index's bucket layout (`packed`, `inline` or `arena`).
+    pub index_layout: String,
+    /// The fingerprint of each trained user's items.
+    pub fingerprints: Vec<u64>,
+    /// The packed user codes, `bits / 64` words (rounded up) each, in user id order.
+    pub user_codes: Vec<u64>,
+    /// The packed item codes, likewise.
+    pub item_codes: Vec<u64>,
+    /// The stage-0 user vectors, `bits` values each, or empty when not kept.
+    pub real_users: Vec<f32>,
+    /// The stage-0 item vectors, or empty.
+    pub real_items: Vec<f32>,
+}
+
+/// The name of [`DsimlBlob`].
+pub const DSIML_BLOB: &str = "dsiml";
 
 /// Real vectors of the continuous variant: `dim` values per row, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,22 +276,10 @@ fn item_index(
     Ok(Some(Arc::new(HammingIndex::build(store, options))))
 }
 
-/// Blob of the shape: `(bits, stage, seed, fingerprints, [γ, λ, S, rank scale, offset, negatives, R,
-/// tables, layout])` (models saved before the index parameters have the first seven settings).
-const SHAPE_BLOB: &str = "shape";
-/// Blob of the packed user codes.
-const USERS_BLOB: &str = "user_codes";
-/// Blob of the packed item codes.
-const ITEMS_BLOB: &str = "item_codes";
-/// Blob of the real user vectors (empty when not kept).
-const REAL_USERS_BLOB: &str = "real_users";
-/// Blob of the real item vectors (empty when not kept).
-const REAL_ITEMS_BLOB: &str = "real_items";
-
 impl DsimlModel {
     /// Trains on the visible interactions of `data` with the `WITH (...)` parameters `params`.
-    pub fn train(data: &Snapshot, params: &[(String, Value)], progress: &dyn Progress) -> Result<Self> {
-        let s = Settings::parse(params)?;
+    pub fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Self> {
+        let s = Settings::read(params)?;
         let (n_users, n_items) = (data.n_users as usize, data.n_items as usize);
         let rows = |u: u32| data.row(u);
         let bits = s.objective.bits;
@@ -312,82 +326,76 @@ impl DsimlModel {
         })
     }
 
-    /// Rebuilds a model from its blobs; blobs that do not validate or disagree are an error.
-    pub fn load(blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Self> {
-        let corrupt = |what: String| Error::Invalid(format!("corrupt dsiml model: {what}"));
-        let (bits, stage, seed, fingerprints, settings) =
-            read_archive::<(u32, u8, u64, Vec<u64>, Vec<f64>)>(&blob(SHAPE_BLOB)?, SHAPE_BLOB)?;
-        let bits = bits as usize;
+    /// Rebuilds a model from its blob; a blob that does not validate or disagrees with itself is a
+    /// corrupt-model error.
+    pub fn load(blobs: &Blobs<'_>) -> Result<Self> {
+        let b: DsimlBlob = blobs.get(DSIML_BLOB)?;
+        let corrupt = |what: String| Error::corrupt(format!("corrupt dsiml model: {what}"));
+        let bits = b.bits as usize;
         if !(8..=256).contains(&bits) || !bits.is_multiple_of(8) {
             return Err(corrupt(format!("{bits} bits")));
         }
-        let stage = match stage {
-            0 => Stage::Binary,
-            1 => Stage::Real,
-            other => return Err(corrupt(format!("stage {other}"))),
+        let stage = match b.stage.as_str() {
+            "binary" => Stage::Binary,
+            "real" => Stage::Real,
+            other => return Err(corrupt(format!("stage '{other}'"))),
         };
-        // Models saved before the index parameters existed have 7 settings.
-        let (head, index) = match &settings[..] {
-            [head @ .., tables, layout] if settings.len() == 9 => {
-                let valid = |x: f64, max: f64| x.fract() == 0.0 && (0.0..=max).contains(&x);
-                let index = (valid(*tables, 64.0) && valid(*layout, (LAYOUTS.len() - 1) as f64))
-                    .then(|| index_options(*tables as usize, *layout as usize))
-                    .flatten()
-                    .ok_or_else(|| corrupt(format!("settings {settings:?}")))?;
-                (head, index)
-            }
-            all => (all, IndexOptions::default()),
-        };
-        let &[gamma, lambda, scale, rank_scale, offset, negatives, radius] = head else {
-            return Err(corrupt(format!("settings {settings:?}")));
-        };
+        let index = index_options(b.tables, &b.index_layout)
+            .filter(|_| b.tables <= 64)
+            .ok_or_else(|| corrupt(format!("index of {} tables, layout '{}'", b.tables, b.index_layout)))?;
         let positive = |x: f64| x.is_finite() && x > 0.0;
-        if !(positive(gamma) && positive(scale) && positive(rank_scale) && positive(radius))
-            || !(lambda.is_finite() && lambda >= 0.0 && offset.is_finite())
-            || !(negatives.fract() == 0.0 && (1.0..=100.0).contains(&negatives))
+        if !(positive(b.gamma) && positive(b.scale) && positive(b.rank_scale) && positive(b.radius))
+            || !(b.lambda.is_finite() && b.lambda >= 0.0 && b.offset.is_finite())
+            || !(1..=100).contains(&b.negatives)
         {
-            return Err(corrupt(format!("settings {settings:?}")));
-        }
-        let words = words_for(bits);
-        let users = read_archive::<Vec<u64>>(&blob(USERS_BLOB)?, USERS_BLOB)?;
-        let packed_items = read_archive::<Vec<u64>>(&blob(ITEMS_BLOB)?, ITEMS_BLOB)?;
-        let n_users = fingerprints.len();
-        if users.len() != n_users.saturating_mul(words) {
             return Err(corrupt(format!(
-                "{} user code words for {n_users} users of {bits} bits",
-                users.len()
+                "settings γ {}, λ {}, S {}, rank scale {}, offset {}, negatives {}, R {}",
+                b.gamma, b.lambda, b.scale, b.rank_scale, b.offset, b.negatives, b.radius
             )));
         }
-        if !packed_items.len().is_multiple_of(words) {
-            return Err(corrupt(format!("{} item code words for codes of {bits} bits", packed_items.len())));
+        let words = words_for(bits);
+        let n_users = b.fingerprints.len();
+        if b.user_codes.len() != n_users.saturating_mul(words) {
+            return Err(corrupt(format!(
+                "{} user code words for {n_users} users of {bits} bits",
+                b.user_codes.len()
+            )));
+        }
+        if !b.item_codes.len().is_multiple_of(words) {
+            return Err(corrupt(format!("{} item code words for codes of {bits} bits", b.item_codes.len())));
         }
         let spare = if bits.is_multiple_of(64) { 0 } else { !0u64 << (bits % 64) };
-        if users
+        if b.user_codes
             .chunks_exact(words)
-            .chain(packed_items.chunks_exact(words))
+            .chain(b.item_codes.chunks_exact(words))
             .any(|c| c[words - 1] & spare != 0)
         {
             return Err(corrupt(format!("codes with bits set beyond {bits}")));
         }
-        let n_items = packed_items.len() / words;
+        let n_items = b.item_codes.len() / words;
         let mut signs = vec![0f32; n_items * bits];
-        for (code, out) in packed_items.chunks_exact(words).zip(signs.chunks_exact_mut(bits)) {
+        for (code, out) in b.item_codes.chunks_exact(words).zip(signs.chunks_exact_mut(bits)) {
             codes::unpack(code, out);
         }
-        let real_users = read_archive::<Vec<f32>>(&blob(REAL_USERS_BLOB)?, REAL_USERS_BLOB)?;
-        let real_items = read_archive::<Vec<f32>>(&blob(REAL_ITEMS_BLOB)?, REAL_ITEMS_BLOB)?;
-        let real = if real_users.is_empty() && real_items.is_empty() && stage == Stage::Binary {
+        let real = if b.real_users.is_empty() && b.real_items.is_empty() && stage == Stage::Binary {
             None
-        } else if real_users.len() == n_users * bits && real_items.len() == n_items * bits {
-            Some(RealVectors { dim: bits, users: real_users, items: real_items })
+        } else if b.real_users.len() == n_users * bits && b.real_items.len() == n_items * bits {
+            Some(RealVectors { dim: bits, users: b.real_users, items: b.real_items })
         } else {
             return Err(corrupt(format!(
                 "{} real user values and {} real item values for {n_users} users and {n_items} items of {bits}",
-                real_users.len(),
-                real_items.len()
+                b.real_users.len(),
+                b.real_items.len()
             )));
         };
-        let objective = Objective { bits, gamma, lambda, scale, rank_scale, offset };
+        let objective = Objective {
+            bits,
+            gamma: b.gamma,
+            lambda: b.lambda,
+            scale: b.scale,
+            rank_scale: b.rank_scale,
+            offset: b.offset,
+        };
         let items = CodeBook::from_values(&signs, bits);
         Ok(DsimlModel {
             index: item_index(stage, &items, bits, &index)?,
@@ -396,12 +404,12 @@ impl DsimlModel {
             user_book: OnceLock::new(),
             stage,
             objective,
-            radius,
-            negatives: negatives as usize,
-            seed,
-            users,
+            radius: b.radius,
+            negatives: b.negatives as usize,
+            seed: b.seed,
+            users: b.user_codes,
             items,
-            fingerprints,
+            fingerprints: b.fingerprints,
             real,
         })
     }
@@ -516,7 +524,7 @@ impl BinaryCodes for Served<'_> {
             // Another thread may have built it meanwhile; either index is the same.
             let _ = m.user_index.set(Arc::new(HammingIndex::build(store, &m.index_options)));
         }
-        m.user_index.get().map(|i| &**i).ok_or_else(|| Error::Invalid("the user index is missing".into()))
+        m.user_index.get().map(|i| &**i).ok_or_else(|| Error::internal("the user index is missing"))
     }
 
     fn user_code(&self, user: u32, seen: &[u32]) -> Vec<u64> {
@@ -568,10 +576,9 @@ impl Model for DsimlModel {
     /// The kept real vectors' inner products (an error when the model kept none).
     fn score_items(&self, user: u32, seen: &[u32], items: &[u32], out: &mut [f32]) -> Result<()> {
         let (Some(real), Some(v)) = (self.real.as_ref(), self.user_vector(user, seen)) else {
-            return Err(Error::Invalid(
+            return Err(Error::unsupported(
                 "this dsiml model kept no real vectors to re-rank with; train it with keep_real = true, \
-                 or re-rank with another model"
-                    .into(),
+                 or re-rank with another model",
             ));
         };
         // The candidates' rows gathered, then one SIMD pass.
@@ -613,65 +620,44 @@ impl Model for DsimlModel {
         Ok(())
     }
 
-    fn blobs(&self) -> Result<Vec<(&'static str, AlignedVec)>> {
-        let serialise = |e: rancor::Error| Error::Invalid(format!("cannot serialise a dsiml model: {e}"));
+    fn blobs(&self) -> Result<Vec<Blob>> {
         let o = &self.objective;
         let (tables, layout) = index_settings(&self.index_options);
-        let settings = vec![
-            o.gamma,
-            o.lambda,
-            o.scale,
-            o.rank_scale,
-            o.offset,
-            self.negatives as f64,
-            self.radius,
-            tables as f64,
-            layout as f64,
-        ];
-        let stage = u8::from(self.stage == Stage::Real);
-        let shape = (o.bits as u32, stage, self.seed, self.fingerprints.clone(), settings);
         let (real_users, real_items) = match &self.real {
             Some(r) => (r.users.clone(), r.items.clone()),
             None => (Vec::new(), Vec::new()),
         };
-        Ok(vec![
-            (SHAPE_BLOB, rkyv::to_bytes::<rancor::Error>(&shape).map_err(serialise)?),
-            (USERS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.users).map_err(serialise)?),
-            (ITEMS_BLOB, rkyv::to_bytes::<rancor::Error>(&self.items.packed().to_vec()).map_err(serialise)?),
-            (REAL_USERS_BLOB, rkyv::to_bytes::<rancor::Error>(&real_users).map_err(serialise)?),
-            (REAL_ITEMS_BLOB, rkyv::to_bytes::<rancor::Error>(&real_items).map_err(serialise)?),
-        ])
-    }
-}
-
-impl Algorithm for Dsiml {
-    fn name(&self) -> &'static str {
-        "dsiml"
-    }
-
-    fn parameters(&self) -> &'static [Parameter] {
-        PARAMETERS
-    }
-
-    fn train(
-        &self,
-        data: &Snapshot,
-        params: &[(String, Value)],
-        progress: &dyn Progress,
-    ) -> Result<Box<dyn Model>> {
-        Ok(Box::new(DsimlModel::train(data, params, progress)?))
-    }
-
-    fn load(&self, blob: &dyn Fn(&str) -> Result<AlignedVec>) -> Result<Box<dyn Model>> {
-        Ok(Box::new(DsimlModel::load(blob)?))
+        let blob = DsimlBlob {
+            bits: o.bits as u32,
+            stage: if self.stage == Stage::Real { "real" } else { "binary" }.into(),
+            seed: self.seed,
+            gamma: o.gamma,
+            lambda: o.lambda,
+            scale: o.scale,
+            rank_scale: o.rank_scale,
+            offset: o.offset,
+            negatives: self.negatives as u32,
+            radius: self.radius,
+            tables,
+            index_layout: layout.into(),
+            fingerprints: self.fingerprints.clone(),
+            user_codes: self.users.clone(),
+            item_codes: self.items.packed().to_vec(),
+            real_users,
+            real_items,
+        };
+        Ok(vec![encode(DSIML_BLOB, &blob)?])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
+    use crate::models::blobs::in_memory;
     use crate::progress::NoProgress;
     use crate::synth::{generate, SynthConfig};
+    use crate::value::Value;
 
     /// 200 users in 4 taste clusters over 80 items.
     fn data() -> Snapshot {
@@ -702,58 +688,64 @@ mod tests {
         }
     }
 
-    fn with(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
+    fn pairs(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
-    fn small() -> Vec<(String, Value)> {
-        with(&[("bits", Value::Int(16)), ("epochs", Value::Int(30)), ("learning_rate", Value::Float(0.02))])
+    fn with(given: &[(&str, Value)]) -> Params {
+        DSIML.check(&pairs(given)).expect("params")
     }
 
-    fn blobs(model: &DsimlModel) -> Vec<(&'static str, AlignedVec)> {
-        model.blobs().expect("blobs")
+    fn small_pairs() -> Vec<(String, Value)> {
+        pairs(&[("bits", Value::Int(16)), ("epochs", Value::Int(30)), ("learning_rate", Value::Float(0.02))])
+    }
+
+    fn small() -> Params {
+        DSIML.check(&small_pairs()).expect("params")
+    }
+
+    /// The model saved and read back.
+    fn reload(model: &DsimlModel) -> Result<DsimlModel> {
+        let saved = model.blobs().expect("blobs");
+        let read = in_memory(&saved);
+        let loaded = DsimlModel::load(&Blobs::new(&read));
+        loaded
+    }
+
+    /// The blob of `model`, changed by `change`, read back.
+    fn load_changed(model: &DsimlModel, change: impl FnOnce(&mut DsimlBlob)) -> Result<DsimlModel> {
+        let saved = model.blobs().expect("blobs");
+        let mut blob: DsimlBlob = Blobs::new(&in_memory(&saved)).get(DSIML_BLOB).expect("read");
+        change(&mut blob);
+        let changed = [encode(DSIML_BLOB, &blob).expect("encode")];
+        let read = in_memory(&changed);
+        let loaded = DsimlModel::load(&Blobs::new(&read));
+        loaded
     }
 
     #[test]
     fn bad_parameters_get_clear_errors() {
         let cases = [
+            (("bits", Value::Int(12)), "bits must be a multiple of 8 from 8 to 256, got 12"),
+            (("bits", Value::Int(512)), "bits must be a multiple of 8 from 8 to 256, got 512"),
+            (("gamma", Value::Int(0)), "gamma must be a positive number, got 0"),
+            (("lambda", Value::Float(-1.0)), "lambda must be a number of zero or more"),
+            (("negatives", Value::Int(0)), "negatives must be an integer from 1 to 100"),
+            (("radius", Value::from("big")), "radius must be a positive number, got 'big'"),
+            (("stage", Value::from("sdp")), "stage must be one of 'binary', 'real'"),
+            (("keep_real", Value::Int(1)), "keep_real must be true or false, got 1"),
+            (("iterations", Value::Int(-1)), "iterations must be an integer from 0 to 1000"),
+            (("tables", Value::Int(65)), "tables must be an integer from 1 to 64, got 65"),
             (
-                vec![("bits", Value::Int(12))],
-                "dsiml parameter 'bits' must be a multiple of 8 from 8 to 256, got 12",
-            ),
-            (
-                vec![("bits", Value::Int(512))],
-                "dsiml parameter 'bits' must be an integer from 8 to 256, got 512",
-            ),
-            (vec![("gamma", Value::Int(0))], "dsiml parameter 'gamma' must be a positive number, got 0"),
-            (
-                vec![("lambda", Value::Float(-1.0))],
-                "dsiml parameter 'lambda' must be a number of zero or more",
-            ),
-            (
-                vec![("negatives", Value::Int(0))],
-                "dsiml parameter 'negatives' must be an integer from 1 to 100",
-            ),
-            (
-                vec![("radius", Value::from("big"))],
-                "dsiml parameter 'radius' must be a positive number, got 'big'",
-            ),
-            (vec![("stage", Value::from("sdp"))], "dsiml parameter 'stage' must be one of 'binary', 'real'"),
-            (
-                vec![("keep_real", Value::Int(1))],
-                "dsiml parameter 'keep_real' must be one of 'true', 'false', got 1",
-            ),
-            (
-                vec![("iterations", Value::Int(-1))],
-                "dsiml parameter 'iterations' must be an integer from 0 to 1000",
+                ("index_layout", Value::from("btree")),
+                "index_layout must be one of 'packed', 'inline', 'arena'",
             ),
         ];
         for (given, expected) in cases {
-            let given: Vec<(String, Value)> = given.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-            let err = Settings::parse(&given).expect_err(expected).to_string();
-            assert!(err.starts_with(expected), "{err}");
+            let err = DSIML.check(&pairs(&[given])).expect_err(expected);
+            assert!(err.message().starts_with(expected), "{err}");
         }
-        let s = Settings::parse(&with(&[
+        let s = Settings::read(&with(&[
             ("keep_real", Value::Bool(true)),
             ("keep_constant", Value::from("TRUE")),
         ]))
@@ -821,56 +813,35 @@ mod tests {
     #[test]
     fn index_parameters_build_the_index_and_survive_saving() {
         let data = data();
-        let mut saved = Vec::new();
-        for (name, layout) in [("packed", Layout::Packed), ("arena", Layout::Arena)] {
-            let mut params = small();
-            params.extend(with(&[("tables", Value::Int(3)), ("index_layout", Value::from(name))]));
-            params.push(("iterations".into(), Value::Int(1)));
-            let model = DsimlModel::train(&data, &params, &NoProgress).expect("train");
+        for (name, layout) in LAYOUTS {
+            let mut given = small_pairs();
+            given.extend(pairs(&[
+                ("tables", Value::Int(3)),
+                ("index_layout", Value::from(name)),
+                ("iterations", Value::Int(1)),
+            ]));
+            let model =
+                DsimlModel::train(&data, &DSIML.check(&given).expect("params"), &NoProgress).expect("train");
             let index = model.binary().expect("binary").item_index().tables();
             assert_eq!(index, 3, "three tables, although 80 codes would be scanned by default");
             assert_eq!(model.index_options.layout, layout);
-            saved = blobs(&model);
-            let get = |name: &str| {
-                saved.iter().find(|b| b.0 == name).map(|b| b.1.clone()).ok_or(Error::Invalid(name.into()))
-            };
-            let loaded = DsimlModel::load(&get).expect("load");
+            let loaded = reload(&model).expect("load");
             assert_eq!(loaded.binary().expect("binary").item_index().tables(), 3);
             assert_eq!(loaded.index_options.layout, layout);
         }
-        let get = |name: &str| {
-            saved.iter().find(|b| b.0 == name).map(|b| b.1.clone()).ok_or(Error::Invalid(name.into()))
-        };
-        // A model saved before the index parameters (seven settings) loads with the default index.
-        let (bits, stage, seed, fingerprints, mut settings) =
-            read_archive::<(u32, u8, u64, Vec<u64>, Vec<f64>)>(&get(SHAPE_BLOB).expect("shape"), SHAPE_BLOB)
-                .expect("read");
-        settings.truncate(7);
-        let old =
-            rkyv::to_bytes::<rancor::Error>(&(bits, stage, seed, fingerprints, settings)).expect("bytes");
-        let older = |name: &str| if name == SHAPE_BLOB { Ok(old.clone()) } else { get(name) };
-        let loaded = DsimlModel::load(&older).expect("load an older model");
-        assert_eq!(loaded.binary().expect("binary").item_index().tables(), 0);
-        let current = DsimlModel::load(&get).expect("load");
-        assert_eq!(loaded.item_codes(), current.item_codes());
         // The default lets the index choose: a scan for so few codes.
         let default = DsimlModel::train(&data, &small(), &NoProgress).expect("train");
         assert_eq!(default.binary().expect("binary").item_index().tables(), 0);
-        for (bad, message) in [
-            (("tables", Value::Int(65)), "dsiml parameter 'tables' must be an integer from 1 to 64, got 65"),
-            (("index_layout", Value::from("btree")), "dsiml parameter 'index_layout' must be one of"),
-        ] {
-            let err = Settings::parse(&with(&[bad])).expect_err("refused");
-            assert!(err.to_string().starts_with(message), "{err}");
-        }
+        assert_eq!(reload(&default).expect("load").binary().expect("binary").item_index().tables(), 0);
     }
 
     #[test]
     fn the_real_stage_scores_with_vectors_and_blobs_round_trip() {
         let data = data();
-        let mut params = small();
-        params.push(("stage".into(), Value::from("real")));
-        let model = DsimlModel::train(&data, &params, &NoProgress).expect("train");
+        let mut given = small_pairs();
+        given.push(("stage".into(), Value::from("real")));
+        let model =
+            DsimlModel::train(&data, &DSIML.check(&given).expect("params"), &NoProgress).expect("train");
         let real = model.real_vectors().expect("kept");
         let (mut scores, mut again) = (vec![0f32; 80], vec![0f32; 80]);
         model.score(5, data.row(5), &mut scores);
@@ -880,37 +851,25 @@ mod tests {
         model.similar_items(2, &mut scores).expect("similar");
         assert!((scores[2] - 1.0).abs() < 1e-4, "cosine of an item with itself: {}", scores[2]);
 
-        let saved = blobs(&model);
-        let get = |name: &str| {
-            saved.iter().find(|b| b.0 == name).map(|b| b.1.clone()).ok_or(Error::Invalid(name.into()))
-        };
-        let loaded = DsimlModel::load(&get).expect("load");
+        let loaded = reload(&model).expect("load");
         assert_eq!((loaded.user_codes(), loaded.item_codes()), (model.user_codes(), model.item_codes()));
         assert_eq!(loaded.real_vectors(), model.real_vectors());
         loaded.score(5, data.row(5), &mut again);
         model.score(5, data.row(5), &mut scores);
         assert_eq!(scores, again);
-        // Corrupt blobs are errors.
-        let bytes = |v: Vec<u64>| rkyv::to_bytes::<rancor::Error>(&v).expect("bytes");
-        let short = bytes(vec![1; 7]);
-        let corrupt = |name: &str| if name == USERS_BLOB { Ok(short.clone()) } else { get(name) };
-        let err = DsimlModel::load(&corrupt).expect_err("short").to_string();
-        assert!(err.contains("7 user code words for 200 users of 16 bits"), "{err}");
-        let high = bytes(vec![1 << 20; 80]);
-        let corrupt = |name: &str| if name == ITEMS_BLOB { Ok(high.clone()) } else { get(name) };
-        assert!(DsimlModel::load(&corrupt).expect_err("spare bits").to_string().contains("beyond 16"));
-        let no_real = rkyv::to_bytes::<rancor::Error>(&Vec::<f32>::new()).expect("bytes");
-        let corrupt = |name: &str| if name == REAL_ITEMS_BLOB { Ok(no_real.clone()) } else { get(name) };
-        assert!(DsimlModel::load(&corrupt).expect_err("real").to_string().contains("real item values"));
-        let garbage = |name: &str| {
-            if name == SHAPE_BLOB {
-                let mut v = AlignedVec::new();
-                v.extend_from_slice(&[9u8; 5]);
-                Ok(v)
-            } else {
-                get(name)
-            }
-        };
-        assert!(DsimlModel::load(&garbage).is_err());
+        // Blobs that disagree with themselves are corrupt-model errors.
+        let err = load_changed(&model, |b| b.user_codes.truncate(7)).expect_err("short");
+        assert!(matches!(err.kind(), ErrorKind::Corrupt(_)), "{err:?}");
+        assert!(err.message().contains("7 user code words for 200 users of 16 bits"), "{err}");
+        let err = load_changed(&model, |b| b.item_codes = vec![1 << 20; 80]).expect_err("spare bits");
+        assert!(err.message().contains("beyond 16"), "{err}");
+        let err = load_changed(&model, |b| b.real_items.clear()).expect_err("real");
+        assert!(err.message().contains("real item values"), "{err}");
+        let err = load_changed(&model, |b| b.stage = "sdp".into()).expect_err("stage");
+        assert!(err.message().contains("stage 'sdp'"), "{err}");
+        let err = load_changed(&model, |b| b.index_layout = "btree".into()).expect_err("layout");
+        assert!(err.message().contains("layout 'btree'"), "{err}");
+        let err = load_changed(&model, |b| b.negatives = 0).expect_err("negatives");
+        assert!(err.message().contains("negatives 0"), "{err}");
     }
 }

@@ -192,7 +192,7 @@ pub fn train<'a>(
         let mean = if count > 0 { loss / count as f64 } else { 0.0 };
         let phase = format!("dsiml stage 0: epoch {}, objective {mean:.4}", epoch + 1);
         if !progress.update(&phase, epoch as u64 + 1, s.epochs as u64) {
-            return Err(Error::Cancelled("training"));
+            return Err(Error::cancelled("training"));
         }
     }
     Ok((users, items))

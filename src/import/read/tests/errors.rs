@@ -79,8 +79,13 @@ fn unknown_option() {
         &err,
         ImportErrorKind::Option,
         None,
-        "unknown option 'wieght' for FORMAT tsv interactions; the valid options are: header, delimiter, user, item, \
-         weight, time, min_weight, keys",
+        "unknown option 'wieght' for FORMAT tsv interactions; did you mean 'weight'? the valid options are: header, \
+         delimiter, user, item, weight, time, min_weight, keys",
+    );
+    assert_eq!(
+        err.option.as_deref(),
+        Some("wieght"),
+        "the error names the option, so a statement can point at it"
     );
 }
 

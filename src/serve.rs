@@ -1,7 +1,8 @@
-//! The two stages of a recommendation, shared by RECOMMEND, EXPLAIN and EVALUATE: retrieval (a
-//! model's best items, through the Hamming engine when the model has binary codes) and re-ranking
-//! (`RERANK m USING name`: the retrieved candidates ordered by another model's scores). Items that
-//! arrived after a binary model was trained are searched beside its own, with folded-in codes.
+//! Serving a model: the two stages of a recommendation, shared by RECOMMEND, SIMILAR, EXPLAIN and
+//! EVALUATE: retrieval (a model's best items, through the Hamming engine when the model has binary
+//! codes, else by scoring every item) and re-ranking (`RERANK m USING name`: the retrieved candidates
+//! ordered by another model's scores). Items that arrived after a binary model was trained are searched
+//! beside its own, with folded-in codes.
 
 use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex, Hit};
 use recodb_storage::RoaringBitmap;
@@ -13,7 +14,7 @@ use crate::models::Model;
 
 /// What retrieval found: `(item, score)` pairs best first, and the Hamming engine's account of the
 /// search when the model has binary codes.
-pub(super) struct Retrieved {
+pub(crate) struct Retrieved {
     /// The items, best first; equal scores in ascending item id order.
     pub items: Vec<(u32, f64)>,
     /// How the Hamming index answered (`None` for a model that scores every item).
@@ -24,7 +25,7 @@ pub(super) struct Retrieved {
 /// when given, anything outside `allowed`. A model with binary codes is searched exactly through its
 /// item index and the index of `folded` items (filters pushed down; score `bits − 2 · distance`); any
 /// other scores every item.
-pub(super) fn retrieve(
+pub(crate) fn retrieve(
     model: &dyn Model,
     folded: Option<&FoldedItems>,
     user: u32,
@@ -55,7 +56,7 @@ pub(super) fn retrieve(
 
 /// The `wanted` codes of `index` and of the `folded` items nearest to `code` that `filter` passes,
 /// nearest first, equal distances in ascending id order, and how the main index answered.
-pub(super) fn search(
+pub(crate) fn search(
     index: &HammingIndex,
     folded: Option<&FoldedItems>,
     code: &[u64],
@@ -74,7 +75,7 @@ pub(super) fn search(
 
 /// `candidates` ordered by `fine`'s scores for `user`, best first; equal scores in ascending item id
 /// order.
-pub(super) fn rerank(
+pub(crate) fn rerank(
     fine: &dyn Model,
     user: u32,
     seen: &[u32],

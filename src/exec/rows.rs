@@ -1,0 +1,64 @@
+//! Result rows shared by the statements that rank (RECOMMEND, SIMILAR) and those that describe (SHOW
+//! STATS, DESCRIBE, EXPLAIN): ranked keys with their scores, and `(name, value)` property rows.
+
+use recodb_storage::{Side, Store};
+
+use crate::error::Result;
+use crate::models::topk::top_k;
+use crate::result::{ColumnType, ResultSet};
+use crate::value::Value;
+
+/// Rows of rank, item key and score for the `top` best items of `scores` that `keep` accepts, best
+/// first (see [`live_rows`]).
+pub(super) fn ranked(
+    store: &Store,
+    scores: &[f32],
+    top: usize,
+    keep: impl Fn(u32) -> bool,
+) -> Result<ResultSet> {
+    live_rows(store, Side::Item, top, |wanted| {
+        Ok(top_k(scores, wanted, &keep).into_iter().map(|(item, score)| (item, f64::from(score))).collect())
+    })
+}
+
+/// Rows of rank, key (an `item` or `user` column, by `side`, holding each key as its own type) and
+/// score from `best(wanted)`, the `wanted` best `(id, score)` pairs, best first. Entities deleted since
+/// a model was trained have no key and are skipped, so `wanted` doubles until `top` live ones are found
+/// or `best` has no more.
+pub(super) fn live_rows(
+    store: &Store,
+    side: Side,
+    top: usize,
+    mut best: impl FnMut(usize) -> Result<Vec<(u32, f64)>>,
+) -> Result<ResultSet> {
+    let mut wanted = top;
+    loop {
+        let candidates = best(wanted)?;
+        let mut set = ResultSet::new(&[
+            ("rank", ColumnType::Int),
+            (if side == Side::Item { "item" } else { "user" }, ColumnType::Key),
+            ("score", ColumnType::Float),
+        ]);
+        for (id, score) in &candidates {
+            if set.len() == top {
+                break;
+            }
+            if let Some(key) = store.key_of(side, *id)? {
+                set.push(vec![Value::Int(set.len() as i64 + 1), Value::Key(key), Value::Float(*score)]);
+            }
+        }
+        if set.len() == top || candidates.len() < wanted {
+            return Ok(set);
+        }
+        wanted *= 2;
+    }
+}
+
+/// A two-column text result of `(name, value)` rows under the two `columns` names.
+pub(super) fn pairs(columns: [&str; 2], rows: impl IntoIterator<Item = (&'static str, String)>) -> ResultSet {
+    let mut set = ResultSet::new(&[(columns[0], ColumnType::Text), (columns[1], ColumnType::Text)]);
+    for (name, value) in rows {
+        set.push(vec![Value::from(name), Value::Text(value)]);
+    }
+    set
+}
