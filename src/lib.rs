@@ -53,7 +53,7 @@ pub use db::Database;
 pub use error::{Error, ErrorKind, Object, Result};
 pub use import::{Format, ImportError, ImportErrorKind, ImportSpec, ImportSummary, Target};
 pub use progress::{NoProgress, Progress};
-pub use recodb_storage::{IntegrityReport, Key, Side, Snapshot};
+pub use recodb_storage::{IntegrityReport, Key, OpenError, Side, Snapshot, StorageError};
 pub use result::{Column, ColumnRef, ColumnType, FromValue, ResultSet, Row};
 pub use value::Value;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use recodb::{Database, Key, Side};
+use recodb::{Database, ErrorKind, Key, OpenError, Side, Value};
 
 #[test]
 fn database_is_send_and_sync() {
@@ -51,8 +51,35 @@ fn typed_methods_add_read_and_delete() {
 fn a_non_finite_weight_is_refused() {
     let db = Database::open_temporary().expect("open");
     let err = db.insert_interaction(1, 2, Some(f32::NAN), None).expect_err("NaN weight");
-    assert!(err.to_string().contains("finite"), "{err}");
+    assert!(matches!(err.kind(), ErrorKind::InvalidArgument { name, .. } if name == "WEIGHT"), "{err:?}");
+    assert_eq!(err.message(), "WEIGHT must be a finite number, got NaN");
+    assert_eq!(err.span(), None, "a typed call has no statement text to point into");
     assert_eq!(db.stats().expect("stats").users, 0);
+}
+
+#[test]
+fn errors_have_kinds_a_program_can_match() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "hello").expect("write");
+    let err = Database::open(&file).err().expect("not a database");
+    assert!(matches!(err.kind(), ErrorKind::Open(OpenError::NotADatabase { .. })), "{err:?}");
+    let path = dir.path().join("db");
+    let db = Database::open(&path).expect("open");
+    let err = Database::open(&path).err().expect("locked");
+    assert!(matches!(err.kind(), ErrorKind::Open(OpenError::Locked { .. })), "{err:?}");
+
+    db.execute("INSERT INTERACTION user 1 item 2; TRAIN pop;").expect("seed");
+    let err = db.query("EVALUATE pop", &[]).expect_err("no holdout");
+    assert!(matches!(err.kind(), ErrorKind::Conflict(_)), "{err:?}");
+    let missing = dir.path().join("no/such/dir/recs.tsv");
+    let err = db
+        .query("EXPORT RECOMMENDATIONS pop TOP 1 TO ?", &[missing.display().to_string().into()])
+        .expect_err("io");
+    let ErrorKind::Io { path, .. } = err.kind() else { panic!("not an I/O error: {err:?}") };
+    assert!(path.ends_with("recs.tsv.partial"), "{path:?}");
+    let err = db.query("SHOW USERS LIMIT ?", &[Value::from("ten")]).expect_err("a string limit");
+    assert_eq!(err.span().map(|s| s.start.column), Some(18), "a bound parameter's error points at its ?");
 }
 
 #[test]

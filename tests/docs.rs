@@ -27,7 +27,11 @@ fn algorithms_table() -> String {
 
 #[test]
 fn the_readme_parameter_table_is_show_algorithms() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
     let table = algorithms_table();
-    assert!(readme.contains(&table), "README.md must hold this table, as SHOW ALGORITHMS prints it:\n\n{table}");
+    assert!(
+        readme.contains(&table),
+        "README.md must hold this table, as SHOW ALGORITHMS prints it:\n\n{table}"
+    );
 }
