@@ -2,7 +2,7 @@
 """The `implicit` library's ALS and BPR on the standard split, for the ratio to recodb's `als` and `bpr`.
 
 Trains on ../shared/data/splits/ml-1m-r4/train.tsv and evaluates against test.tsv with full ranking over
-all items, each user's training items excluded, metrics as in DESIGN.md §8 (NDCG@10 with binary
+all items, each user's training items excluded, metrics as in docs/evaluation.md §5 (NDCG@10 with binary
 relevance and IDCG over min(10, |test|); Recall@20 = hits / |test|; test items unknown to training count
 in |test| but can never be hit; test users without training data score 0). Prints one line per model:
 NDCG@10, Recall@20 and the median fit time of `--runs` fits.

@@ -1,4 +1,4 @@
-//! The standard benchmark (`../shared/data/README.md`): imports `splits/ml-1m-r4/train.tsv` into a
+//! The standard benchmark (`docs/data.md` §3): imports `splits/ml-1m-r4/train.tsv` into a
 //! fresh database, trains each model, evaluates it against `test.tsv` with full ranking at K = 10, 20,
 //! 50, times RECOMMEND, and prints a Markdown table for BENCHMARKS.md.
 //!

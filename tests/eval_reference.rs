@@ -1,6 +1,6 @@
 //! The metrics against a known reference: ranking by popularity on the standard split
 //! (`splits/ml-1m-r4`, full ranking, training items excluded) must give NDCG@10 = 0.155 ± 0.003, the
-//! figure of the outside implementation in `../shared/data/README.md`. A mismatch would mean a bug in
+//! figure of the outside implementation in `docs/data.md` §4. A mismatch would mean a bug in
 //! the split import, the exclusion of seen items, or the metrics.
 
 mod common;

@@ -20,7 +20,7 @@ pub struct Statement {
     pub span: Span,
 }
 
-/// The statements of the language, one variant per form of DESIGN.md §5.
+/// The statements of the language, one variant per form of docs/language.md §3.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StatementKind {
     /// `ADD USER|ITEM key [TAGS ('t1', ...)]`

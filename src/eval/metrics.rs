@@ -1,4 +1,4 @@
-//! Top-K ranking metrics with the definitions of DESIGN §8.
+//! Top-K ranking metrics with the definitions of docs/evaluation.md §5-§6.
 //!
 //! For a user with test items `T` (all of them, including items the database has never seen, which can
 //! never be hit) and a ranked list `L`, at cut-off `K`:

@@ -1,10 +1,10 @@
-//! The per-triplet objective of DSIML and its Jaakkola-Jordan quadratic bound (spec §4.2, §5).
+//! The per-triplet objective of DSIML and its Jaakkola-Jordan quadratic bound (dsiml.md §4.2, §5).
 //!
 //! For a triplet (user `u`, positive `j`, negative `k`) with `±1` codes of `r` bits, the ranking
 //! variable is `x = (b_uᵀd_k − b_uᵀd_j)/(2r)` and the angular variable
 //! `y = 2γ²(b_u + d_j)ᵀd_k − (1+γ²)b_uᵀd_j` (plus `(1 − 3γ²)r` when the constant is kept). The loss is
-//! `sp(S·a·x) + λ·sp(S·y)`, with `sp` the softplus, `S` the temperature (`(R/√r)²`, spec §6.9) and `a`
-//! the ranking scale (1 in the spec). Each softplus is bounded by
+//! `sp(S·a·x) + λ·sp(S·y)`, with `sp` the softplus, `S` the temperature (`(R/√r)²`, dsiml.md §6.9) and `a`
+//! the ranking scale (1 in the paper: dsiml.md §4.2). Each softplus is bounded by
 //! `sp(z) ≤ sp(ξ) + (z − ξ)/2 + ρ(ξ)(z² − ξ²)`, tight at `z = ±ξ`; with `z = wᵀv + c0` affine in a
 //! block's code `v`, a term adds `s·ρ·wwᵀ` to the block's matrix and `s·(2ρ·c0 + ½)·w` to its vector
 //! ([`Block::add`]).
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn the_hamming_forms_equal_the_inner_product_forms() {
-        // x = (H_uj − H_uk)/r and y = (3γ² − 1)r + 2(1+γ²)H_uj − 4γ²(H_uk + H_jk) (spec §3.3, §4.1).
+        // x = (H_uj − H_uk)/r and y = (3γ² − 1)r + 2(1+γ²)H_uj − 4γ²(H_uk + H_jk) (dsiml.md §3.3, §4.1).
         let r = 20usize;
         let code = |seed: u32| -> Vec<f64> {
             (0..r as u32)
@@ -200,7 +200,7 @@ mod tests {
                 let hy = (3.0 * g - 1.0) * r as f64 + 2.0 * (1.0 + g) * ham(&b, &dj)
                     - 4.0 * g * (ham(&b, &dk) + ham(&dj, &dk));
                 assert!((x - hx).abs() < 1e-12 && (y - hy).abs() < 1e-9, "γ {gamma}: {x} {hx} {y} {hy}");
-                // The inner-product form of y itself (spec §3.3): 2γ²(b + d_j)ᵀd_k − (1+γ²)bᵀd_j.
+                // The inner-product form of y itself (dsiml.md §3.3): 2γ²(b + d_j)ᵀd_k − (1+γ²)bᵀd_j.
                 let sum: Vec<f64> = b.iter().zip(&dj).map(|(p, q)| p + q).collect();
                 assert!((y - (2.0 * g * dot(&sum, &dk) - (1.0 + g) * dot(&b, &dj))).abs() < 1e-9);
             }

@@ -1,8 +1,8 @@
 //! The binary quadratic program of one block, `min over v ∈ {±1}^r of q(v) = vᵀCv + eᵀv`, solved by
-//! bitwise discrete coordinate descent (spec §6.3): starting from the current code, each bit `t` takes
+//! bitwise discrete coordinate descent (dsiml.md §6.3): starting from the current code, each bit `t` takes
 //! `−sign(h_t)` with `h_t = 2·Σ_{s≠t} C_ts v_s + e_t` (kept when `h_t = 0`), sweeping until no bit flips
 //! or [`MAX_SWEEPS`] sweeps. The result is accepted only if `q` decreased (accept-if-better), so a block
-//! update never raises the bound (spec §6.2).
+//! update never raises the bound (dsiml.md §6.2).
 
 /// Most sweeps over the bits.
 pub const MAX_SWEEPS: usize = 10;

@@ -1,12 +1,12 @@
 //! `dsiml`: discrete scale-invariant metric learning (Zhang et al., arXiv 2506.09898), binary codes of
-//! `bits` bits for every user and item in one Hamming space, learned inside the database; the
-//! specification is `../shared/models/dsiml.md`, whose section numbers the comments cite.
+//! `bits` bits for every user and item in one Hamming space, learned inside the database. recodb's
+//! account of the model is `docs/models/dsiml.md`; the comments cite its sections as `dsiml.md §x`.
 //!
 //! Training minimises, over triplets (user, positive, negative), the softplus of a scale-invariant
 //! angular variable plus the softplus of a BPR-type ranking variable ([`bound::Objective`]), in three
 //! stages:
 //! 0. the continuous variant on real vectors of dimension `bits`, kept on the sphere of radius `radius`
-//!    (a temperature: spec §6.9), by Adam ([`stage0`]);
+//!    (a temperature: dsiml.md §6.9), by Adam ([`stage0`]);
 //! 1. the signs of those vectors as the initial codes;
 //! 2. alternating majorise-minimise updates of the codes with the Jaakkola-Jordan bound, each user's or
 //!    item's code the solution of a small binary quadratic program by coordinate descent with

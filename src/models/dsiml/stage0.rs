@@ -1,10 +1,10 @@
-//! Stage 0, the continuous variant ("Ours-real", spec §4.3 as calibrated in §6.9): real user and item
+//! Stage 0, the continuous variant ("Ours-real", dsiml.md §4.3 as calibrated in §6.9): real user and item
 //! vectors of dimension `r` trained on the same softplus objective as the codes (angular term plus
 //! ranking term, [`Objective`] with `S = 1`), by Adam on minibatches of [`BATCH`] triplets, each row
 //! projected back onto the sphere of radius `R` after every step. An epoch takes every training pair
 //! once, in a seeded random order, with one fresh uniform negative each.
 //!
-//! The gradients are linear in the vectors (spec §9): with `gx = a·σ(a·x)` and `gy = λσ(y)`,
+//! The gradients are linear in the vectors (dsiml.md §9): with `gx = a·σ(a·x)` and `gy = λσ(y)`,
 //! `∂/∂u = gx(v_k − v_j)/(2r) + gy(2γ²v_k − (1+γ²)v_j)`, `∂/∂v_j = −gx·u/(2r) + gy(2γ²v_k − (1+γ²)u)` and
 //! `∂/∂v_k = gx·u/(2r) + gy·2γ²(u + v_j)`. The Adam step and projection run in parallel over rows; the
 //! sampling and gradient accumulation are sequential, so the result depends on the seed only.

@@ -1,7 +1,7 @@
-//! Stage 2, alternating majorise-minimise updates of the codes (spec §5-6): for a triplet set fixed
-//! during an outer iteration, every user's block (item codes fixed, spec §5.4) is bounded at the current
+//! Stage 2, alternating majorise-minimise updates of the codes (dsiml.md §5-6): for a triplet set fixed
+//! during an outer iteration, every user's block (item codes fixed, dsiml.md §5.4) is bounded at the current
 //! codes and solved by coordinate descent with accept-if-better, users in parallel; then every item's
-//! block (both its positive and its negative role, spec §5.5) likewise, items one after another in id
+//! block (both its positive and its negative role, dsiml.md §5.5) likewise, items one after another in id
 //! order (Gauss-Seidel), each built from the current codes, so the objective on the triplet set never
 //! rises. After each outer iteration the objective on a fixed monitoring set (one negative per positive,
 //! drawn once) decides whether to go on. A last user pass against the final item codes ends the stage,
@@ -71,7 +71,7 @@ fn ip(bits: usize, a: &[u64], b: &[u64]) -> f64 {
     bits as f64 - 2.0 * f64::from(hamming(a, b))
 }
 
-/// Adds to `block` the bounds of a user's triplets `(j, k)`, at its current code `packed` (spec §5.4).
+/// Adds to `block` the bounds of a user's triplets `(j, k)`, at its current code `packed` (dsiml.md §5.4).
 fn user_block(
     o: &Objective,
     packed: &[u64],
@@ -106,7 +106,7 @@ impl<'a> Roles<'a> {
     }
 }
 
-/// Adds to `block` the bounds of item `i`'s triplets, in both roles, at the current codes (spec §5.5).
+/// Adds to `block` the bounds of item `i`'s triplets, in both roles, at the current codes (dsiml.md §5.5).
 fn item_block(o: &Objective, i: u32, roles: &Roles, users: &CodeBook, items: &CodeBook, block: &mut Block) {
     let Roles { triplets: t, users_of, index } = roles;
     let (r, s) = (o.bits, o.scale);
@@ -129,7 +129,7 @@ fn item_block(o: &Objective, i: u32, roles: &Roles, users: &CodeBook, items: &Co
 }
 
 /// Adds to `block` the bound of the triplet `(u, i, k)` in which item `i`, whose current code is `di`,
-/// is the positive (the first half of spec §5.5).
+/// is the positive (the first half of dsiml.md §5.5).
 fn add_positive(
     o: &Objective,
     di: &[u64],

@@ -1,5 +1,5 @@
 //! Seeded triplet sampling: for each user and each of its positives `j`, `negatives` items `k` drawn
-//! uniformly among the items the user does not have (spec §6.1; every (user, positive) pair is used).
+//! uniformly among the items the user does not have (dsiml.md §6.1; every (user, positive) pair is used).
 //! Each user draws from its own generator, seeded by the seed, a stream number and the user id, so the
 //! triplets do not depend on the thread count. The monitoring set of the stopping rule is one such
 //! sample with its own stream, drawn once.
