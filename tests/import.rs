@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{shared_data, write_file};
+use common::{failure, shared_data, write_file};
 use recodb::{Database, ErrorKind, ImportErrorKind, Key, Side, Stats, Target, Value};
 
 fn opts(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
@@ -105,6 +105,24 @@ fn bad_input_is_an_error_and_changes_nothing() {
         assert_eq!(after, before, "the database is unchanged after {err}");
     }
     db.check_integrity().expect("consistent");
+}
+
+#[test]
+fn import_statement_errors_point_at_the_option_format_or_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = write_file(&dir, "r.tsv", "1\t2\t5\n");
+    let bad = write_file(&dir, "bad.tsv", "1\t2\n3\n");
+    let db = Database::open_temporary().expect("open");
+    let (good, bad) = (format!("'{}'", good.display()), format!("'{}'", bad.display()));
+    let err =
+        failure(&db, &format!("IMPORT INTERACTIONS FROM {good} WITH (wieght = 2)"), "import", "wieght = 2");
+    assert!(err.message().contains("did you mean 'weight'?"), "{err}");
+    failure(&db, &format!("IMPORT INTERACTIONS FROM {good} FORMAT xml"), "import", "xml");
+    failure(&db, &format!("IMPORT USERS FROM {good} FORMAT lightgcn"), "import", "lightgcn");
+    let err = failure(&db, &format!("IMPORT INTERACTIONS FROM {bad}"), "import", &bad);
+    let ErrorKind::Import(e) = err.kind() else { panic!("not an import error: {err:?}") };
+    assert_eq!((e.kind, e.line), (ImportErrorKind::Parse, Some(2)), "the file and line are named too");
+    assert_eq!(db.stats().expect("stats").interactions, 0);
 }
 
 #[test]

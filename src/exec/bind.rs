@@ -26,6 +26,8 @@ pub(crate) struct BoundOption {
     pub name_span: Span,
     /// Where the value was written.
     pub value_span: Span,
+    /// Where `name = value` was written.
+    pub span: Span,
 }
 
 /// Names and values of bound options, as the library's typed calls take them.
@@ -33,23 +35,18 @@ pub(crate) fn pairs(options: &[BoundOption]) -> Vec<(String, Value)> {
     options.iter().map(|o| (o.name.clone(), o.value.clone())).collect()
 }
 
-/// Points an error about one of `options` at it: an unknown name at the name, a bad value at the value.
-/// Other errors are returned unchanged.
+/// Points an error about one of `options` at it: an unknown name at the name, a bad value at the value,
+/// an import error about an option at the whole `name = value`. Other errors are returned unchanged.
 pub(crate) fn locate(error: Error, options: &[BoundOption]) -> Error {
-    let (name, at_value) = match error.kind() {
-        ErrorKind::NotFound { key, .. } => (key.as_str(), false),
-        ErrorKind::InvalidArgument { name, .. } => (name.as_str(), true),
-        ErrorKind::Import(e) => match &e.option {
-            Some(option) => (option.as_str(), true),
-            None => return error,
-        },
-        _ => return error,
+    let find = |name: &str| options.iter().find(|o| o.name.eq_ignore_ascii_case(name));
+    let span = match error.kind() {
+        ErrorKind::NotFound { key, .. } => find(key).map(|o| o.name_span),
+        ErrorKind::InvalidArgument { name, .. } => find(name).map(|o| o.value_span),
+        ErrorKind::Import(e) => e.option.as_deref().and_then(find).map(|o| o.span),
+        _ => None,
     };
-    match options.iter().find(|o| o.name.eq_ignore_ascii_case(name)) {
-        Some(o) => {
-            let span = if at_value { o.value_span } else { o.name_span };
-            error.at(span)
-        }
+    match span {
+        Some(span) => error.at(span),
         None => error,
     }
 }
@@ -138,7 +135,8 @@ impl<'a> Binder<'a> {
     /// A non-negative integer of at most `max` (TOP, RERANK, AT), as a `usize`.
     pub(crate) fn count_to(&self, lit: &Literal, what: &str, max: u64) -> Result<usize> {
         let n = self.count_at_most(lit, what, max)?;
-        usize::try_from(n).map_err(|_| Error::invalid(what, "smaller", n.to_string()).at(lit.span))
+        usize::try_from(n)
+            .map_err(|_| Error::invalid(what, format!("at most {}", usize::MAX), n.to_string()).at(lit.span))
     }
 
     fn count_at_most(&self, lit: &Literal, what: &str, max: u64) -> Result<u64> {
@@ -193,6 +191,7 @@ impl<'a> Binder<'a> {
                     value: self.value(&o.value)?,
                     name_span: o.name.span,
                     value_span: o.value.span,
+                    span: o.span,
                 })
             })
             .collect()

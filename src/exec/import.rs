@@ -12,7 +12,8 @@ use crate::result::ResultSet;
 use crate::value::Value;
 
 /// `IMPORT INTERACTIONS|USERS|ITEMS FROM 'path' [FORMAT f] [WITH (...)]`: one row counting what was read
-/// and what was added. An error about an option points at it; about the format, at the format's name.
+/// and what was added. An error about an option points at it; about the format or the file's layout, at
+/// the format's name (or the path); a bad line of the file, at the path.
 pub(super) fn import(
     ctx: &Context<'_>,
     target: ImportTarget,
@@ -35,9 +36,10 @@ pub(super) fn import(
     )
     .map_err(|e| {
         let e = crate::Error::from(e);
+        let clause = format.as_ref().map_or(path.span, |f| f.span);
         match (e.kind(), format) {
             (ErrorKind::Import(i), Some(f)) if i.option.as_deref() == Some("format") => e.at(f.span),
-            _ => locate(e, &options),
+            _ => locate(e, &options).at(clause),
         }
     })?;
     let s: ImportSummary =

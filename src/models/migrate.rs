@@ -151,23 +151,10 @@ fn dsiml(old: &Blobs<'_>) -> Result<DsimlBlob> {
     })
 }
 
-/// Reads format-1 blobs from memory (tests).
-#[cfg(test)]
-fn read_from<'a>(
-    blobs: &'a [(&'a str, recodb_storage::rkyv::util::AlignedVec)],
-) -> impl Fn(&str) -> Result<recodb_storage::rkyv::util::AlignedVec> + 'a {
-    move |name| {
-        blobs
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, b)| b.clone())
-            .ok_or_else(|| Error::corrupt(format!("no blob '{name}'")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::blobs::in_memory;
     use recodb_storage::rkyv::{self, rancor, util::AlignedVec};
 
     fn bytes<T>(value: &T) -> AlignedVec
@@ -207,14 +194,14 @@ mod tests {
                 ("real_users", bytes(&Vec::<f32>::new())),
                 ("real_items", bytes(&Vec::<f32>::new())),
             ];
-            let read = read_from(&old);
+            let read = in_memory(&old);
             let blob = dsiml(&Blobs::new(&read)).expect("convert");
             assert_eq!((blob.bits, blob.stage.as_str(), blob.seed), (16, "binary", 7));
             assert_eq!((blob.tables, blob.index_layout.as_str(), blob.negatives), (tables, layout, 5));
             assert_eq!((blob.radius, blob.item_codes.clone()), (1.5, vec![1, 2]));
         }
         let old = [("shape", bytes(&(16u32, 0u8, 7u64, vec![11u64], vec![1.0; 8])))];
-        let read = read_from(&old);
+        let read = in_memory(&old);
         assert!(dsiml(&Blobs::new(&read)).is_err(), "eight settings is no layout recodb wrote");
     }
 
@@ -228,16 +215,16 @@ mod tests {
         };
         let mut old = vec![("shape", shape(vec![100.0, 9.0]))];
         vectors(&mut old);
-        let read = read_from(&old);
+        let read = in_memory(&old);
         let blobs = convert(&record("als"), &Blobs::new(&read)).expect("als");
-        let read_new = super::super::blobs::in_memory(&blobs);
+        let read_new = in_memory(&blobs);
         let als: AlsBlob = Blobs::new(&read_new).get(ALS_BLOB).expect("read");
         assert_eq!((als.regularization, als.alpha, als.vectors.items), (100.0, 9.0, vec![3.0, 4.0]));
         let mut old = vec![("shape", shape(vec![2.0, 100.0, 0.01, 0.0004, 42.0]))];
         vectors(&mut old);
-        let read = read_from(&old);
+        let read = in_memory(&old);
         let blobs = convert(&record("bpr"), &Blobs::new(&read)).expect("bpr");
-        let read_new = super::super::blobs::in_memory(&blobs);
+        let read_new = in_memory(&blobs);
         let bpr: BprBlob = Blobs::new(&read_new).get(BPR_BLOB).expect("read");
         assert_eq!((bpr.epochs, bpr.seed), (100, 42));
         let err = convert(&record("als"), &Blobs::new(&read)).expect_err("five settings for als");
