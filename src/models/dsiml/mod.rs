@@ -94,7 +94,7 @@ const PARAMETERS: &[Parameter] = &[
     Parameter { name: "stage", doc: "'binary' (codes, scored by Hamming distance) or 'real' (stop after stage 0, score uᵀv); default 'binary'" },
     Parameter { name: "seed", doc: "seed of the initial vectors and the triplets; an integer of zero or more, default 42" },
     Parameter { name: "tables", doc: "multi-index hashing tables of the item index (always hash with this many); an integer from 1 to 64, default: the index times a few and may choose a scan" },
-    Parameter { name: "index_layout", doc: "how index buckets are stored: 'packed' (each table's codes less its own substring, beside the buckets: index at most 4 times the code bytes at 1M 64-bit codes), 'inline' (whole codes and ids in every table: as fast within 10%, 7.5 times), 'hybrid' or 'arena' (ids only: 2.5 times, 2-4x slower at 1M codes); default 'packed'" },
+    Parameter { name: "index_layout", doc: "how index buckets are stored: 'packed' (each table's codes less its own substring, beside the buckets: index at most 4 times the code bytes at 1M 64-bit codes), 'inline' (whole codes and ids in every table: as fast within 10%, 7.5 times), 'arena' (ids only: 2.1-2.5 times, 2-4x slower at 1M codes); default 'packed'" },
 ];
 
 /// What a model scores with.
@@ -125,7 +125,7 @@ struct Settings {
 /// The index layouts `index_layout` names, in the order of their code in the model's settings.
 const LAYOUTS: [(&str, Layout); 4] = [
     ("inline", Layout::Inline),
-    ("hybrid", Layout::Hybrid),
+    ("hybrid", Layout::Arena), // a removed layout: models saved with it load as arena
     ("arena", Layout::Arena),
     ("packed", Layout::Packed),
 ];

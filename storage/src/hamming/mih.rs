@@ -21,8 +21,7 @@
 //! array would outweigh the ids, through sorted distinct keys with a 2^16-entry directory on their high
 //! bits (sparse). The inline layout keeps a copy of each id's code next to the run, so distances are
 //! computed by the scan kernel over contiguous codes instead of gathered from the code store one cache
-//! miss at a time. Buckets of at least [`BIG_BUCKET`] ids (hot substrings of clustered codes) are roaring
-//! bitmaps in the hybrid layout.
+//! miss at a time.
 //!
 //! **The packed layout** (the default) keeps contiguous codes in a third of the inline layout's memory.
 //! A table's entries are the codes' remainders, without the table's own substring (the bucket key gives it
@@ -35,24 +34,18 @@
 
 use std::cmp::Ordering;
 
-use rayon::prelude::*;
-use roaring::RoaringBitmap;
-
 use super::codes::CodeStore;
 use super::filter::Filter;
 use super::kernels::Kernel;
 use super::packed::{Cut, PADDING};
 use super::scan::{scan_all, Hit, TopK};
+use rayon::prelude::*;
 
 /// How the buckets of the substring tables are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Layout {
     /// Every bucket as a sorted id run in one arena per table, its distances gathered from the code store.
     Arena,
-    /// Id runs, except buckets of at least [`BIG_BUCKET`] ids, which are roaring bitmaps.
-    Hybrid,
-    /// Every bucket as its own roaring bitmap (kept for comparison: larger and slower).
-    Roaring,
     /// Id runs with a copy of their codes alongside: distances are computed over contiguous codes, at the
     /// cost of `m × 8 × words` more bytes per code.
     Inline,
@@ -64,9 +57,6 @@ pub enum Layout {
     #[default]
     Packed,
 }
-
-/// The size from which the hybrid layout keeps a bucket as a roaring bitmap.
-pub const BIG_BUCKET: usize = 4096;
 
 /// Substrings up to this length always get a dense offset array.
 const DENSE_BITS: u32 = 16;
@@ -83,9 +73,6 @@ const RUN_LINES: usize = 4;
 
 /// Words of the longest code, and of the longest remainder.
 const REM_WORDS: usize = (super::codes::MAX_BITS / 64) as usize;
-
-/// Ids of a roaring bucket are gathered this many at a time.
-const GATHER_CHUNK: usize = 1024;
 
 /// Where the buckets of one table are.
 #[derive(Debug)]
@@ -104,21 +91,12 @@ struct Table {
     ids: Vec<u32>,
     /// With [`Layout::Inline`], the codes of `ids` in the same order (`words` each); else empty.
     codes: Vec<u64>,
-    big_keys: Vec<u32>,
-    big: Vec<RoaringBitmap>,
     /// With [`Layout::Packed`], the remainders in bucket order, `cut.stride()` bytes each, then
     /// [`PADDING`]; else empty. `ids` then holds the id of each entry in the first table and is empty in
     /// the others, whose entries are distinct codes.
     entries: Vec<u8>,
     /// The table's substring and the remainder around it.
     cut: Cut,
-}
-
-/// One bucket.
-enum Bucket<'a> {
-    /// Positions `lo..hi` of the table's arena.
-    Run(usize, usize),
-    Bitmap(&'a RoaringBitmap),
 }
 
 /// Asks the CPU to start loading the cache line of `item` (a hint: no effect on results).
@@ -207,25 +185,12 @@ impl Table {
         let mut pairs: Vec<u64> =
             members.iter().map(|&id| u64::from(cut.key(codes.code(id))) << 32 | u64::from(id)).collect();
         radix_sort_by(&mut pairs, len, |p| (p >> 32) as u32);
-        let threshold = match layout {
-            Layout::Arena | Layout::Inline | Layout::Packed => usize::MAX,
-            Layout::Hybrid => BIG_BUCKET,
-            Layout::Roaring => 0,
-        };
         let mut ids = Vec::with_capacity(pairs.len());
         let (mut keys, mut offsets) = (Vec::new(), Vec::new());
-        let (mut big_keys, mut big) = (Vec::new(), Vec::new());
         for group in pairs.chunk_by(|a, b| a >> 32 == b >> 32) {
-            let key = (group[0] >> 32) as u32;
-            let run = group.iter().map(|&p| p as u32);
-            if group.len() >= threshold {
-                big_keys.push(key);
-                big.push(RoaringBitmap::from_sorted_iter(run).unwrap_or_default());
-            } else {
-                keys.push(key);
-                offsets.push(ids.len() as u32);
-                ids.extend(run);
-            }
+            keys.push((group[0] >> 32) as u32);
+            offsets.push(ids.len() as u32);
+            ids.extend(group.iter().map(|&p| p as u32));
         }
         offsets.push(ids.len() as u32);
         let inline_codes = match layout {
@@ -233,7 +198,7 @@ impl Table {
             _ => Vec::new(),
         };
         let dir = Directory::new(len, members.len(), keys, offsets);
-        Table { dir, ids, codes: inline_codes, big_keys, big, entries: Vec::new(), cut }
+        Table { dir, ids, codes: inline_codes, entries: Vec::new(), cut }
     }
 
     /// A packed table: entries sorted by (key, remainder, id); the first table (`primary`) keeps every
@@ -319,12 +284,12 @@ impl Table {
         offsets.push(count);
         entries.extend([0; PADDING]);
         let dir = Directory::new(len, members.len(), keys, offsets);
-        Table { dir, ids, codes: Vec::new(), big_keys: Vec::new(), big: Vec::new(), entries, cut }
+        Table { dir, ids, codes: Vec::new(), entries, cut }
     }
 
     /// The positions of the entries of `code` in a packed first table.
     fn find(&self, code: &[u64]) -> (usize, usize) {
-        let Some(Bucket::Run(lo, hi)) = self.bucket(self.cut.key(code)) else {
+        let Some((lo, hi)) = self.bucket(self.cut.key(code)) else {
             return (0, 0);
         };
         let mut rem = [0u64; REM_WORDS];
@@ -371,8 +336,9 @@ impl Table {
         }
     }
 
+    /// The arena positions of the run of bucket `key`, if it has any entry.
     #[inline]
-    fn bucket(&self, key: u32) -> Option<Bucket<'_>> {
+    fn bucket(&self, key: u32) -> Option<(usize, usize)> {
         let (lo, hi) = match &self.dir {
             Directory::Dense { offsets } => {
                 let k = key as usize;
@@ -387,13 +353,7 @@ impl Table {
                 }
             }
         };
-        if lo < hi {
-            return Some(Bucket::Run(lo, hi));
-        }
-        if self.big_keys.is_empty() {
-            return None;
-        }
-        self.big_keys.binary_search(&key).ok().map(|p| Bucket::Bitmap(&self.big[p]))
+        (lo < hi).then_some((lo, hi))
     }
 
     fn bytes(&self) -> usize {
@@ -401,10 +361,7 @@ impl Table {
             Directory::Dense { offsets } => offsets.len(),
             Directory::Sparse { top, keys, offsets, .. } => top.len() + keys.len() + offsets.len(),
         };
-        4 * (dir + self.ids.len() + self.big_keys.len())
-            + 8 * self.codes.len()
-            + self.entries.len()
-            + self.big.iter().map(RoaringBitmap::serialized_size).sum::<usize>()
+        4 * (dir + self.ids.len()) + 8 * self.codes.len() + self.entries.len()
     }
 }
 
@@ -428,7 +385,6 @@ pub(crate) struct Scratch {
     /// `(distance, key, position)` of the entries of this round's packed table, not the first, that may
     /// enter the top `k`: their ids are looked up after the round, nearest first.
     pending: Vec<(u32, u32, u32)>,
-    ids: Vec<u32>,
     dist: Vec<u32>,
 }
 
@@ -586,20 +542,6 @@ impl Probe<'_, '_> {
             }
         }
     }
-
-    /// Reads a roaring bucket, gathering its ids' distances a chunk at a time.
-    fn read_bitmap(&self, b: &RoaringBitmap, top: &mut TopK, sc: &mut Scratch, stats: &mut MihStats) {
-        stats.candidates += b.len();
-        let mut iter = b.iter();
-        loop {
-            sc.ids.clear();
-            sc.ids.extend(iter.by_ref().take(GATHER_CHUNK));
-            if sc.ids.is_empty() {
-                break;
-            }
-            self.gather(&sc.ids, top, &mut sc.dist, stats);
-        }
-    }
 }
 
 impl Mih {
@@ -616,7 +558,7 @@ impl Mih {
     }
 
     /// An upper bound on the bytes of `m` tables in `layout` over `n` codes of `bits` bits, before building
-    /// them (every code distinct, every key present; a roaring bucket counted as an id run).
+    /// them (every code distinct, every key present).
     pub(crate) fn estimate_bytes(bits: u32, n: usize, m: usize, layout: Layout) -> usize {
         let words = bits.div_ceil(64) as usize;
         let tables = substrings(bits, m).into_iter().enumerate().map(|(j, (start, len))| {
@@ -629,7 +571,7 @@ impl Mih {
                     n * Cut::new(bits, start, len).stride() + PADDING + if j == 0 { 4 * n } else { 0 }
                 }
                 Layout::Inline => n * (4 + 8 * words),
-                Layout::Arena | Layout::Hybrid | Layout::Roaring => 4 * n,
+                Layout::Arena => 4 * n,
             };
             dir + entries
         });
@@ -646,7 +588,7 @@ impl Mih {
         self.tables.iter().map(|t| t.cut.len()).max().unwrap_or(0)
     }
 
-    /// Bytes of the tables (ids, inline codes, directories and bitmaps), not counting the code store.
+    /// Bytes of the tables (ids, inline codes, packed entries and directories), not counting the code store.
     pub(crate) fn bytes(&self) -> usize {
         self.tables.iter().map(Table::bytes).sum()
     }
@@ -707,8 +649,7 @@ impl Mih {
                     }
                 }
                 stats.buckets += sc.keys.len() as u64;
-                // The buckets, each directory entry prefetched `AHEAD` keys before it is read (roaring
-                // buckets are read at once).
+                // The buckets, each directory entry prefetched `AHEAD` keys before it is read.
                 sc.runs.clear();
                 for &key in sc.keys.iter().take(AHEAD) {
                     table.prefetch_key(key);
@@ -717,10 +658,8 @@ impl Mih {
                     if let Some(&ahead) = sc.keys.get(i + AHEAD) {
                         table.prefetch_key(ahead);
                     }
-                    match table.bucket(sc.keys[i]) {
-                        Some(Bucket::Run(lo, hi)) => sc.runs.push((sc.keys[i], lo, hi)),
-                        Some(Bucket::Bitmap(b)) => probe.read_bitmap(b, top, sc, &mut stats),
-                        None => {}
+                    if let Some((lo, hi)) = table.bucket(sc.keys[i]) {
+                        sc.runs.push((sc.keys[i], lo, hi));
                     }
                 }
                 // The runs, each prefetched `AHEAD` runs before it is read.
@@ -766,6 +705,8 @@ fn binomial(n: u32, k: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use roaring::RoaringBitmap;
+
     use super::*;
 
     #[test]
@@ -805,11 +746,7 @@ mod tests {
     }
 
     fn bucket_ids(t: &Table, key: u32) -> Vec<u32> {
-        match t.bucket(key) {
-            Some(Bucket::Run(lo, hi)) => t.ids[lo..hi].to_vec(),
-            Some(Bucket::Bitmap(b)) => b.iter().collect(),
-            None => Vec::new(),
-        }
+        t.bucket(key).map_or_else(Vec::new, |(lo, hi)| t.ids[lo..hi].to_vec())
     }
 
     #[test]
@@ -817,16 +754,15 @@ mod tests {
         let data: Vec<u64> = (0..3000u64).map(|i| ((i % 7) * 0x0101_0101) ^ (i << 40)).collect();
         let codes = CodeStore::from_words(64, data).expect("valid");
         for len in [8u32, 20] {
-            let tables: Vec<Table> =
-                [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline, Layout::Packed]
-                    .into_iter()
-                    .map(|l| Table::build(&codes, &codes.ids().collect::<Vec<_>>(), 0, (0, len), l))
-                    .collect();
+            let tables: Vec<Table> = [Layout::Arena, Layout::Inline, Layout::Packed]
+                .into_iter()
+                .map(|l| Table::build(&codes, &codes.ids().collect::<Vec<_>>(), 0, (0, len), l))
+                .collect();
             for key in 0..(1u32 << len).min(300) {
                 let sets: Vec<Vec<u32>> = tables.iter().map(|t| bucket_ids(t, key)).collect();
                 assert!(sets.iter().all(|s| *s == sets[0]), "key {key} len {len}");
             }
-            let inline = &tables[3];
+            let inline = &tables[1];
             for (pos, &id) in inline.ids.iter().enumerate() {
                 assert_eq!(inline.codes[pos], codes.code(id)[0]);
             }
@@ -866,7 +802,7 @@ mod tests {
                 Filter { allowed: Some(&allowed), excluded: None },
                 Filter { allowed: Some(&allowed), excluded: Some(&excluded) },
             ];
-            for layout in [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline, Layout::Packed] {
+            for layout in [Layout::Arena, Layout::Inline, Layout::Packed] {
                 // Substrings of at most 12 bits, so that enumerating whole tables stays cheap.
                 let m0 = bits.div_ceil(12) as usize;
                 for m in [m0, m0 + 1, m0 + 3] {
