@@ -7,11 +7,11 @@
 //! follow one tie rule everywhere (see [`scan`](self::scan)): distance ascending, then lower id first.
 
 mod codes;
+mod cut;
 mod filter;
 mod index;
 mod kernels;
 mod mih;
-mod packed;
 mod plan;
 mod scan;
 
