@@ -9,6 +9,7 @@
 mod codes;
 mod cut;
 mod filter;
+mod idset;
 mod index;
 mod kernels;
 mod mih;
@@ -17,6 +18,7 @@ mod scan;
 
 pub use codes::{CodeStore, MAX_BITS};
 pub use filter::{Allowed, Filter};
+pub use idset::IdSet;
 pub use index::{HammingIndex, IndexOptions, Searcher};
 pub use kernels::Kernel;
 pub use mih::Layout;
