@@ -4,7 +4,7 @@
 //! ordered by another model's scores). Items that arrived after a binary model was trained are searched
 //! beside its own, with folded-in codes.
 
-use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex, Hit};
+use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex, Hit, IdSet};
 use recodb_storage::RoaringBitmap;
 
 use crate::error::Result;
@@ -45,11 +45,8 @@ pub(crate) fn retrieve(
     let mut scores = vec![0.0f32; model.n_items() as usize];
     model.score(user, seen, &mut scores);
     // A dense copy of the (small) excluded set: a bit test per item instead of a roaring look-up.
-    let mut dense = vec![0u64; scores.len().div_ceil(64)];
-    for i in excluded.iter().take_while(|&i| (i as usize) < scores.len()) {
-        dense[i as usize / 64] |= 1 << (i % 64);
-    }
-    let keep = |i: u32| dense[i as usize / 64] >> (i % 64) & 1 == 0 && allowed.is_none_or(|a| a.contains(i));
+    let dense = IdSet::from_bitmap(excluded, scores.len());
+    let keep = |i: u32| !dense.contains(i) && allowed.is_none_or(|a| a.contains(i));
     let items = top_k(&scores, wanted, keep).into_iter().map(|(i, s)| (i, f64::from(s))).collect();
     Ok(Retrieved { items, explain: None })
 }

@@ -8,6 +8,7 @@
 //! Generation is deterministic for a seed whatever the number of threads: the shared structure comes
 //! from one generator, and each user's interactions from a generator seeded by the seed and the user.
 
+use recodb_storage::hamming::IdSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -161,39 +162,33 @@ pub fn generate(config: &SynthConfig) -> SynthData {
     let world = World::new(config, clusters, exponent);
     let mean = f64::from(config.interactions_per_user.max(1));
     let cap = (config.items / 2).max(1) as usize;
-    let words = (config.items as usize).div_ceil(64);
 
     let per_user: Vec<Vec<u32>> = (0..config.users)
         .into_par_iter()
-        .map_init(
-            || vec![0u64; words],
-            |seen, user| {
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(user_seed(config.seed, user));
-                // A long-tailed count with the given mean: half of it fixed, half exponential.
-                let spread = -(1.0 - rng.random::<f64>()).ln();
-                let wanted = ((mean * (0.5 + 0.5 * spread)).round() as usize).clamp(1, cap);
-                let taste_of = &world.tastes[world.user_cluster[user as usize] as usize];
-                let mut items = Vec::with_capacity(wanted);
-                let mut attempts = 0;
-                // A repeat is drawn again, and may then come from the other source: a user whose
-                // cluster is exhausted moves on to popular items.
-                while items.len() < wanted && attempts < 30 * wanted + 100 {
-                    attempts += 1;
-                    let source = if rng.random::<f64>() < taste { taste_of } else { &world.popularity };
-                    let Some(item) = source.sample(&mut rng) else { continue };
-                    let (word, bit) = (item as usize / 64, 1u64 << (item % 64));
-                    if seen[word] & bit == 0 {
-                        seen[word] |= bit;
-                        items.push(item);
-                    }
+        .map_init(IdSet::default, |seen, user| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(user_seed(config.seed, user));
+            // A long-tailed count with the given mean: half of it fixed, half exponential.
+            let spread = -(1.0 - rng.random::<f64>()).ln();
+            let wanted = ((mean * (0.5 + 0.5 * spread)).round() as usize).clamp(1, cap);
+            let taste_of = &world.tastes[world.user_cluster[user as usize] as usize];
+            let mut items = Vec::with_capacity(wanted);
+            let mut attempts = 0;
+            // A repeat is drawn again, and may then come from the other source: a user whose
+            // cluster is exhausted moves on to popular items.
+            while items.len() < wanted && attempts < 30 * wanted + 100 {
+                attempts += 1;
+                let source = if rng.random::<f64>() < taste { taste_of } else { &world.popularity };
+                let Some(item) = source.sample(&mut rng) else { continue };
+                if seen.insert(item) {
+                    items.push(item);
                 }
-                for &item in &items {
-                    seen[item as usize / 64] = 0;
-                }
-                items.sort_unstable();
-                items
-            },
-        )
+            }
+            for &item in &items {
+                seen.remove(item);
+            }
+            items.sort_unstable();
+            items
+        })
         .collect();
 
     let total = per_user.iter().map(Vec::len).sum();

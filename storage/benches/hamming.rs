@@ -329,14 +329,7 @@ fn bench_filters(index: &HammingIndex, set: &str, queries: &[u64]) {
 /// interleaved so that a change in the machine's speed hits them alike; medians of 5 passes.
 fn bench_layouts(store: &CodeStore, m: usize, queries: &[u64]) {
     let code_bytes = store.as_words().len() * 8;
-    let configs = [
-        (Layout::Roaring, m),
-        (Layout::Arena, m),
-        (Layout::Hybrid, m),
-        (Layout::Inline, m),
-        (Layout::Inline, m + 1),
-        (Layout::Packed, m),
-    ];
+    let configs = [(Layout::Arena, m), (Layout::Inline, m), (Layout::Inline, m + 1), (Layout::Packed, m)];
     let indexes: Vec<HammingIndex> = configs
         .iter()
         .map(|&(layout, m)| {

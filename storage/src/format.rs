@@ -1,7 +1,9 @@
-//! The on-disk format: tree names, meta keys, the format version and the small value encodings.
+//! The on-disk format: tree names, meta keys, the format version, the small value encodings, and which tree
+//! and key hold each record of a side.
 //! `storage/FORMAT.md` is the prose version of this file; keep the two in step.
 
 use crate::error::{corrupt, Result};
+use crate::Side;
 
 /// The format version this build reads and writes. Bump it on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -121,7 +123,91 @@ pub fn decode_bitmap(bytes: &[u8], what: &str) -> Result<roaring::RoaringBitmap>
 }
 
 /// A key in a tree shared by both sides: the side byte then the big-endian id.
-pub fn side_id_key(side: crate::Side, id: u32) -> [u8; 5] {
+pub fn side_id_key(side: Side, id: u32) -> [u8; 5] {
     let b = id.to_be_bytes();
     [side.byte(), b[0], b[1], b[2], b[3]]
+}
+
+/// The tree mapping a side's keys to ids.
+pub fn keys_tree(side: Side) -> &'static str {
+    match side {
+        Side::User => tree::USER_KEYS,
+        Side::Item => tree::ITEM_KEYS,
+    }
+}
+
+/// The tree mapping blocks of a side's ids to their keys.
+pub fn ids_tree(side: Side) -> &'static str {
+    match side {
+        Side::User => tree::USER_IDS,
+        Side::Item => tree::ITEM_IDS,
+    }
+}
+
+/// The tree of a side's interactions: user rows or item users.
+pub fn adjacency_tree(side: Side) -> &'static str {
+    match side {
+        Side::User => tree::USER_ITEMS,
+        Side::Item => tree::ITEM_USERS,
+    }
+}
+
+/// The meta key of a side's next id.
+pub fn next_id_key(side: Side) -> &'static [u8] {
+    match side {
+        Side::User => meta::NEXT_USER_ID,
+        Side::Item => meta::NEXT_ITEM_ID,
+    }
+}
+
+/// The meta key of a side's next tag id.
+pub fn next_tag_id_key(side: Side) -> &'static [u8] {
+    match side {
+        Side::User => meta::NEXT_USER_TAG_ID,
+        Side::Item => meta::NEXT_ITEM_TAG_ID,
+    }
+}
+
+/// The meta key of a side's entity count.
+pub fn count_key(side: Side) -> &'static [u8] {
+    match side {
+        Side::User => meta::USERS,
+        Side::Item => meta::ITEMS,
+    }
+}
+
+/// The key of a tag name in [`tree::TAG_NAMES`]: the side byte then the name.
+pub fn tag_name_key(side: Side, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + name.len());
+    k.push(side.byte());
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// The meta key of a persisted setting.
+pub fn setting_key(name: &str) -> Vec<u8> {
+    [meta::SETTING_PREFIX, name.as_bytes()].concat()
+}
+
+/// When a successful write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every write is flushed to disk before it returns (the default).
+    Full,
+    /// Writes are flushed every half second and on close: faster, but a crash may lose the last ones.
+    Relaxed,
+}
+
+/// The setting name under which [`Durability`] is persisted (as `full` or `relaxed`).
+pub const DURABILITY_SETTING: &str = "durability";
+
+impl Durability {
+    /// The mode a persisted value of the [`DURABILITY_SETTING`] names: `relaxed`, or else full.
+    pub(crate) fn from_setting(value: &str) -> Durability {
+        if value == "relaxed" {
+            Durability::Relaxed
+        } else {
+            Durability::Full
+        }
+    }
 }

@@ -6,12 +6,11 @@ use roaring::RoaringBitmap;
 
 use crate::blob::{chunk_key, Manifest};
 use crate::error::{corrupt, Result};
-use crate::format::{self, meta, tree};
+use crate::format::{self, count_key, ids_tree, keys_tree, meta, next_tag_id_key, tree};
 use crate::idblock;
+use crate::read::{read_meta_u32, read_meta_u64, read_next_id};
 use crate::row::Row;
-use crate::store::{
-    count_key, ids_tree, keys_tree, next_tag_id_key, read_meta_u32, read_meta_u64, read_next_id, Store,
-};
+use crate::store::Store;
 use crate::{Key, Side};
 
 /// What a successful integrity check counted.

@@ -2,8 +2,9 @@
 
 use crate::error::Result;
 use crate::format::{self, meta, tree};
+use crate::read::{read_meta_u64, read_next_id};
 use crate::row::{Row, DEFAULT_WEIGHT};
-use crate::store::{read_meta_u64, read_next_id, Store};
+use crate::store::Store;
 use crate::Side;
 
 /// The interactions of every user as a compressed sparse row matrix: row `u` holds user `u`'s item ids

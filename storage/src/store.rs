@@ -8,23 +8,18 @@ use roaring::RoaringBitmap;
 
 use crate::engine::{Engine, EngineOpenError};
 use crate::error::{corrupt, OpenError, Result, StorageError};
-use crate::format::{self, meta, tree, FORMAT_VERSION, MAGIC};
+use crate::format::{
+    self, adjacency_tree, count_key, ids_tree, meta, tree, Durability, DURABILITY_SETTING, FORMAT_VERSION,
+    MAGIC,
+};
 use crate::idblock;
+use crate::read::{
+    read_bitmap, read_id, read_key, read_meta_u64, read_next_id, read_row, read_setting, read_side_bitmap,
+    read_tag_id, read_tag_name,
+};
 use crate::row::Row;
 use crate::write::WriteTxn;
 use crate::{Key, Side};
-
-/// When a successful write reaches the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// Every write is flushed to disk before it returns (the default).
-    Full,
-    /// Writes are flushed every half second and on close: faster, but a crash may lose the last ones.
-    Relaxed,
-}
-
-/// The setting name under which [`Durability`] is persisted.
-pub const DURABILITY_SETTING: &str = "durability";
 
 /// An open recodb database on disk (or in memory): every read and write goes through it.
 ///
@@ -111,7 +106,8 @@ impl Store {
             visible: RwLock::new(()),
             relaxed: AtomicBool::new(false),
         };
-        let relaxed = store.setting(DURABILITY_SETTING).map_err(storage_err)?.as_deref() == Some("relaxed");
+        let durability = store.setting(DURABILITY_SETTING).map_err(storage_err)?;
+        let relaxed = durability.is_some_and(|v| Durability::from_setting(&v) == Durability::Relaxed);
         store.relaxed.store(relaxed, Ordering::Relaxed);
         Ok(store)
     }
@@ -313,124 +309,4 @@ fn check_is_database_dir(path: &Path) -> Result<(), OpenError> {
         }
         Err(_) => Ok(()),
     }
-}
-
-pub(crate) fn keys_tree(side: Side) -> &'static str {
-    match side {
-        Side::User => tree::USER_KEYS,
-        Side::Item => tree::ITEM_KEYS,
-    }
-}
-
-pub(crate) fn ids_tree(side: Side) -> &'static str {
-    match side {
-        Side::User => tree::USER_IDS,
-        Side::Item => tree::ITEM_IDS,
-    }
-}
-
-pub(crate) fn adjacency_tree(side: Side) -> &'static str {
-    match side {
-        Side::User => tree::USER_ITEMS,
-        Side::Item => tree::ITEM_USERS,
-    }
-}
-
-pub(crate) fn next_id_key(side: Side) -> &'static [u8] {
-    match side {
-        Side::User => meta::NEXT_USER_ID,
-        Side::Item => meta::NEXT_ITEM_ID,
-    }
-}
-
-pub(crate) fn next_tag_id_key(side: Side) -> &'static [u8] {
-    match side {
-        Side::User => meta::NEXT_USER_TAG_ID,
-        Side::Item => meta::NEXT_ITEM_TAG_ID,
-    }
-}
-
-pub(crate) fn count_key(side: Side) -> &'static [u8] {
-    match side {
-        Side::User => meta::USERS,
-        Side::Item => meta::ITEMS,
-    }
-}
-
-pub(crate) fn read_meta_u64(engine: &Engine, key: &[u8]) -> Result<u64> {
-    engine.get(tree::META, key)?.map_or(Ok(0), |v| format::decode_u64(&v, "meta counter"))
-}
-
-pub(crate) fn read_meta_u32(engine: &Engine, key: &[u8]) -> Result<u32> {
-    engine.get(tree::META, key)?.map_or(Ok(0), |v| format::decode_u32(&v, "meta counter"))
-}
-
-pub(crate) fn read_next_id(engine: &Engine, side: Side) -> Result<u32> {
-    read_meta_u32(engine, next_id_key(side))
-}
-
-pub(crate) fn read_id(engine: &Engine, side: Side, key: &Key) -> Result<Option<u32>> {
-    engine.get(keys_tree(side), &key.encode())?.map(|v| format::decode_u32(&v, "entity id")).transpose()
-}
-
-pub(crate) fn read_key(engine: &Engine, side: Side, id: u32) -> Result<Option<Key>> {
-    let (block, slot) = idblock::locate(id);
-    let Some(value) = engine.get(ids_tree(side), &block)? else {
-        return Ok(None);
-    };
-    idblock::decode(&value)?[slot]
-        .map(|k| Key::decode(k).ok_or_else(|| corrupt(format!("{side} {id}: bad key"))))
-        .transpose()
-}
-
-pub(crate) fn read_bitmap(engine: &Engine, tree: &str, id: u32) -> Result<Option<RoaringBitmap>> {
-    engine.get(tree, &format::id_key(id))?.map(|v| format::decode_bitmap(&v, tree)).transpose()
-}
-
-pub(crate) fn read_side_bitmap(
-    engine: &Engine,
-    tree: &str,
-    side: Side,
-    id: u32,
-) -> Result<Option<RoaringBitmap>> {
-    engine.get(tree, &format::side_id_key(side, id))?.map(|v| format::decode_bitmap(&v, tree)).transpose()
-}
-
-pub(crate) fn read_row(engine: &Engine, user: u32) -> Result<Option<Row>> {
-    engine
-        .get(tree::USER_ITEMS, &format::id_key(user))?
-        .map(|v| Row::decode_value(&v, "user row"))
-        .transpose()
-}
-
-pub(crate) fn tag_name_key(side: Side, name: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + name.len());
-    k.push(side.byte());
-    k.extend_from_slice(name.as_bytes());
-    k
-}
-
-pub(crate) fn read_tag_id(engine: &Engine, side: Side, name: &str) -> Result<Option<u32>> {
-    engine
-        .get(tree::TAG_NAMES, &tag_name_key(side, name))?
-        .map(|v| format::decode_u32(&v, "tag id"))
-        .transpose()
-}
-
-pub(crate) fn read_tag_name(engine: &Engine, side: Side, id: u32) -> Result<String> {
-    let v = engine
-        .get(tree::TAG_IDS, &format::side_id_key(side, id))?
-        .ok_or_else(|| corrupt(format!("{side} tag {id} has no name")))?;
-    String::from_utf8(v.to_vec()).map_err(|_| corrupt("tag name is not UTF-8"))
-}
-
-pub(crate) fn setting_key(name: &str) -> Vec<u8> {
-    [meta::SETTING_PREFIX, name.as_bytes()].concat()
-}
-
-pub(crate) fn read_setting(engine: &Engine, name: &str) -> Result<Option<String>> {
-    engine
-        .get(tree::META, &setting_key(name))?
-        .map(|v| String::from_utf8(v.to_vec()).map_err(|_| corrupt(format!("setting {name} is not UTF-8"))))
-        .transpose()
 }

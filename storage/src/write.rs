@@ -8,14 +8,15 @@ use roaring::RoaringBitmap;
 
 use crate::engine::{Engine, Write};
 use crate::error::{corrupt, Result, StorageError};
-use crate::format::{self, meta, tree};
-use crate::idblock;
-use crate::row::{PairAttrs, Row};
-use crate::store::{
-    adjacency_tree, count_key, ids_tree, keys_tree, next_id_key, next_tag_id_key, read_bitmap, read_id,
-    read_key, read_meta_u32, read_meta_u64, read_row, read_side_bitmap, read_tag_id, setting_key,
-    tag_name_key, Durability, DURABILITY_SETTING,
+use crate::format::{
+    self, adjacency_tree, count_key, ids_tree, keys_tree, meta, next_id_key, next_tag_id_key, setting_key,
+    tag_name_key, tree, Durability, DURABILITY_SETTING,
 };
+use crate::idblock;
+use crate::read::{
+    read_bitmap, read_id, read_key, read_meta_u32, read_meta_u64, read_row, read_side_bitmap, read_tag_id,
+};
+use crate::row::{PairAttrs, Row};
 use crate::{Key, Side};
 
 /// Per-side changes to the key dictionary and counters.
@@ -406,7 +407,7 @@ impl<'s> WriteTxn<'s> {
         for (name, value) in &self.settings {
             put(&mut writes, tree::META, &setting_key(name), Some(value.as_bytes().to_vec()));
             if name == DURABILITY_SETTING {
-                durability = Some(if value == "relaxed" { Durability::Relaxed } else { Durability::Full });
+                durability = Some(Durability::from_setting(value));
             }
         }
         Ok((writes, durability))

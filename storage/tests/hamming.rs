@@ -77,7 +77,7 @@ fn check(
     let excluded = some_ids(n, exclude, seed ^ 2);
     let filter = Filter { allowed: allowed.as_ref(), excluded: excluded.as_ref() };
     let queries = make_codes(bits, 4, seed ^ 3, tied, false);
-    for layout in [Layout::Arena, Layout::Hybrid, Layout::Roaring, Layout::Inline, Layout::Packed] {
+    for layout in [Layout::Arena, Layout::Inline, Layout::Packed] {
         let opts = IndexOptions { m: Some(m), path: Some(Path::Mih), layout, kernel: None };
         let index = HammingIndex::build(codes.clone(), &opts);
         let mut s = index.searcher();

@@ -1,5 +1,6 @@
 //! The code store of one side: binary codes of 8 to 512 bits packed little-endian into `u64` words, one
-//! flat array with a stride of `bits.div_ceil(64)` words, indexed by dense entity id, with a presence bitset.
+//! flat array with a stride of `bits.div_ceil(64)` words, indexed by dense entity id, with a presence set
+//! ([`IdSet`]).
 //!
 //! Bit `i` of a code is bit `i % 64` of word `i / 64` (and bit `i % 8` of byte `i / 8` in the raw export,
 //! the layout FAISS binary indexes read). Padding bits past `bits` are always zero; ids without a code hold
@@ -9,6 +10,7 @@
 //! `count: u32`, the presence bitset (`slots.div_ceil(64)` words) and then `slots × words` code words.
 //! [`CodeStore::from_bytes`] checks every field, the padding bits and the count.
 
+use super::idset::IdSet;
 use crate::error::{corrupt, Result, StorageError};
 
 /// The longest code the store accepts, in bits.
@@ -23,7 +25,8 @@ pub struct CodeStore {
     bits: u32,
     words: usize,
     data: Vec<u64>,
-    present: Vec<u64>,
+    /// The ids that have a code, one bit per slot.
+    present: IdSet,
     count: u32,
 }
 
@@ -52,7 +55,7 @@ impl CodeStore {
             bits,
             words: bits.div_ceil(64) as usize,
             data: Vec::new(),
-            present: Vec::new(),
+            present: IdSet::default(),
             count: 0,
         })
     }
@@ -74,10 +77,7 @@ impl CodeStore {
             return Err(StorageError::Limit(format!("a code has bits set past bit {bits}")));
         }
         store.data = data;
-        store.present = vec![u64::MAX; n / 64];
-        if !n.is_multiple_of(64) {
-            store.present.push((1u64 << (n % 64)) - 1);
-        }
+        store.present = IdSet::all_below(n);
         store.count = n32;
         Ok(store)
     }
@@ -110,7 +110,7 @@ impl CodeStore {
     /// Whether `id` has a code.
     #[inline]
     pub fn contains(&self, id: u32) -> bool {
-        self.present.get(id as usize / 64).is_some_and(|w| w >> (id % 64) & 1 == 1)
+        self.present.contains(id)
     }
 
     /// The code of `id`, if it has one.
@@ -132,16 +132,7 @@ impl CodeStore {
 
     /// The ids that have a code, ascending.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.present.iter().enumerate().flat_map(|(i, &w)| {
-            let mut w = w;
-            std::iter::from_fn(move || {
-                (w != 0).then(|| {
-                    let bit = w.trailing_zeros();
-                    w &= w - 1;
-                    (i * 64) as u32 + bit
-                })
-            })
-        })
+        self.present.iter()
     }
 
     /// Checks that `code` is one valid code of this store (length and padding bits).
@@ -172,15 +163,11 @@ impl CodeStore {
             let too_large = |_| StorageError::Limit(format!("cannot grow the code store to id {id}"));
             self.data.try_reserve(new_len - self.data.len()).map_err(too_large)?;
             self.data.resize(new_len, 0);
-            let pwords = (id as usize + 1).div_ceil(64);
-            self.present.try_reserve(pwords.saturating_sub(self.present.len())).map_err(too_large)?;
-            self.present.resize(pwords.max(self.present.len()), 0);
+            self.present.try_grow(id as usize + 1).map_err(too_large)?;
         }
         let start = id as usize * self.words;
         self.data[start..start + self.words].copy_from_slice(code);
-        let word = &mut self.present[id as usize / 64];
-        if *word >> (id % 64) & 1 == 0 {
-            *word |= 1 << (id % 64);
+        if self.present.insert(id) {
             self.count += 1;
         }
         Ok(())
@@ -206,10 +193,9 @@ impl CodeStore {
 
     /// Removes the code of `id`; returns whether it had one.
     pub fn remove(&mut self, id: u32) -> bool {
-        if !self.contains(id) {
+        if !self.present.remove(id) {
             return false;
         }
-        self.present[id as usize / 64] &= !(1 << (id % 64));
         self.count -= 1;
         let start = id as usize * self.words;
         self.data[start..start + self.words].fill(0);
@@ -218,12 +204,13 @@ impl CodeStore {
 
     /// Serialises the store (layout in the module documentation), e.g. to keep it as a blob.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER + 8 * (self.present.len() + self.data.len()));
+        let presence = self.present.as_words();
+        let mut out = Vec::with_capacity(HEADER + 8 * (presence.len() + self.data.len()));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.bits.to_le_bytes());
         out.extend_from_slice(&self.slots().to_le_bytes());
         out.extend_from_slice(&self.count.to_le_bytes());
-        for w in self.present.iter().chain(&self.data) {
+        for w in presence.iter().chain(&self.data) {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out
@@ -245,13 +232,10 @@ impl CodeStore {
         }
         let mut words =
             bytes[HEADER..].chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
-        store.present = words.by_ref().take(pwords).collect();
+        store.present = IdSet::from_words(words.by_ref().take(pwords).collect(), slots as usize)
+            .ok_or_else(|| bad("presence bits past the last slot"))?;
         store.data = words.collect();
-        if !slots.is_multiple_of(64) && store.present.last().is_some_and(|&w| w >> (slots % 64) != 0) {
-            return Err(bad("presence bits past the last slot"));
-        }
-        let ones: u64 = store.present.iter().map(|w| u64::from(w.count_ones())).sum();
-        if ones != u64::from(count) {
+        if store.present.len() != count as usize {
             return Err(bad("count does not match the presence bitset"));
         }
         store.count = count;
@@ -324,6 +308,24 @@ mod tests {
         assert!(CodeStore::from_bytes(&bytes).is_err());
         assert!(CodeStore::from_bytes(&bytes[..bytes.len() - 1]).is_err());
         assert!(CodeStore::from_bytes(b"RHC1").is_err());
+    }
+
+    #[test]
+    fn serialised_layout_is_fixed() {
+        let mut s = CodeStore::new(16).expect("valid");
+        s.set(0, &[0xaaaa]).expect("set");
+        s.set(2, &[0x1234]).expect("set");
+        let mut want = b"RHC1".to_vec();
+        for v in [16u32, 3, 2] {
+            want.extend(v.to_le_bytes());
+        }
+        for w in [0b101u64, 0xaaaa, 0, 0x1234] {
+            want.extend(w.to_le_bytes());
+        }
+        assert_eq!(s.to_bytes(), want);
+        let mut stray = want.clone();
+        stray[HEADER] |= 1 << 3; // presence of slot 3, past the last
+        assert!(CodeStore::from_bytes(&stray).is_err());
     }
 
     #[test]

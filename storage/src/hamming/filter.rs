@@ -1,35 +1,34 @@
 //! Filters applied to candidates before any distance is computed: an allowed set (from `WHERE`) and an
 //! excluded set (the user's own items).
 //!
-//! A roaring `contains` per candidate costs about 10 ns; [`Allowed`] materialises its bitmap once as a
-//! dense bitset (one bit per id up to the largest allowed id), about 3x faster per candidate. Build it once
+//! A roaring `contains` per candidate costs about 10 ns; [`Allowed`] materialises its bitmap once as an
+//! [`IdSet`] (one bit per id up to the largest allowed id), about 3x faster per candidate. Build it once
 //! per filter and keep it (keyed by the filter) for every query that uses it. The excluded set is small and
 //! per user: MIH and the scan check it only for the few codes close enough to enter the top k.
 
 use roaring::RoaringBitmap;
 
-/// An allowed set, as a roaring bitmap and a dense bitset materialised once.
+use super::idset::IdSet;
+
+/// An allowed set, as a roaring bitmap and a dense set materialised once.
 #[derive(Debug, Clone)]
 pub struct Allowed {
     ids: RoaringBitmap,
-    dense: Vec<u64>,
+    dense: IdSet,
 }
 
 impl Allowed {
-    /// Materialises `ids` as a dense bitset.
+    /// Materialises `ids` as a dense set.
     pub fn new(ids: RoaringBitmap) -> Allowed {
-        let words = ids.max().map_or(0, |m| m as usize / 64 + 1);
-        let mut dense = vec![0u64; words];
-        for id in &ids {
-            dense[id as usize / 64] |= 1 << (id % 64);
-        }
+        let bound = ids.max().map_or(0, |m| m as usize + 1);
+        let dense = IdSet::from_bitmap(&ids, bound);
         Allowed { ids, dense }
     }
 
     /// Whether `id` is allowed.
     #[inline]
     pub fn contains(&self, id: u32) -> bool {
-        self.dense.get(id as usize / 64).is_some_and(|w| w >> (id % 64) & 1 == 1)
+        self.dense.contains(id)
     }
 
     /// The number of allowed ids.

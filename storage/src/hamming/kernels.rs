@@ -17,7 +17,7 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use super::packed::{Cut, PADDING};
+use super::cut::{Cut, PADDING};
 
 /// A distance kernel: an instruction set the distance computation is compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,7 +133,7 @@ impl Kernel {
 
     /// Emits `(base + distance, position)` for each packed remainder at positions `lo..hi` of `entries`
     /// whose distance to the query's remainder `q`, plus `base`, is below `limit` (see
-    /// [`Cut::scan`](super::packed::Cut::scan)).
+    /// [`Cut::scan`](super::cut::Cut::scan)).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn scan_packed(
         self,

@@ -7,16 +7,18 @@
 //! follow one tie rule everywhere (see [`scan`](self::scan)): distance ascending, then lower id first.
 
 mod codes;
+mod cut;
 mod filter;
+mod idset;
 mod index;
 mod kernels;
 mod mih;
-mod packed;
 mod plan;
 mod scan;
 
 pub use codes::{CodeStore, MAX_BITS};
 pub use filter::{Allowed, Filter};
+pub use idset::IdSet;
 pub use index::{HammingIndex, IndexOptions, Searcher};
 pub use kernels::Kernel;
 pub use mih::Layout;

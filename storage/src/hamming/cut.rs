@@ -1,5 +1,5 @@
-//! Remainder codes for the packed MIH layout: a code without one table's substring, packed into whole
-//! bytes.
+//! How the codes of one MIH table are cut: the table's substring is the bucket key (every layout), and the
+//! rest of the code is the *remainder*, which the packed layout stores packed into whole bytes.
 //!
 //! Every code in a bucket of table `j` has the bucket's substring, so the table need not store it: an entry
 //! holds the other `bits - len` bits (the *remainder*), in `ceil((bits - len) / 8)` bytes, and the bucket key
@@ -103,6 +103,11 @@ impl Cut {
     /// Bits of the substring.
     pub(crate) fn len(&self) -> u32 {
         self.len
+    }
+
+    /// Words of a whole code.
+    pub(crate) fn code_words(&self) -> usize {
+        self.bits.div_ceil(64) as usize
     }
 
     /// Bytes per entry.

@@ -1,0 +1,106 @@
+//! The driver against brute force in every layout, and the layouts against each other.
+
+use roaring::RoaringBitmap;
+
+use super::*;
+use crate::hamming::codes::last_word_mask;
+
+#[test]
+fn binomials() {
+    assert_eq!([binomial(16, 0), binomial(16, 2), binomial(32, 16)], [1, 120, 601_080_390]);
+}
+
+#[test]
+fn estimates_bound_the_bytes_built() {
+    let data: Vec<u64> = (0..5000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (i % 3)).collect();
+    for bits in [64u32, 24] {
+        let codes = CodeStore::from_words(bits, data.iter().map(|v| v & last_word_mask(bits)).collect())
+            .expect("valid");
+        for layout in [Layout::Arena, Layout::Inline, Layout::Packed] {
+            for m in [1, 2, 4, 7] {
+                let built = Mih::build(&codes, m, layout).bytes();
+                let estimate = Mih::estimate_bytes(bits, 5000, m, layout);
+                assert!(
+                    built <= estimate && estimate < built * 2,
+                    "{bits} bits {layout:?} m {m}: {built} {estimate}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn layouts_find_the_same_buckets() {
+    let data: Vec<u64> = (0..3000u64).map(|i| ((i % 7) * 0x0101_0101) ^ (i << 40)).collect();
+    let codes = CodeStore::from_words(64, data).expect("valid");
+    let members: Vec<u32> = codes.ids().collect();
+    for len in [8u32, 20] {
+        let cut = Cut::new(64, 0, len);
+        let arena = ArenaTable::build(&codes, &members, 0, cut);
+        let inline = InlineTable::build(&codes, &members, 0, cut);
+        let packed = PackedTable::build(&codes, &members, 0, cut);
+        for key in 0..(1u32 << len).min(300) {
+            let want = arena.bucket_ids(key);
+            assert_eq!(inline.bucket_ids(key), want, "key {key} len {len}");
+            assert_eq!(packed.bucket_ids(key), want, "key {key} len {len}");
+        }
+    }
+}
+
+/// Every radius and table, without the fall-back to a scan, against brute force: codes with many ties
+/// and duplicates, filters, and `k` past the number of codes.
+#[test]
+fn probing_without_fallback_matches_brute_force() {
+    use crate::hamming::{brute_force, Allowed};
+    let mut seed = 3u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed ^ (seed >> 29)
+    };
+    for bits in [16u32, 64, 128] {
+        let words = bits.div_ceil(64) as usize;
+        let mask = last_word_mask(bits);
+        let bases: Vec<u64> = (0..4).map(|_| next()).collect();
+        let mut data = Vec::new();
+        for i in 0..700 {
+            for w in 0..words {
+                let flips = next() & next() & next();
+                let v = bases[(i + w) % 4] ^ if i % 3 == 0 { next() } else { flips };
+                data.push(if w == words - 1 { v & mask } else { v });
+            }
+        }
+        let mut codes = CodeStore::from_words(bits, data).expect("valid");
+        for id in (0..700).step_by(9) {
+            codes.remove(id);
+        }
+        let allowed = Allowed::new((0..700).filter(|i| i % 4 != 1).collect());
+        let excluded: RoaringBitmap = (0..700).step_by(5).collect();
+        let filters = [
+            Filter::NONE,
+            Filter { allowed: Some(&allowed), excluded: None },
+            Filter { allowed: Some(&allowed), excluded: Some(&excluded) },
+        ];
+        for layout in [Layout::Arena, Layout::Inline, Layout::Packed] {
+            // Substrings of at most 12 bits, so that enumerating whole tables stays cheap.
+            let m0 = bits.div_ceil(12) as usize;
+            for m in [m0, m0 + 1, m0 + 3] {
+                let mut mih = Mih::build(&codes, m, layout);
+                mih.max_probes = u64::MAX;
+                let (mut top, mut sc) = (TopK::default(), Scratch::default());
+                for _ in 0..6 {
+                    let query: Vec<u64> = (0..words)
+                        .map(|w| (bases[w % 4] ^ (next() & next())) & if w == words - 1 { mask } else { !0 })
+                        .collect();
+                    for filter in &filters {
+                        for k in [1, 10, 800] {
+                            top.reset(k);
+                            mih.search(&codes, Kernel::best(), &query, filter, &mut top, &mut sc);
+                            let want = brute_force(&codes, &query, k, filter);
+                            assert_eq!(top.take_sorted(), want, "bits {bits} {layout:?} m {m} k {k}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
