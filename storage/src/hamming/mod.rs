@@ -4,7 +4,7 @@
 //! Everything here is independent of any model: a model hands a [`CodeStore`] of item codes to
 //! [`HammingIndex::build`] and asks for the `k` nearest items of a query code, optionally restricted by an
 //! [`Allowed`] set (a `WHERE` clause) and an excluded set (the user's own items). Results are exact and
-//! follow one tie rule everywhere (see [`scan`](self::scan)): distance ascending, then lower id first.
+//! follow one tie rule everywhere (see `scan.rs`): distance ascending, then lower id first.
 
 mod codes;
 mod cut;
