@@ -83,7 +83,7 @@ fn format_float(f: f64) -> String {
 
 fn table(set: &ResultSet) -> String {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     t.set_header(set.columns().iter().map(|c| c.name.clone()));
     for row in set.rows() {
         t.add_row(row.values().iter().map(cell_text));
