@@ -81,9 +81,16 @@ fn format_float(f: f64) -> String {
     }
 }
 
+/// The narrowest terminal tables wrap their cells into.
+const MIN_WRAP_WIDTH: u16 = 60;
+
 fn table(set: &ResultSet) -> String {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    // Long cells wrap to a terminal's width; without one (piped output) or with one too narrow to wrap
+    // into, rows stay whole.
+    let wraps = t.width().is_some_and(|w| w >= MIN_WRAP_WIDTH);
+    let arrangement = if wraps { ContentArrangement::Dynamic } else { ContentArrangement::Disabled };
+    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(arrangement);
     t.set_header(set.columns().iter().map(|c| c.name.clone()));
     for row in set.rows() {
         t.add_row(row.values().iter().map(cell_text));
