@@ -46,7 +46,8 @@ pub(crate) fn retrieve(
     model.score(user, seen, &mut scores);
     // A dense copy of the (small) excluded set: a bit test per item instead of a roaring look-up.
     let dense = IdSet::from_bitmap(excluded, scores.len());
-    let keep = |i: u32| !dense.contains(i) && allowed.is_none_or(|a| a.contains(i));
+    let is_excluded = dense.membership();
+    let keep = |i: u32| !is_excluded(i) && allowed.is_none_or(|a| a.contains(i));
     let items = top_k(&scores, wanted, keep).into_iter().map(|(i, s)| (i, f64::from(s))).collect();
     Ok(Retrieved { items, explain: None })
 }

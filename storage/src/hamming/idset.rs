@@ -77,6 +77,14 @@ impl IdSet {
         self.bits.get(id as usize).is_some_and(|bit| *bit)
     }
 
+    /// A membership test for asking about many ids in a row (every scored item): the bound and the
+    /// words are read out of the bit vector once, and each call is one word test. Calling
+    /// [`IdSet::contains`] per item measured about 10% slower on a whole RECOMMEND (BENCHMARKS.md).
+    pub fn membership(&self) -> impl Fn(u32) -> bool + Copy + '_ {
+        let (words, bound) = (self.bits.as_raw_slice(), self.bits.len());
+        move |id| (id as usize) < bound && words[id as usize / 64] >> (id % 64) & 1 == 1
+    }
+
     /// Adds `id`, making room for it if needed; returns whether it was absent.
     pub fn insert(&mut self, id: u32) -> bool {
         let at = id as usize;
@@ -127,10 +135,12 @@ mod tests {
     fn matches_roaring_and_keeps_its_words() {
         let ids: RoaringBitmap = [0u32, 63, 64, 1000, 5000].into_iter().collect();
         let set = IdSet::from_bitmap(&ids, 1001);
+        let member = set.membership();
         for id in 0..1100 {
             assert_eq!(set.contains(id), ids.contains(id) && id < 1001, "{id}");
+            assert_eq!(member(id), set.contains(id), "{id}");
         }
-        assert!(!set.contains(u32::MAX));
+        assert!(!set.contains(u32::MAX) && !member(u32::MAX));
         assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 63, 64, 1000]);
         assert_eq!((set.len(), set.as_words().len()), (4, 16));
         assert_eq!(set.as_words()[1], 1);
