@@ -15,7 +15,7 @@ use recodb_storage::rkyv::{self, rancor};
 use recodb_storage::{read_archive, Store, WriteTxn};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::models::catalog::now_ms;
+use crate::models::catalog::{aligned, now_ms};
 use crate::progress::Progress;
 
 const NAMESPACE: &str = "job";
@@ -74,12 +74,6 @@ pub struct JobRecord {
 /// The record key of job `id`: zero-padded so that name order is id order.
 fn record_name(id: u64) -> String {
     format!("{id:020}")
-}
-
-fn aligned(bytes: &[u8]) -> rkyv::util::AlignedVec {
-    let mut v = rkyv::util::AlignedVec::with_capacity(bytes.len());
-    v.extend_from_slice(bytes);
-    v
 }
 
 /// Every job record in the store, oldest first.

@@ -131,14 +131,12 @@ impl Kernel {
         }
     }
 
-    /// Emits `(base + distance, position)` for each packed remainder at positions `lo..hi` of `entries`
-    /// whose distance to the query's remainder `q`, plus `base`, is below `limit` (see
+    /// Emits `(base + distance, position)` for each packed remainder at positions `lo..hi` of the
+    /// table's entries whose distance to the query's remainder `q`, plus `base`, is below `limit` (see
     /// [`Cut::scan`](super::cut::Cut::scan)).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn scan_packed(
         self,
-        cut: &Cut,
-        entries: &[u8],
+        PackedEntries { cut, entries }: PackedEntries<'_>,
         Range { start: lo, end: hi }: Range<usize>,
         q: &[u64],
         base: u32,
@@ -157,6 +155,15 @@ impl Kernel {
             _ => cut.scan(entries, lo..hi, q, base, limit, out),
         }
     }
+}
+
+/// The packed remainders of one MIH table and the cut that reads them.
+#[derive(Clone, Copy)]
+pub(crate) struct PackedEntries<'a> {
+    /// How a table's entries are cut from the codes.
+    pub cut: &'a Cut,
+    /// The entries, `cut.stride()` bytes each, then padding.
+    pub entries: &'a [u8],
 }
 
 /// The distance of two codes of `W` words.
@@ -602,10 +609,24 @@ mod tests {
             for (lo, hi) in [(0, 77), (3, 40), (60, 77), (5, 5)] {
                 for (base, limit) in [(0, u32::MAX), (2, 2 + (bits - len) / 2), (1, 1), (4, 2)] {
                     let mut want = Vec::new();
-                    Kernel::Portable.scan_packed(&cut, &entries, lo..hi, &q, base, limit, &mut want);
+                    Kernel::Portable.scan_packed(
+                        PackedEntries { cut: &cut, entries: &entries },
+                        lo..hi,
+                        &q,
+                        base,
+                        limit,
+                        &mut want,
+                    );
                     for k in Kernel::available() {
                         let mut got = vec![(9, 9)];
-                        k.scan_packed(&cut, &entries, lo..hi, &q, base, limit, &mut got);
+                        k.scan_packed(
+                            PackedEntries { cut: &cut, entries: &entries },
+                            lo..hi,
+                            &q,
+                            base,
+                            limit,
+                            &mut got,
+                        );
                         assert_eq!(
                             got[1..],
                             want,

@@ -20,6 +20,7 @@ use super::sort::radix_sort_by;
 use super::{MihStats, Probe, ReadScratch, Run, Table};
 use crate::hamming::codes::{CodeStore, MAX_BITS};
 use crate::hamming::cut::{Cut, PADDING};
+use crate::hamming::kernels::PackedEntries;
 use crate::hamming::scan::{Hit, TopK};
 
 /// Words of the longest code, and of the longest remainder.
@@ -79,8 +80,7 @@ impl PackedTable {
         // A code at the worst distance may still enter with a lower id: emit distances up to it.
         let limit = top.limit().saturating_add(1);
         probe.kernel.scan_packed(
-            &self.cut,
-            &self.entries,
+            PackedEntries { cut: &self.cut, entries: &self.entries },
             run.entries.clone(),
             qrem,
             probe.s,
