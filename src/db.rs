@@ -10,8 +10,8 @@ use recodb_storage::{IntegrityReport, Key, Side, Snapshot, SnapshotPart, Store};
 
 use crate::data::{self, EntityInfo, Interaction, Stats};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::{self, Parts};
-use crate::import::{self, ImportSpec, ImportSummary, Target};
+use crate::exec::{self, Parts, Recommendations};
+use crate::import::{self, load, Entity, ImportSpec, ImportSummary, Target};
 use crate::jobs::Jobs;
 use crate::models::migrate;
 use crate::progress::{NoProgress, Progress};
@@ -25,6 +25,9 @@ use crate::value::Value;
 /// when it returns.
 pub struct Database {
     parts: Parts,
+    /// The private copy a read-only database was opened on, removed when the handle is dropped (after
+    /// the store, which is declared first and so dropped first).
+    _copy: Option<tempfile::TempDir>,
 }
 
 impl Database {
@@ -32,20 +35,52 @@ impl Database {
     /// database was last closed uncleanly are marked failed; models saved by an older recodb in an
     /// older blob format are rewritten in the current one.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
-        Database::with_store(Store::open(path)?)
+        Database::with_store(Store::open(path)?, None)
     }
 
     /// Opens a new database that lives in memory and vanishes when dropped.
     pub fn open_temporary() -> Result<Database> {
-        Database::with_store(Store::open_temporary()?)
+        Database::with_store(Store::open_temporary()?, None)
     }
 
-    fn with_store(store: Store) -> Result<Database> {
+    /// Opens a private, read-only copy of the database in directory `path`: its files are copied into a
+    /// temporary directory (removed when the handle is dropped), so that any number of processes can
+    /// each open one while the original is closed. Statements and calls that would change the database
+    /// are refused with a conflict error; RECOMMEND, SIMILAR, EVALUATE, SHOW and the other reads work as
+    /// on the original. Copy a database nobody is writing to: files copied while a writer commits read
+    /// as after a crash.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Database> {
+        let path = path.as_ref();
+        let cannot = |e: std::io::Error| {
+            let message = format!("cannot copy '{}' to open it read-only: {e}", path.display());
+            Error::new(ErrorKind::Io { path: path.to_path_buf(), message: e.to_string() }, message)
+        };
+        let copy = tempfile::Builder::new().prefix("recodb-read-only-").tempdir().map_err(cannot)?;
+        copy_dir(path, copy.path()).map_err(cannot)?;
+        let mut db = Database::with_store(Store::open(copy.path())?, Some(copy))?;
+        db.parts.read_only = true;
+        Ok(db)
+    }
+
+    fn with_store(store: Store, copy: Option<tempfile::TempDir>) -> Result<Database> {
         let jobs = Jobs::open(&store)?;
         migrate::run(&store)?;
-        Ok(Database {
-            parts: Parts { store: Arc::new(store), catalog: Arc::default(), jobs: Arc::new(jobs) },
-        })
+        let parts =
+            Parts { store: Arc::new(store), catalog: Arc::default(), jobs: Arc::new(jobs), read_only: false };
+        Ok(Database { parts, _copy: copy })
+    }
+
+    /// Whether the database was opened read-only ([`Database::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.parts.read_only
+    }
+
+    /// A conflict error when the database is read-only: typed writes check it as statements do.
+    fn writable(&self) -> Result<()> {
+        if self.parts.read_only {
+            return Err(exec::read_only());
+        }
+        Ok(())
     }
 
     /// The storage engine underneath, for advanced use (snapshots, integrity checks, blobs).
@@ -55,11 +90,13 @@ impl Database {
 
     /// Adds a user (if new) and gives it `tags`. Returns whether the user is new.
     pub fn add_user(&self, key: impl Into<Key>, tags: &[&str]) -> Result<bool> {
+        self.writable()?;
         data::add(self.store(), Side::User, &key.into(), tags)
     }
 
     /// Adds an item (if new) and gives it `tags`. Returns whether the item is new.
     pub fn add_item(&self, key: impl Into<Key>, tags: &[&str]) -> Result<bool> {
+        self.writable()?;
         data::add(self.store(), Side::Item, &key.into(), tags)
     }
 
@@ -72,21 +109,25 @@ impl Database {
         weight: Option<f32>,
         time: Option<i64>,
     ) -> Result<bool> {
+        self.writable()?;
         data::insert(self.store(), &user.into(), &item.into(), weight, time)
     }
 
     /// Removes one interaction. Returns whether it existed.
     pub fn delete_interaction(&self, user: impl Into<Key>, item: impl Into<Key>) -> Result<bool> {
+        self.writable()?;
         data::delete_interaction(self.store(), &user.into(), &item.into())
     }
 
     /// Deletes a user with its interactions and tags. Returns whether it existed.
     pub fn delete_user(&self, key: impl Into<Key>) -> Result<bool> {
+        self.writable()?;
         data::delete(self.store(), Side::User, &key.into())
     }
 
     /// Deletes an item with its interactions and tags. Returns whether it existed.
     pub fn delete_item(&self, key: impl Into<Key>) -> Result<bool> {
+        self.writable()?;
         data::delete(self.store(), Side::Item, &key.into())
     }
 
@@ -112,8 +153,49 @@ impl Database {
         options: &[(String, Value)],
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<ImportSummary> {
+        self.writable()?;
         let spec = ImportSpec::new(path.as_ref(), target, format, options)?;
         import::import(self.store(), &spec, progress)
+    }
+
+    /// Inserts many interactions in one atomic write: `users[i]` interacted with `items[i]`, with weight
+    /// `weights[i]` and time `times[i]` when those are given (each as long as `users`). Users and items
+    /// are created on first mention; a repeated pair keeps its last weight and time. The fast path for
+    /// bulk data that is already in memory (the Python binding's NumPy arrays): no text, one write.
+    pub fn insert_interactions(
+        &self,
+        users: &[Key],
+        items: &[Key],
+        weights: Option<&[f32]>,
+        times: Option<&[i64]>,
+    ) -> Result<ImportSummary> {
+        self.writable()?;
+        load::load_columns(self.store(), users, items, weights, times)
+    }
+
+    /// Adds many users or items, each with its tags, in one atomic write; returns how many entities and
+    /// tags were new (`new_users` or `new_items`, and `new_tags`).
+    pub fn add_entities(&self, side: Side, entities: &[Entity]) -> Result<ImportSummary> {
+        self.writable()?;
+        let mut summary = ImportSummary { records: entities.len() as u64, ..ImportSummary::default() };
+        load::load_entities(self.store(), side, entities, &mut summary)?;
+        Ok(summary)
+    }
+
+    /// What `RECOMMEND user u TOP top USING model [WHERE filter] [INCLUDE SEEN]` returns, for each of
+    /// `users` at once: the model is loaded, the filter (text as after `WHERE`) computed and the item
+    /// keys read once, and the users are served in parallel. A user the database does not know gets an
+    /// empty row.
+    pub fn recommend_many(
+        &self,
+        model: &str,
+        users: &[Key],
+        top: usize,
+        filter: Option<&str>,
+        include_seen: bool,
+    ) -> Result<Recommendations> {
+        let filter = filter.map(recodb_query::parse_filter).transpose()?;
+        exec::recommend_many(&self.parts, model, users, top, filter.as_ref(), include_seen)
     }
 
     /// Counts of users, items, interactions, tags, and the size on disk.
@@ -185,4 +267,19 @@ impl Drop for Database {
     fn drop(&mut self) {
         self.parts.jobs.cancel_all();
     }
+}
+
+/// Copies the files of directory `from` (recursively) into the existing directory `to`.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

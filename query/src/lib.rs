@@ -56,6 +56,12 @@ pub fn parse_script(text: &str) -> Result<Vec<Statement>, ParseError> {
     parser::Parser::new(text).parse_script().map_err(|error| *error)
 }
 
+/// Parses a `WHERE` filter on its own (`TAG = 'genre:Comedy' AND NOT ITEM IN (3, 4)`), as the embedded
+/// API's batch calls take one. `?` placeholders are numbered from 0.
+pub fn parse_filter(text: &str) -> Result<Filter, ParseError> {
+    parser::Parser::new(text).parse_filter_only().map_err(|error| *error)
+}
+
 /// Parses exactly one statement, optionally followed by `;`. `?` placeholders are numbered from 0.
 pub fn parse_statement(text: &str) -> Result<Statement, ParseError> {
     parser::Parser::new(text).parse_single().map_err(|error| *error)

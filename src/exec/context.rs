@@ -23,6 +23,8 @@ pub(crate) struct Parts {
     pub catalog: Arc<Catalog>,
     /// The training jobs of this process.
     pub jobs: Arc<Jobs>,
+    /// Whether statements that change the database are refused.
+    pub read_only: bool,
 }
 
 /// One statement's execution context.

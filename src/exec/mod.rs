@@ -6,6 +6,7 @@
 //! pointed at the whole statement; failures that are not the statement's (storage, cancellation, bugs)
 //! carry no position.
 
+mod batch;
 mod bind;
 mod context;
 mod data;
@@ -31,6 +32,8 @@ use crate::progress::Progress;
 use crate::result::ResultSet;
 use crate::value::Value;
 
+pub(crate) use batch::recommend_many;
+pub use batch::Recommendations;
 pub(crate) use context::Parts;
 
 use bind::Binder;
@@ -43,6 +46,9 @@ pub(crate) fn run(
     params: &[Value],
     progress: &dyn Progress,
 ) -> Result<ResultSet> {
+    if parts.read_only && !statement.is_read_only() {
+        return Err(read_only().at(statement.span));
+    }
     let ctx = Context::new(parts, Binder::new(params), progress);
     dispatch(&ctx, &statement.kind).map_err(|e: Error| match e.kind() {
         ErrorKind::NotFound { .. }
@@ -100,6 +106,11 @@ fn dispatch(ctx: &Context<'_>, kind: &StatementKind) -> Result<ResultSet> {
         StatementKind::CancelJob { job } => jobs::cancel(ctx, job),
         StatementKind::WaitJob { job } => jobs::wait(ctx, job),
     }
+}
+
+/// The error for a write to a database opened read-only.
+pub(crate) fn read_only() -> Error {
+    Error::conflict("the database is open read-only: statements that change it are refused")
 }
 
 /// The storage side of a side of the language.

@@ -8,7 +8,7 @@ use recodb_storage::{Key, PairAttrs, Side, StorageError, Store};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::import::read::{read_entities, read_interactions, ImportSpec, ReadStats, Target};
+use crate::import::read::{read_entities, read_interactions, Entity, ImportSpec, ReadStats, Target};
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,51 +77,69 @@ fn import_interactions(
     spec: &ImportSpec,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<ImportSummary> {
-    let mut users = Interner::default();
-    let mut items = Interner::default();
-    let mut records: Vec<(u32, u32, PairAttrs)> = Vec::new();
+    let mut pairs = Pairs::default();
     let stats = read_interactions(spec, progress, &mut |r| {
-        let user = users.intern(r.user);
-        let item = items.intern(r.item);
-        records.push((user, item, PairAttrs { weight: r.weight, time: r.time }));
+        pairs.push(r.user, r.item, PairAttrs { weight: r.weight, time: r.time })
     })?;
     let mut summary = summary_of(&stats);
-
-    // Group by local user with a counting sort that keeps file order within a user, so that for a
-    // repeated pair the later line wins.
-    let mut starts = vec![0usize; users.keys.len() + 1];
-    for r in &records {
-        starts[r.0 as usize + 1] += 1;
-    }
-    for u in 0..users.keys.len() {
-        starts[u + 1] += starts[u];
-    }
-    let mut fill = starts.clone();
-    let mut grouped = vec![(0u32, PairAttrs::default()); records.len()];
-    for (u, i, a) in records {
-        grouped[fill[u as usize]] = (i, a);
-        fill[u as usize] += 1;
-    }
-
-    store.write(|txn| -> Result<(), Error> {
-        let mut item_ids = Vec::with_capacity(items.keys.len());
-        for key in &items.keys {
-            let (id, new) = txn.ensure(Side::Item, key)?;
-            item_ids.push(id);
-            summary.new_items += u64::from(new);
-        }
-        for (u, key) in users.keys.iter().enumerate() {
-            let (user, new) = txn.ensure(Side::User, key)?;
-            summary.new_users += u64::from(new);
-            let entries = &mut grouped[starts[u]..starts[u + 1]];
-            for e in entries.iter_mut() {
-                e.0 = item_ids[e.0 as usize];
-            }
-            summary.new_interactions += txn.add_interactions(user, entries)?;
-        }
-        Ok(())
-    })?;
+    pairs.load(store, &mut summary)?;
     Ok(summary)
+}
+
+/// Interactions gathered in memory with their keys interned, to be loaded in one write.
+#[derive(Default)]
+struct Pairs {
+    users: Interner,
+    items: Interner,
+    records: Vec<(u32, u32, PairAttrs)>,
+}
+
+impl Pairs {
+    /// Adds the interaction of `user` with `item`; a later repeat of a pair replaces its attributes.
+    fn push(&mut self, user: Key, item: Key, attrs: PairAttrs) {
+        let user = self.users.intern(user);
+        let item = self.items.intern(item);
+        self.records.push((user, item, attrs));
+    }
+
+    /// Loads every interaction into `store` in one atomic write, counting what was new in `summary`.
+    fn load(self, store: &Store, summary: &mut ImportSummary) -> Result<()> {
+        let Pairs { users, items, records } = self;
+        // Group by local user with a counting sort that keeps file order within a user, so that for a
+        // repeated pair the later line wins.
+        let mut starts = vec![0usize; users.keys.len() + 1];
+        for r in &records {
+            starts[r.0 as usize + 1] += 1;
+        }
+        for u in 0..users.keys.len() {
+            starts[u + 1] += starts[u];
+        }
+        let mut fill = starts.clone();
+        let mut grouped = vec![(0u32, PairAttrs::default()); records.len()];
+        for (u, i, a) in records {
+            grouped[fill[u as usize]] = (i, a);
+            fill[u as usize] += 1;
+        }
+
+        store.write(|txn| -> Result<(), Error> {
+            let mut item_ids = Vec::with_capacity(items.keys.len());
+            for key in &items.keys {
+                let (id, new) = txn.ensure(Side::Item, key)?;
+                item_ids.push(id);
+                summary.new_items += u64::from(new);
+            }
+            for (u, key) in users.keys.iter().enumerate() {
+                let (user, new) = txn.ensure(Side::User, key)?;
+                summary.new_users += u64::from(new);
+                let entries = &mut grouped[starts[u]..starts[u + 1]];
+                for e in entries.iter_mut() {
+                    e.0 = item_ids[e.0 as usize];
+                }
+                summary.new_interactions += txn.add_interactions(user, entries)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 fn import_entities(
@@ -133,8 +151,20 @@ fn import_entities(
     let mut entities = Vec::new();
     let stats = read_entities(spec, progress, &mut |e| entities.push(e))?;
     let mut summary = summary_of(&stats);
+    load_entities(store, side, &entities, &mut summary)?;
+    Ok(summary)
+}
+
+/// Adds the users or items of `entities`, each with its tags, in one atomic write, counting what was
+/// new in `summary`.
+pub(crate) fn load_entities(
+    store: &Store,
+    side: Side,
+    entities: &[Entity],
+    summary: &mut ImportSummary,
+) -> Result<()> {
     store.write(|txn| -> Result<(), StorageError> {
-        for entity in &entities {
+        for entity in entities {
             let (id, new) = txn.ensure(side, &entity.key)?;
             match side {
                 Side::User => summary.new_users += u64::from(new),
@@ -146,5 +176,38 @@ fn import_entities(
         }
         Ok(())
     })?;
+    Ok(())
+}
+
+/// Inserts the interactions `users[i]` × `items[i]` (with `weights[i]` and `times[i]` when given) in one
+/// atomic write; columns of different lengths or a weight that is not finite are refused.
+pub(crate) fn load_columns(
+    store: &Store,
+    users: &[Key],
+    items: &[Key],
+    weights: Option<&[f32]>,
+    times: Option<&[i64]>,
+) -> Result<ImportSummary> {
+    let n = users.len();
+    let lengths = [
+        ("items", Some(items.len())),
+        ("weights", weights.map(<[f32]>::len)),
+        ("times", times.map(<[i64]>::len)),
+    ];
+    for (name, len) in lengths {
+        if let Some(len) = len.filter(|&len| len != n) {
+            return Err(Error::invalid(name, format!("{n} values, one per user"), len.to_string()));
+        }
+    }
+    if let Some(w) = weights.and_then(|w| w.iter().find(|w| !w.is_finite())) {
+        return Err(Error::invalid("weights", "finite numbers", w.to_string()));
+    }
+    let mut pairs = Pairs::default();
+    for (i, (user, item)) in users.iter().zip(items).enumerate() {
+        let attrs = PairAttrs { weight: weights.map(|w| w[i]), time: times.map(|t| t[i]) };
+        pairs.push(user.clone(), item.clone(), attrs);
+    }
+    let mut summary = ImportSummary { records: n as u64, ..ImportSummary::default() };
+    pairs.load(store, &mut summary)?;
     Ok(summary)
 }

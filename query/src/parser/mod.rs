@@ -19,7 +19,7 @@ mod filter;
 mod literal;
 mod query;
 
-use crate::ast::{Statement, StatementKind};
+use crate::ast::{Filter, Statement, StatementKind};
 use crate::error::{ParseError, END_OF_INPUT};
 use crate::keyword::Keyword;
 use crate::lexer::Lexer;
@@ -256,6 +256,15 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected(&[END_OF_INPUT]));
         }
         Ok(statement)
+    }
+
+    /// Parses a whole text as one `WHERE` filter (without the `WHERE`).
+    pub(crate) fn parse_filter_only(&mut self) -> Result<Filter> {
+        let filter = self.parse_filter()?;
+        if !self.at_end()? {
+            return Err(self.unexpected(&["AND", "OR", END_OF_INPUT]));
+        }
+        Ok(filter)
     }
 
     /// Parses one statement, dispatching on its first keyword.

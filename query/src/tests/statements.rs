@@ -283,3 +283,12 @@ fn read_only_statements() {
         assert_eq!(read_only(text), Ok(false), "{text}");
     }
 }
+
+#[test]
+fn a_filter_parses_on_its_own() {
+    let filter = crate::parse_filter("TAG = 'a' AND NOT ITEM IN (3, ?)").expect("a filter");
+    assert!(matches!(filter, Filter::And { ref operands, .. } if operands.len() == 2), "{filter:?}");
+    let error = crate::parse_filter("TAG = 'a' TOP 3").expect_err("trailing text");
+    assert_eq!((error.column, error.expected.clone()), (11, vec!["AND", "OR", crate::END_OF_INPUT]));
+    assert!(crate::parse_filter("").is_err());
+}
