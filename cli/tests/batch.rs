@@ -133,3 +133,37 @@ fn the_demo_runs_end_to_end() {
     let evaluations = text.matches("│ ndcg                        ┆ 10 ┆").count();
     assert_eq!(evaluations, 4, "pop, ease, taste and taste re-ranked by ease: {text}");
 }
+
+#[test]
+fn a_csv_header_is_not_imported_as_a_user_and_an_item() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let db = db.to_str().expect("UTF-8 path");
+    let csv = dir.path().join("ratings.csv");
+    std::fs::write(&csv, "userId,movieId,rating\n1,10,4\n2,10,5\n").expect("write csv");
+    let csv = csv.to_str().expect("UTF-8 path");
+    let out = recodb(&[db, "-c", &format!("IMPORT INTERACTIONS FROM '{csv}';")], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "'{csv}', line 1: this line looks like a header ('userId', 'movieId' where the next line has \
+             integer keys); add header = true to skip it"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = recodb(&[db, "--format", "csv", "-c", "SHOW USERS;"], None);
+    assert_eq!(stdout(&out), "user,interactions,tags\n", "the refused import added nothing");
+    let out = recodb(
+        &[
+            db,
+            "--format",
+            "csv",
+            "-c",
+            &format!("IMPORT INTERACTIONS FROM '{csv}' WITH (header = true); SHOW USERS;"),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("user,interactions,tags\n1,1,\n2,1,\n"), "{}", stdout(&out));
+}

@@ -5,6 +5,7 @@ use super::field;
 use super::options::{Column, ImportSpec};
 use super::record::{Entity, Interaction, ReadStats};
 use super::rows::Rows;
+use recodb_storage::Key;
 
 /// The header of a file, if it has one, to resolve column names and label columns in errors.
 struct Header {
@@ -62,6 +63,67 @@ impl Header {
     }
 }
 
+/// Catches a header line read as data. In a file whose statement said nothing about a header, a first
+/// row whose keys are text while the second row's are integers is a header: the import stops with the
+/// fix instead of adding a user and an item named after the columns.
+struct HeaderTrap<'a> {
+    /// The first row's place and text keys, until the second row has been seen.
+    first: Option<(At<'a>, Vec<String>)>,
+    /// Rows seen so far, counted up to 2.
+    seen: u8,
+}
+
+impl<'a> HeaderTrap<'a> {
+    /// A trap that only watches when the header was not stated and keys may be integers.
+    fn new(spec: &ImportSpec) -> Self {
+        HeaderTrap { first: None, seen: if spec.header_unstated && !spec.string_keys { 0 } else { 2 } }
+    }
+
+    /// Whether the row being read is the first one of a file that may hold an unstated header.
+    fn on_first_row(&self) -> bool {
+        self.seen == 0
+    }
+
+    /// Looks at the keys of the row at `at`; the error when the first row was a header after all.
+    fn check(&mut self, at: At<'a>, keys: &[&Key]) -> Result<(), ImportError> {
+        match self.seen {
+            0 => {
+                let text: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| if let Key::Str(s) = k { Some(s.clone()) } else { None })
+                    .collect();
+                if !text.is_empty() {
+                    self.first = Some((at, text));
+                }
+            }
+            1 => {
+                if let Some((first, text)) = self.first.take() {
+                    if keys.iter().all(|k| matches!(k, Key::Int(_))) {
+                        let names: Vec<String> = text.iter().map(|t| format!("'{t}'")).collect();
+                        return Err(first.parse(format!(
+                            "this line looks like a header ({} where the next line has integer keys); \
+                             add header = true to skip it (header = false reads it as data)",
+                            names.join(", ")
+                        )));
+                    }
+                }
+            }
+            _ => return Ok(()),
+        }
+        self.seen += 1;
+        Ok(())
+    }
+
+    /// The hint added to an error about a word in a number column of the first row.
+    fn hint(&self, field: &[u8]) -> &'static str {
+        if self.on_first_row() && field.iter().any(u8::is_ascii_alphabetic) {
+            " (if this line is a header, add header = true)"
+        } else {
+            ""
+        }
+    }
+}
+
 /// Fails unless the current row has at least `needed` fields.
 fn require<'a, R: Rows<'a>>(rows: &R, needed: usize, delimiter: u8) -> Result<(), ImportError> {
     if rows.len() >= needed {
@@ -89,14 +151,16 @@ pub(crate) fn read_interactions<'a, R: Rows<'a>>(
     let time = spec.time.as_ref().map(|c| header.index(c, file)).transpose()?;
     let needed = [Some(user), Some(item), weight, time].into_iter().flatten().max().map_or(0, |m| m + 1);
     let mut stats = ReadStats::default();
+    let mut trap = HeaderTrap::new(spec);
     while rows.advance()? {
         require(rows, needed, spec.delimiter)?;
         let weight = match weight {
             Some(i) => Some(field::weight(rows.field(i)).ok_or_else(|| {
                 rows.at().parse(format!(
-                    "expected a number in column {}, found '{}'",
+                    "expected a number in column {}, found '{}'{}",
                     header.label(i),
-                    show(rows.field(i))
+                    show(rows.field(i)),
+                    trap.hint(rows.field(i))
                 ))
             })?),
             None => None,
@@ -110,9 +174,10 @@ pub(crate) fn read_interactions<'a, R: Rows<'a>>(
         let time = match time {
             Some(i) => Some(field::time(rows.field(i)).ok_or_else(|| {
                 rows.at().parse(format!(
-                    "expected an integer timestamp in column {}, found '{}'",
+                    "expected an integer timestamp in column {}, found '{}'{}",
                     header.label(i),
-                    show(rows.field(i))
+                    show(rows.field(i)),
+                    trap.hint(rows.field(i))
                 ))
             })?),
             None => None,
@@ -121,7 +186,9 @@ pub(crate) fn read_interactions<'a, R: Rows<'a>>(
             field::key(rows.field(i), spec.string_keys)
                 .map_err(|e| rows.at().parse(format!("{} in column {}", e.describe(), header.label(i))))
         };
-        sink(Interaction { user: key(user)?, item: key(item)?, weight, time });
+        let (user, item) = (key(user)?, key(item)?);
+        trap.check(rows.at(), &[&user, &item])?;
+        sink(Interaction { user, item, weight, time });
         stats.records += 1;
     }
     stats.lines = rows.lines();
@@ -144,11 +211,13 @@ pub(crate) fn read_entities<'a, R: Rows<'a>>(
     let needed = tag_columns.iter().flatten().copied().chain([key_column]).max().map_or(0, |m| m + 1);
     let mut stats = ReadStats::default();
     let mut all_columns = Vec::new();
+    let mut trap = HeaderTrap::new(spec);
     while rows.advance()? {
         require(rows, needed, spec.delimiter)?;
         let key = field::key(rows.field(key_column), spec.string_keys).map_err(|e| {
             rows.at().parse(format!("{} in column {}", e.describe(), header.label(key_column)))
         })?;
+        trap.check(rows.at(), &[&key])?;
         let columns = match &tag_columns {
             Some(columns) => columns,
             None => {

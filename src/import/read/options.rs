@@ -46,6 +46,9 @@ pub struct ImportSpec {
     pub format: Format,
     /// Whether the first line names the columns.
     pub(crate) header: bool,
+    /// Whether the statement said nothing about a header, so that a first line that looks like one is
+    /// refused rather than read as data.
+    pub(crate) header_unstated: bool,
     /// The field separator of csv and tsv.
     pub(crate) delimiter: u8,
     /// The user column of an interactions file.
@@ -107,6 +110,7 @@ impl ImportSpec {
             target,
             format,
             header: false,
+            header_unstated: false,
             delimiter: if format == Format::Csv { b',' } else { b'\t' },
             user: Column::Index(0),
             item: Column::Index(1),
@@ -186,7 +190,10 @@ impl ImportSpec {
                 )))
             }
             (Some(h), _) => spec.header = h,
-            (None, first) => spec.header = first.is_some(),
+            (None, first) => {
+                spec.header = first.is_some();
+                spec.header_unstated = !spec.header;
+            }
         }
         if spec.min_weight.is_some() && spec.weight.is_none() && matches!(format, Format::Csv | Format::Tsv) {
             return Err(fail("option 'min_weight' needs a weight column: add weight = <column>".into()));

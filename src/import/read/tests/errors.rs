@@ -201,3 +201,50 @@ fn invalid_utf8_in_a_tag_and_lightgcn_keys() {
     let err = bad_interactions("train.txt", b"1 2 3\n2 4 \xff\n", Some("lightgcn"), &[]);
     assert_error(&err, ImportErrorKind::Parse, Some(2), "invalid UTF-8 in the key for item 2");
 }
+
+#[test]
+fn a_header_read_as_data_is_refused_with_the_fix() {
+    let text = b"userId,movieId\n1,10\n2,11\n";
+    let err = bad_interactions("ratings.csv", text, None, &[]);
+    assert_error(
+        &err,
+        ImportErrorKind::Parse,
+        Some(1),
+        "this line looks like a header ('userId', 'movieId' where the next line has integer keys); \
+         add header = true to skip it (header = false reads it as data)",
+    );
+    // Stated either way, the first line is what the statement says.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "ratings.csv", text);
+    let (rows, _) = interactions(&path, None, &[("header", true.into())]).unwrap();
+    assert_eq!(rows, vec![pair(1, 10, None, None), pair(2, 11, None, None)]);
+    let (rows, _) = interactions(&path, None, &[("header", false.into())]).unwrap();
+    assert_eq!(rows[0].user, Key::Str("userId".into()));
+    // Text keys throughout are keys, not a header; so is a one-line file.
+    let path = write(dir.path(), "names.tsv", b"ann\tbook\nbob\tpen\n");
+    assert_eq!(interactions(&path, None, &[]).unwrap().0.len(), 2);
+    let path = write(dir.path(), "one.tsv", b"user\titem\n");
+    assert_eq!(interactions(&path, None, &[]).unwrap().0.len(), 1);
+}
+
+#[test]
+fn a_header_in_an_entities_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "items.tsv", b"item\tgenre\n1\tdrama\n");
+    let err = entities(&path, Target::Items, None, &[]).unwrap_err();
+    assert_eq!((err.line, err.kind), (Some(1), ImportErrorKind::Parse));
+    assert!(err.message.starts_with("this line looks like a header ('item' where"), "{err}");
+}
+
+#[test]
+fn a_word_in_a_number_column_of_the_first_line_hints_at_the_header() {
+    let err = bad_interactions("r.tsv", b"user\titem\trating\n1\t2\t5\n", None, &[("weight", Value::Int(2))]);
+    assert_error(
+        &err,
+        ImportErrorKind::Parse,
+        Some(1),
+        "expected a number in column 2, found 'rating' (if this line is a header, add header = true)",
+    );
+    let err = bad_interactions("r.tsv", b"1\t2\t5\n1\t3\tfive\n", None, &[("weight", Value::Int(2))]);
+    assert_error(&err, ImportErrorKind::Parse, Some(2), "expected a number in column 2, found 'five'");
+}
