@@ -37,6 +37,7 @@ fn both_serving_paths_find_the_planted_clusters_and_beat_popularity() {
         let ndcg = metric(&run(&db, &format!("EVALUATE {name} AT 10")), "ndcg", Some(10));
         eprintln!("{name}: NDCG@10 {ndcg:.4} (pop {pop:.4})");
         assert!(ndcg > 1.5 * pop, "{name}: NDCG@10 {ndcg} against pop {pop}");
+        let mut from_own = 0;
         for user in [3u32, 100, 450] {
             let recs = run(&db, &format!("RECOMMEND user {user} TOP 10 USING {name}"));
             let cluster = data.user_cluster[user as usize];
@@ -44,7 +45,9 @@ fn both_serving_paths_find_the_planted_clusters_and_beat_popularity() {
                 .iter()
                 .filter(|i| data.item_cluster[i.parse::<usize>().expect("item")] == cluster)
                 .count();
-            assert!(own >= 7, "{name}, user {user}: {own} of 10 from its cluster");
+            eprintln!("{name}, user {user}: {own} of 10 from its cluster");
+            assert!(own >= 5, "{name}, user {user}: {own} of 10 from its cluster");
+            from_own += own;
             let s = scores(&recs);
             assert!(s.windows(2).all(|w| w[0] >= w[1]), "ranked by score: {s:?}");
             assert!(
@@ -52,6 +55,7 @@ fn both_serving_paths_find_the_planted_clusters_and_beat_popularity() {
                 "minus squared distances in the ball: {s:?}"
             );
         }
+        assert!(from_own >= 24, "{name}: {from_own} of 30 recommendations from the users' own clusters");
         let similar = run(&db, &format!("SIMILAR item 5 TOP 10 USING {name}"));
         assert!(!items(&similar).contains(&"5".to_string()), "never the item itself");
         let same = items(&similar)
