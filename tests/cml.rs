@@ -241,5 +241,5 @@ fn on_standard_split(train: &str, model: &str) -> Option<f64> {
 #[ignore = "trains on the standard split, several minutes in a debug build; run with --release --ignored"]
 fn the_defaults_on_the_standard_split_beat_the_baselines() {
     let Some(ndcg) = on_standard_split("TRAIN cml", "cml") else { return };
-    assert!(ndcg >= 0.32, "cml defaults: NDCG@10 {ndcg}");
+    assert!(ndcg >= 0.325, "cml defaults: NDCG@10 {ndcg}");
 }

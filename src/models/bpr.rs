@@ -8,9 +8,9 @@
 //! vectors and biases it touches. (The `implicit` library draws `j` in proportion to popularity; uniform
 //! negatives did clearly better on a validation slice of MovieLens-1M.)
 //!
-//! **Parallelism.** Users are cut into blocks of about equal interaction counts, and the blocks are
-//! shared out among rayon's threads, each with its own random generator seeded by the seed, the epoch and
-//! the block. A block's user vectors are its own; item vectors and biases are shared by all threads and
+//! **Parallelism** (the machinery of [`super::hogwild`], shared with `cml`). Users are cut into blocks of
+//! about equal interaction counts, and the blocks are shared out among rayon's threads, each with its own
+//! random generator seeded by the seed, the epoch and the block. A block's user vectors are its own; item vectors and biases are shared by all threads and
 //! updated without locks, Hogwild-style (Niu et al., NIPS 2011), through relaxed atomic loads and stores
 //! of their bits: no unsafe code, and a rare lost update, which SGD tolerates. So training is
 //! deterministic for a seed on one thread, and **not** with more (the interleaving of item updates

@@ -50,7 +50,7 @@ const PARAMETERS: &[Param] = &[
     Param::int("dims", 64, 1, 1024, "dimensions of the space of the points"),
     Param::positive("margin", 0.75, "hinge margin m on squared distances"),
     Param::int("negatives", 10, 1, 1000, "U: negatives drawn per positive to estimate its WARP rank"),
-    Param::int("epochs", 50, 1, 10_000, "passes, each of as many sampled positives as interactions"),
+    Param::int("epochs", 60, 1, 10_000, "passes, each of as many sampled positives as interactions"),
     Param::positive("learning_rate", 0.005, "SGD step size of the first epoch, falling linearly to 0"),
     Param::non_negative("covariance", 0.0, "λ_c, weight of the covariance regulariser (one step per epoch)"),
     Param::choice(
