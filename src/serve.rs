@@ -87,9 +87,16 @@ pub(crate) fn refine(
     wanted: usize,
     exact: impl FnOnce(&[u32], &mut [f32]) -> Result<()>,
 ) -> Result<Vec<(u32, f64)>> {
-    let mut ranked = order(hits.iter().map(|h| h.id).collect(), exact)?;
-    ranked.truncate(wanted);
-    Ok(ranked)
+    let mut ranked = scored(hits.iter().map(|h| h.id).collect(), exact)?;
+    if wanted == 0 {
+        return Ok(Vec::new());
+    }
+    if ranked.len() > wanted {
+        ranked.select_nth_unstable_by(wanted - 1, rank_order);
+        ranked.truncate(wanted);
+    }
+    ranked.sort_unstable_by(rank_order);
+    Ok(ranked.into_iter().map(|(i, s)| (i, f64::from(s))).collect())
 }
 
 /// `candidates` ordered by `fine`'s scores for `user`, best first; equal scores in ascending item id
@@ -100,14 +107,15 @@ pub(crate) fn rerank(
     seen: &[u32],
     candidates: &[(u32, f64)],
 ) -> Result<Vec<(u32, f64)>> {
-    order(candidates.iter().map(|c| c.0).collect(), |ids, out| fine.score_items(user, seen, ids, out))
-}
-
-/// `ids` with the scores `score` writes for them, best first; equal scores in ascending id order.
-fn order(ids: Vec<u32>, score: impl FnOnce(&[u32], &mut [f32]) -> Result<()>) -> Result<Vec<(u32, f64)>> {
-    let mut scores = vec![0.0f32; ids.len()];
-    score(&ids, &mut scores)?;
-    let mut ranked: Vec<(u32, f32)> = ids.into_iter().zip(scores).collect();
+    let mut ranked =
+        scored(candidates.iter().map(|c| c.0).collect(), |ids, out| fine.score_items(user, seen, ids, out))?;
     ranked.sort_unstable_by(rank_order);
     Ok(ranked.into_iter().map(|(i, s)| (i, f64::from(s))).collect())
+}
+
+/// `ids` with the scores `score` writes for them.
+fn scored(ids: Vec<u32>, score: impl FnOnce(&[u32], &mut [f32]) -> Result<()>) -> Result<Vec<(u32, f32)>> {
+    let mut scores = vec![0.0f32; ids.len()];
+    score(&ids, &mut scores)?;
+    Ok(ids.into_iter().zip(scores).collect())
 }

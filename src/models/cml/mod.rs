@@ -387,28 +387,35 @@ impl WithSimd for Distances<'_> {
 }
 
 /// `−‖query − row(id)‖²` for each of `ids` into `out` (`-inf` for an id `row` knows nothing of; it gives
-/// a row and its squared norm): the rows gathered, then the kernel of a full pass, so the scores are
-/// those of one.
-fn gathered_distances<'r>(
-    query: &[f32],
-    ids: &[u32],
-    row: impl Fn(u32) -> Option<(&'r [f32], f32)>,
-    out: &mut [f32],
-) {
-    let mut rows = Vec::with_capacity(ids.len() * query.len());
-    let mut norms = Vec::with_capacity(ids.len());
-    for (r, n) in ids.iter().filter_map(|&i| row(i)) {
-        rows.extend_from_slice(r);
-        norms.push(n);
-    }
-    let mut scores = vec![0f32; norms.len()];
-    negative_distances(query, &rows, &norms, &mut scores);
-    let mut scores = scores.into_iter();
-    for (o, &i) in out.iter_mut().zip(ids) {
-        *o = match row(i) {
-            Some(_) => scores.next().unwrap_or(f32::NEG_INFINITY),
-            None => f32::NEG_INFINITY,
-        };
+/// a row and its squared norm), by the kernel of a full pass, so the scores are those of one.
+fn gathered_distances<'r, R>(query: &[f32], ids: &[u32], row: R, out: &mut [f32])
+where
+    R: Fn(u32) -> Option<(&'r [f32], f32)>,
+{
+    dispatch(Listed { query, ids, row, out });
+}
+
+/// The kernel of [`gathered_distances`].
+struct Listed<'a, R> {
+    query: &'a [f32],
+    ids: &'a [u32],
+    row: R,
+    out: &'a mut [f32],
+}
+
+impl<'r, R: Fn(u32) -> Option<(&'r [f32], f32)>> WithSimd for Listed<'_, R> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Listed { query, ids, row, out } = self;
+        let q = super::factors::dot(simd, query, query);
+        for (o, &i) in out.iter_mut().zip(ids) {
+            *o = match row(i) {
+                Some((r, n)) => 2.0 * super::factors::dot(simd, query, r) - n - q,
+                None => f32::NEG_INFINITY,
+            };
+        }
     }
 }
 
