@@ -43,7 +43,7 @@ pub mod jobs;
 pub mod models;
 mod progress;
 mod result;
-mod serve;
+pub mod serve;
 pub mod synth;
 mod training;
 pub mod value;

@@ -14,7 +14,7 @@ use crate::models::Model;
 
 /// What retrieval found: `(item, score)` pairs best first, and the Hamming engine's account of the
 /// search when the model has binary codes.
-pub(crate) struct Retrieved {
+pub struct Retrieved {
     /// The items, best first; equal scores in ascending item id order.
     pub items: Vec<(u32, f64)>,
     /// How the Hamming index answered (`None` for a model that scores every item).
@@ -23,9 +23,10 @@ pub(crate) struct Retrieved {
 
 /// The `wanted` best items for `user` (visible items `seen`) by `model`, leaving out `excluded` and,
 /// when given, anything outside `allowed`. A model with binary codes is searched exactly through its
-/// item index and the index of `folded` items (filters pushed down; score `bits − 2 · distance`); any
+/// item index and the index of `folded` items (filters pushed down; score `bits − 2 · distance`, or,
+/// for codes that approximate finer scores, the model's exact scores of the nearest candidates); any
 /// other scores every item.
-pub(crate) fn retrieve(
+pub fn retrieve(
     model: &dyn Model,
     folded: Option<&FoldedItems>,
     user: u32,
@@ -38,8 +39,13 @@ pub(crate) fn retrieve(
         let index = codes.item_index();
         let bits = index.codes().bits();
         let filter = Filter { allowed, excluded: Some(excluded) };
-        let (hits, explain) = search(index, folded, &codes.user_code(user, seen), wanted, &filter)?;
-        let items = hits.iter().map(|h| (h.id, f64::from(bits) - 2.0 * f64::from(h.distance))).collect();
+        let wider = codes.candidates(wanted);
+        let code = codes.user_code(user, seen);
+        let (hits, explain) = search(index, folded, &code, wider.unwrap_or(wanted), &filter)?;
+        let items = match wider {
+            Some(_) => refine(&hits, wanted, |ids, out| model.score_items(user, seen, ids, out))?,
+            None => hits.iter().map(|h| (h.id, f64::from(bits) - 2.0 * f64::from(h.distance))).collect(),
+        };
         return Ok(Retrieved { items, explain: Some(explain) });
     }
     let mut scores = vec![0.0f32; model.n_items() as usize];
@@ -71,6 +77,28 @@ pub(crate) fn search(
     Ok((hits, explain))
 }
 
+/// The `wanted` best of the Hamming `hits` by the exact scores `exact` writes for their ids (the second
+/// stage of codes that approximate finer scores, see [`BinaryCodes::candidates`]), best first; equal
+/// scores in ascending id order.
+///
+/// [`BinaryCodes::candidates`]: crate::models::BinaryCodes::candidates
+pub(crate) fn refine(
+    hits: &[Hit],
+    wanted: usize,
+    exact: impl FnOnce(&[u32], &mut [f32]) -> Result<()>,
+) -> Result<Vec<(u32, f64)>> {
+    let mut ranked = scored(hits.iter().map(|h| h.id).collect(), exact)?;
+    if wanted == 0 {
+        return Ok(Vec::new());
+    }
+    if ranked.len() > wanted {
+        ranked.select_nth_unstable_by(wanted - 1, rank_order);
+        ranked.truncate(wanted);
+    }
+    ranked.sort_unstable_by(rank_order);
+    Ok(ranked.into_iter().map(|(i, s)| (i, f64::from(s))).collect())
+}
+
 /// `candidates` ordered by `fine`'s scores for `user`, best first; equal scores in ascending item id
 /// order.
 pub(crate) fn rerank(
@@ -79,10 +107,15 @@ pub(crate) fn rerank(
     seen: &[u32],
     candidates: &[(u32, f64)],
 ) -> Result<Vec<(u32, f64)>> {
-    let items: Vec<u32> = candidates.iter().map(|c| c.0).collect();
-    let mut scores = vec![0.0f32; items.len()];
-    fine.score_items(user, seen, &items, &mut scores)?;
-    let mut ranked: Vec<(u32, f32)> = items.into_iter().zip(scores).collect();
+    let mut ranked =
+        scored(candidates.iter().map(|c| c.0).collect(), |ids, out| fine.score_items(user, seen, ids, out))?;
     ranked.sort_unstable_by(rank_order);
     Ok(ranked.into_iter().map(|(i, s)| (i, f64::from(s))).collect())
+}
+
+/// `ids` with the scores `score` writes for them.
+fn scored(ids: Vec<u32>, score: impl FnOnce(&[u32], &mut [f32]) -> Result<()>) -> Result<Vec<(u32, f32)>> {
+    let mut scores = vec![0.0f32; ids.len()];
+    score(&ids, &mut scores)?;
+    Ok(ids.into_iter().zip(scores).collect())
 }

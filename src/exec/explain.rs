@@ -6,6 +6,7 @@ use recodb_storage::hamming::{Explain, HammingIndex};
 
 use crate::error::Error;
 use crate::models::catalog::Loaded;
+use crate::models::BinaryCodes;
 
 /// The properties of one Hamming search by `loaded` in `index` that returned `results` rows: model and
 /// code length, path and why, how the index was built, kernel, tables and substring bits, radius
@@ -32,6 +33,13 @@ pub(super) fn plan(
         ("results", results.to_string()),
         ("microseconds", micros(e.elapsed)),
     ]
+}
+
+/// The row saying how the Hamming candidates of a search for `wanted` results were re-ranked by the
+/// model's exact scores, for codes that approximate them (none otherwise).
+pub(super) fn refined(codes: &dyn BinaryCodes, wanted: usize) -> Option<(&'static str, String)> {
+    let candidates = codes.candidates(wanted)?;
+    Some(("exact_rerank", format!("the {candidates} nearest codes re-ranked by the model's exact scores")))
 }
 
 /// A duration in microseconds with one decimal.

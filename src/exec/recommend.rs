@@ -8,7 +8,7 @@ use recodb_storage::hamming::Allowed;
 use recodb_storage::{RoaringBitmap, Side};
 
 use super::context::Context;
-use super::explain::{micros, not_binary, plan};
+use super::explain::{micros, not_binary, plan, refined};
 use super::filter::allowed;
 use super::rows::{live_rows, pairs};
 use crate::error::{Error, Result, ResultExt};
@@ -104,6 +104,7 @@ pub(super) fn explain(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
     let retrieved = r.retrieve(wanted)?;
     let e = retrieved.explain.ok_or_else(|| not_binary(&r.loaded)).at(at_model)?;
     let mut properties = plan(&r.loaded, index, &e, retrieved.items.len());
+    properties.extend(refined(codes.as_ref(), wanted));
     let folded = r.folded.as_ref().map_or(0, |f| f.len());
     properties.push(("folded_in_items", format!("{folded} (searched beside the index)")));
     if let Some((_, fine)) = &r.rerank {

@@ -9,16 +9,16 @@ use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex};
 use recodb_storage::{RoaringBitmap, Side};
 
 use super::context::Context;
-use super::explain::{not_binary, plan};
+use super::explain::{not_binary, plan, refined};
 use super::filter::allowed;
 use super::recommend::top;
 use super::rows::{live_rows, pairs, ranked};
 use crate::error::{Error, Object, Result, ResultExt};
 use crate::models::catalog::Loaded;
 use crate::models::folded::FoldedItems;
-use crate::models::BinaryCodes;
+use crate::models::{BinaryCodes, Similarity};
 use crate::result::ResultSet;
-use crate::serve::search;
+use crate::serve::{refine, search};
 
 /// A SIMILAR resolved against the database.
 struct Request {
@@ -79,16 +79,36 @@ impl Request {
 
     /// The `top` nearest entities to the request's in `index` (the entity itself and filtered-out ones
     /// left out), as rows, and what the last search did.
-    fn search(&self, ctx: &Context<'_>, index: &HammingIndex, code: &[u64]) -> Result<(ResultSet, Explain)> {
+    /// With codes that approximate finer scores, the nearest `candidates` codes are re-ranked by the
+    /// model's exact similarity.
+    fn search(
+        &self,
+        ctx: &Context<'_>,
+        codes: &dyn BinaryCodes,
+        index: &HammingIndex,
+        code: &[u64],
+    ) -> Result<(ResultSet, Explain)> {
         let excluded: RoaringBitmap = [self.id].into_iter().collect();
         let allowed = self.allowed.clone().map(Allowed::new);
         let filter = Filter { allowed: allowed.as_ref(), excluded: Some(&excluded) };
         let bits = f64::from(index.codes().bits());
         let mut explain = None;
+        let seen = match self.side {
+            Side::User => ctx.store().user_items(self.id)?.1.iter().collect(),
+            Side::Item => Vec::new(),
+        };
+        let query = match self.side {
+            Side::User => Similarity::User(self.id, &seen),
+            Side::Item => Similarity::Item(self.id),
+        };
         let set = live_rows(ctx.store(), self.side, self.top, |wanted| {
-            let (hits, e) = search(index, self.folded.as_deref(), code, wanted, &filter)?;
+            let wider = codes.candidates(wanted);
+            let (hits, e) = search(index, self.folded.as_deref(), code, wider.unwrap_or(wanted), &filter)?;
             explain = Some(e);
-            Ok(hits.iter().map(|h| (h.id, bits - 2.0 * f64::from(h.distance))).collect())
+            match wider {
+                Some(_) => refine(&hits, wanted, |ids, out| codes.similarity(query, ids, out)),
+                None => Ok(hits.iter().map(|h| (h.id, bits - 2.0 * f64::from(h.distance))).collect()),
+            }
         })?;
         let explain = explain.ok_or_else(|| Error::internal("the Hamming search did not run"))?;
         Ok((set, explain))
@@ -102,7 +122,7 @@ pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
     let r = request(ctx, q)?;
     if let Some(codes) = r.loaded.model.binary() {
         let (index, code) = r.space(ctx, codes.as_ref())?;
-        return r.search(ctx, index, &code).map(|(set, _)| set);
+        return r.search(ctx, codes.as_ref(), index, &code).map(|(set, _)| set);
     }
     if r.side == Side::User {
         let message = format!(
@@ -123,6 +143,8 @@ pub(super) fn explain(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
     let at_model = q.using.as_ref().map_or(q.key.span, |u| u.span);
     let codes = r.loaded.model.binary().ok_or_else(|| not_binary(&r.loaded)).at(at_model)?;
     let (index, code) = r.space(ctx, codes.as_ref())?;
-    let (rows, e) = r.search(ctx, index, &code)?;
-    Ok(pairs(["property", "value"], plan(&r.loaded, index, &e, rows.len())))
+    let (rows, e) = r.search(ctx, codes.as_ref(), index, &code)?;
+    let mut properties = plan(&r.loaded, index, &e, rows.len());
+    properties.extend(refined(codes.as_ref(), r.top));
+    Ok(pairs(["property", "value"], properties))
 }

@@ -8,9 +8,9 @@
 //! vectors and biases it touches. (The `implicit` library draws `j` in proportion to popularity; uniform
 //! negatives did clearly better on a validation slice of MovieLens-1M.)
 //!
-//! **Parallelism.** Users are cut into blocks of about equal interaction counts, and the blocks are
-//! shared out among rayon's threads, each with its own random generator seeded by the seed, the epoch and
-//! the block. A block's user vectors are its own; item vectors and biases are shared by all threads and
+//! **Parallelism** (the machinery of [`super::hogwild`], shared with `cml`). Users are cut into blocks of
+//! about equal interaction counts, and the blocks are shared out among rayon's threads, each with its own
+//! random generator seeded by the seed, the epoch and the block. A block's user vectors are its own; item vectors and biases are shared by all threads and
 //! updated without locks, Hogwild-style (Niu et al., NIPS 2011), through relaxed atomic loads and stores
 //! of their bits: no unsafe code, and a rare lost update, which SGD tolerates. So training is
 //! deterministic for a seed on one thread, and **not** with more (the interleaving of item updates
@@ -26,10 +26,7 @@
 //! regularisation 0.0004-0.002 tried). Training time grows with `epochs × interactions × factors`; a
 //! smaller learning rate needs more epochs, a larger one ends lower.
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand::RngExt;
 use rayon::prelude::*;
 use recodb_storage::rkyv;
 use recodb_storage::Snapshot;
@@ -38,6 +35,7 @@ use faer::traits::pulp::{Simd, WithSimd};
 
 use super::blobs::{encode, Blob, Blobs};
 use super::factors::{dispatch, dot, load, store, FactorModel, Factors, FoldIn, SavedFactors};
+use super::hogwild::{below, blocks, generator, negative, owners, Block, SharedRows};
 use super::{fingerprint, Algorithm, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -50,13 +48,6 @@ pub const BPR: Algorithm = Algorithm {
     train,
     load: from_blobs,
 };
-
-/// Most users' interactions per block of the parallel epoch: blocks depend on the data, not on the
-/// number of threads, so that one thread replays the same sequence for a seed.
-const BLOCK_INTERACTIONS: usize = 4_096;
-
-/// Draws of a negative item before giving up on a triple (when the user has nearly every item).
-const NEGATIVE_TRIES: usize = 16;
 
 const PARAMETERS: &[Param] = &[
     Param::int("factors", 64, 1, 1024, "length of the user and item vectors"),
@@ -111,37 +102,6 @@ pub struct BprBlob {
 
 /// The name of [`BprBlob`].
 pub const BPR_BLOB: &str = "bpr";
-
-/// A uniform draw from `0..n` (`n > 0`) by multiply-shift: bias below 2⁻³² for any `n` we meet.
-fn below(rng: &mut Xoshiro256PlusPlus, n: usize) -> usize {
-    ((u128::from(rng.random::<u64>()) * n as u128) >> 64) as usize
-}
-
-/// An item drawn uniformly from `0..n_items` (`n_items > 0`) and not in `seen` (sorted), or `None`
-/// after [`NEGATIVE_TRIES`] draws that all were.
-fn negative(rng: &mut Xoshiro256PlusPlus, n_items: usize, seen: &[u32]) -> Option<u32> {
-    (0..NEGATIVE_TRIES).map(|_| below(rng, n_items) as u32).find(|j| seen.binary_search(j).is_err())
-}
-
-/// A generator for block `block` of epoch `epoch` (or any other pair of numbers) under `seed`.
-fn generator(seed: u64, epoch: u64, block: u64) -> Xoshiro256PlusPlus {
-    let mix = seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ block.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    Xoshiro256PlusPlus::seed_from_u64(mix)
-}
-
-/// Reads the atomic bits of `from` into `to`.
-fn load_atomic(from: &[AtomicU32], to: &mut [f32]) {
-    for (t, f) in to.iter_mut().zip(from) {
-        *t = f32::from_bits(f.load(Relaxed));
-    }
-}
-
-/// Writes `from` into the atomic bits of `to`.
-fn store_atomic(to: &[AtomicU32], from: &[f32]) {
-    for (t, f) in to.iter().zip(from) {
-        t.store(f.to_bits(), Relaxed);
-    }
-}
 
 /// `ln(1 + e^x)` without overflow.
 fn softplus(x: f32) -> f32 {
@@ -198,43 +158,17 @@ fn update<S: Simd>(
 
 /// Item vectors and biases shared by the threads of an epoch.
 struct SharedItems {
-    dim: usize,
-    vectors: Vec<AtomicU32>,
-    bias: Vec<AtomicU32>,
+    vectors: SharedRows,
+    bias: SharedRows,
 }
 
 impl SharedItems {
-    /// The vector of item `i`.
-    fn vector(&self, i: u32) -> &[AtomicU32] {
-        &self.vectors[i as usize * self.dim..(i as usize + 1) * self.dim]
+    /// The bias of item `i`.
+    fn bias(&self, i: u32) -> f32 {
+        let mut b = [0f32];
+        self.bias.read(i, &mut b);
+        b[0]
     }
-}
-
-/// A block of consecutive users: their interactions are `nnz[0]..nnz[1]` of the snapshot, and `users`
-/// their vectors.
-struct Block<'a> {
-    first_user: u32,
-    nnz: [usize; 2],
-    users: &'a mut [f32],
-}
-
-/// Cuts `users` (the vectors of all of `data`'s users) into blocks of about [`BLOCK_INTERACTIONS`]
-/// interactions each.
-fn blocks<'a>(data: &Snapshot, dim: usize, mut users: &'a mut [f32]) -> Vec<Block<'a>> {
-    let mut out = Vec::new();
-    let mut first = 0u32;
-    while first < data.n_users {
-        let start = data.indptr[first as usize];
-        let mut end = first + 1;
-        while end < data.n_users && data.indptr[end as usize] - start < BLOCK_INTERACTIONS {
-            end += 1;
-        }
-        let (mine, rest) = users.split_at_mut((end - first) as usize * dim);
-        out.push(Block { first_user: first, nnz: [start, data.indptr[end as usize]], users: mine });
-        users = rest;
-        first = end;
-    }
-    out
 }
 
 /// One epoch's triples of one block of users: returns the sum of their losses and how many there were.
@@ -258,7 +192,7 @@ impl WithSimd for Epoch<'_, '_> {
             return (0.0, 0);
         }
         let mut rng = generator(s.seed, epoch, start as u64);
-        let dim = items.dim;
+        let dim = items.vectors.dim();
         let (mut pos, mut neg) = (vec![0f32; dim], vec![0f32; dim]);
         let decay = 1.0 - s.learning_rate * s.regularization;
         let (mut loss, mut steps) = (0f64, 0usize);
@@ -267,21 +201,20 @@ impl WithSimd for Epoch<'_, '_> {
             let (u, i) = (owner[at], data.indices[at]);
             let seen = data.row(u);
             let Some(j) = negative(&mut rng, data.n_items as usize, seen) else { continue };
-            load_atomic(items.vector(i), &mut pos);
-            load_atomic(items.vector(j), &mut neg);
-            let mut bp = f32::from_bits(items.bias[i as usize].load(Relaxed));
-            let mut bn = f32::from_bits(items.bias[j as usize].load(Relaxed));
-            let local = (u - block.first_user) as usize * dim;
-            let user = &mut block.users[local..local + dim];
+            items.vectors.read(i, &mut pos);
+            items.vectors.read(j, &mut neg);
+            let mut bp = items.bias(i);
+            let mut bn = items.bias(j);
+            let user = block.user(u, dim);
             let (z, l) = triple(simd, user, (&pos, bp), (&neg, bn));
             let g = s.learning_rate * z;
             update(simd, user, &mut pos, &mut neg, g, decay, false);
             bp = decay * bp + g;
             bn = decay * bn - g;
-            store_atomic(items.vector(i), &pos);
-            store_atomic(items.vector(j), &neg);
-            items.bias[i as usize].store(bp.to_bits(), Relaxed);
-            items.bias[j as usize].store(bn.to_bits(), Relaxed);
+            items.vectors.write(i, &pos);
+            items.vectors.write(j, &neg);
+            items.bias.write(i, &[bp]);
+            items.bias.write(j, &[bn]);
             loss += f64::from(l);
             steps += 1;
         }
@@ -298,11 +231,10 @@ fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Bo
     let mut users = init(data.n_users as usize);
     let vectors = init(data.n_items as usize);
     let items = SharedItems {
-        dim,
-        vectors: vectors.into_iter().map(|x| AtomicU32::new(x.to_bits())).collect(),
-        bias: (0..data.n_items).map(|_| AtomicU32::new(0f32.to_bits())).collect(),
+        vectors: SharedRows::new(dim, vectors),
+        bias: SharedRows::new(1, vec![0.0; data.n_items as usize]),
     };
-    let owner: Vec<u32> = (0..data.n_users).flat_map(|u| std::iter::repeat_n(u, data.row(u).len())).collect();
+    let owner = owners(data);
     let mut blocks = blocks(data, dim, &mut users);
     for epoch in 0..s.epochs {
         let (loss, steps) = blocks
@@ -319,12 +251,8 @@ fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Bo
     }
     drop(blocks);
     let fingerprints = (0..data.n_users).map(|u| fingerprint(data.row(u))).collect();
-    let factors = Factors {
-        dim,
-        users,
-        items: items.vectors.into_iter().map(|x| f32::from_bits(x.into_inner())).collect(),
-        item_bias: items.bias.into_iter().map(|x| f32::from_bits(x.into_inner())).collect(),
-    };
+    let factors =
+        Factors { dim, users, items: items.vectors.into_values(), item_bias: items.bias.into_values() };
     Ok(Box::new(FactorModel::new(factors, fingerprints, BprFoldIn(s))))
 }
 
@@ -457,17 +385,6 @@ mod tests {
     /// The blobs of a model, by name.
     fn blobs(model: &dyn Model) -> Vec<(&'static str, Vec<u8>)> {
         model.blobs().expect("blobs").into_iter().map(|(n, b)| (n, b.to_vec())).collect()
-    }
-
-    #[test]
-    fn draws_stay_in_range_and_negatives_avoid_seen_items() {
-        let mut rng = generator(1, 2, 3);
-        assert!((0..1000).all(|_| below(&mut rng, 7) < 7));
-        let seen = [0, 1, 2, 4];
-        let draws: Vec<Option<u32>> = (0..1000).map(|_| negative(&mut rng, 5, &seen)).collect();
-        assert!(draws.iter().all(|d| d.is_none_or(|j| j == 3)), "only the unseen item");
-        assert!(draws.iter().filter(|d| d.is_some()).count() > 900, "found within 16 tries: 1 - 0.8¹⁶");
-        assert_eq!(negative(&mut rng, 3, &[0, 1, 2]), None, "every item seen");
     }
 
     #[test]

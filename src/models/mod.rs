@@ -6,10 +6,12 @@ pub mod als;
 pub mod blobs;
 pub mod bpr;
 pub mod catalog;
+pub mod cml;
 pub mod dsiml;
 pub mod ease;
 pub mod factors;
 pub mod folded;
+pub mod hogwild;
 pub(crate) mod migrate;
 pub mod params;
 pub mod pop;
@@ -96,6 +98,32 @@ pub trait BinaryCodes {
     /// that user's visible items)`, with every trained code fixed; `None` when none of them has a
     /// trained code.
     fn fold_in_item(&self, its_users: &[(u32, &[u32])]) -> Option<Vec<u64>>;
+
+    /// For codes that approximate a model's finer scores (projection codes of real points): how many
+    /// Hamming candidates a search for `wanted` results takes before they are re-ranked exactly (by
+    /// [`Model::score_items`] for RECOMMEND, [`BinaryCodes::similarity`] for SIMILAR). `None` (the
+    /// default) when the Hamming order is the model's own.
+    fn candidates(&self, _wanted: usize) -> Option<usize> {
+        None
+    }
+
+    /// The exact similarity to `query` of each of `ids` (of the query's side) into `out`, `-inf` for an
+    /// id the model does not know: the second stage of a SIMILAR by codes that [`candidates`] re-ranks.
+    /// The default, for codes whose Hamming order is final, is an error.
+    ///
+    /// [`candidates`]: BinaryCodes::candidates
+    fn similarity(&self, _query: Similarity<'_>, _ids: &[u32], _out: &mut [f32]) -> Result<()> {
+        Err(Error::unsupported("these codes have no finer similarity to re-rank with"))
+    }
+}
+
+/// What a SIMILAR asks the similarity to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Similarity<'a> {
+    /// Item `id`.
+    Item(u32),
+    /// User `id`, whose visible items are the slice (sorted).
+    User(u32, &'a [u32]),
 }
 
 /// How an algorithm trains: on a snapshot, with checked parameters, reporting progress.
@@ -139,7 +167,8 @@ pub fn fingerprint(items: &[u32]) -> u64 {
 }
 
 /// Every algorithm this build can train.
-pub static ALGORITHMS: &[&Algorithm] = &[&als::ALS, &bpr::BPR, &dsiml::DSIML, &ease::EASE, &pop::POP];
+pub static ALGORITHMS: &[&Algorithm] =
+    &[&als::ALS, &bpr::BPR, &cml::CML, &dsiml::DSIML, &ease::EASE, &pop::POP];
 
 /// The algorithm called `name` (any case), or a not-found error that suggests a close name and lists the
 /// available ones.
