@@ -154,14 +154,14 @@ fn statements_that_need_a_model_say_what_is_missing() {
     db.execute("TRAIN pop AS taste;").expect("train");
     let cases = [
         (
-            "TRAIN cml AS taste WITH (dim = 64)",
-            "cml",
-            "unknown algorithm 'cml' (available: als, bpr, dsiml, ease, pop)",
+            "TRAIN nosuchalgo AS taste WITH (dim = 64)",
+            "nosuchalgo",
+            "unknown algorithm 'nosuchalgo' (available: als, bpr, corml, dsiml, ease, pop)",
         ),
         (
             "TRAIN eas",
             "eas",
-            "unknown algorithm 'eas'; did you mean 'ease'? (available: als, bpr, dsiml, ease, pop)",
+            "unknown algorithm 'eas'; did you mean 'ease'? (available: als, bpr, corml, dsiml, ease, pop)",
         ),
         (
             "RECOMMEND user 42 TOP 10 USING tast",
