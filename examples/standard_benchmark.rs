@@ -8,7 +8,11 @@
 //! cargo run --release --example standard_benchmark -- --data /path/to/splits/ml-1m-r4 pop
 //! cargo run --release --example standard_benchmark -- 'ease WITH (lambda = 500)' \
 //!     'dsiml WITH (keep_real = true)' 'm1 RERANK 200 USING m0' 'm1 RERANK 200 USING m1'
+//! cargo run --release --example standard_benchmark -- --data ../shared/data/gowalla corml als
 //! ```
+//!
+//! A data folder holds `train.tsv` and `test.tsv` (`user<TAB>item`), or `train.txt` and `test.txt` in
+//! the LightGCN format (`user item item ...`, e.g. Gowalla).
 //!
 //! Each argument is what follows `TRAIN` in a statement; the models are named `m0`, `m1`, ... in
 //! argument order. An argument that starts with such a name evaluates that model again without
@@ -46,24 +50,33 @@ fn main() -> ExitCode {
 }
 
 fn run(data: &std::path::Path, specs: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let (train, test) = (data.join("train.tsv"), data.join("test.tsv"));
+    let (mut train, mut test, mut format) = (data.join("train.tsv"), data.join("test.tsv"), "tsv");
+    if !train.exists() && data.join("train.txt").exists() {
+        (train, test, format) = (data.join("train.txt"), data.join("test.txt"), "lightgcn");
+    }
     if !train.exists() || !test.exists() {
-        let message =
-            format!("{} needs train.tsv and test.tsv (the standard split of ../shared/data)", data.display());
+        let message = format!(
+            "{} needs train.tsv and test.tsv (the standard split of ../shared/data), or LightGCN's \
+             train.txt and test.txt",
+            data.display()
+        );
         return Err(message.into());
     }
     let db = Database::open_temporary()?;
     let started = Instant::now();
-    let imported = db.query("IMPORT INTERACTIONS FROM ?", &[Value::from(train.display().to_string())])?;
+    let imported = db.query(
+        &format!("IMPORT INTERACTIONS FROM ? FORMAT {format}"),
+        &[Value::from(train.display().to_string())],
+    )?;
     let import_s = started.elapsed().as_secs_f64();
     let pairs = first_int(&imported, "records");
     eprintln!("imported {pairs} training pairs in {import_s:.2} s");
     let threads = rayon::current_num_threads();
 
     println!(
-        "| model | NDCG@10 | Recall@20 | NDCG@50 | Recall@50 | Coverage@10 | train s | EVALUATE s | RECOMMEND µs (median) |"
+        "| model | NDCG@10 | Recall@20 | NDCG@20 | NDCG@50 | Recall@50 | Coverage@10 | train s | EVALUATE s | RECOMMEND µs (median) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let names: Vec<String> = (0..specs.len()).map(|i| format!("m{i}")).collect();
     for (spec, own_name) in specs.iter().zip(&names) {
         let (model, rerank) = match spec.split_once(" RERANK ") {
@@ -79,7 +92,7 @@ fn run(data: &std::path::Path, specs: &[String]) -> Result<(), Box<dyn std::erro
             }
         };
         let evaluated = db.query(
-            &format!("EVALUATE {name}{rerank} AGAINST ? AT 10, 20, 50"),
+            &format!("EVALUATE {name}{rerank} AGAINST ? FORMAT {format} AT 10, 20, 50"),
             &[Value::from(test.display().to_string())],
         )?;
         let metric = |m: &str, k: i64| {
@@ -99,9 +112,10 @@ fn run(data: &std::path::Path, specs: &[String]) -> Result<(), Box<dyn std::erro
             .unwrap_or(f64::NAN);
         let micros = recommend_median_micros(&db, &format!("{name}{rerank}"))?;
         println!(
-            "| {spec} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {} | {eval_s:.2} | {micros:.0} |",
+            "| {spec} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {} | {eval_s:.2} | {micros:.0} |",
             metric("ndcg", 10),
             metric("recall", 20),
+            metric("ndcg", 20),
             metric("ndcg", 50),
             metric("recall", 50),
             metric("coverage", 10),
@@ -109,8 +123,9 @@ fn run(data: &std::path::Path, specs: &[String]) -> Result<(), Box<dyn std::erro
         );
     }
     println!(
-        "\nml-1m-r4: {pairs} training pairs, full ranking over all items, each user's training items excluded; \
+        "\n{}: {pairs} training pairs, full ranking over all items, each user's training items excluded; \
          {threads} threads; recodb {}.",
+        data.file_name().map_or_else(|| data.display().to_string(), |n| n.to_string_lossy().into_owned()),
         env!("CARGO_PKG_VERSION")
     );
     Ok(())

@@ -182,18 +182,9 @@ impl Model for EaseModel {
 mod tests {
     use super::*;
     use crate::models::blobs::in_memory;
+    use crate::models::testing::snapshot;
     use crate::progress::NoProgress;
     use crate::value::Value;
-
-    fn snapshot(rows: &[&[u32]], n_items: u32) -> Snapshot {
-        let mut indptr = vec![0];
-        let mut indices = Vec::new();
-        for r in rows {
-            indices.extend_from_slice(r);
-            indptr.push(indices.len());
-        }
-        Snapshot { n_users: rows.len() as u32, n_items, indptr, indices, weights: None, data_version: 1 }
-    }
 
     #[test]
     fn matches_the_closed_form_on_a_small_case() {

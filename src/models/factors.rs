@@ -39,7 +39,7 @@ pub struct SavedFactors {
 }
 
 /// Users scored per matrix product in [`Model::score_batch`].
-const SCORE_BLOCK: usize = 64;
+pub(crate) const SCORE_BLOCK: usize = 64;
 
 /// The learned vectors of a factor model.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod bpr;
 pub mod catalog;
 pub mod cml;
+pub mod corml;
 pub mod dsiml;
 pub mod ease;
 pub mod factors;
@@ -16,6 +17,9 @@ pub(crate) mod migrate;
 pub mod params;
 pub mod pop;
 pub mod topk;
+
+#[cfg(test)]
+pub(crate) mod testing;
 
 use recodb_storage::hamming::HammingIndex;
 use recodb_storage::Snapshot;
@@ -168,7 +172,7 @@ pub fn fingerprint(items: &[u32]) -> u64 {
 
 /// Every algorithm this build can train.
 pub static ALGORITHMS: &[&Algorithm] =
-    &[&als::ALS, &bpr::BPR, &cml::CML, &dsiml::DSIML, &ease::EASE, &pop::POP];
+    &[&als::ALS, &bpr::BPR, &cml::CML, &corml::CORML, &dsiml::DSIML, &ease::EASE, &pop::POP];
 
 /// The algorithm called `name` (any case), or a not-found error that suggests a close name and lists the
 /// available ones.

@@ -45,6 +45,17 @@ pub enum Kind {
         /// Whether zero is refused.
         positive: bool,
     },
+    /// Any finite number (negative too); integers convert.
+    Number {
+        /// The default.
+        default: f64,
+    },
+    /// A number greater than 0 and at most 1, or absent when `default` is `None`: the algorithm then
+    /// chooses (`auto`).
+    Fraction {
+        /// The default (`None`: auto).
+        default: Option<f64>,
+    },
     /// `TRUE`/`FALSE` (or the words `'true'`/`'false'`).
     Bool {
         /// The default.
@@ -91,6 +102,16 @@ impl Param {
         Param { name, kind: Kind::Float { default, positive: false }, doc }
     }
 
+    /// Any finite number, negative too.
+    pub const fn number(name: &'static str, default: f64, doc: &'static str) -> Param {
+        Param { name, kind: Kind::Number { default }, doc }
+    }
+
+    /// A number greater than 0 and at most 1; `None` when the algorithm chooses it (`auto`).
+    pub const fn fraction(name: &'static str, default: Option<f64>, doc: &'static str) -> Param {
+        Param { name, kind: Kind::Fraction { default }, doc }
+    }
+
     /// A boolean.
     pub const fn flag(name: &'static str, default: bool, doc: &'static str) -> Param {
         Param { name, kind: Kind::Bool { default }, doc }
@@ -110,7 +131,7 @@ impl Param {
     pub fn type_name(&self) -> &'static str {
         match self.kind {
             Kind::Int { .. } | Kind::Auto { .. } => "integer",
-            Kind::Float { .. } => "number",
+            Kind::Float { .. } | Kind::Number { .. } | Kind::Fraction { .. } => "number",
             Kind::Bool { .. } => "boolean",
             Kind::Choice { .. } => "choice",
         }
@@ -121,7 +142,8 @@ impl Param {
         match self.kind {
             Kind::Int { default, .. } => default.to_string(),
             Kind::Auto { .. } => "auto".into(),
-            Kind::Float { default, .. } => number(default),
+            Kind::Float { default, .. } | Kind::Number { default } => number(default),
+            Kind::Fraction { default } => default.map_or_else(|| "auto".into(), number),
             Kind::Bool { default } => default.to_string(),
             Kind::Choice { default, .. } => format!("'{default}'"),
         }
@@ -137,6 +159,8 @@ impl Param {
             Kind::Int { min, max, step, .. } => format!("a multiple of {step} from {min} to {max}"),
             Kind::Float { positive: true, .. } => "a positive number".into(),
             Kind::Float { positive: false, .. } => "a number of zero or more".into(),
+            Kind::Number { .. } => "a number".into(),
+            Kind::Fraction { .. } => "a number greater than 0 and at most 1".into(),
             Kind::Bool { .. } => "true or false".into(),
             Kind::Choice { choices, .. } => {
                 let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
@@ -157,6 +181,8 @@ impl Param {
                 .as_f64()
                 .filter(|x| x.is_finite() && (*x > 0.0 || (!positive && *x == 0.0)))
                 .map(Value::Float),
+            Kind::Number { .. } => value.as_f64().filter(|x| x.is_finite()).map(Value::Float),
+            Kind::Fraction { .. } => value.as_f64().filter(|x| *x > 0.0 && *x <= 1.0).map(Value::Float),
             Kind::Bool { .. } => match value {
                 Value::Bool(b) => Some(Value::Bool(*b)),
                 Value::Text(t) if t.eq_ignore_ascii_case("true") => Some(Value::Bool(true)),
@@ -263,9 +289,17 @@ impl Params {
 
     /// A number parameter.
     pub fn float(&self, name: &str) -> Result<f64> {
+        self.auto_float(name)?.ok_or_else(|| self.mistyped(name))
+    }
+
+    /// A number parameter the algorithm chooses when absent (`None`: a fraction declared `auto`).
+    pub fn auto_float(&self, name: &str) -> Result<Option<f64>> {
         match self.lookup(name)? {
-            (_, Some(v)) => v.as_f64().ok_or_else(|| self.mistyped(name)),
-            (Param { kind: Kind::Float { default, .. }, .. }, None) => Ok(*default),
+            (_, Some(v)) => v.as_f64().map(Some).ok_or_else(|| self.mistyped(name)),
+            (Param { kind: Kind::Float { default, .. } | Kind::Number { default }, .. }, None) => {
+                Ok(Some(*default))
+            }
+            (Param { kind: Kind::Fraction { default }, .. }, None) => Ok(*default),
             _ => Err(self.mistyped(name)),
         }
     }
@@ -323,6 +357,9 @@ mod tests {
         Param::flag("keep_real", false, "keep vectors"),
         Param::choice("solver", "cg", &["cg", "cholesky"], "solver"),
         Param::seed("seed", 42, "seed"),
+        Param::number("shift", -0.5, "any number"),
+        Param::fraction("share", Some(0.25), "a fraction"),
+        Param::fraction("ratio", None, "a fraction or auto"),
     ];
 
     fn check(pairs: &[(&str, Value)]) -> Result<Params> {
@@ -339,6 +376,15 @@ mod tests {
         assert!(!p.flag("keep_real").expect("default"));
         assert_eq!(p.choice("solver").expect("default"), "cg");
         assert_eq!(p.seed("seed").expect("default"), 42);
+        assert_eq!(p.float("shift").expect("default"), -0.5);
+        assert_eq!(p.float("share").expect("default"), 0.25);
+        assert_eq!(p.auto_float("ratio").expect("default"), None);
+        assert!(matches!(p.float("ratio").expect_err("auto").kind(), ErrorKind::Internal(_)));
+        let p = check(&[("shift", Value::Int(-3)), ("share", Value::Int(1)), ("ratio", Value::Float(0.05))])
+            .expect("valid");
+        assert_eq!(p.float("shift").expect("given"), -3.0);
+        assert_eq!(p.float("share").expect("given"), 1.0);
+        assert_eq!(p.auto_float("ratio").expect("given"), Some(0.05));
         let p = check(&[
             ("ALPHA", Value::Int(3)),
             ("solver", Value::from("Cholesky")),
@@ -378,6 +424,15 @@ mod tests {
                 "regularization must be a number of zero or more, got NaN (for als)",
             ),
             (("keep_real", Value::Int(1)), "keep_real must be true or false, got 1 (for als)"),
+            (("shift", Value::Float(f64::INFINITY)), "shift must be a number, got inf (for als)"),
+            (
+                ("share", Value::Float(0.0)),
+                "share must be a number greater than 0 and at most 1, got 0 (for als)",
+            ),
+            (
+                ("ratio", Value::Float(1.5)),
+                "ratio must be a number greater than 0 and at most 1, got 1.5 (for als)",
+            ),
         ];
         for ((name, value), expected) in cases {
             let err = check(&[(name, value)]).expect_err(expected);
@@ -418,6 +473,8 @@ mod tests {
         assert_eq!(shown[2], ("auto".into(), "an integer from 1 to 64".into(), "integer"));
         assert_eq!(shown[4], ("0.0004".into(), "a number of zero or more".into(), "number"));
         assert_eq!(shown[6], ("'cg'".into(), "one of 'cg', 'cholesky'".into(), "choice"));
+        assert_eq!(shown[8], ("-0.5".into(), "a number".into(), "number"));
+        assert_eq!(shown[10], ("auto".into(), "a number greater than 0 and at most 1".into(), "number"));
         assert_eq!(number(std::f64::consts::SQRT_2), "1.414214");
         assert_eq!(number(500.0), "500");
     }

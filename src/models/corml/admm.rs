@@ -1,0 +1,224 @@
+//! The learned part of corml for one block of items (spec A.4, A.5): the Gram matrices of the
+//! degree-scaled interactions, the spectral matrix `G_c`, then scaled-form ADMM exactly as the
+//! authors' code runs it (zero start, fixed ρ, a fixed number of iterations, the zero diagonal kept in
+//! the H-step, symmetry and non-negativity by projection), on dense `f32` buffers with faer's matrix
+//! products. Five `n × n` buffers are alive during the iterations: `A⁻¹`, `H_b`, `Z`, `Γ` and one for
+//! work.
+
+use faer::linalg::matmul::matmul;
+use faer::linalg::solvers::DenseSolveCore;
+use faer::{Accum, MatMut, MatRef, Par, Side};
+use rayon::prelude::*;
+use recodb_storage::Snapshot;
+
+use super::spectral::local_ids;
+use super::Settings;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Square tiles of the projection (a cache-friendly transpose).
+const TILE: usize = 64;
+
+/// What the blocks share: the data, the global item degrees, each user's weight `φ'_u` in `Q` (`None`
+/// when every weight is 1, and `Q = P`), the global spectral vectors (item-major, `k` per item) and
+/// the settings.
+pub(super) struct Shared<'a> {
+    /// The training interactions.
+    pub data: &'a Snapshot,
+    /// Item degrees, clamped at 1.
+    pub degrees: &'a [f32],
+    /// `φ'_u` of every user, or `None` when all are 1.
+    pub user_weights: Option<Vec<f32>>,
+    /// The spectral vectors, `k` per item.
+    pub vectors: &'a [f32],
+    /// The parameters.
+    pub settings: &'a Settings,
+}
+
+/// What ADMM learned for one block.
+pub(super) struct Solved {
+    /// The upper-triangle entries `(i, j, value)`, `i < j` (global ids), of at least the threshold.
+    pub entries: Vec<(u32, u32, f32)>,
+    /// The primal residual `‖H − Z‖_F` after each iteration.
+    pub residuals: Vec<f32>,
+}
+
+/// Learns the block `block` (sorted global item ids), reporting each iteration as `done` of `phase`.
+pub(super) fn solve(
+    shared: &Shared<'_>,
+    block: &[u32],
+    progress: &dyn Progress,
+    phase: &str,
+) -> Result<Solved> {
+    let s = shared.settings;
+    let n = block.len();
+    let degree: Vec<f32> = block.iter().map(|&i| shared.degrees[i as usize]).collect();
+    let rows = local_rows(shared.data, block);
+    let scale: Vec<f32> = degree.iter().map(|d| d.powf(-s.t)).collect();
+    let c = 1.0 / s.lambda - 1.0;
+
+    let p = gram(&rows, &scale, None, n);
+    let q = shared.user_weights.as_ref().map(|w| gram(&rows, &scale, Some(w), n));
+    let gc = spectral(shared, block, &degree, s.t);
+    // B0 = P/(2λ) + ε·c·Q·G_c.
+    let mut b0 = vec![0f32; n * n];
+    let qm = q.as_deref().unwrap_or(&p);
+    matmul(mat_mut(&mut b0, n), Accum::Replace, mat(qm, n), mat(&gc, n), s.epsilon * c, Par::rayon(0));
+    drop(gc);
+    let half = 0.5 / s.lambda;
+    b0.par_iter_mut().zip(&p).for_each(|(b, p)| *b += half * p);
+    // A = εQ + diag(θd + ρ), factored once.
+    let mut a = q.unwrap_or(p);
+    a.par_iter_mut().for_each(|x| *x *= s.epsilon);
+    for (j, d) in degree.iter().enumerate() {
+        a[j * n + j] += s.theta * d + s.rho;
+    }
+    let factor = mat(&a, n)
+        .llt(Side::Lower)
+        .map_err(|e| Error::internal(format!("corml: εQ + diag(θd + ρ) is not positive definite ({e:?})")))?;
+    drop(a);
+    let inverse = factor.inverse();
+    drop(factor);
+    let mut ainv = vec![0f32; n * n];
+    ainv.par_chunks_mut(n.max(1)).enumerate().for_each(|(j, column)| {
+        for (i, x) in column.iter_mut().enumerate() {
+            *x = inverse[(i, j)];
+        }
+    });
+    drop(inverse);
+    let diagonal: Vec<f32> = (0..n).map(|j| ainv[j * n + j]).collect();
+    let mut hb = vec![0f32; n * n];
+    matmul(mat_mut(&mut hb, n), Accum::Replace, mat(&ainv, n), mat(&b0, n), 1.0, Par::rayon(0));
+    drop(b0);
+
+    let (mut z, mut gamma, mut work) = (vec![0f32; n * n], vec![0f32; n * n], vec![0f32; n * n]);
+    let mut residuals = Vec::with_capacity(s.iterations as usize);
+    for done in 0..s.iterations {
+        if !progress.update(phase, done, s.iterations) {
+            return Err(Error::cancelled("training"));
+        }
+        // H̃ = H_b + ρ·A⁻¹(Z − Γ), written into `work`.
+        z.par_iter_mut().zip(&gamma).for_each(|(z, g)| *z -= g);
+        work.copy_from_slice(&hb);
+        matmul(mat_mut(&mut work, n), Accum::Add, mat(&ainv, n), mat(&z, n), s.rho, Par::rayon(0));
+        // H = H̃ − A⁻¹·diag(μ) with μ_j = H̃_jj / A⁻¹_jj: the diagonal becomes zero.
+        work.par_chunks_mut(n.max(1)).enumerate().for_each(|(j, column)| {
+            let mu = column[j] / (diagonal[j] + 1e-10);
+            column.iter_mut().zip(&ainv[j * n..(j + 1) * n]).for_each(|(h, a)| *h -= mu * a);
+        });
+        // X = H + Γ; Z = max(0, (X + Xᵀ)/2); Γ = X − Z.
+        work.par_iter_mut().zip(&gamma).for_each(|(x, g)| *x += g);
+        residuals.push(project(&work, &mut z, &mut gamma, n));
+    }
+    let threshold = s.threshold;
+    let entries = z
+        .par_chunks(n.max(1))
+        .enumerate()
+        .flat_map_iter(|(j, column)| {
+            column[..j]
+                .iter()
+                .enumerate()
+                .filter(move |&(_, &v)| v >= threshold && v > 0.0)
+                .map(move |(i, &v)| (block[i], block[j], v))
+        })
+        .collect();
+    Ok(Solved { entries, residuals })
+}
+
+fn mat(buffer: &[f32], n: usize) -> MatRef<'_, f32> {
+    MatRef::from_column_major_slice(buffer, n, n)
+}
+
+fn mat_mut(buffer: &mut [f32], n: usize) -> MatMut<'_, f32> {
+    MatMut::from_column_major_slice_mut(buffer, n, n)
+}
+
+/// Each user's items within `block`, as local ids (ascending), with the user's id; users without any
+/// are left out.
+fn local_rows(data: &Snapshot, block: &[u32]) -> Vec<(u32, Vec<u32>)> {
+    let local = local_ids(block, data.n_items);
+    (0..data.n_users)
+        .into_par_iter()
+        .filter_map(|u| {
+            let row: Vec<u32> = data
+                .row(u)
+                .iter()
+                .filter_map(|&i| local.get(i as usize).copied().filter(|&l| l != u32::MAX))
+                .collect();
+            (!row.is_empty()).then_some((u, row))
+        })
+        .collect()
+}
+
+/// `Σ_u w_u · (s∘r_u)ᵀ(s∘r_u)`, dense `n × n` (symmetric), with `w_u = weights[u]` or 1. Threads own
+/// disjoint blocks of columns and scan every user for the items of their block.
+fn gram(rows: &[(u32, Vec<u32>)], scale: &[f32], weights: Option<&[f32]>, n: usize) -> Vec<f32> {
+    let mut out = vec![0f32; n * n];
+    let width = n.div_ceil(4 * rayon::current_num_threads()).max(1);
+    out.par_chunks_mut(width * n).enumerate().for_each(|(c, columns)| {
+        let (first, last) = ((c * width) as u32, ((c + 1) * width) as u32);
+        for (u, row) in rows {
+            let w = weights.map_or(1.0, |w| w[*u as usize]);
+            let start = row.partition_point(|&a| a < first);
+            for &a in row[start..].iter().take_while(|&&a| a < last) {
+                let column = &mut columns[(a - first) as usize * n..(a - first + 1) as usize * n];
+                let f = w * scale[a as usize];
+                for &b in row {
+                    column[b as usize] += f * scale[b as usize];
+                }
+            }
+        }
+    });
+    out
+}
+
+/// `G_c = −D^{t−1/2} G D^{1/2−t}` of the block, with `G = max(0, V_p V_pᵀ)` off the diagonal and 0 on it.
+fn spectral(shared: &Shared<'_>, block: &[u32], degree: &[f32], t: f32) -> Vec<f32> {
+    let (n, k) = (block.len(), shared.settings.k);
+    let mut vp = Vec::with_capacity(n * k);
+    for &i in block {
+        vp.extend_from_slice(&shared.vectors[i as usize * k..(i as usize + 1) * k]);
+    }
+    let vp = MatRef::from_row_major_slice(&vp, n, k);
+    let mut g = vec![0f32; n * n];
+    matmul(mat_mut(&mut g, n), Accum::Replace, vp, vp.transpose(), 1.0, Par::rayon(0));
+    let left: Vec<f32> = degree.iter().map(|d| d.powf(t - 0.5)).collect();
+    g.par_chunks_mut(n.max(1)).enumerate().for_each(|(j, column)| {
+        let right = degree[j].powf(0.5 - t);
+        for (i, x) in column.iter_mut().enumerate() {
+            *x = if i == j { 0.0 } else { -left[i] * x.max(0.0) * right };
+        }
+    });
+    g
+}
+
+/// `Z = max(0, (X + Xᵀ)/2)` and `Γ ← X − Z` for the column-major `X`, tile by tile; returns the primal
+/// residual `‖Γ_new − Γ_old‖_F = ‖H − Z‖_F`.
+fn project(x: &[f32], z: &mut [f32], gamma: &mut [f32], n: usize) -> f32 {
+    let squares: f64 = z
+        .par_chunks_mut((TILE * n).max(1))
+        .zip(gamma.par_chunks_mut((TILE * n).max(1)))
+        .enumerate()
+        .map(|(tile, (zc, gc))| {
+            let first = tile * TILE;
+            let columns = zc.len() / n.max(1);
+            let mut sum = 0f64;
+            for rows in (0..n).step_by(TILE) {
+                for dj in 0..columns {
+                    let j = first + dj;
+                    for i in rows..(rows + TILE).min(n) {
+                        let xij = x[j * n + i];
+                        let zij = ((xij + x[i * n + j]) * 0.5).max(0.0);
+                        let g = xij - zij;
+                        let diff = g - gc[dj * n + i];
+                        sum += f64::from(diff * diff);
+                        zc[dj * n + i] = zij;
+                        gc[dj * n + i] = g;
+                    }
+                }
+            }
+            sum
+        })
+        .sum();
+    squares.sqrt() as f32
+}

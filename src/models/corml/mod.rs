@@ -1,0 +1,421 @@
+//! `corml`: collaborative residual metric learning (Wei, Ma and Chow, SIGIR 2023; spec
+//! `models/corml.md`). A user's scores are
+//!
+//! ```text
+//! y_u = c · max(0, ((r_u ∘ d^{-1/2}) V Vᵀ − r_u ∘ diag(V Vᵀ)) ∘ d^{1/2})  +  ((r_u ∘ d^{-t}) H) ∘ d^{t}
+//! ```
+//!
+//! with `c = 1/λ − 1`, `d` the training item degrees, `V` the top `k` eigenvectors of the normalised
+//! item-item matrix ([`spectral`]) and `H` a symmetric, non-negative, zero-diagonal item-item matrix
+//! learned by ADMM ([`admm`]) block by block ([`partition`]), kept sparse under a storage budget
+//! ([`sparse`]). The clip of the spectral part is on the user's aggregated score (the authors' code; it
+//! beat the element-wise clip of the paper on MovieLens-1M). A user is scored from its items alone, so
+//! users who arrived after training need no fold-in. Everything is `f32`.
+
+mod admm;
+mod partition;
+mod sparse;
+mod spectral;
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use recodb_storage::rkyv;
+use recodb_storage::Snapshot;
+
+use super::blobs::{encode, Blob, Blobs};
+use super::factors::SCORE_BLOCK;
+use super::{Algorithm, Model, Param, Params};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use sparse::{Csr, Kept};
+
+/// The corml algorithm.
+pub const CORML: Algorithm = Algorithm {
+    name: "corml",
+    about: "CoRML, residual metric learning over an item-item matrix: a spectral part plus a sparse \
+            learned part (ADMM), items partitioned into blocks on large catalogues",
+    parameters: &[
+        Param::fraction(
+            "lambda",
+            Some(0.9),
+            "weight λ of the learned part against the spectral part (1: the learned part alone)",
+        ),
+        Param::number("t", 0.2, "item-degree normalisation t; larger recommends more popular items"),
+        Param::positive(
+            "rho",
+            10.0,
+            "ADMM penalty ρ; the authors' 5000 stops far from the optimum within the iterations",
+        ),
+        Param::non_negative("theta", 0.1, "L2 weight θ on the learned matrix, scaled by item degree"),
+        Param::positive("epsilon", 1.0, "global scaling ε of the approximated ranking weights"),
+        Param::non_negative("t_u", 0.0, "user-degree scaling t_u of the ranking weights (0: none)"),
+        Param::int("k", 256, 1, 4096, "spectral vectors (top eigenvectors); at most the items"),
+        Param::int("iterations", 50, 1, 10_000, "ADMM iterations, all run (no convergence test)"),
+        Param::non_negative("threshold", 0.0005, "learned entries below it are dropped"),
+        Param::int(
+            "budget",
+            64,
+            0,
+            4096,
+            "storage: the learned matrix holds at most as many numbers as an embedding model of this \
+             dimension (0: no budget)",
+        ),
+        Param::fraction(
+            "partition_ratio",
+            None,
+            "largest block as a fraction of the items (auto: at most 4096 items per block, fewer when \
+             memory is short); blocks cost time as their size cubed",
+        ),
+        Param::seed("seed", 42, "seed of the random start of the spectral iterations"),
+    ],
+    train,
+    load: from_blobs,
+};
+
+/// The largest block `partition_ratio = auto` gives: the ADMM costs about 105·n³ flops per block of
+/// `n` items, about four minutes for 4,096 items on two cores (BENCHMARKS.md).
+pub const DEFAULT_BLOCK: usize = 4096;
+
+/// Bytes of dense buffers per squared block size: five `n × n` `f32` matrices during the ADMM.
+const BYTES_PER_SQUARE: u64 = 5 * 4;
+
+/// The blob of a corml model.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct CormlBlob {
+    /// Items the model knows.
+    pub items: u32,
+    /// Spectral vectors per item.
+    pub k: u32,
+    /// The weight λ of the learned part.
+    pub lambda: f32,
+    /// The item-degree normalisation t.
+    pub t: f32,
+    /// Training degree of each item, clamped at 1.
+    pub degrees: Vec<f32>,
+    /// Row offsets of the learned symmetric matrix `H` (CSR), `items + 1` of them.
+    pub indptr: Vec<u64>,
+    /// Column ids of `H`, row by row, ascending within a row.
+    pub indices: Vec<u32>,
+    /// Values of `H`, aligned with `indices`.
+    pub values: Vec<f32>,
+    /// The spectral vectors, item-major: item `i`'s are `vectors[i·k..(i+1)·k]`.
+    pub vectors: Vec<f32>,
+}
+
+/// The name of [`CormlBlob`].
+pub const CORML_BLOB: &str = "corml";
+
+/// The parameters as training reads them.
+pub(crate) struct Settings {
+    lambda: f32,
+    t: f32,
+    theta: f32,
+    rho: f32,
+    epsilon: f32,
+    t_u: f32,
+    k: usize,
+    iterations: u64,
+    threshold: f32,
+    budget: usize,
+    partition_ratio: Option<f64>,
+    seed: u64,
+}
+
+impl Settings {
+    /// The checked parameters, with `k` checked against the catalogue's `items`.
+    fn read(params: &Params, items: u32) -> Result<Settings> {
+        let k = params.int("k")?;
+        if items > 0 && k > i64::from(items) {
+            let range = format!("an integer from 1 to {items} (the items in the catalogue)");
+            return Err(Error::invalid("k", range, k.to_string()).in_context("corml"));
+        }
+        Ok(Settings {
+            lambda: params.float("lambda")? as f32,
+            t: params.float("t")? as f32,
+            theta: params.float("theta")? as f32,
+            rho: params.float("rho")? as f32,
+            epsilon: params.float("epsilon")? as f32,
+            t_u: params.float("t_u")? as f32,
+            k: k as usize,
+            iterations: params.int("iterations")? as u64,
+            threshold: params.float("threshold")? as f32,
+            budget: params.int("budget")? as usize,
+            partition_ratio: params.auto_float("partition_ratio")?,
+            seed: params.seed("seed")?,
+        })
+    }
+}
+
+/// The most items a block may have: `partition_ratio · items` when given, else [`DEFAULT_BLOCK`];
+/// either way no more than the ADMM buffers of half the `memory` available (bytes; `None`: unknown)
+/// hold. A given ratio whose blocks cannot fit is refused.
+fn block_limit(ratio: Option<f64>, items: usize, memory: Option<u64>) -> Result<usize> {
+    let fits = memory.map(|m| ((m / 2 / BYTES_PER_SQUARE) as f64).sqrt() as usize);
+    match ratio {
+        None => Ok(fits.map_or(DEFAULT_BLOCK, |f| f.min(DEFAULT_BLOCK)).max(1)),
+        Some(r) => {
+            let limit = ((r * items as f64) as usize).max(1);
+            match fits {
+                Some(f) if limit.min(items) > f => {
+                    let most = f as f64 / items as f64;
+                    let range = format!(
+                        "a number greater than 0 and at most {most:.4} here (blocks of more than {f} items \
+                         need more than half the {:.1} GiB of memory available)",
+                        memory.unwrap_or(0) as f64 / f64::from(1u32 << 30)
+                    );
+                    Err(Error::invalid("partition_ratio", range, r.to_string()).in_context("corml"))
+                }
+                _ => Ok(limit),
+            }
+        }
+    }
+}
+
+/// The memory available to new allocations (Linux's `MemAvailable`), or `None` when unknown.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Training degree of every item, clamped at 1.
+fn item_degrees(data: &Snapshot) -> Vec<f32> {
+    let mut counts = vec![0u32; data.n_items as usize];
+    for &i in &data.indices {
+        counts[i as usize] += 1;
+    }
+    counts.into_iter().map(|c| c.max(1) as f32).collect()
+}
+
+/// `φ'_u = (d_u / max d)^(−t_u)` of every user, or `None` when `t_u = 0` (all 1).
+fn user_weights(data: &Snapshot, t_u: f32) -> Option<Vec<f32>> {
+    if t_u == 0.0 {
+        return None;
+    }
+    let degree = |u: u32| data.row(u).len().max(1) as f32;
+    let most = (0..data.n_users).map(degree).fold(1.0f32, f32::max);
+    Some((0..data.n_users).map(|u| (degree(u) / most).powf(-t_u)).collect())
+}
+
+fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Box<dyn Model>> {
+    Ok(Box::new(learn(data, &Settings::read(params, data.n_items)?, progress)?))
+}
+
+/// Trains a model on `data`: spectral vectors, blocks, one ADMM per block, the budget.
+fn learn(data: &Snapshot, settings: &Settings, progress: &dyn Progress) -> Result<CormlModel> {
+    let n = data.n_items as usize;
+    let degrees = item_degrees(data);
+    if n == 0 {
+        let empty = Csr::from_entries(0, std::iter::empty());
+        return CormlModel::new(settings.lambda, settings.t, 0, degrees, empty, Vec::new());
+    }
+    let all: Vec<u32> = (0..data.n_items).collect();
+    let op = spectral::Normalised::new(data, &all, &degrees);
+    let vectors = spectral::top_eigenvectors(
+        &op,
+        settings.k,
+        settings.seed,
+        progress,
+        "train corml: spectral vectors",
+    )?;
+    drop(op);
+    let limit = block_limit(settings.partition_ratio, n, available_memory())?;
+    let blocks = partition::blocks(data, &degrees, limit, settings.seed, progress)?;
+    let shared = admm::Shared {
+        data,
+        degrees: &degrees,
+        user_weights: user_weights(data, settings.t_u),
+        vectors: &vectors,
+        settings,
+    };
+    let budget = (settings.budget > 0).then(|| (data.n_users as usize + n) * settings.budget);
+    let mut kept = Kept::new(n, budget);
+    for (b, block) in blocks.iter().enumerate() {
+        let phase = format!("train corml: ADMM, block {} of {} ({} items)", b + 1, blocks.len(), block.len());
+        let solved = admm::solve(&shared, block, progress, &phase)?;
+        if let Some(last) = solved.residuals.last() {
+            let done = format!("{phase}: done, primal residual ‖H − Z‖ {last:.2e}");
+            progress.update(&done, settings.iterations, settings.iterations);
+        }
+        kept.add(solved.entries);
+    }
+    if !progress.update("train corml: sparse matrix", 0, 1) {
+        return Err(Error::cancelled("training"));
+    }
+    let learned = kept.symmetric();
+    progress.update("train corml: sparse matrix", 1, 1);
+    CormlModel::new(settings.lambda, settings.t, settings.k, degrees, learned, vectors)
+}
+
+fn from_blobs(blobs: &Blobs<'_>) -> Result<Box<dyn Model>> {
+    let blob: CormlBlob = blobs.get(CORML_BLOB)?;
+    let n = blob.items as usize;
+    let corrupt = |what: &str| Error::corrupt(format!("corml blob: {what}"));
+    if blob.degrees.len() != n {
+        return Err(corrupt(&format!("{} degrees for {n} items", blob.degrees.len())));
+    }
+    if blob.indptr.len() != n + 1
+        || blob.indptr.first() != Some(&0)
+        || blob.indptr.windows(2).any(|w| w[0] > w[1])
+        || blob.indptr.last().copied() != Some(blob.indices.len() as u64)
+        || blob.values.len() != blob.indices.len()
+    {
+        return Err(corrupt("the row offsets of the learned matrix do not match its entries"));
+    }
+    if blob.indices.iter().any(|&j| j as usize >= n) {
+        return Err(corrupt("the learned matrix names an item past the model's items"));
+    }
+    let indptr = blob.indptr.iter().map(|&p| p as usize).collect();
+    let learned = Csr { indptr, indices: blob.indices, values: blob.values };
+    Ok(Box::new(CormlModel::new(blob.lambda, blob.t, blob.k as usize, blob.degrees, learned, blob.vectors)?))
+}
+
+/// A trained corml model: the spectral vectors and the sparse learned matrix, with the degree scalings
+/// scoring reads.
+pub struct CormlModel {
+    n: usize,
+    k: usize,
+    lambda: f32,
+    t: f32,
+    degrees: Vec<f32>,
+    learned: Csr,
+    /// `k × n`, column-major (item-major).
+    vectors: Vec<f32>,
+    /// `d^{-t}` and `d^{t}`, `d^{-1/2}` and `d^{1/2}`, and `‖V_i‖²` (the self-loop of the spectral
+    /// part), per item.
+    down: Vec<f32>,
+    up: Vec<f32>,
+    inv_sqrt: Vec<f32>,
+    sqrt: Vec<f32>,
+    self_loop: Vec<f32>,
+}
+
+impl CormlModel {
+    /// The model from its parts, checked: a corrupt-model error when they do not fit together.
+    fn new(
+        lambda: f32,
+        t: f32,
+        k: usize,
+        degrees: Vec<f32>,
+        learned: Csr,
+        vectors: Vec<f32>,
+    ) -> Result<CormlModel> {
+        let n = degrees.len();
+        let corrupt = |what: &str| Err(Error::corrupt(format!("corml model: {what}")));
+        if !(lambda > 0.0 && lambda <= 1.0 && t.is_finite()) {
+            return corrupt(&format!("λ = {lambda} and t = {t} are out of range"));
+        }
+        if n.checked_mul(k) != Some(vectors.len()) || vectors.iter().any(|v| !v.is_finite()) {
+            return corrupt(&format!("{} spectral values for {n} items of {k}", vectors.len()));
+        }
+        if degrees.iter().any(|d| !(d.is_finite() && *d >= 1.0)) {
+            return corrupt("an item degree is below 1 or not finite");
+        }
+        if learned.rows() != n || learned.values.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            return corrupt("the learned matrix has the wrong size or a negative or non-finite value");
+        }
+        let per_item = |f: &dyn Fn(f32) -> f32| degrees.iter().map(|&d| f(d)).collect::<Vec<f32>>();
+        let self_loop = vectors.chunks(k.max(1)).map(|v| v.iter().map(|x| x * x).sum()).collect();
+        Ok(CormlModel {
+            n,
+            k,
+            lambda,
+            t,
+            down: per_item(&|d| d.powf(-t)),
+            up: per_item(&|d| d.powf(t)),
+            inv_sqrt: per_item(&|d| 1.0 / d.sqrt()),
+            sqrt: per_item(&|d| d.sqrt()),
+            self_loop,
+            degrees,
+            learned,
+            vectors,
+        })
+    }
+
+    /// Turns `row`, holding `V_j · y` for the user's `y = Σ_{i∈seen} d_i^{-1/2} V_i`, into the user's
+    /// scores: the clipped spectral part plus the learned part.
+    fn finish(&self, seen: &[u32], row: &mut [f32]) {
+        let c = 1.0 / self.lambda - 1.0;
+        row.iter_mut().zip(&self.sqrt).for_each(|(s, r)| *s *= r);
+        for &i in seen.iter().filter(|&&i| (i as usize) < self.n) {
+            row[i as usize] -= self.self_loop[i as usize];
+        }
+        row.iter_mut().for_each(|s| *s = c * s.max(0.0));
+        for &i in seen.iter().filter(|&&i| (i as usize) < self.n) {
+            let (columns, values) = self.learned.row(i as usize);
+            let down = self.down[i as usize];
+            for (&j, &h) in columns.iter().zip(values) {
+                row[j as usize] += down * h * self.up[j as usize];
+            }
+        }
+    }
+}
+
+impl Model for CormlModel {
+    fn n_items(&self) -> u32 {
+        self.n as u32
+    }
+
+    fn score(&self, user: u32, seen: &[u32], scores: &mut [f32]) {
+        self.score_batch(&[(user, seen)], scores);
+    }
+
+    /// The spectral part of a block of users as one matrix product (`Vᵀ` times their `y`), then each
+    /// user's clip and sparse gather.
+    fn score_batch(&self, users: &[(u32, &[u32])], scores: &mut [f32]) {
+        let (n, k) = (self.n, self.k);
+        if n == 0 {
+            return;
+        }
+        let vectors = MatRef::from_column_major_slice(&self.vectors, k, n);
+        let mut block = vec![0f32; SCORE_BLOCK * k];
+        for (chunk, out) in users.chunks(SCORE_BLOCK).zip(scores.chunks_mut(SCORE_BLOCK * n)) {
+            let b = chunk.len().min(out.len() / n);
+            for (&(_, seen), y) in chunk.iter().zip(block.chunks_exact_mut(k)) {
+                y.iter_mut().for_each(|x| *x = 0.0);
+                for &i in seen.iter().filter(|&&i| (i as usize) < n) {
+                    let w = self.inv_sqrt[i as usize];
+                    let v = &self.vectors[i as usize * k..(i as usize + 1) * k];
+                    y.iter_mut().zip(v).for_each(|(y, v)| *y += w * v);
+                }
+            }
+            let lhs = MatRef::from_column_major_slice(&block[..b * k], k, b);
+            let dst = MatMut::from_column_major_slice_mut(&mut out[..b * n], n, b);
+            matmul(dst, Accum::Replace, vectors.transpose(), lhs, 1.0, Par::Seq);
+            for (&(_, seen), row) in chunk.iter().zip(out[..b * n].chunks_exact_mut(n)) {
+                self.finish(seen, row);
+            }
+        }
+    }
+
+    /// The scores of a user who has only `item`: the item's row of the learned matrix (scaled) plus the
+    /// clipped spectral similarity.
+    fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
+        if (item as usize) < self.n {
+            self.score(0, &[item], scores);
+        } else {
+            scores.iter_mut().for_each(|s| *s = 0.0);
+        }
+        Ok(())
+    }
+
+    fn blobs(&self) -> Result<Vec<Blob>> {
+        let blob = CormlBlob {
+            items: self.n as u32,
+            k: self.k as u32,
+            lambda: self.lambda,
+            t: self.t,
+            degrees: self.degrees.clone(),
+            indptr: self.learned.indptr.iter().map(|&p| p as u64).collect(),
+            indices: self.learned.indices.clone(),
+            values: self.learned.values.clone(),
+            vectors: self.vectors.clone(),
+        };
+        Ok(vec![encode(CORML_BLOB, &blob)?])
+    }
+}
+
+#[cfg(test)]
+mod tests;
