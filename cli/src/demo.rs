@@ -72,7 +72,7 @@ pub fn run(session: &mut Session) -> ExitCode {
             println!("\n-- {note}");
         }
         println!("recodb> {step}");
-        if !session.run_script(step) {
+        if session.run_script(step) != crate::run::Flow::Continue {
             return ExitCode::FAILURE;
         }
     }

@@ -1,27 +1,30 @@
 //! `recodb`: the recodb shell. Opens (or creates) a database and reads statements interactively, from
 //! `-c`, from `-f FILE`, or from piped standard input.
 
+mod commands;
 mod demo;
+mod help;
 mod progress;
 mod render;
 mod run;
+mod script;
 mod shell;
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use recodb::Database;
+use recodb::{Database, Error, ErrorKind, OpenError};
 
 use render::Format;
-use run::Session;
+use run::{Flow, Session};
 
 /// The recodb shell: an embedded recommendation database.
 ///
 /// Without a path, the database is temporary and lives in memory. With -c or -f, or with statements
-/// piped on standard input, recodb runs them and exits (status 1 on the first error); otherwise it
-/// starts an interactive shell (type .help).
+/// piped on standard input, recodb runs them (and any dot-commands on lines of their own) and exits
+/// (status 1 on the first error); otherwise it starts an interactive shell (type .help).
 #[derive(Debug, Parser)]
 #[command(name = "recodb", version, about, long_about = None)]
 struct Args {
@@ -39,6 +42,10 @@ struct Args {
     /// Print how long each statement took.
     #[arg(long)]
     timer: bool,
+    /// Open a private read-only copy of the database, e.g. to watch one that another process has open
+    /// (a database has one writer at a time). Statements that would change it are refused.
+    #[arg(long, requires = "db_path")]
+    read_only: bool,
     /// Build a demo database from the built-in synthetic data set and show what recodb does.
     #[arg(long, conflicts_with_all = ["command", "file"])]
     demo: bool,
@@ -47,13 +54,15 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let db = match &args.db_path {
+        Some(path) if args.read_only => Database::open_read_only(path),
         Some(path) => Database::open(path),
         None => Database::open_temporary(),
     };
     let db = match db {
         Ok(db) => db,
         Err(e) => {
-            eprintln!("error: {e}");
+            let path = args.db_path.as_deref().unwrap_or(Path::new(":memory:"));
+            eprintln!("error: {}", describe_open_error(&e, path));
             return ExitCode::FAILURE;
         }
     };
@@ -82,14 +91,23 @@ fn main() -> ExitCode {
         None
     };
     match script {
-        Some(text) => {
-            if session.run_script(&text) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Some(text) => match session.run_script(&text) {
+            Flow::Continue | Flow::Quit => ExitCode::SUCCESS,
+            Flow::Failed => ExitCode::FAILURE,
+        },
         None => shell::interactive(&mut session),
+    }
+}
+
+/// Why a database did not open, with the way out when another process holds it.
+pub fn describe_open_error(error: &Error, path: &Path) -> String {
+    match error.kind() {
+        ErrorKind::Open(OpenError::Locked { .. }) => format!(
+            "{error}; a database has one writer at a time: to read it meanwhile, open a copy with \
+             `recodb --read-only {}` (or .open --read-only)",
+            path.display()
+        ),
+        _ => error.to_string(),
     }
 }
 

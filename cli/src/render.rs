@@ -10,6 +10,8 @@ use recodb::{ColumnType, Error, Key, ResultSet, Value};
 pub enum Format {
     /// An aligned table with a header.
     Table,
+    /// One `column = value` line per column, a blank line between rows (for wide rows).
+    Line,
     /// Comma-separated values with a header row.
     Csv,
     /// Tab-separated values with a header row.
@@ -23,20 +25,35 @@ impl std::str::FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "table" => Ok(Format::Table),
+            "line" => Ok(Format::Line),
             "csv" => Ok(Format::Csv),
             "tsv" => Ok(Format::Tsv),
             "json" => Ok(Format::Json),
-            other => Err(format!("unknown format '{other}'; choose table, csv, tsv or json")),
+            other => Err(format!("unknown format '{other}'; choose table, line, csv, tsv or json")),
         }
     }
 }
 
-/// Renders a result set in `format`; the text ends with a newline unless it is empty.
-pub fn render(set: &ResultSet, format: Format) -> String {
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Table => "table",
+            Format::Line => "line",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Json => "json",
+        })
+    }
+}
+
+/// Renders a result set in `format`; `headers` says whether csv and tsv output starts with the column
+/// names (tables always have them). The text ends with a newline unless it is empty.
+pub fn render(set: &ResultSet, format: Format, headers: bool) -> String {
     match format {
         Format::Table => table(set),
-        Format::Csv => delimited(set, b','),
-        Format::Tsv => delimited(set, b'\t'),
+        Format::Line => lines(set),
+        Format::Csv => delimited(set, b',', headers),
+        Format::Tsv => delimited(set, b'\t', headers),
         Format::Json => json(set),
     }
 }
@@ -106,10 +123,27 @@ fn table(set: &ResultSet) -> String {
     format!("{t}\n({rows} row{})\n", if rows == 1 { "" } else { "s" })
 }
 
-fn delimited(set: &ResultSet, delimiter: u8) -> String {
+/// sqlite3's line mode: each column on its own line, names right-aligned, a blank line between rows.
+fn lines(set: &ResultSet) -> String {
+    let width = set.columns().iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (i, row) in set.rows().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (col, value) in set.columns().iter().zip(row.values()) {
+            let _ = writeln!(out, "{:>width$} = {}", col.name, cell_text(value));
+        }
+    }
+    out
+}
+
+fn delimited(set: &ResultSet, delimiter: u8, headers: bool) -> String {
     let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
-    let header: Vec<&str> = set.columns().iter().map(|c| c.name.as_str()).collect();
-    let mut records = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    let mut records = Vec::new();
+    if headers {
+        records.push(set.columns().iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+    }
     for row in set.rows() {
         records.push(
             row.values()
@@ -169,21 +203,21 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_tsv_separates() {
-        assert_eq!(render(&sample(), Format::Csv), "rank,item,score\n1,\"a,b\",0.123456\n2,x,\n");
-        assert_eq!(render(&sample(), Format::Tsv), "rank\titem\tscore\n1\ta,b\t0.123456\n2\tx\t\n");
+        assert_eq!(render(&sample(), Format::Csv, true), "rank,item,score\n1,\"a,b\",0.123456\n2,x,\n");
+        assert_eq!(render(&sample(), Format::Tsv, true), "rank\titem\tscore\n1\ta,b\t0.123456\n2\tx\t\n");
     }
 
     #[test]
     fn json_lines_keep_types() {
         assert_eq!(
-            render(&sample(), Format::Json),
+            render(&sample(), Format::Json, true),
             "{\"rank\":1,\"item\":\"a,b\",\"score\":0.123456}\n{\"rank\":2,\"item\":\"x\",\"score\":null}\n"
         );
     }
 
     #[test]
     fn tables_align_and_count_rows() {
-        let text = render(&sample(), Format::Table);
+        let text = render(&sample(), Format::Table, true);
         assert!(text.contains("rank"), "{text}");
         assert!(text.contains("0.1235"), "{text}");
         assert!(text.ends_with("(2 rows)\n"), "{text}");
@@ -196,9 +230,13 @@ mod tests {
         let mut set = ResultSet::new(&[("item", ColumnType::Key)]);
         set.push(vec![Value::Key(Key::Int(42))]);
         set.push(vec![Value::Key(Key::from("emma"))]);
-        assert_eq!(render(&set, Format::Json), "{\"item\":42}\n{\"item\":\"emma\"}\n");
-        assert_eq!(render(&set, Format::Csv), "item\n42\nemma\n");
-        assert!(render(&set, Format::Table).contains("│ emma │"), "{}", render(&set, Format::Table));
+        assert_eq!(render(&set, Format::Json, true), "{\"item\":42}\n{\"item\":\"emma\"}\n");
+        assert_eq!(render(&set, Format::Csv, true), "item\n42\nemma\n");
+        assert!(
+            render(&set, Format::Table, true).contains("│ emma │"),
+            "{}",
+            render(&set, Format::Table, true)
+        );
     }
 
     #[test]
@@ -219,7 +257,19 @@ mod tests {
     }
 
     #[test]
+    fn line_mode_prints_one_column_per_line_and_headers_can_be_left_out() {
+        assert_eq!(
+            render(&sample(), Format::Line, true),
+            " rank = 1\n item = a,b\nscore = 0.1235\n\n rank = 2\n item = x\nscore = \n"
+        );
+        assert_eq!(render(&sample(), Format::Csv, false), "1,\"a,b\",0.123456\n2,x,\n");
+        assert_eq!(render(&sample(), Format::Tsv, false), "1\ta,b\t0.123456\n2\tx\t\n");
+    }
+
+    #[test]
     fn format_names_parse() {
+        assert_eq!("line".parse::<Format>(), Ok(Format::Line));
+        assert_eq!(Format::Line.to_string(), "line");
         assert_eq!("JSON".parse::<Format>(), Ok(Format::Json));
         assert!("xml".parse::<Format>().unwrap_err().contains("unknown format 'xml'"));
     }

@@ -1,5 +1,8 @@
 //! Running statements for the shell: parse, execute with a progress bar and Ctrl-C cancellation, print.
 
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,6 +12,7 @@ use recodb::{Database, Error, Progress};
 
 use crate::progress::StatementBar;
 use crate::render::{error_json, render, Format};
+use crate::script::{pieces, Piece};
 
 /// The shell's state: the database, output settings, and the Ctrl-C flag.
 pub struct Session {
@@ -16,9 +20,28 @@ pub struct Session {
     pub db: Database,
     /// How results are printed.
     pub format: Format,
+    /// Whether csv and tsv output start with a header row.
+    pub headers: bool,
     /// Whether each statement's time is printed.
     pub timer: bool,
+    /// Where results go: standard output, or a file chosen by `.output`.
+    output: Option<(PathBuf, File)>,
+    /// The file for the next result only (`.once`).
+    once: Option<File>,
+    /// How many `.read` scripts are running inside one another.
+    pub(crate) depth: usize,
     cancel: Arc<AtomicBool>,
+}
+
+/// What running a script, statement or shell command leaves the shell to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// Leave the shell (`.quit`).
+    Quit,
+    /// Something failed (the error is printed): a script stops here.
+    Failed,
 }
 
 /// Draws a bar on the first progress report of a statement and reports Ctrl-C as a cancel.
@@ -42,18 +65,40 @@ impl Session {
         let flag = Arc::clone(&cancel);
         // Without a handler (e.g. one is already installed) Ctrl-C simply ends the process.
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-        Session { db, format, timer, cancel }
+        Session { db, format, headers: true, timer, output: None, once: None, depth: 0, cancel }
     }
 
-    /// Parses and runs a script, printing each result; on the first error prints it (with the spot
-    /// underlined, or as a JSON object in JSON mode) and returns false. Statements before the error stay
-    /// applied.
-    pub fn run_script(&mut self, text: &str) -> bool {
+    /// Runs a script of statements and shell commands (dot-commands on lines of their own), printing
+    /// each result. Stops at the first error (printed with the spot underlined, or as a JSON object in
+    /// JSON mode) with [`Flow::Failed`], or at `.quit`; what ran before stays applied.
+    pub fn run_script(&mut self, text: &str) -> Flow {
+        for piece in pieces(text) {
+            let flow = match piece {
+                Piece::Statements { text, first_line } => self.run_statements(text, first_line),
+                Piece::Command(line) => crate::commands::run(self, line),
+            };
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Parses and runs statements that start on line `first_line` of what the user wrote (so that
+    /// errors name the right line), printing each result; stops at the first error.
+    pub fn run_statements(&mut self, text: &str, first_line: usize) -> Flow {
+        let padded;
+        let text = if first_line > 1 {
+            padded = format!("{}{text}", "\n".repeat(first_line - 1));
+            padded.as_str()
+        } else {
+            text
+        };
         let statements = match recodb::query::parse_script(text) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("{}", self.describe_error(&Error::from(e), text));
-                return false;
+                return Flow::Failed;
             }
         };
         for statement in &statements {
@@ -64,19 +109,65 @@ impl Session {
             drop(progress);
             match result {
                 Ok(set) => {
-                    print!("{}", render(&set, self.format));
+                    let elapsed = started.elapsed();
+                    if let Err(e) = self.write(&render(&set, self.format, self.headers)) {
+                        eprintln!("error: {e}");
+                        return Flow::Failed;
+                    }
                     if self.timer {
-                        eprintln!("time: {:.3} s", started.elapsed().as_secs_f64());
+                        eprintln!("time: {:.6} s", elapsed.as_secs_f64());
                     }
                 }
                 Err(e) => {
                     eprintln!("{}", self.describe_error(&e, text));
-                    return false;
+                    return Flow::Failed;
                 }
             }
         }
-        true
+        Flow::Continue
     }
+
+    /// Writes a result where `.once` or `.output` sent it, else to standard output.
+    fn write(&mut self, text: &str) -> Result<(), String> {
+        let written = match (self.once.take(), &mut self.output) {
+            (Some(mut file), _) => file.write_all(text.as_bytes()).and_then(|()| file.flush()),
+            (None, Some((path, file))) => {
+                file.write_all(text.as_bytes()).and_then(|()| file.flush()).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("cannot write to '{}': {e}", path.display()))
+                })
+            }
+            (None, None) => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+        };
+        written.map_err(|e| e.to_string())
+    }
+
+    /// Sends results to `path` (created or truncated) from now on, or back to standard output.
+    pub fn set_output(&mut self, path: Option<&Path>) -> Result<(), String> {
+        self.output = match path {
+            Some(path) => Some((path.to_path_buf(), create(path)?)),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Sends the next result only to `path` (created or truncated).
+    pub fn set_once(&mut self, path: &Path) -> Result<(), String> {
+        self.once = Some(create(path)?);
+        Ok(())
+    }
+
+    /// Where results go, for `.show`.
+    pub fn output_name(&self) -> String {
+        self.output.as_ref().map_or("stdout".to_string(), |(path, _)| path.display().to_string())
+    }
+}
+
+/// Creates (or truncates) a file for results.
+fn create(path: &Path) -> Result<File, String> {
+    File::create(path).map_err(|e| format!("cannot write to '{}': {e}", path.display()))
 }
 
 impl Session {

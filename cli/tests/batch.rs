@@ -167,3 +167,141 @@ fn a_csv_header_is_not_imported_as_a_user_and_an_item() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("user,interactions,tags\n1,1,\n2,1,\n"), "{}", stdout(&out));
 }
+
+#[test]
+fn dot_commands_run_in_scripts_files_piped_input_and_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8 path").to_string();
+    let inner = path("inner.sql");
+    std::fs::write(&inner, ".mode tsv\nSHOW USERS;\n").expect("write inner script");
+    let script = format!(
+        "INSERT INTERACTION user 1 item 10;\n.mode csv\nSHOW USERS;\n.headers off\nSHOW USERS;\n\
+         .read {inner}\n.mode\n.quit\nSHOW USERS;\n"
+    );
+    std::fs::write(path("script.sql"), &script).expect("write script");
+    let expected = "user,interactions,tags\n1,1,\n1,1,\n1\t1\t\ntsv\n";
+    let from_file = recodb(&[&path("db"), "-f", &path("script.sql")], None);
+    assert!(from_file.status.success(), "{}", stderr(&from_file));
+    assert!(stdout(&from_file).ends_with(expected), "{}", stdout(&from_file));
+    let piped = recodb(&[&path("db2")], Some(&script));
+    assert!(stdout(&piped).ends_with(expected), "piped input runs the same: {}", stdout(&piped));
+    let command = recodb(&["-c", ".mode line\nINSERT INTERACTION user 1 item 10;\nSHOW USERS;"], None);
+    assert_eq!(
+        stdout(&command),
+        "inserted = 1\n        user = 1\ninteractions = 1\n        tags = \n",
+        "-c scripts take dot-commands too; line mode prints one column per line"
+    );
+}
+
+#[test]
+fn errors_after_dot_commands_name_the_script_line_and_bad_commands_fail() {
+    let out = recodb(&["-c", ".mode csv\n\nRECOMMEND user 1 TOPP 10;"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: line 3, column 18: expected TOP"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 | RECOMMEND user 1 TOPP 10;"), "{}", stderr(&out));
+
+    let out = recodb(&["-c", ".mode xml\nSHOW USERS;"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "error: unknown format 'xml'; choose table, line, csv, tsv or json\n");
+    assert_eq!(stdout(&out), "", "the script stops at the failed command");
+    let out = recodb(&["-c", ".frobnicate"], None);
+    assert_eq!(stderr(&out), "error: unknown command '.frobnicate'; type .help\n");
+    let out = recodb(&["-c", ".timer maybe"], None);
+    assert_eq!(stderr(&out), "error: .timer takes on or off, not 'maybe'\n");
+    let out = recodb(&["-c", ".once"], None);
+    assert_eq!(stderr(&out), "error: wrong arguments for .once: '.once'; type .help\n");
+}
+
+#[test]
+fn output_and_once_send_results_to_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8 path").to_string();
+    let script = format!(
+        ".mode csv\nINSERT INTERACTION user 1 item 10;\n.once {once}\nSHOW USERS;\nSHOW ITEMS;\n\
+         .output {all}\nSHOW USERS;\nSHOW ITEMS;\n.output\nSHOW STATS;\n",
+        once = path("once.csv"),
+        all = path("all.csv")
+    );
+    let out = recodb(&["-c", &script], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |name: &str| std::fs::read_to_string(path(name)).expect("an output file");
+    assert_eq!(read("once.csv"), "user,interactions,tags\n1,1,\n", ".once takes the next result only");
+    assert_eq!(read("all.csv"), "user,interactions,tags\n1,1,\nitem,interactions,tags\n10,1,\n");
+    let text = stdout(&out);
+    assert!(text.starts_with("inserted\n1\nitem,interactions,tags\n10,1,\nstat,value\nusers,1\n"), "{text}");
+    let out = recodb(&["-c", ".output /no/such/dir/out.csv"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: cannot write to '/no/such/dir/out.csv'"), "{}", stderr(&out));
+}
+
+#[test]
+fn show_help_timer_and_open_report_and_switch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let other = dir.path().join("other");
+    let other = other.to_str().expect("UTF-8 path");
+    let script = format!(
+        ".timer on\n.show\n.help recommend\n.open {other}\nINSERT INTERACTION user 3 item 4;\n.show\n"
+    );
+    let out = recodb(&["-c", &script], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "    mode: table\n headers: on\n   timer: on\n  output: stdout\ndatabase: :memory:\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("RECOMMEND user key TOP n [USING name]"), "{text}");
+    assert!(text.ends_with(&format!("database: {other}\n")), "{text}");
+    let timing = stderr(&out);
+    let seconds = timing.trim().strip_prefix("time: ").and_then(|t| t.strip_suffix(" s")).expect("a time");
+    assert_eq!(seconds.split('.').nth(1).map(str::len), Some(6), "microseconds: {timing}");
+    let reopened = recodb(&[other, "--format", "csv", "-c", "SHOW USERS;"], None);
+    assert_eq!(stdout(&reopened), "user,interactions,tags\n3,1,\n", ".open wrote to the database it opened");
+}
+
+#[test]
+fn read_only_opens_a_copy_that_refuses_writes_and_a_locked_database_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let db = db.to_str().expect("UTF-8 path");
+    assert!(recodb(&[db, "-c", "INSERT INTERACTION user 1 item 2;"], None).status.success());
+    let out = recodb(
+        &[db, "--read-only", "--format", "csv", "-c", "SHOW USERS; INSERT INTERACTION user 5 item 6;"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "user,interactions,tags\n1,1,\n", "reads work on the copy");
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+
+    // A shell holds the database open (waiting on its standard input) while another tries to open it.
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_recodb"))
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the holder");
+    let mut locked = recodb(&[db, "-c", "SHOW USERS;"], None);
+    for _ in 0..100 {
+        if locked.status.code() == Some(1) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        locked = recodb(&[db, "-c", "SHOW USERS;"], None);
+    }
+    let watcher = recodb(&[db, "--read-only", "--format", "csv", "-c", "SHOW USERS;"], None);
+    drop(holder.stdin.take());
+    holder.wait().expect("the holder ends");
+    assert_eq!(locked.status.code(), Some(1), "the second writer is refused");
+    assert!(
+        stderr(&locked).contains(&format!("is locked by another process; a database has one writer at a time: to read it meanwhile, open a copy with `recodb --read-only {db}`")),
+        "{}",
+        stderr(&locked)
+    );
+    assert_eq!(
+        stdout(&watcher),
+        "user,interactions,tags\n1,1,\n",
+        "a read-only copy opens beside the writer"
+    );
+}

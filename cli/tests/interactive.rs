@@ -133,3 +133,41 @@ fn ctrl_c_cancels_training_which_publishes_nothing() {
     p.send_line(".quit").expect("send");
     p.exp_eof().expect("the shell ends");
 }
+
+#[test]
+fn prompts_show_an_open_statement_and_psql_words_leave_or_help() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut p = shell(&dir);
+    // Without its ';' a statement waits, and the prompt says so (it does not look like a hang).
+    p.send_line("SHOW USERS").expect("send");
+    p.exp_string("   ...> ").expect("the continuation prompt");
+    // `exit` inside an open statement does not leave; it says how.
+    p.send_line("exit").expect("send");
+    p.exp_string("note: a statement is still open").expect("the hint");
+    p.exp_string("   ...> ").expect("still continuing");
+    p.send_line(";").expect("send");
+    p.exp_string("(0 rows)").expect("the statement ran");
+    p.exp_string(PROMPT).expect("prompt");
+    // Inside an open string the prompt shows the quote, and `exit` is text.
+    p.send_line("ADD ITEM 'two").expect("send");
+    p.exp_string("     '> ").expect("the open-quote prompt");
+    p.send_line("exit';").expect("send");
+    p.exp_string("added").expect("the item was added");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line(".mode csv").expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("SHOW ITEMS;").expect("send");
+    p.exp_string("\"two\r\nexit\",0,").expect("the key holds the newline and the word");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("help").expect("send");
+    p.exp_string(".once FILE").expect("help lists the commands");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("quit").expect("send");
+    p.exp_eof().expect("quit leaves");
+
+    for leave in ["exit", "\\q"] {
+        let mut p = shell(&dir);
+        p.send_line(leave).expect("send");
+        p.exp_eof().expect("the shell ends");
+    }
+}

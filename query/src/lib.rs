@@ -42,7 +42,7 @@ pub use ast::{
     DescribeTarget, Filter, Ident, ImportTarget, Literal, LiteralValue, OptionPair, Query, Recommend, Rerank,
     ShowObject, Side, Similar, Source, Statement, StatementKind,
 };
-pub use complete::is_complete;
+pub use complete::{completeness, is_complete, Completeness};
 pub use error::{excerpt, ErrorKind, ParseError, END_OF_INPUT};
 pub use keyword::{Keyword, KEYWORDS};
 pub use lexer::Lexer;

@@ -1,6 +1,6 @@
-//! `is_complete`, the shell's line validator.
+//! `is_complete` and `completeness`, the shell's line validator and prompt.
 
-use crate::is_complete;
+use crate::{completeness, is_complete, Completeness};
 
 #[test]
 fn complete_texts() {
@@ -38,4 +38,14 @@ fn incomplete_texts() {
     ] {
         assert!(!is_complete(text), "{text:?}");
     }
+}
+
+#[test]
+fn unterminated_texts_name_what_is_open() {
+    assert_eq!(completeness("SET x = 'a;"), Completeness::Unterminated("'"));
+    assert_eq!(completeness("SET x = 'it''s"), Completeness::Unterminated("'"));
+    assert_eq!(completeness("DROP MODEL \"a;"), Completeness::Unterminated("\""));
+    assert_eq!(completeness("SHOW USERS; /* open"), Completeness::Unterminated("/*"));
+    assert_eq!(completeness("SHOW USERS"), Completeness::Incomplete);
+    assert_eq!(completeness("SHOW USERS;"), Completeness::Complete);
 }
