@@ -38,6 +38,8 @@ pub struct EntityInfo {
     pub key: Key,
     /// Its internal id.
     pub id: u32,
+    /// Its display label (a title), if it has one.
+    pub label: Option<String>,
     /// Its interactions (held out ones included).
     pub interactions: u64,
     /// Its held-out interactions (users only; 0 for items).
@@ -57,12 +59,16 @@ pub struct Interaction {
     pub time: Option<i64>,
 }
 
-/// Adds a user or item (if new) and gives it `tags`. Returns whether it is new.
-pub(crate) fn add(store: &Store, side: Side, key: &Key, tags: &[&str]) -> Result<bool> {
+/// Adds a user or item (if new), gives it `tags` and, when given, the display `label` (replacing one it
+/// had). Returns whether it is new.
+pub(crate) fn add(store: &Store, side: Side, key: &Key, label: Option<&str>, tags: &[&str]) -> Result<bool> {
     Ok(store.write(|txn| -> Result<bool, StorageError> {
         let (id, new) = txn.ensure(side, key)?;
         for tag in tags {
             txn.add_tag(side, id, tag)?;
+        }
+        if let Some(label) = label {
+            txn.set_label(side, id, label)?;
         }
         Ok(new)
     })?)
@@ -130,7 +136,8 @@ pub(crate) fn describe(store: &Store, side: Side, key: &Key) -> Result<Option<En
         Side::User => store.holdout(id)?.map_or(0, |b| b.len()),
         Side::Item => 0,
     };
-    Ok(Some(EntityInfo { key: key.clone(), id, interactions, held_out, tags: store.entity_tags(side, id)? }))
+    let (label, tags) = (store.label(side, id)?, store.entity_tags(side, id)?);
+    Ok(Some(EntityInfo { key: key.clone(), id, label, interactions, held_out, tags }))
 }
 
 /// A user's interactions in item-id order; `None` if the user is unknown.

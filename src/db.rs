@@ -91,13 +91,20 @@ impl Database {
     /// Adds a user (if new) and gives it `tags`. Returns whether the user is new.
     pub fn add_user(&self, key: impl Into<Key>, tags: &[&str]) -> Result<bool> {
         self.writable()?;
-        data::add(self.store(), Side::User, &key.into(), tags)
+        data::add(self.store(), Side::User, &key.into(), None, tags)
     }
 
     /// Adds an item (if new) and gives it `tags`. Returns whether the item is new.
     pub fn add_item(&self, key: impl Into<Key>, tags: &[&str]) -> Result<bool> {
         self.writable()?;
-        data::add(self.store(), Side::Item, &key.into(), tags)
+        data::add(self.store(), Side::Item, &key.into(), None, tags)
+    }
+
+    /// Gives a user or item (created if new) a display label, such as a title, shown beside its key in
+    /// results; replaces any label it had. Returns whether it is new.
+    pub fn set_label(&self, side: Side, key: impl Into<Key>, label: &str) -> Result<bool> {
+        self.writable()?;
+        data::add(self.store(), side, &key.into(), Some(label), &[])
     }
 
     /// Records that `user` interacted with `item`, creating either if new. A given weight or time

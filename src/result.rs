@@ -30,11 +30,13 @@ pub struct Column {
 }
 
 /// The rows a statement returned, under named columns. A statement that only changes the database
-/// returns one row that says what it did (e.g. `inserted = 1`).
+/// returns one row that says what it did (e.g. `inserted = 1`). Notices say where the answer could
+/// mislead (a model evaluated on data it was trained on, a fallback taken); the shell prints them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResultSet {
     columns: Vec<Column>,
     rows: Vec<Vec<Value>>,
+    notices: Vec<String>,
 }
 
 impl ResultSet {
@@ -43,6 +45,7 @@ impl ResultSet {
         ResultSet {
             columns: columns.iter().map(|(n, t)| Column { name: n.to_string(), ty: *t }).collect(),
             rows: Vec::new(),
+            notices: Vec::new(),
         }
     }
 
@@ -67,7 +70,24 @@ impl ResultSet {
                 },
             })
             .collect();
-        ResultSet { columns, rows: vec![values.into_iter().map(|(_, v)| v).collect()] }
+        ResultSet { columns, rows: vec![values.into_iter().map(|(_, v)| v).collect()], notices: Vec::new() }
+    }
+
+    /// Adds a notice: a sentence on where this answer could mislead, or what was done instead of what
+    /// was asked.
+    pub fn push_notice(&mut self, notice: impl Into<String>) {
+        self.notices.push(notice.into());
+    }
+
+    /// The result with `notices` added after any it has.
+    pub fn with_notices(mut self, notices: impl IntoIterator<Item = String>) -> ResultSet {
+        self.notices.extend(notices);
+        self
+    }
+
+    /// The notices, in the order they were added (usually none).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// The columns.

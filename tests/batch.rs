@@ -25,8 +25,8 @@ fn insert_interactions_loads_columns_in_one_write() {
     assert_eq!(db.stats().expect("stats").interactions, 3, "a refused batch changes nothing");
 
     let entities = [
-        Entity { key: Key::Int(10), tags: vec!["genre:a".into()] },
-        Entity { key: Key::from("new"), tags: vec!["genre:a".into(), "genre:b".into()] },
+        Entity { key: Key::Int(10), label: None, tags: vec!["genre:a".into()] },
+        Entity { key: Key::from("new"), label: None, tags: vec!["genre:a".into(), "genre:b".into()] },
     ];
     let added = db.add_entities(Side::Item, &entities).expect("add items");
     assert_eq!((added.new_items, added.new_tags), (1, 3));

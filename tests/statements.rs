@@ -247,3 +247,191 @@ fn tags_are_a_vocabulary_checked_on_their_side() {
         1
     );
 }
+
+/// Twelve users with eight interactions each over twenty items, enough to split.
+fn splittable() -> Database {
+    let db = Database::open_temporary().expect("open");
+    for u in 0..12u64 {
+        for j in 0..8u64 {
+            db.insert_interaction(u, (u * 3 + j) % 20, None, None).expect("insert");
+        }
+    }
+    db
+}
+
+#[test]
+fn a_second_split_and_a_model_trained_before_it_get_notices() {
+    let db = splittable();
+    assert_eq!(
+        one(&db, "SPLIT HOLDOUT 0.25 SEED 1").notices(),
+        [] as [String; 0],
+        "the first split replaces nothing"
+    );
+    one(&db, "TRAIN pop AS before");
+    assert_eq!(one(&db, "EVALUATE before AT 5").notices(), [] as [String; 0], "trained on this split");
+    let again = one(&db, "SPLIT HOLDOUT 0.25 SEED 2");
+    assert_eq!(
+        again.notices(),
+        ["this split replaced the one in force (fraction 0.25, seed 1); models trained before now have seen \
+          interactions it holds out, so retrain them before EVALUATE"]
+    );
+    let stale = one(&db, "EVALUATE before AT 5");
+    assert_eq!(
+        stale.notices(),
+        ["model 'before' was trained before the current split: it has seen the interactions now held out, so \
+          these figures flatter it; retrain it (TRAIN pop AS before) before comparing"]
+    );
+    one(&db, "TRAIN pop AS before");
+    assert_eq!(one(&db, "EVALUATE before AT 5").notices(), [] as [String; 0], "retrained: no notice");
+}
+
+#[test]
+fn a_test_file_that_overlaps_the_training_data_gets_a_notice() {
+    let db = splittable();
+    one(&db, "TRAIN pop AS m");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("test.tsv");
+    // User 0 trained on items 0..8: item 3 is a training interaction, item 15 is not.
+    std::fs::write(&file, "0\t3\n0\t15\n1\t19\n").expect("write");
+    let result = db
+        .query("EVALUATE m AGAINST ? AT 5", &[Value::from(file.to_str().expect("path"))])
+        .expect("evaluate");
+    assert_eq!(result.notices().len(), 1, "{:?}", result.notices());
+    assert!(
+        result.notices()[0].starts_with("1 of the test file's 3 interactions are also training interactions"),
+        "{:?}",
+        result.notices()
+    );
+    std::fs::write(&file, "0\t15\n1\t19\n").expect("write");
+    let clean = db
+        .query("EVALUATE m AGAINST ? AT 5", &[Value::from(file.to_str().expect("path"))])
+        .expect("evaluate");
+    assert!(clean.notices().is_empty(), "{:?}", clean.notices());
+}
+
+#[test]
+fn recommend_names_the_model_that_answered_and_falls_back_to_popularity_for_a_user_with_nothing() {
+    let db = splittable();
+    one(&db, "TRAIN ease AS fine");
+    let named = one(&db, "RECOMMEND user 0 TOP 3 USING fine");
+    assert!(named.notices().is_empty());
+    let unnamed = one(&db, "RECOMMEND user 0 TOP 3");
+    assert_eq!(unnamed.column::<Key>("item").expect("items"), named.column::<Key>("item").expect("items"));
+    assert_eq!(
+        unnamed.notices(),
+        ["answered by model 'fine' (ease), the most recently trained; USING name picks another"]
+    );
+    let similar = one(&db, "SIMILAR item 3 TOP 2");
+    assert_eq!(similar.notices().len(), 1, "SIMILAR without USING names its model too");
+
+    // Items 7, 10 and 13 have 6 users, item 5 has 5; two more users make item 5 the most popular.
+    // The newcomer gets popularity, not zeros.
+    for user in [98u64, 99] {
+        db.insert_interaction(user, 5u64, None, None).expect("insert");
+    }
+    one(&db, "ADD USER 'newcomer'");
+    let cold = one(&db, "RECOMMEND user 'newcomer' TOP 3 USING fine");
+    let items = cold.column::<Key>("item").expect("items");
+    assert_eq!(items, [Key::Int(5), Key::Int(7), Key::Int(10)], "most users first, ties by id");
+    assert_eq!(cold.column::<f64>("score").expect("scores"), [7.0, 6.0, 6.0], "scored by their users");
+    assert_eq!(
+        cold.notices(),
+        ["user 'newcomer' has no training interactions, so no model can score items for it: these are the \
+          most popular items (scored by their number of users)"]
+    );
+    let filtered = one(&db, "RECOMMEND user 'newcomer' TOP 3 USING fine WHERE ITEM IN (7, 8)");
+    assert_eq!(filtered.column::<Key>("item").expect("items").len(), 2, "the fallback keeps the filter");
+}
+
+#[test]
+fn a_quoted_key_beside_an_integer_one_gets_a_notice_or_a_hint() {
+    let db = splittable();
+    let created = one(&db, "INSERT INTERACTION user '3' item 4");
+    assert_eq!(
+        created.notices(),
+        ["created user '3' while user 3 exists; '3' and 3 are different keys: a quoted key is text, an \
+          unquoted one an integer"]
+    );
+    assert!(one(&db, "INSERT INTERACTION user '3' item 5").notices().is_empty(), "only when it is created");
+    let missing = failure(&db, "DESCRIBE ITEM '4'", "not_found", "'4'");
+    assert_eq!(
+        missing.message(),
+        "no item with key '4' (item 4 exists; '4' and 4 are different keys: a quoted key is text, an unquoted \
+         one an integer)"
+    );
+}
+
+#[test]
+fn a_listing_cut_by_the_default_limit_says_so() {
+    let db = Database::open_temporary().expect("open");
+    for u in 0..105u64 {
+        db.insert_interaction(u, 0u64, None, None).expect("insert");
+    }
+    let users = one(&db, "SHOW USERS");
+    assert_eq!(users.len(), 100);
+    assert_eq!(users.notices(), ["showing the first 100 of 105 users; LIMIT n shows more"]);
+    assert!(one(&db, "SHOW USERS LIMIT 5").notices().is_empty(), "a LIMIT given is what was asked for");
+    assert!(one(&db, "SHOW ITEMS").notices().is_empty(), "one item: nothing cut");
+}
+
+#[test]
+fn labels_show_beside_keys_once_any_entity_has_one() {
+    let db = splittable();
+    one(&db, "TRAIN pop AS m");
+    let bare = one(&db, "RECOMMEND user 0 TOP 2 USING m");
+    assert_eq!(bare.columns().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["rank", "item", "score"]);
+    assert_eq!(int(&one(&db, "ADD ITEM 10 LABEL 'Heat (1995)'"), "added"), 0, "labels an existing item");
+    db.set_label(Side::Item, 13u64, "Casino (1995)").expect("label through the API");
+    let shown = one(&db, "RECOMMEND user 0 TOP 3 USING m");
+    assert_eq!(
+        shown.columns().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["rank", "item", "label", "score"]
+    );
+    let rows: Vec<(Key, Option<String>)> = shown
+        .rows()
+        .map(|r| (r.get::<Key>("item").expect("key"), r.get::<Option<String>>("label").expect("label")))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Key::Int(10), Some("Heat (1995)".into())),
+            (Key::Int(13), Some("Casino (1995)".into())),
+            (Key::Int(8), None)
+        ],
+        "items 10 and 13 are among the most popular unseen; an item without a label shows null"
+    );
+    let items = one(&db, "SHOW ITEMS LIMIT 1 ");
+    assert_eq!(items.columns()[1].name, "label");
+    let describe = one(&db, "DESCRIBE ITEM 10");
+    let label_row = describe.rows().find(|r| r.get::<String>("property").expect("p") == "label");
+    assert_eq!(label_row.map(|r| r.get::<String>("value").expect("v")), Some("Heat (1995)".to_string()));
+    let users = one(&db, "SHOW USERS LIMIT 1");
+    assert_eq!(users.columns()[1].name, "interactions", "users have no labels, so no label column");
+}
+
+#[test]
+fn evaluate_puts_several_models_side_by_side() {
+    let db = splittable();
+    one(&db, "SPLIT HOLDOUT 0.25 SEED 3");
+    one(&db, "TRAIN pop AS a");
+    one(&db, "TRAIN ease AS b WITH (lambda = 10)");
+    let both = one(&db, "EVALUATE a, b AT 5");
+    assert_eq!(both.columns().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["metric", "k", "a", "b"]);
+    for (name, column) in [("a", "a"), ("b", "b")] {
+        let alone = one(&db, &format!("EVALUATE {name} AT 5"));
+        for (row, single) in both.rows().zip(alone.rows()) {
+            let metric = single.get::<String>("metric").expect("metric");
+            assert_eq!(row.get::<String>("metric").expect("metric"), metric);
+            if metric != "seconds" {
+                assert_eq!(
+                    row.get::<f64>(column).expect("value"),
+                    single.get::<f64>("value").expect("value")
+                );
+            }
+        }
+    }
+    let twice = failure(&db, "EVALUATE a, b, a AT 5", "invalid_argument", "a");
+    assert_eq!(twice.message(), "the models of EVALUATE must be each named once, got 'a' twice");
+    let unknown = failure(&db, "EVALUATE a, c", "not_found", "c");
+    assert!(unknown.message().starts_with("no model named 'c'"), "{}", unknown.message());
+}

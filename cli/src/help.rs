@@ -20,7 +20,7 @@ exit, quit or \\q leave. Tab completes keywords, algorithms, model names, dot-co
 
 /// Each statement's syntax, keyed by its first keyword (some statements share one).
 const STATEMENTS: &[(&str, &str)] = &[
-    ("ADD", "ADD USER key [TAGS ('t', ...)]\nADD ITEM key [TAGS ('t', ...)]"),
+    ("ADD", "ADD USER key [LABEL 'text'] [TAGS ('t', ...)]\nADD ITEM key [LABEL 'text'] [TAGS ('t', ...)]"),
     ("INSERT", "INSERT INTERACTION user key item key [WEIGHT w] [AT t]"),
     ("DELETE", "DELETE INTERACTION user key item key\nDELETE USER key\nDELETE ITEM key"),
     (

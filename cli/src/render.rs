@@ -78,6 +78,15 @@ pub fn error_json(error: &Error) -> String {
     serde_json::Value::Object(outer).to_string()
 }
 
+/// A result's notice as the shell prints it on standard error: `notice: ...`, or in JSON mode a JSON
+/// object `{"notice": "..."}`.
+pub fn notice_text(notice: &str, format: Format) -> String {
+    match format {
+        Format::Json => serde_json::json!({ "notice": notice }).to_string(),
+        _ => format!("notice: {notice}"),
+    }
+}
+
 fn cell_text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),

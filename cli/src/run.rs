@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use recodb::{Database, Error, Progress};
 
 use crate::progress::StatementBar;
-use crate::render::{error_json, render, Format};
+use crate::render::{error_json, notice_text, render, Format};
 use crate::script::{pieces, Piece};
 
 /// The shell's state: the database, output settings, and the Ctrl-C flag.
@@ -113,6 +113,9 @@ impl Session {
                     if let Err(e) = self.write(&render(&set, self.format, self.headers)) {
                         eprintln!("error: {e}");
                         return Flow::Failed;
+                    }
+                    for notice in set.notices() {
+                        eprintln!("{}", notice_text(notice, self.format));
                     }
                     if self.timer {
                         eprintln!("time: {:.6} s", elapsed.as_secs_f64());

@@ -305,3 +305,62 @@ fn read_only_opens_a_copy_that_refuses_writes_and_a_locked_database_says_so() {
         "a read-only copy opens beside the writer"
     );
 }
+
+#[test]
+fn notices_warn_of_a_replaced_split_and_a_stale_model_in_every_format() {
+    let mut seed = String::new();
+    for u in 0..10 {
+        for j in 0..6 {
+            seed.push_str(&format!("INSERT INTERACTION user {u} item {};", (u * 2 + j) % 15));
+        }
+    }
+    let script = format!(
+        "{seed}\nSPLIT HOLDOUT 0.3 SEED 1;\nTRAIN pop AS m;\nSPLIT HOLDOUT 0.3 SEED 2;\nEVALUATE m AT 5;\n"
+    );
+    let out = recodb(&["--format", "csv", "-c", &script], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let notices: Vec<&str> = err.lines().filter(|l| l.starts_with("notice: ")).collect();
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices[0].starts_with("notice: this split replaced the one in force (fraction 0.3, seed 1)"));
+    assert!(notices[1].starts_with("notice: model 'm' was trained before the current split"));
+    assert!(!stdout(&out).contains("notice"), "notices stay off the results: {}", stdout(&out));
+
+    let json = recodb(&["--format", "json", "-c", &script], None);
+    let objects: Vec<serde_json::Value> = stderr(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    assert!(objects[1]["notice"].as_str().is_some_and(|n| n.starts_with("model 'm' was trained before")));
+}
+
+#[test]
+fn ml_100k_imports_with_titles_that_results_show_beside_the_keys() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ml-100k");
+    if !root.join("u.item").exists() {
+        eprintln!("skipped: {} is absent", root.display());
+        return;
+    }
+    let file = |name: &str| root.join(name).to_str().expect("UTF-8 path").to_string();
+    let script = format!(
+        "IMPORT INTERACTIONS FROM '{}'; IMPORT ITEMS FROM '{}'; IMPORT USERS FROM '{}';\n\
+         .mode csv\nSHOW STATS;\nTRAIN pop;\nRECOMMEND user 196 TOP 3 USING pop;\nDESCRIBE ITEM 50;\n",
+        file("u.data"),
+        file("u.item"),
+        file("u.user")
+    );
+    let out = recodb(&["-c", &script], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("users,943\nitems,1682\ninteractions,100000\n"), "{text}");
+    assert!(
+        text.contains("rank,item,label,score\n1,50,Star Wars (1977),583\n"),
+        "the most popular movie, by its title: {text}"
+    );
+    assert!(text.contains("label,Star Wars (1977)\n"), "{text}");
+    assert!(
+        text.contains("tags,\"genre:Action, genre:Adventure, genre:Romance, genre:Sci-Fi, genre:War\""),
+        "{text}"
+    );
+}

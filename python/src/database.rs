@@ -368,7 +368,7 @@ impl Database {
             )));
         }
         let entities: Vec<Entity> =
-            keys.into_iter().zip(tags).map(|(key, tags)| Entity { key, tags }).collect();
+            keys.into_iter().zip(tags).map(|(key, tags)| Entity { key, label: None, tags }).collect();
         let db = self.handle()?;
         let done = detached(py, &db, |db| db.add_entities(side, &entities))?;
         summary_dict(py, &done)

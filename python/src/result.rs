@@ -81,6 +81,14 @@ impl Result {
         self.set.columns().iter().map(|c| c.name.clone()).collect()
     }
 
+    /// Sentences on where this answer could mislead or what was done instead (a model evaluated on
+    /// data it has seen, a popularity fallback, the model that answered a query without USING);
+    /// usually empty.
+    #[getter]
+    fn notices(&self) -> Vec<String> {
+        self.set.notices().to_vec()
+    }
+
     /// The number of rows.
     fn __len__(&self) -> usize {
         self.set.len()

@@ -85,6 +85,17 @@ def test_results_as_tuples_dicts_and_arrays(db):
     assert np.isnan(jobs["progress"][0]), "NULL numbers are NaN"
 
 
+def test_notices_say_where_an_answer_could_mislead(db):
+    db.train("pop", progress=False)
+    assert db.query("RECOMMEND user 0 TOP 3 USING pop").notices == []
+    assert db.query("RECOMMEND user 0 TOP 3").notices == [
+        "answered by model 'pop' (pop), the most recently trained; USING name picks another"
+    ]
+    db.query("ADD USER 'newcomer'")
+    cold = db.query("RECOMMEND user 'newcomer' TOP 3 USING pop")
+    assert len(cold) == 3 and "no training interactions" in cold.notices[0]
+
+
 def test_a_large_result_becomes_arrays_without_python_objects_per_row():
     # 100,000 rows keep the suite fast; BENCHMARKS.md has the same check at a million rows.
     n = 100_000

@@ -23,12 +23,14 @@ pub struct Statement {
 /// The statements of the language, one variant per form of docs/language.md §3.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StatementKind {
-    /// `ADD USER|ITEM key [TAGS ('t1', ...)]`
+    /// `ADD USER|ITEM key [LABEL 'text'] [TAGS ('t1', ...)]`
     Add {
         /// Users or items.
         side: Side,
         /// The external key.
         key: Literal,
+        /// A display label (a title) to give it (a string or `?`).
+        label: Option<Literal>,
         /// Tags to attach (strings or `?`); empty when `TAGS` is absent.
         tags: Vec<Literal>,
     },
@@ -92,10 +94,11 @@ pub enum StatementKind {
     Recommend(Recommend),
     /// `SIMILAR ITEM|USER key TOP n ...`
     Similar(Similar),
-    /// `EVALUATE name [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...] [WITH (option = value, ...)]`
+    /// `EVALUATE name [, name ...] [RERANK m USING name] [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...]
+    /// [WITH (option = value, ...)]`
     Evaluate {
-        /// The model to evaluate.
-        model: Ident,
+        /// The models to evaluate (at least one), side by side.
+        models: Vec<Ident>,
         /// `RERANK m USING name`: evaluate the two-stage ranking (the model retrieves, another ranks).
         rerank: Option<Rerank>,
         /// An external test file; the database's holdout when absent.

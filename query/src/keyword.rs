@@ -69,6 +69,8 @@ pub enum Keyword {
     Job,
     /// `JOBS`
     Jobs,
+    /// `LABEL`
+    Label,
     /// `LIMIT`
     Limit,
     /// `MODEL`
@@ -159,6 +161,7 @@ pub const KEYWORDS: &[&str] = &[
     "ITEMS",
     "JOB",
     "JOBS",
+    "LABEL",
     "LIMIT",
     "MODEL",
     "MODELS",
@@ -226,6 +229,7 @@ impl Keyword {
             Keyword::Items => "ITEMS",
             Keyword::Job => "JOB",
             Keyword::Jobs => "JOBS",
+            Keyword::Label => "LABEL",
             Keyword::Limit => "LIMIT",
             Keyword::Model => "MODEL",
             Keyword::Models => "MODELS",
@@ -298,6 +302,7 @@ impl Keyword {
             b"ITEMS" => Keyword::Items,
             b"JOB" => Keyword::Job,
             b"JOBS" => Keyword::Jobs,
+            b"LABEL" => Keyword::Label,
             b"LIMIT" => Keyword::Limit,
             b"MODEL" => Keyword::Model,
             b"MODELS" => Keyword::Models,

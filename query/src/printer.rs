@@ -297,8 +297,11 @@ impl Display for Statement {
 impl Display for StatementKind {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            StatementKind::Add { side, key, tags } => {
+            StatementKind::Add { side, key, label, tags } => {
                 write!(f, "ADD {side} {key}")?;
+                if let Some(label) = label {
+                    write!(f, " LABEL {label}")?;
+                }
                 if !tags.is_empty() {
                     f.write_str(" TAGS (")?;
                     write_list(f, tags)?;
@@ -344,8 +347,9 @@ impl Display for StatementKind {
             }
             StatementKind::Recommend(recommend) => recommend.fmt(f),
             StatementKind::Similar(similar) => similar.fmt(f),
-            StatementKind::Evaluate { model, rerank, against, cutoffs, options } => {
-                write!(f, "EVALUATE {model}")?;
+            StatementKind::Evaluate { models, rerank, against, cutoffs, options } => {
+                f.write_str("EVALUATE ")?;
+                write_list(f, models)?;
                 if let Some(rerank) = rerank {
                     write!(f, " {rerank}")?;
                 }

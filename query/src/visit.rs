@@ -11,8 +11,11 @@ macro_rules! walk {
     ($name:ident, $recommend:ident, $similar:ident, $filter:ident, $options:ident, $($mut:tt)?) => {
         fn $name(statement: & $($mut)? crate::ast::StatementKind, f: &mut impl FnMut(& $($mut)? Literal)) {
             match statement {
-                K::Add { key, tags, .. } => {
+                K::Add { key, label, tags, .. } => {
                     f(key);
+                    if let Some(label) = label {
+                        f(label);
+                    }
                     for tag in tags {
                         f(tag);
                     }

@@ -145,11 +145,8 @@ fn kind() -> impl Strategy<Value = K> {
     ];
     let source = (string(), prop::option::of(name())).prop_map(|(path, format)| Source { path, format });
     prop_oneof![
-        (side(), key(), prop::collection::vec(string(), 0..3)).prop_map(|(side, key, tags)| K::Add {
-            side,
-            key,
-            tags
-        }),
+        (side(), key(), prop::option::of(string()), prop::collection::vec(string(), 0..3))
+            .prop_map(|(side, key, label, tags)| K::Add { side, key, label, tags }),
         (key(), key(), prop::option::of(number()), prop::option::of(integer()))
             .prop_map(|(user, item, weight, time)| K::InsertInteraction { user, item, weight, time }),
         (key(), key()).prop_map(|(user, item)| K::DeleteInteraction { user, item }),
@@ -165,14 +162,14 @@ fn kind() -> impl Strategy<Value = K> {
         recommend().prop_map(K::Recommend),
         similar().prop_map(K::Similar),
         (
-            name(),
+            prop::collection::vec(name(), 1..3),
             prop::option::of(rerank()),
             prop::option::of(source),
             prop::collection::vec(count(), 0..3),
             options()
         )
-            .prop_map(|(model, rerank, against, cutoffs, options)| K::Evaluate {
-                model,
+            .prop_map(|(models, rerank, against, cutoffs, options)| K::Evaluate {
+                models,
                 rerank,
                 against,
                 cutoffs,

@@ -14,11 +14,34 @@ pub const MIN_INTERACTIONS_TO_SPLIT: u64 = 5;
 /// The seed used when `SEED` is not given.
 pub const DEFAULT_SEED: u64 = 42;
 
-/// Setting under which the last split's fraction and seed are recorded (`fraction seed`).
+/// Setting under which the split in force is recorded: `fraction seed data_version` (a split made
+/// before data versions were recorded has `fraction seed`; no split, an empty value).
 pub const SPLIT_SETTING: &str = "split";
 
+/// The split in force, as SPLIT HOLDOUT recorded it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recorded {
+    /// The share of each user's interactions held out.
+    pub fraction: f64,
+    /// The seed it was drawn with.
+    pub seed: u64,
+    /// The database's data version the split made (models trained on an older version saw the
+    /// interactions it holds out); unknown for a split recorded by an older recodb.
+    pub data_version: Option<u64>,
+}
+
+/// The split in force, if any.
+pub fn current(store: &Store) -> Result<Option<Recorded>> {
+    let Some(text) = store.setting(SPLIT_SETTING)? else { return Ok(None) };
+    let mut words = text.split_whitespace();
+    let fraction = words.next().and_then(|w| w.parse().ok());
+    let seed = words.next().and_then(|w| w.parse().ok());
+    let data_version = words.next().and_then(|w| w.parse().ok());
+    Ok(fraction.zip(seed).map(|(fraction, seed)| Recorded { fraction, seed, data_version }))
+}
+
 /// What a split did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Split {
     /// Users with interactions held out.
     pub users: u64,
@@ -26,6 +49,8 @@ pub struct Split {
     pub held_out: u64,
     /// The seed used.
     pub seed: u64,
+    /// The split this one replaced, if one was in force.
+    pub replaced: Option<Recorded>,
 }
 
 /// Holds out `fraction` (strictly between 0 and 1) of each user's interactions, chosen uniformly at
@@ -42,6 +67,7 @@ pub fn holdout(store: &Store, fraction: f64, seed: Option<u64>) -> Result<Split>
         ));
     }
     let seed = seed.unwrap_or(DEFAULT_SEED);
+    let replaced = current(store)?;
     let (users, held) = store.write(|txn| -> Result<(u64, u64), StorageError> {
         txn.clear_holdout()?;
         let mut users = 0u64;
@@ -57,10 +83,13 @@ pub fn holdout(store: &Store, fraction: f64, seed: Option<u64>) -> Result<Split>
             held += txn.hold_out(user, &chosen)?;
             users += 1;
         }
-        txn.set_setting(SPLIT_SETTING, &format!("{fraction} {seed}"));
+        // Writes are serialised, and this one changes the data (it clears the previous holdout), so
+        // it makes the next data version.
+        let version = store.data_version()? + 1;
+        txn.set_setting(SPLIT_SETTING, &format!("{fraction} {seed} {version}"));
         Ok((users, held))
     })?;
-    Ok(Split { users, held_out: held, seed })
+    Ok(Split { users, held_out: held, seed, replaced })
 }
 
 /// Makes every held-out interaction visible again; returns how many were held out.
@@ -117,15 +146,21 @@ mod tests {
         let again = db.store().snapshot(recodb_storage::SnapshotPart::Holdout).expect("snapshot");
         assert_eq!(first.indices, again.indices);
         assert_eq!(db.store().holdout_count().expect("count"), 12);
-        assert_eq!(db.store().setting(SPLIT_SETTING).expect("read").as_deref(), Some("0.2 7"));
+        let recorded = current(db.store()).expect("read").expect("a split is in force");
+        assert_eq!((recorded.fraction, recorded.seed), (0.2, 7));
+        assert_eq!(recorded.data_version, Some(db.store().data_version().expect("version")));
         db.check_integrity().expect("consistent");
     }
 
     #[test]
     fn clear_restores_everything_and_bad_fractions_are_refused() {
         let db = db_with(3, 10);
-        holdout(db.store(), 0.5, None).expect("split");
-        assert_eq!(clear(db.store()).expect("clear"), 15);
+        let first = holdout(db.store(), 0.5, None).expect("split");
+        assert_eq!(first.replaced, None);
+        let second = holdout(db.store(), 0.4, Some(3)).expect("split again");
+        assert_eq!(second.replaced.map(|r| (r.fraction, r.seed)), Some((0.5, DEFAULT_SEED)));
+        assert_eq!(clear(db.store()).expect("clear"), 12);
+        assert_eq!(current(db.store()).expect("read"), None);
         assert_eq!(db.snapshot().expect("snapshot").nnz(), 30);
         for bad in [0.0, 1.0, -0.5, f64::NAN] {
             let err = holdout(db.store(), bad, None).expect_err("bad fraction");

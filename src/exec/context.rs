@@ -81,7 +81,7 @@ impl<'a> Context<'a> {
         let bound = self.bind.key(key)?;
         match self.store().id_of(side, &bound)? {
             Some(id) => Ok((bound, id)),
-            None => Err(unknown(side, &bound).at(key.span)),
+            None => Err(unknown(self.store(), side, &bound)?.at(key.span)),
         }
     }
 
@@ -91,8 +91,31 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The error for a user or item key the database does not have.
-pub(crate) fn unknown(side: Side, key: &Key) -> Error {
+/// The error for a user or item key the database does not have; when the key of the other type that
+/// reads the same exists (`196` for `'196'`), the error says so.
+pub(crate) fn unknown(store: &Store, side: Side, key: &Key) -> Result<Error> {
     let what = if side == Side::User { Object::User } else { Object::Item };
-    Error::not_found(what, key.to_string(), format!("no {side} with key {key}"), [], "")
+    let hint = match twin(store, side, key)? {
+        Some(other) => format!("{side} {other} exists; {}", twin_explained(key, &other)),
+        None => String::new(),
+    };
+    Ok(Error::not_found(what, key.to_string(), format!("no {side} with key {key}"), [], &hint))
+}
+
+/// The key of the other type that reads the same as `key` (`196` for `'196'`, `'196'` for `196`), if
+/// the database has a `side` entity with it. Keys of the two types are different keys.
+pub(crate) fn twin(store: &Store, side: Side, key: &Key) -> Result<Option<Key>> {
+    let other = match key {
+        Key::Str(text) => text.parse::<u64>().ok().filter(|n| n.to_string() == *text).map(Key::Int),
+        Key::Int(n) => Some(Key::Str(n.to_string())),
+    };
+    match other {
+        Some(other) if store.id_of(side, &other)?.is_some() => Ok(Some(other)),
+        _ => Ok(None),
+    }
+}
+
+/// Why `key` and its twin `other` are two keys.
+pub(crate) fn twin_explained(key: &Key, other: &Key) -> String {
+    format!("{key} and {other} are different keys: a quoted key is text, an unquoted one an integer")
 }

@@ -1,23 +1,34 @@
 //! ADD, INSERT INTERACTION and DELETE: single-record writes.
 
 use recodb_query::Literal;
-use recodb_storage::Side;
+use recodb_storage::{Key, Side};
 
-use super::context::Context;
+use super::context::{twin, twin_explained, Context};
 use crate::data;
 use crate::error::Result;
 use crate::result::ResultSet;
 use crate::value::Value;
 
-/// `ADD USER|ITEM key [TAGS (...)]`: one row, `added` (1 if the entity is new) and `tags`.
-pub(super) fn add(ctx: &Context<'_>, side: Side, key: &Literal, tags: &[Literal]) -> Result<ResultSet> {
+/// `ADD USER|ITEM key [LABEL 'text'] [TAGS (...)]`: one row, `added` (1 if the entity is new) and
+/// `tags`.
+pub(super) fn add(
+    ctx: &Context<'_>,
+    side: Side,
+    key: &Literal,
+    label: Option<&Literal>,
+    tags: &[Literal],
+) -> Result<ResultSet> {
     let tags = tags.iter().map(|t| ctx.bind.text(t, "a tag")).collect::<Result<Vec<_>>>()?;
     let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-    let new = data::add(ctx.store(), side, &ctx.bind.key(key)?, &tags)?;
-    Ok(ResultSet::single(vec![
+    let label = label.map(|l| ctx.bind.text(l, "a label")).transpose()?;
+    let key = ctx.bind.key(key)?;
+    let notices = twin_notices(ctx, &[(side, &key)])?;
+    let new = data::add(ctx.store(), side, &key, label.as_deref(), &tags)?;
+    let set = ResultSet::single(vec![
         ("added", Value::Int(i64::from(new))),
         ("tags", Value::Int(tags.len() as i64)),
-    ]))
+    ]);
+    Ok(set.with_notices(notices))
 }
 
 /// `INSERT INTERACTION ...`: one row, `inserted` (1 if the pair is new, 0 if it was updated).
@@ -30,8 +41,28 @@ pub(super) fn insert(
 ) -> Result<ResultSet> {
     let weight = weight.as_ref().map(|w| ctx.bind.number(w, "WEIGHT").map(|w| w as f32)).transpose()?;
     let time = time.as_ref().map(|t| ctx.bind.integer(t, "AT")).transpose()?;
-    let new = data::insert(ctx.store(), &ctx.bind.key(user)?, &ctx.bind.key(item)?, weight, time)?;
-    Ok(ResultSet::single(vec![("inserted", Value::Int(i64::from(new)))]))
+    let (user, item) = (ctx.bind.key(user)?, ctx.bind.key(item)?);
+    let notices = twin_notices(ctx, &[(Side::User, &user), (Side::Item, &item)])?;
+    let new = data::insert(ctx.store(), &user, &item, weight, time)?;
+    Ok(ResultSet::single(vec![("inserted", Value::Int(i64::from(new)))]).with_notices(notices))
+}
+
+/// Notices for keys about to be created while a key of the other type that reads the same exists
+/// (`'196'` where user 196 exists): almost always a quoting slip that splits one user in two.
+fn twin_notices(ctx: &Context<'_>, keys: &[(Side, &Key)]) -> Result<Vec<String>> {
+    let mut notices = Vec::new();
+    for &(side, key) in keys {
+        if ctx.store().id_of(side, key)?.is_some() {
+            continue;
+        }
+        if let Some(other) = twin(ctx.store(), side, key)? {
+            notices.push(format!(
+                "created {side} {key} while {side} {other} exists; {}",
+                twin_explained(key, &other)
+            ));
+        }
+    }
+    Ok(notices)
 }
 
 /// `DELETE INTERACTION ...`: one row, `deleted` (1 or 0).

@@ -5,15 +5,17 @@ use std::path::Path;
 use std::time::Instant;
 
 use recodb_query::{Ident, Literal, OptionPair, Rerank, Source};
-use recodb_storage::Side;
+use recodb_storage::{Side, Snapshot};
 
 use super::bind::{shown, BoundOption};
 use super::context::Context;
 use super::recommend::MAX_TOP;
 use crate::error::{Error, ErrorKind, Object, Result, ResultExt};
-use crate::eval::protocol::{self, Metrics, Protocol, Ranker};
-use crate::eval::test_set;
+use crate::eval::protocol::{self, Metrics, Protocol, Ranker, Report};
+use crate::eval::split;
+use crate::eval::test_set::{self, TestUser};
 use crate::import::{ImportSpec, Target};
+use crate::models::catalog::Loaded;
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
 
@@ -76,20 +78,21 @@ fn protocol(options: &[BoundOption]) -> Result<Protocol> {
     Ok(if sampled { Protocol::Sampled { negatives, seed } } else { Protocol::Full })
 }
 
-/// `EVALUATE model [RERANK m USING f] [AGAINST 'path' [FORMAT f]] [AT k, ...] [WITH (protocol = ...)]`:
-/// one row per metric and cut-off (`metric`, `k`, `value`), then `users` (evaluated),
+/// `EVALUATE model [, model ...] [RERANK m USING f] [AGAINST 'path' [FORMAT f]] [AT k, ...]
+/// [WITH (protocol = ...)]`: one row per metric and cut-off (`metric`, `k`, then `value` for one model,
+/// or one column per model, named after it, for several), then `users` (evaluated),
 /// `users_without_training_data` and `seconds` rows. The sampled protocol's rows are named
-/// `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row. With RERANK each list is the
-/// model's best `m` items ordered by model `f` (full ranking only).
+/// `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row. With RERANK each list is a
+/// model's best `m` items ordered by model `f` (full ranking only). Notices say when a model was
+/// trained before the current split, or when a test file overlaps the training data.
 pub(super) fn evaluate(
     ctx: &Context<'_>,
-    model: &Ident,
+    models: &[Ident],
     rerank: Option<&Rerank>,
     against: Option<&Source>,
     cutoffs: &[Literal],
     options: &[OptionPair],
 ) -> Result<ResultSet> {
-    let started = Instant::now();
     let cutoffs: Vec<usize> = if cutoffs.is_empty() {
         DEFAULT_CUTOFFS.to_vec()
     } else {
@@ -104,8 +107,13 @@ pub(super) fn evaluate(
     let max_k = cutoffs.iter().copied().max().unwrap_or(DEFAULT_CUTOFFS[1]);
     let bound = ctx.bind.options(options)?;
     let protocol = protocol(&bound)?;
-    let loaded = ctx.model(model)?;
-    let folded = loaded.folded_items(ctx.store())?;
+    for (i, model) in models.iter().enumerate() {
+        if models[..i].iter().any(|m| m.value == model.value) {
+            let twice = format!("'{}' twice", model.value);
+            return Err(Error::invalid("the models of EVALUATE", "each named once", twice).at(model.span));
+        }
+    }
+    let loaded = models.iter().map(|m| ctx.model(m)).collect::<Result<Vec<_>>>()?;
     let two_stage = match rerank {
         Some(r) if protocol != Protocol::Full => {
             return Err(
@@ -132,27 +140,58 @@ pub(super) fn evaluate(
         }
         None => test_set::from_holdout(ctx.store())?,
     };
-    let ranker = Ranker {
-        model: loaded.model.as_ref(),
-        folded: folded.as_deref(),
-        rerank: two_stage.as_ref().map(|(m, fine)| (*m, fine.model.as_ref())),
-    };
     let n_items = ctx.store().id_bound(Side::Item)? as usize;
-    let report = protocol::evaluate(ranker, &tests, &ctx.snapshot()?, &cutoffs, protocol, n_items)?;
-
-    let mut set =
-        ResultSet::new(&[("metric", ColumnType::Text), ("k", ColumnType::Int), ("value", ColumnType::Float)]);
-    let mut row = |name: &str, k: Option<usize>, value: f64| {
-        set.push(vec![
-            Value::from(name),
-            k.map_or(Value::Null, |k| Value::Int(k as i64)),
-            Value::Float(value),
-        ]);
+    let snapshot = ctx.snapshot()?;
+    let mut columns = Vec::with_capacity(loaded.len());
+    for model in &loaded {
+        let started = Instant::now();
+        let folded = model.folded_items(ctx.store())?;
+        let ranker = Ranker {
+            model: model.model.as_ref(),
+            folded: folded.as_deref(),
+            rerank: two_stage.as_ref().map(|(m, fine)| (*m, fine.model.as_ref())),
+        };
+        let report = protocol::evaluate(ranker, &tests, &snapshot, &cutoffs, protocol, n_items)?;
+        columns.push(figures(&report, &cutoffs, protocol, started.elapsed().as_secs_f64()));
+    }
+    let mut notices = Vec::new();
+    match against {
+        None => {
+            let fine = two_stage.as_ref().map(|(_, fine)| fine.as_ref());
+            for model in loaded.iter().map(|l| l.as_ref()).chain(fine) {
+                notices.extend(trained_before_split(ctx, model)?);
+            }
+        }
+        Some(_) => notices.extend(overlap(&tests, &snapshot)),
+    }
+    let value_columns: Vec<&str> = match models {
+        [_] => vec!["value"],
+        _ => models.iter().map(|m| m.value.as_str()).collect(),
     };
+    let mut header = vec![("metric", ColumnType::Text), ("k", ColumnType::Int)];
+    header.extend(value_columns.iter().map(|name| (*name, ColumnType::Float)));
+    let mut set = ResultSet::new(&header);
+    for (row, (name, k, _)) in columns[0].iter().enumerate() {
+        let mut values = vec![Value::from(*name), k.map_or(Value::Null, |k| Value::Int(k as i64))];
+        values.extend(columns.iter().map(|figures| Value::Float(figures[row].2)));
+        set.push(values);
+    }
+    Ok(set.with_notices(notices))
+}
+
+/// A report as `(metric, cut-off, value)` rows, in the order EVALUATE shows them, ending with the
+/// `users`, `users_without_training_data` and `seconds` rows.
+fn figures(
+    report: &Report,
+    cutoffs: &[usize],
+    protocol: Protocol,
+    seconds: f64,
+) -> Vec<(&'static str, Option<usize>, f64)> {
+    let mut rows = Vec::new();
     match &report.metrics {
         Metrics::Full(averages) => {
             type Pick = fn(&crate::eval::metrics::Averages) -> f64;
-            let metrics: [(&str, Pick); 7] = [
+            let metrics: [(&'static str, Pick); 7] = [
                 ("ndcg", |a| a.ndcg),
                 ("recall", |a| a.recall),
                 ("precision", |a| a.precision),
@@ -162,27 +201,55 @@ pub(super) fn evaluate(
                 ("novelty", |a| a.novelty),
             ];
             for (name, pick) in metrics {
-                for (a, &k) in averages.iter().zip(&cutoffs) {
-                    row(name, Some(k), pick(a));
-                }
+                rows.extend(averages.iter().zip(cutoffs).map(|(a, &k)| (name, Some(k), pick(a))));
             }
         }
         Metrics::Sampled(averages) => {
             type Pick = fn(&(f64, f64, f64)) -> f64;
-            let metrics: [(&str, Pick); 3] =
+            let metrics: [(&'static str, Pick); 3] =
                 [("sampled_hr", |a| a.0), ("sampled_ndcg", |a| a.1), ("sampled_mrr", |a| a.2)];
             for (name, pick) in metrics {
-                for (a, &k) in averages.iter().zip(&cutoffs) {
-                    row(name, Some(k), pick(a));
-                }
+                rows.extend(averages.iter().zip(cutoffs).map(|(a, &k)| (name, Some(k), pick(a))));
             }
             if let Protocol::Sampled { negatives, .. } = protocol {
-                row("negatives", None, negatives as f64);
+                rows.push(("negatives", None, negatives as f64));
             }
         }
     }
-    row("users", None, report.users as f64);
-    row("users_without_training_data", None, report.users_without_training_data as f64);
-    row("seconds", None, started.elapsed().as_secs_f64());
-    Ok(set)
+    rows.push(("users", None, report.users as f64));
+    rows.push(("users_without_training_data", None, report.users_without_training_data as f64));
+    rows.push(("seconds", None, seconds));
+    rows
+}
+
+/// A notice when `model` was trained before the split in force was made: it has seen the
+/// interactions that are now held out, so its figures flatter it.
+fn trained_before_split(ctx: &Context<'_>, model: &Loaded) -> Result<Option<String>> {
+    let made_at = split::current(ctx.store())?.and_then(|s| s.data_version);
+    let record = &model.record;
+    Ok(made_at.filter(|&version| record.data_version < version).map(|_| {
+        format!(
+            "model '{}' was trained before the current split: it has seen the interactions now held out, \
+             so these figures flatter it; retrain it (TRAIN {} AS {}) before comparing",
+            record.name, record.algorithm, record.name
+        )
+    }))
+}
+
+/// A notice when test pairs of a file are also training interactions of the database: such an item
+/// is excluded from its user's ranking as seen, so it can never be hit.
+fn overlap(tests: &[TestUser], training: &Snapshot) -> Option<String> {
+    let total: usize = tests.iter().map(|t| t.items.len()).sum();
+    let shared: usize = tests
+        .iter()
+        .filter_map(|t| Some((training.row(t.user?), &t.items)))
+        .map(|(row, items)| items.iter().flatten().filter(|i| row.binary_search(i).is_ok()).count())
+        .sum();
+    (shared > 0).then(|| {
+        format!(
+            "{shared} of the test file's {total} interactions are also training interactions of this \
+             database: they are excluded from the rankings as seen and can never be hit (was the test \
+             file imported, or is it the training file?)"
+        )
+    })
 }

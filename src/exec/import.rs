@@ -12,8 +12,9 @@ use crate::result::ResultSet;
 use crate::value::Value;
 
 /// `IMPORT INTERACTIONS|USERS|ITEMS FROM 'path' [FORMAT f] [WITH (...)]`: one row counting what was read
-/// and what was added. An error about an option points at it; about the format or the file's layout, at
-/// the format's name (or the path); a bad line of the file, at the path.
+/// and what was added (with a `labels` column when the file gave labels). An error about an option
+/// points at it; about the format or the file's layout, at the format's name (or the path); a bad line
+/// of the file, at the path.
 pub(super) fn import(
     ctx: &Context<'_>,
     target: ImportTarget,
@@ -55,6 +56,9 @@ pub(super) fn import(
         ]),
         Target::Users => row.extend([("new_users", count(s.new_users)), ("new_tags", count(s.new_tags))]),
         Target::Items => row.extend([("new_items", count(s.new_items)), ("new_tags", count(s.new_tags))]),
+    }
+    if s.labels > 0 {
+        row.push(("labels", count(s.labels)));
     }
     Ok(ResultSet::single(row))
 }

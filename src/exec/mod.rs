@@ -61,7 +61,9 @@ pub(crate) fn run(
 
 fn dispatch(ctx: &Context<'_>, kind: &StatementKind) -> Result<ResultSet> {
     match kind {
-        StatementKind::Add { side, key, tags } => data::add(ctx, side_of(*side), key, tags),
+        StatementKind::Add { side, key, label, tags } => {
+            data::add(ctx, side_of(*side), key, label.as_ref(), tags)
+        }
         StatementKind::InsertInteraction { user, item, weight, time } => {
             data::insert(ctx, user, item, weight, time)
         }
@@ -96,8 +98,8 @@ fn dispatch(ctx: &Context<'_>, kind: &StatementKind) -> Result<ResultSet> {
         StatementKind::Similar(q) => similar::similar(ctx, q),
         StatementKind::Explain(recodb_query::Query::Recommend(q)) => recommend::explain(ctx, q),
         StatementKind::Explain(recodb_query::Query::Similar(q)) => similar::explain(ctx, q),
-        StatementKind::Evaluate { model, rerank, against, cutoffs, options } => {
-            evaluate::evaluate(ctx, model, rerank.as_ref(), against.as_ref(), cutoffs, options)
+        StatementKind::Evaluate { models, rerank, against, cutoffs, options } => {
+            evaluate::evaluate(ctx, models, rerank.as_ref(), against.as_ref(), cutoffs, options)
         }
         StatementKind::ExportCodes { model, side, path } => export::codes(ctx, model, side_of(*side), path),
         StatementKind::ExportRecommendations { model, top, path } => {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use recodb_query::{Literal, Recommend};
 use recodb_storage::hamming::Allowed;
-use recodb_storage::{RoaringBitmap, Side};
+use recodb_storage::{RoaringBitmap, Side, Store};
 
 use super::context::Context;
 use super::explain::{micros, not_binary, plan, refined};
@@ -14,6 +14,7 @@ use super::rows::{live_rows, pairs};
 use crate::error::{Error, Result, ResultExt};
 use crate::models::catalog::Loaded;
 use crate::models::folded::FoldedItems;
+use crate::models::topk::rank_order;
 use crate::result::ResultSet;
 use crate::serve::{rerank, retrieve, Retrieved};
 
@@ -72,6 +73,23 @@ impl Request {
         let (model, folded) = (self.loaded.model.as_ref(), self.folded.as_deref());
         retrieve(model, folded, self.user, &self.seen, wanted, self.allowed.as_ref(), &self.excluded)
     }
+
+    /// The `wanted` items with the most users, allowed and not excluded; ties in ascending id order.
+    fn popular(&self, store: &Store, wanted: usize) -> Result<Vec<(u32, f64)>> {
+        let mut counts = Vec::new();
+        for item in 0..store.id_bound(Side::Item)? {
+            if self.excluded.contains(item) || self.allowed.as_ref().is_some_and(|a| !a.contains(item)) {
+                continue;
+            }
+            let users = store.neighbours(Side::Item, item)?.map_or(0, |u| u.len());
+            if users > 0 {
+                counts.push((item, users as f32));
+            }
+        }
+        counts.sort_by(rank_order);
+        counts.truncate(wanted);
+        Ok(counts.into_iter().map(|(item, users)| (item, f64::from(users))).collect())
+    }
 }
 
 /// `RECOMMEND user key TOP n [USING m] [RERANK c USING f] [WHERE f] [INCLUDE SEEN]`: rows of rank, item
@@ -79,16 +97,42 @@ impl Request {
 /// are left out unless INCLUDE SEEN. A model with binary codes is searched through its Hamming index
 /// (filters pushed down, exact); any other scores every item. With RERANK, the model's best `c` items
 /// are ordered by model `f`'s scores, which the rows then carry.
+///
+/// A user with no training interactions gives a model nothing to score from: such a user gets the
+/// most popular items (by users, held-out interactions included) under the same filter and
+/// exclusions, with a notice saying so. Without USING, a notice names the model that answered.
 pub(super) fn recommend(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
     let r = request(ctx, q)?;
-    match &r.rerank {
-        None => live_rows(ctx.store(), Side::Item, r.top, |wanted| Ok(r.retrieve(wanted)?.items)),
-        Some((candidates, fine)) => {
-            let retrieved = r.retrieve(*candidates)?;
-            let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;
-            live_rows(ctx.store(), Side::Item, r.top, |_| Ok(ranked.clone()))
+    let mut set = if r.seen.is_empty() {
+        let mut set = live_rows(ctx.store(), Side::Item, r.top, |wanted| r.popular(ctx.store(), wanted))?;
+        set.push_notice(format!(
+            "user {} has no training interactions, so no model can score items for it: these are the most \
+             popular items (scored by their number of users)",
+            ctx.bind.key(&q.user)?
+        ));
+        set
+    } else {
+        match &r.rerank {
+            None => live_rows(ctx.store(), Side::Item, r.top, |wanted| Ok(r.retrieve(wanted)?.items))?,
+            Some((candidates, fine)) => {
+                let retrieved = r.retrieve(*candidates)?;
+                let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;
+                live_rows(ctx.store(), Side::Item, r.top, |_| Ok(ranked.clone()))?
+            }
         }
+    };
+    if q.using.is_none() {
+        set.push_notice(answered_by(&r.loaded));
     }
+    Ok(set)
+}
+
+/// The notice for a statement without USING: which model answered.
+pub(super) fn answered_by(loaded: &Loaded) -> String {
+    format!(
+        "answered by model '{}' ({}), the most recently trained; USING name picks another",
+        loaded.record.name, loaded.record.algorithm
+    )
 }
 
 /// `EXPLAIN RECOMMEND ...`: how the Hamming index answers it, one row per property (see

@@ -21,30 +21,38 @@ pub(super) fn ranked(
     })
 }
 
-/// Rows of rank, key (an `item` or `user` column, by `side`, holding each key as its own type) and
-/// score from `best(wanted)`, the `wanted` best `(id, score)` pairs, best first. Entities deleted since
-/// a model was trained have no key and are skipped, so `wanted` doubles until `top` live ones are found
-/// or `best` has no more.
+/// Rows of rank, key (an `item` or `user` column, by `side`, holding each key as its own type), label
+/// (only when some entity of the side has one) and score from `best(wanted)`, the `wanted` best
+/// `(id, score)` pairs, best first. Entities deleted since a model was trained have no key and are
+/// skipped, so `wanted` doubles until `top` live ones are found or `best` has no more.
 pub(super) fn live_rows(
     store: &Store,
     side: Side,
     top: usize,
     mut best: impl FnMut(usize) -> Result<Vec<(u32, f64)>>,
 ) -> Result<ResultSet> {
+    let labelled = store.has_labels(side)?;
     let mut wanted = top;
     loop {
         let candidates = best(wanted)?;
-        let mut set = ResultSet::new(&[
-            ("rank", ColumnType::Int),
-            (if side == Side::Item { "item" } else { "user" }, ColumnType::Key),
-            ("score", ColumnType::Float),
-        ]);
+        let key_column = (if side == Side::Item { "item" } else { "user" }, ColumnType::Key);
+        let mut columns = vec![("rank", ColumnType::Int), key_column];
+        if labelled {
+            columns.push(("label", ColumnType::Text));
+        }
+        columns.push(("score", ColumnType::Float));
+        let mut set = ResultSet::new(&columns);
         for (id, score) in &candidates {
             if set.len() == top {
                 break;
             }
             if let Some(key) = store.key_of(side, *id)? {
-                set.push(vec![Value::Int(set.len() as i64 + 1), Value::Key(key), Value::Float(*score)]);
+                let mut row = vec![Value::Int(set.len() as i64 + 1), Value::Key(key)];
+                if labelled {
+                    row.push(label_value(store, side, *id)?);
+                }
+                row.push(Value::Float(*score));
+                set.push(row);
             }
         }
         if set.len() == top || candidates.len() < wanted {
@@ -52,6 +60,11 @@ pub(super) fn live_rows(
         }
         wanted *= 2;
     }
+}
+
+/// An entity's label as a value: its text, or null when it has none.
+pub(super) fn label_value(store: &Store, side: Side, id: u32) -> Result<Value> {
+    Ok(store.label(side, id)?.map_or(Value::Null, Value::Text))
 }
 
 /// A two-column text result of `(name, value)` rows under the two `columns` names.

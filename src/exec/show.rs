@@ -4,7 +4,7 @@ use recodb_query::Literal;
 use recodb_storage::Side;
 
 use super::context::{unknown, Context};
-use super::rows::pairs;
+use super::rows::{label_value, pairs};
 use crate::data;
 use crate::error::Result;
 use crate::result::{ColumnType, ResultSet};
@@ -13,23 +13,43 @@ use crate::value::Value;
 /// Rows returned by SHOW when no LIMIT is given.
 pub(super) const DEFAULT_SHOW_LIMIT: usize = 100;
 
-/// `SHOW USERS|ITEMS [LIMIT n]`: key, interactions and tags of each, in id order.
+/// The notice for a listing cut at the default limit: how many rows there are and how to see more.
+fn truncated(shown: usize, total: u64, what: &str) -> Option<String> {
+    ((shown as u64) < total)
+        .then(|| format!("showing the first {shown} of {total} {what}; LIMIT n shows more"))
+}
+
+/// `SHOW USERS|ITEMS [LIMIT n]`: key, label (when some entity of the side has one), interactions and
+/// tags of each, in id order; a notice when the default limit cut the list.
 pub(super) fn entities(ctx: &Context<'_>, side: Side, limit: Option<usize>) -> Result<ResultSet> {
     let store = ctx.store();
-    let mut set = ResultSet::new(&[
-        (&side.to_string(), ColumnType::Key),
-        ("interactions", ColumnType::Int),
-        ("tags", ColumnType::Text),
-    ]);
+    let labelled = store.has_labels(side)?;
+    let side_name = side.to_string();
+    let mut columns = vec![(side_name.as_str(), ColumnType::Key)];
+    if labelled {
+        columns.push(("label", ColumnType::Text));
+    }
+    columns.extend([("interactions", ColumnType::Int), ("tags", ColumnType::Text)]);
+    let mut set = ResultSet::new(&columns);
     for (id, key) in store.entities(side, 0, limit.unwrap_or(DEFAULT_SHOW_LIMIT))? {
         let count = store.neighbours(side, id)?.map_or(0, |b| b.len());
         let tags = store.entity_tags(side, id)?.join(", ");
-        set.push(vec![Value::Key(key), Value::Int(count as i64), Value::Text(tags)]);
+        let mut row = vec![Value::Key(key)];
+        if labelled {
+            row.push(label_value(store, side, id)?);
+        }
+        row.extend([Value::Int(count as i64), Value::Text(tags)]);
+        set.push(row);
     }
-    Ok(set)
+    let cut = match limit {
+        None => truncated(set.len(), store.count(side)?, &format!("{side}s")),
+        Some(_) => None,
+    };
+    Ok(set.with_notices(cut))
 }
 
-/// `SHOW TAGS [LIMIT n]`: every tag in use with its side and number of entities, most used first.
+/// `SHOW TAGS [LIMIT n]`: every tag in use with its side and number of entities, most used first; a
+/// notice when the default limit cut the list.
 pub(super) fn tags(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet> {
     let mut all = Vec::new();
     for side in Side::BOTH {
@@ -41,10 +61,12 @@ pub(super) fn tags(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet>
         ("tag", ColumnType::Text),
         ("entities", ColumnType::Int),
     ]);
+    let total = all.len() as u64;
     for (side, tag, n) in all.into_iter().take(limit.unwrap_or(DEFAULT_SHOW_LIMIT)) {
         set.push(vec![Value::Text(side.to_string()), Value::Text(tag), Value::Int(n as i64)]);
     }
-    Ok(set)
+    let cut = if limit.is_none() { truncated(set.len(), total, "tags") } else { None };
+    Ok(set.with_notices(cut))
 }
 
 /// `SHOW STATS`: one row per figure (`stat`, `value`).
@@ -68,13 +90,13 @@ pub(super) fn stats(ctx: &Context<'_>) -> Result<ResultSet> {
 pub(super) fn describe(ctx: &Context<'_>, side: Side, key: &Literal) -> Result<ResultSet> {
     let bound = ctx.bind.key(key)?;
     let Some(info) = data::describe(ctx.store(), side, &bound)? else {
-        return Err(unknown(side, &bound).at(key.span));
+        return Err(unknown(ctx.store(), side, &bound)?.at(key.span));
     };
-    let mut rows = vec![
-        ("key", Value::Key(info.key).to_string()),
-        ("id", info.id.to_string()),
-        ("interactions", info.interactions.to_string()),
-    ];
+    let mut rows = vec![("key", Value::Key(info.key).to_string()), ("id", info.id.to_string())];
+    if let Some(label) = info.label {
+        rows.push(("label", label));
+    }
+    rows.push(("interactions", info.interactions.to_string()));
     if side == Side::User {
         rows.push(("held_out", info.held_out.to_string()));
     }

@@ -11,7 +11,7 @@ use recodb_storage::{RoaringBitmap, Side};
 use super::context::Context;
 use super::explain::{not_binary, plan, refined};
 use super::filter::allowed;
-use super::recommend::top;
+use super::recommend::{answered_by, top};
 use super::rows::{live_rows, pairs, ranked};
 use crate::error::{Error, Object, Result, ResultExt};
 use crate::models::catalog::Loaded;
@@ -120,20 +120,29 @@ impl Request {
 /// `bits − 2 · distance` between codes. Models that rank by a full pass have item similarities only.
 pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
     let r = request(ctx, q)?;
-    if let Some(codes) = r.loaded.model.binary() {
-        let (index, code) = r.space(ctx, codes.as_ref())?;
-        return r.search(ctx, codes.as_ref(), index, &code).map(|(set, _)| set);
+    let mut set = match r.loaded.model.binary() {
+        Some(codes) => {
+            let (index, code) = r.space(ctx, codes.as_ref())?;
+            r.search(ctx, codes.as_ref(), index, &code)?.0
+        }
+        None if r.side == Side::User => {
+            let message = format!(
+                "SIMILAR USER needs a model with user codes; '{}' ({}) has none",
+                r.loaded.record.name, r.loaded.record.algorithm
+            );
+            return Err(Error::unsupported(message).at(q.using.as_ref().map_or(q.key.span, |u| u.span)));
+        }
+        None => {
+            let mut scores = vec![0.0f32; r.loaded.model.n_items() as usize];
+            r.loaded.model.similar_items(r.id, &mut scores)?;
+            let keep = |i| i != r.id && r.allowed.as_ref().is_none_or(|f| f.contains(i));
+            ranked(ctx.store(), &scores, r.top, keep)?
+        }
+    };
+    if q.using.is_none() {
+        set.push_notice(answered_by(&r.loaded));
     }
-    if r.side == Side::User {
-        let message = format!(
-            "SIMILAR USER needs a model with user codes; '{}' ({}) has none",
-            r.loaded.record.name, r.loaded.record.algorithm
-        );
-        return Err(Error::unsupported(message).at(q.using.as_ref().map_or(q.key.span, |u| u.span)));
-    }
-    let mut scores = vec![0.0f32; r.loaded.model.n_items() as usize];
-    r.loaded.model.similar_items(r.id, &mut scores)?;
-    ranked(ctx.store(), &scores, r.top, |i| i != r.id && r.allowed.as_ref().is_none_or(|f| f.contains(i)))
+    Ok(set)
 }
 
 /// `EXPLAIN SIMILAR ...`: how the Hamming index of the item (or user) codes answers it, one row per

@@ -27,6 +27,8 @@ pub struct ImportSummary {
     pub new_interactions: u64,
     /// Tags given to entities that did not have them.
     pub new_tags: u64,
+    /// Display labels given or changed.
+    pub labels: u64,
 }
 
 /// Interns keys to dense local indices in order of first appearance. Files are often sorted by user,
@@ -172,6 +174,9 @@ pub(crate) fn load_entities(
             }
             for tag in &entity.tags {
                 summary.new_tags += u64::from(txn.add_tag(side, id, tag)?);
+            }
+            if let Some(label) = &entity.label {
+                summary.labels += u64::from(txn.set_label(side, id, label)?);
             }
         }
         Ok(())

@@ -43,9 +43,11 @@ pub mod tree {
     pub const BLOB_CHUNKS: &str = "blob_chunks";
     /// Record namespace + 0 + name → record bytes (model records, job records).
     pub const RECORDS: &str = "records";
+    /// Side byte + entity id → the entity's display label (UTF-8 text, e.g. a title).
+    pub const LABELS: &str = "labels";
 
     /// Every tree, in the order the engine opens them.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         META,
         USER_KEYS,
         USER_IDS,
@@ -61,6 +63,7 @@ pub mod tree {
         BLOB_META,
         BLOB_CHUNKS,
         RECORDS,
+        LABELS,
     ];
 }
 

@@ -85,6 +85,24 @@ impl Store {
         report.users = live[0].len();
         report.items = live[1].len();
 
+        for entry in e.scan(tree::LABELS) {
+            let (k, v) = entry?;
+            let side = match k.first().copied().and_then(Side::from_byte) {
+                Some(side) if k.len() == 5 => side,
+                _ => {
+                    problems.push("a label has a malformed key".to_string());
+                    continue;
+                }
+            };
+            let id = format::decode_u32(&k[1..], "label id")?;
+            if !live[side.index()].contains(id) {
+                problems.push(format!("the label of {side} {id} belongs to no {side}"));
+            }
+            if std::str::from_utf8(&v).is_err() {
+                problems.push(format!("the label of {side} {id} is not UTF-8"));
+            }
+        }
+
         let mut transpose: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         let mut rows: HashMap<u32, RoaringBitmap> = HashMap::new();
         for entry in e.scan(tree::USER_ITEMS) {

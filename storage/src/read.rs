@@ -59,6 +59,16 @@ pub(crate) fn read_side_bitmap(
     engine.get(tree, &format::side_id_key(side, id))?.map(|v| format::decode_bitmap(&v, tree)).transpose()
 }
 
+/// An entity's display label, if it has one.
+pub(crate) fn read_label(engine: &Engine, side: Side, id: u32) -> Result<Option<String>> {
+    engine
+        .get(tree::LABELS, &format::side_id_key(side, id))?
+        .map(|v| {
+            String::from_utf8(v.to_vec()).map_err(|_| corrupt(format!("{side} {id}: label is not UTF-8")))
+        })
+        .transpose()
+}
+
 /// A user's row: items, weights and timestamps.
 pub(crate) fn read_row(engine: &Engine, user: u32) -> Result<Option<Row>> {
     engine

@@ -14,8 +14,8 @@ use crate::format::{
 };
 use crate::idblock;
 use crate::read::{
-    read_bitmap, read_id, read_key, read_meta_u64, read_next_id, read_row, read_setting, read_side_bitmap,
-    read_tag_id, read_tag_name,
+    read_bitmap, read_id, read_key, read_label, read_meta_u64, read_next_id, read_row, read_setting,
+    read_side_bitmap, read_tag_id, read_tag_name,
 };
 use crate::row::Row;
 use crate::write::WriteTxn;
@@ -256,6 +256,21 @@ impl Store {
             tag_ids.iter().map(|t| read_tag_name(&self.engine, side, t)).collect::<Result<Vec<_>>>()?;
         names.sort();
         Ok(names)
+    }
+
+    /// An entity's display label (a title), if it has one.
+    pub fn label(&self, side: Side, id: u32) -> Result<Option<String>> {
+        read_label(&self.engine, side, id)
+    }
+
+    /// Whether any entity of `side` has a label (results then show a `label` column).
+    pub fn has_labels(&self, side: Side) -> Result<bool> {
+        Ok(self
+            .engine
+            .scan_from(tree::LABELS, &[side.byte()])
+            .next()
+            .transpose()?
+            .is_some_and(|(k, _)| k.first() == Some(&side.byte())))
     }
 
     /// The entities carrying `tag`; `None` if no entity of that side ever had it.

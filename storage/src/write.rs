@@ -14,7 +14,8 @@ use crate::format::{
 };
 use crate::idblock;
 use crate::read::{
-    read_bitmap, read_id, read_key, read_meta_u32, read_meta_u64, read_row, read_side_bitmap, read_tag_id,
+    read_bitmap, read_id, read_key, read_label, read_meta_u32, read_meta_u64, read_row, read_side_bitmap,
+    read_tag_id,
 };
 use crate::row::{PairAttrs, Row};
 use crate::{Key, Side};
@@ -35,6 +36,8 @@ struct SideChanges {
     tag_members: HashMap<u32, RoaringBitmap>,
     /// Entity id → tag ids after this write.
     entity_tags: HashMap<u32, RoaringBitmap>,
+    /// Entity id → label after this write (`None`: removed).
+    labels: HashMap<u32, Option<String>>,
 }
 
 /// The pending changes of one atomic write. Obtained from [`crate::Store::write`].
@@ -223,6 +226,7 @@ impl<'s> WriteTxn<'s> {
         }
         let s = &mut self.sides[side.index()];
         s.entity_tags.insert(id, RoaringBitmap::new());
+        s.labels.insert(id, None);
         s.keys.insert(key.clone(), None);
         s.ids.insert(id, None);
         s.count -= 1;
@@ -275,6 +279,21 @@ impl<'s> WriteTxn<'s> {
         self.sides[side.index()].entity_tags.insert(id, tags);
         self.tag_members_mut(side, tag_id)?.insert(id);
         self.data_changed = true;
+        Ok(true)
+    }
+
+    /// Gives an existing entity a display label (a title), replacing any it had; returns whether the
+    /// label changed. Labels are for people: they never take part in training or filters.
+    pub fn set_label(&mut self, side: Side, id: u32, label: &str) -> Result<bool> {
+        let s = &self.sides[side.index()];
+        let current = match s.labels.get(&id) {
+            Some(label) => label.clone(),
+            None => read_label(self.engine, side, id)?,
+        };
+        if current.as_deref() == Some(label) {
+            return Ok(false);
+        }
+        self.sides[side.index()].labels.insert(id, Some(label.to_string()));
         Ok(true)
     }
 
@@ -360,6 +379,10 @@ impl<'s> WriteTxn<'s> {
             }
             for (id, tags) in &s.entity_tags {
                 put(&mut writes, tree::ENTITY_TAGS, &format::side_id_key(side, *id), bitmap_value(tags));
+            }
+            for (id, label) in &s.labels {
+                let value = label.as_ref().map(|l| l.as_bytes().to_vec());
+                put(&mut writes, tree::LABELS, &format::side_id_key(side, *id), value);
             }
             if !s.keys.is_empty() {
                 put(&mut writes, tree::META, next_id_key(side), Some(s.next_id.to_be_bytes().to_vec()));

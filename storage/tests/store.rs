@@ -188,6 +188,32 @@ fn tags_keep_a_bitmap_per_tag() {
 }
 
 #[test]
+fn labels_are_kept_per_entity_replaced_and_removed_with_it() {
+    let store = Store::open_temporary().expect("open");
+    add(&store, &[(1, 10, None), (1, 11, None)]);
+    let (i10, i11) = (id(&store, Side::Item, 10), id(&store, Side::Item, 11));
+    assert!(!store.has_labels(Side::Item).expect("read"));
+    store
+        .write(|txn| -> Result<(), StorageError> {
+            assert!(txn.set_label(Side::Item, i10, "Toy Story (1995)")?);
+            assert!(
+                !txn.set_label(Side::Item, i10, "Toy Story (1995)")?,
+                "the same label again is no change"
+            );
+            assert!(txn.set_label(Side::Item, i11, "Jumanji")?);
+            assert!(txn.set_label(Side::Item, i11, "Jumanji (1995)")?, "a new label replaces the old");
+            Ok(())
+        })
+        .expect("label");
+    assert_eq!(store.label(Side::Item, i10).expect("read").as_deref(), Some("Toy Story (1995)"));
+    assert_eq!(store.label(Side::Item, i11).expect("read").as_deref(), Some("Jumanji (1995)"));
+    assert!(store.has_labels(Side::Item).expect("read") && !store.has_labels(Side::User).expect("read"));
+    store.write(|txn| txn.delete(Side::Item, &Key::Int(10))).expect("delete");
+    assert_eq!(store.label(Side::Item, i10).expect("read"), None, "a deleted item's label goes with it");
+    store.check_integrity().expect("consistent");
+}
+
+#[test]
 fn blobs_round_trip_across_chunks_and_are_validated() {
     #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug, PartialEq)]
     #[rkyv(crate = recodb_storage::rkyv)]

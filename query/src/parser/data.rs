@@ -6,16 +6,17 @@ use crate::ast::{ImportTarget, Side, StatementKind};
 use crate::keyword::Keyword;
 
 impl Parser<'_> {
-    /// `ADD USER|ITEM key [TAGS ('t1', ...)]`, after `ADD`.
+    /// `ADD USER|ITEM key [LABEL 'text'] [TAGS ('t1', ...)]`, after `ADD`.
     pub(crate) fn parse_add(&mut self) -> Result<StatementKind> {
         let side = self.parse_side()?;
         let key = self.parse_literal(LiteralKind::KEY)?;
+        let label = self.parse_opt_literal(Keyword::Label, LiteralKind::STRING)?;
         let tags = if self.next_if_keyword(Keyword::Tags)? {
             self.parse_literal_list(LiteralKind::STRING)?
         } else {
             Vec::new()
         };
-        Ok(StatementKind::Add { side, key, tags })
+        Ok(StatementKind::Add { side, key, label, tags })
     }
 
     /// `INSERT INTERACTION USER key ITEM key [WEIGHT number] [AT integer]`, after `INSERT`.

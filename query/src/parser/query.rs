@@ -68,7 +68,7 @@ impl Parser<'_> {
     /// `EVALUATE name [RERANK m USING name] [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...] [WITH (...)]`,
     /// after `EVALUATE`.
     pub(crate) fn parse_evaluate(&mut self) -> Result<StatementKind> {
-        let model = self.parse_name()?;
+        let models = self.parse_comma_list(Self::parse_name)?;
         let rerank = self.parse_rerank()?;
         let against = if self.next_if_keyword(Keyword::Against)? {
             let path = self.parse_literal(LiteralKind::STRING)?;
@@ -82,6 +82,6 @@ impl Parser<'_> {
             Vec::new()
         };
         let options = self.parse_with_options()?;
-        Ok(StatementKind::Evaluate { model, rerank, against, cutoffs, options })
+        Ok(StatementKind::Evaluate { models, rerank, against, cutoffs, options })
     }
 }

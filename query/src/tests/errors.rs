@@ -176,7 +176,7 @@ fn errors_in_later_lines_and_statements() {
     );
     let error = parse_script("ADD USER 1\nADD USER 2").expect_err("missing ;");
     assert_eq!((error.line, error.column, error.found.as_str()), (2, 1, "ADD"));
-    assert_eq!(error.expected, vec!["TAGS", ";"]);
+    assert_eq!(error.expected, vec!["LABEL", "TAGS", ";"]);
     let error = parse_statement("ADD USER 1; ADD USER 2").expect_err("two statements");
     assert_eq!((error.column, error.expected.clone()), (13, vec![END_OF_INPUT]));
     let error = parse_statement("SHOW USERS LIMIT 5 5").expect_err("trailing garbage");

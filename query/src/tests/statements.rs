@@ -18,9 +18,14 @@ fn add() {
     verified_stmt("ADD ITEM 'sku-19'");
     verified_stmt("ADD USER ? TAGS (?, 'a')");
     verified_stmt("ADD ITEM 7 TAGS ('genre:Comedy', 'it''s')");
+    verified_stmt("ADD ITEM 1 LABEL 'Toy Story (1995)' TAGS ('genre:Animation')");
+    verified_stmt("ADD USER ? LABEL ?");
     let statement = verified_as("add item 7 tags('a','b')", "ADD ITEM 7 TAGS ('a', 'b')");
     let tags = vec![lit(V::Str("a".into())), lit(V::Str("b".into()))];
-    assert_eq!(statement.kind, K::Add { side: Side::Item, key: lit(V::Int(7)), tags });
+    assert_eq!(statement.kind, K::Add { side: Side::Item, key: lit(V::Int(7)), label: None, tags });
+    let labelled = verified_as("add item 7 label 'Heat'", "ADD ITEM 7 LABEL 'Heat'");
+    let label = Some(lit(V::Str("Heat".into())));
+    assert_eq!(labelled.kind, K::Add { side: Side::Item, key: lit(V::Int(7)), label, tags: Vec::new() });
 }
 
 #[test]
@@ -114,6 +119,8 @@ fn evaluate() {
     verified_stmt("EVALUATE m AT 10 WITH (protocol = sampled, negatives = 100)");
     verified_stmt("EVALUATE taste RERANK 200 USING e AGAINST 'test.tsv' AT 10, 20");
     verified_stmt("EVALUATE m AGAINST ? AT ?, ?");
+    verified_stmt("EVALUATE pop, ease, mf AT 10, 20");
+    verified_as("evaluate a,b rerank 50 using e", "EVALUATE a, b RERANK 50 USING e");
 }
 
 #[test]

@@ -204,11 +204,19 @@ pub(crate) fn read_entities<'a, R: Rows<'a>>(
 ) -> Result<ReadStats, ImportError> {
     let header = Header::read(spec, rows, file)?;
     let key_column = header.index(&spec.key, file)?;
+    let label_column = spec.label.as_ref().map(|c| header.index(c, file)).transpose()?;
     let tag_columns = match &spec.tags {
         Some(columns) => Some(columns.iter().map(|c| header.index(c, file)).collect::<Result<Vec<_>, _>>()?),
         None => None,
     };
-    let needed = tag_columns.iter().flatten().copied().chain([key_column]).max().map_or(0, |m| m + 1);
+    let needed = tag_columns
+        .iter()
+        .flatten()
+        .copied()
+        .chain([key_column])
+        .chain(label_column)
+        .max()
+        .map_or(0, |m| m + 1);
     let mut stats = ReadStats::default();
     let mut all_columns = Vec::new();
     let mut trap = HeaderTrap::new(spec);
@@ -218,11 +226,20 @@ pub(crate) fn read_entities<'a, R: Rows<'a>>(
             rows.at().parse(format!("{} in column {}", e.describe(), header.label(key_column)))
         })?;
         trap.check(rows.at(), &[&key])?;
+        let label = match label_column {
+            Some(i) => {
+                let text = field::text(rows.field(i))
+                    .ok_or_else(|| rows.at().parse(format!("invalid UTF-8 in column {}", header.label(i))))?
+                    .trim();
+                (!text.is_empty()).then(|| text.to_string())
+            }
+            None => None,
+        };
         let columns = match &tag_columns {
             Some(columns) => columns,
             None => {
                 all_columns.clear();
-                all_columns.extend((0..rows.len()).filter(|&i| i != key_column));
+                all_columns.extend((0..rows.len()).filter(|&i| i != key_column && Some(i) != label_column));
                 &all_columns
             }
         };
@@ -244,7 +261,7 @@ pub(crate) fn read_entities<'a, R: Rows<'a>>(
                 None => add(text),
             }
         }
-        sink(Entity { key, tags });
+        sink(Entity { key, label, tags });
         stats.records += 1;
     }
     stats.lines = rows.lines();

@@ -53,19 +53,27 @@ impl Format {
         }
     }
 
-    /// The format a file name suggests, ignoring a trailing `.gz`: `.csv` is csv, `.dat` is movielens,
-    /// anything else tsv.
+    /// The format a file name suggests, ignoring a trailing `.gz`: `.csv` is csv; `.dat` and ML-100K's
+    /// `u.data`, `u.item`, `u.user` and `u1.base` ... `ub.test` are movielens; anything else tsv.
     pub fn from_path(path: &Path) -> Format {
         let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         if name.ends_with(".csv") {
             Format::Csv
-        } else if name.ends_with(".dat") {
+        } else if name.ends_with(".dat") || ML_100K_FILES.contains(&name) || is_ml_100k_fold(name) {
             Format::Movielens
         } else {
             Format::Tsv
         }
     }
+}
+
+/// ML-100K's files, read as `movielens` without a `FORMAT`.
+const ML_100K_FILES: [&str; 3] = ["u.data", "u.item", "u.user"];
+
+/// ML-100K's ready-made splits: `u1.base` ... `u5.test`, `ua.base`, `ub.test`.
+fn is_ml_100k_fold(name: &str) -> bool {
+    name.len() == 7 && name.starts_with('u') && (name.ends_with(".base") || name.ends_with(".test"))
 }
 
 impl fmt::Display for Format {

@@ -1,8 +1,17 @@
-//! The `movielens` format: `::`-separated files. `ratings.dat` (`UserID::MovieID::Rating[::Timestamp]`)
+//! The `movielens` format, in both layouts GroupLens ships.
+//!
+//! ML-1M (and ML-10M): `::`-separated files. `ratings.dat` (`UserID::MovieID::Rating[::Timestamp]`)
 //! gives interactions; `users.dat` (`UserID::Gender::Age::Occupation::Zip-code`) gives users tagged
 //! `gender:F`, `age:25`, `occupation:12`; `movies.dat` (`MovieID::Title::Genres`, genres separated by
-//! `|`) gives items tagged `genre:Comedy`. `movies.dat` is ISO-8859-1: titles are never read, so only the
-//! fields used must be valid UTF-8.
+//! `|`) gives items labelled with their title and tagged `genre:Comedy`.
+//!
+//! ML-100K: `u.data` (`user id<TAB>item id<TAB>rating<TAB>timestamp`) gives interactions; `u.user`
+//! (`user id|age|gender|occupation|zip code`) gives users tagged as above; `u.item` (`movie id|title|
+//! release date|video release date|IMDb URL|` then 19 genre flags) gives items labelled with their
+//! title and tagged `genre:X` for each flag that is 1.
+//!
+//! The layout is told by the first line: `::` means ML-1M, else a tab or `|` ML-100K. Titles are
+//! ISO-8859-1 in both data sets: a title that is not UTF-8 is read as Latin-1.
 
 use super::error::{show, At, ImportError};
 use super::field;
@@ -11,7 +20,42 @@ use super::options::ImportSpec;
 use super::record::{Entity, Interaction, ReadStats};
 use super::source::Lines;
 
-/// The `::`-separated fields of a line: the first five, and the last.
+/// The separator of the file's fields, told by its first line: `::` (ML-1M), else a tab (ML-100K's
+/// `u.data`) or `|` (its `u.user` and `u.item`).
+fn separator(first_line: &[u8]) -> &'static [u8] {
+    if first_line.windows(2).any(|w| w == b"::") {
+        b"::"
+    } else if first_line.contains(&b'\t') {
+        b"\t"
+    } else {
+        b"|"
+    }
+}
+
+/// The genres of ML-100K's `u.item` flag columns, in order (its `u.genre`).
+const GENRES_100K: [&str; 19] = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+];
+
+/// The separated fields of a line: the first five, and the last.
 struct Fields<'l> {
     first: [&'l [u8]; 5],
     last: &'l [u8],
@@ -19,12 +63,12 @@ struct Fields<'l> {
 }
 
 impl<'l> Fields<'l> {
-    fn split(line: &'l [u8]) -> Fields<'l> {
+    fn split(line: &'l [u8], separator: &[u8]) -> Fields<'l> {
         let mut fields = Fields { first: [&[]; 5], last: &[], count: 0 };
         let mut rest = line;
         loop {
-            let (field, tail) = match rest.windows(2).position(|w| w == b"::") {
-                Some(p) => (&rest[..p], Some(&rest[p + 2..])),
+            let (field, tail) = match rest.windows(separator.len()).position(|w| w == separator) {
+                Some(p) => (&rest[..p], Some(&rest[p + separator.len()..])),
                 None => (rest, None),
             };
             if fields.count < fields.first.len() {
@@ -40,16 +84,27 @@ impl<'l> Fields<'l> {
     }
 
     /// Fails unless there are at least `needed` fields, showing the expected layout.
-    fn require(&self, needed: usize, layout: &str, at: At<'_>) -> Result<(), ImportError> {
+    fn require(&self, needed: usize, layout: &str, separator: &[u8], at: At<'_>) -> Result<(), ImportError> {
         if self.count >= needed {
             return Ok(());
         }
+        let separator = if separator == b"\t" { "tab" } else { &show(separator) };
         Err(at.parse(format!(
-            "expected {layout}, found {} '::'-separated field{}",
+            "expected {layout}, found {} '{separator}'-separated field{}",
             self.count,
             plural(self.count)
         )))
     }
+}
+
+/// A movie title: UTF-8 when it is, else ISO-8859-1 (Latin-1), which is what ML-1M's `movies.dat`
+/// holds ("Mis\xe9rables"): every byte is then the character of the same number. Trimmed.
+fn title(bytes: &[u8]) -> String {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    };
+    text.trim().to_string()
 }
 
 fn plural(n: usize) -> &'static str {
@@ -65,21 +120,28 @@ fn key(field: &[u8], spec: &ImportSpec, name: &str, at: At<'_>) -> Result<recodb
     field::key(field, spec.string_keys).map_err(|e| at.parse(format!("{} in the {name} field", e.describe())))
 }
 
-/// Reads `ratings.dat`: the rating is the weight, the timestamp (if any) the time.
+/// Reads `ratings.dat` or `u.data`: the rating is the weight, the timestamp (if any) the time.
 pub(crate) fn read_interactions(
     spec: &ImportSpec,
     lines: &mut Lines<'_>,
     sink: &mut dyn FnMut(Interaction),
 ) -> Result<ReadStats, ImportError> {
     let mut stats = ReadStats::default();
+    let mut sep = None;
     while lines.advance()? {
         let line = lines.line();
         if line.trim_ascii().is_empty() {
             continue;
         }
         let at = lines.at();
-        let f = Fields::split(line);
-        f.require(3, "UserID::MovieID::Rating[::Timestamp]", at)?;
+        let sep = *sep.get_or_insert_with(|| separator(line));
+        let f = Fields::split(line, sep);
+        let layout = if sep == b"::" {
+            "UserID::MovieID::Rating[::Timestamp]"
+        } else {
+            "user, item, rating[, timestamp]"
+        };
+        f.require(3, layout, sep, at)?;
         let weight = field::weight(f.first[2]).ok_or_else(|| {
             at.parse(format!("expected a number in the Rating field, found '{}'", show(f.first[2])))
         })?;
@@ -102,49 +164,30 @@ pub(crate) fn read_interactions(
     Ok(stats)
 }
 
-/// Reads `users.dat` (for users) or `movies.dat` (for items).
+/// Reads `users.dat` or `u.user` (for users), `movies.dat` or `u.item` (for items).
 pub(crate) fn read_entities(
     spec: &ImportSpec,
     lines: &mut Lines<'_>,
     sink: &mut dyn FnMut(Entity),
 ) -> Result<ReadStats, ImportError> {
     let mut stats = ReadStats::default();
+    let mut sep = None;
     while lines.advance()? {
         let line = lines.line();
         if line.trim_ascii().is_empty() {
             continue;
         }
         let at = lines.at();
-        let f = Fields::split(line);
-        let entity = match spec.target {
-            Target::Users => {
-                f.require(4, "UserID::Gender::Age::Occupation::Zip-code", at)?;
-                let key = key(f.first[0], spec, "UserID", at)?;
-                let mut tags = Vec::with_capacity(3);
-                for (i, name, field_name) in
-                    [(1, "gender", "Gender"), (2, "age", "Age"), (3, "occupation", "Occupation")]
-                {
-                    let value = field::text(f.first[i])
-                        .ok_or_else(|| at.parse(format!("invalid UTF-8 in the {field_name} field")))?;
-                    if !value.is_empty() {
-                        tags.push(format!("{name}:{value}"));
-                    }
-                }
-                Entity { key, tags }
+        let sep = *sep.get_or_insert_with(|| separator(line));
+        let entity = match (spec.target, sep == b"::") {
+            (Target::Users, true) => {
+                user(spec, line, sep, [(1, "gender"), (2, "age"), (3, "occupation")], at)?
             }
-            Target::Items | Target::Interactions => {
-                f.require(3, "MovieID::Title::Genres", at)?;
-                let key = key(f.first[0], spec, "MovieID", at)?;
-                let genres =
-                    field::text(f.last).ok_or_else(|| at.parse("invalid UTF-8 in the Genres field"))?;
-                let tags = genres
-                    .split('|')
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                    .map(|g| format!("genre:{g}"))
-                    .collect();
-                Entity { key, tags }
+            (Target::Users, false) => {
+                user(spec, line, sep, [(2, "gender"), (1, "age"), (3, "occupation")], at)?
             }
+            (Target::Items | Target::Interactions, true) => movie_1m(spec, line, at)?,
+            (Target::Items | Target::Interactions, false) => movie_100k(spec, line, at)?,
         };
         sink(entity);
         stats.records += 1;
@@ -153,20 +196,92 @@ pub(crate) fn read_entities(
     Ok(stats)
 }
 
+/// A user of `users.dat` or `u.user`, tagged `gender:`, `age:` and `occupation:` from the fields at the
+/// given positions (which differ between the layouts).
+fn user(
+    spec: &ImportSpec,
+    line: &[u8],
+    sep: &[u8],
+    fields: [(usize, &str); 3],
+    at: At<'_>,
+) -> Result<Entity, ImportError> {
+    let f = Fields::split(line, sep);
+    let layout = if sep == b"::" {
+        "UserID::Gender::Age::Occupation::Zip-code"
+    } else {
+        "user id|age|gender|occupation|zip code"
+    };
+    f.require(4, layout, sep, at)?;
+    let key = key(f.first[0], spec, "UserID", at)?;
+    let mut tags = Vec::with_capacity(3);
+    for (i, name) in fields {
+        let value = field::text(f.first[i])
+            .ok_or_else(|| at.parse(format!("invalid UTF-8 in the {name} field")))?
+            .trim();
+        if !value.is_empty() {
+            tags.push(format!("{name}:{value}"));
+        }
+    }
+    Ok(Entity { key, label: None, tags })
+}
+
+/// A movie of `movies.dat`: its title (every field between the id and the genres, as a title may hold
+/// `::`) and its `|`-separated genres.
+fn movie_1m(spec: &ImportSpec, line: &[u8], at: At<'_>) -> Result<Entity, ImportError> {
+    let f = Fields::split(line, b"::");
+    f.require(3, "MovieID::Title::Genres", b"::", at)?;
+    let key = key(f.first[0], spec, "MovieID", at)?;
+    let genres = field::text(f.last).ok_or_else(|| at.parse("invalid UTF-8 in the Genres field"))?;
+    let tags =
+        genres.split('|').map(str::trim).filter(|g| !g.is_empty()).map(|g| format!("genre:{g}")).collect();
+    let title = title(&line[f.first[0].len() + 2..line.len() - f.last.len() - 2]);
+    Ok(Entity { key, label: (!title.is_empty()).then_some(title), tags })
+}
+
+/// A movie of `u.item`: id, title, three dates and links, then one 0/1 flag per genre.
+fn movie_100k(spec: &ImportSpec, line: &[u8], at: At<'_>) -> Result<Entity, ImportError> {
+    let fields: Vec<&[u8]> = line.split(|&b| b == b'|').collect();
+    let needed = 5 + GENRES_100K.len();
+    if fields.len() < needed {
+        return Err(at.parse(format!(
+            "expected movie id|title|release date|video release date|IMDb URL| and {} genre flags, found {} \
+             '|'-separated field{}",
+            GENRES_100K.len(),
+            fields.len(),
+            plural(fields.len())
+        )));
+    }
+    let key = key(fields[0], spec, "movie id", at)?;
+    let mut tags = Vec::new();
+    for (flag, genre) in fields[5..needed].iter().zip(GENRES_100K) {
+        match flag.trim_ascii() {
+            b"1" => tags.push(format!("genre:{genre}")),
+            b"0" | b"" => {}
+            other => {
+                return Err(at.parse(format!("expected 0 or 1 in the {genre} flag, found '{}'", show(other))))
+            }
+        }
+    }
+    let title = title(fields[1]);
+    Ok(Entity { key, label: (!title.is_empty()).then_some(title), tags })
+}
+
 #[cfg(test)]
 mod tests {
     use super::Fields;
 
     #[test]
     fn fields_split_on_double_colons_only() {
-        let f = Fields::split(b"1::Toy: Story::A|B");
+        let f = Fields::split(b"1::Toy: Story::A|B", b"::");
         assert_eq!(
             (f.count, f.first[0], f.first[1], f.last),
             (3, &b"1"[..], &b"Toy: Story"[..], &b"A|B"[..])
         );
-        let f = Fields::split(b"x");
+        let f = Fields::split(b"x", b"::");
         assert_eq!((f.count, f.first[0], f.last), (1, &b"x"[..], &b"x"[..]));
-        let f = Fields::split(b"1::2::3::4::5::6::7");
+        let f = Fields::split(b"1::2::3::4::5::6::7", b"::");
         assert_eq!((f.count, f.first[4], f.last), (7, &b"5"[..], &b"7"[..]));
+        let f = Fields::split(b"196\t242\t3\t881250949", b"\t");
+        assert_eq!((f.count, f.first[1], f.last), (4, &b"242"[..], &b"881250949"[..]));
     }
 }

@@ -65,7 +65,9 @@ pub struct ImportSpec {
     pub(crate) string_keys: bool,
     /// The key column of an entities file.
     pub(crate) key: Column,
-    /// The tag columns of an entities file; `None` means every column but the key.
+    /// The label column of an entities file (a title shown beside the key), if any.
+    pub(crate) label: Option<Column>,
+    /// The tag columns of an entities file; `None` means every column but the key and the label.
     pub(crate) tags: Option<Vec<Column>>,
     /// Splits a field into several tags.
     pub(crate) tag_separator: Option<String>,
@@ -78,7 +80,7 @@ fn valid_options(format: Format, target: Target) -> &'static [&'static str] {
             &["header", "delimiter", "user", "item", "weight", "time", "min_weight", "keys"]
         }
         (Format::Csv | Format::Tsv, Target::Users | Target::Items) => {
-            &["header", "delimiter", "key", "tags", "tag_separator", "keys"]
+            &["header", "delimiter", "key", "label", "tags", "tag_separator", "keys"]
         }
         (Format::Movielens, Target::Interactions) => &["min_weight", "keys"],
         (Format::Movielens | Format::Lightgcn, _) => &["keys"],
@@ -119,6 +121,7 @@ impl ImportSpec {
             min_weight: None,
             string_keys: false,
             key: Column::Index(0),
+            label: None,
             tags: None,
             tag_separator: None,
         };
@@ -154,6 +157,7 @@ impl ImportSpec {
                 "user" => spec.user = column(value).ok_or_else(|| wrong(a_column))?,
                 "item" => spec.item = column(value).ok_or_else(|| wrong(a_column))?,
                 "key" => spec.key = column(value).ok_or_else(|| wrong(a_column))?,
+                "label" => spec.label = Some(column(value).ok_or_else(|| wrong(a_column))?),
                 "weight" => spec.weight = Some(column(value).ok_or_else(|| wrong(a_column))?),
                 "time" => spec.time = Some(column(value).ok_or_else(|| wrong(a_column))?),
                 "min_weight" => {
@@ -209,7 +213,10 @@ impl ImportSpec {
                 c.extend(self.weight.iter().chain(self.time.iter()));
                 (c, &[])
             }
-            Target::Users | Target::Items => (vec![&self.key], self.tags.as_deref().unwrap_or(&[])),
+            Target::Users | Target::Items => (
+                vec![&self.key].into_iter().chain(&self.label).collect(),
+                self.tags.as_deref().unwrap_or(&[]),
+            ),
         };
         columns.into_iter().chain(tags.iter()).filter(|c| matches!(c, Column::Name(_))).collect()
     }

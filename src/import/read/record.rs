@@ -15,11 +15,14 @@ pub struct Interaction {
     pub time: Option<i64>,
 }
 
-/// A user or an item read from a file, with its tags (`genre:Comedy`, `age:25`).
+/// A user or an item read from a file, with its display label (a title), if any, and its tags
+/// (`genre:Comedy`, `age:25`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entity {
     /// The entity's key.
     pub key: Key,
+    /// Its display label (a movie's title), shown beside the key in results.
+    pub label: Option<String>,
     /// Its tags, in file order.
     pub tags: Vec<String>,
 }

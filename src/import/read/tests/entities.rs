@@ -23,6 +23,30 @@ fn csv_items_with_a_tag_separator() {
 }
 
 #[test]
+fn a_label_column_gives_titles_and_is_no_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "movies.csv",
+        b"movieId,title,year
+1,\"Toy Story, The\",1995
+2,,1995
+",
+    );
+    let (got, _) = entities(&path, Target::Items, None, &[("label", "title".into())]).unwrap();
+    assert_eq!(
+        got,
+        vec![
+            Entity { key: Key::Int(1), label: Some("Toy Story, The".into()), tags: vec!["year:1995".into()] },
+            Entity { key: Key::Int(2), label: None, tags: vec!["year:1995".into()] },
+        ],
+        "a named label column implies the header; an empty label is none"
+    );
+    let err = entities(&path, Target::Items, None, &[("label", "name".into())]).unwrap_err();
+    assert!(err.to_string().contains("name"), "{err}");
+}
+
+#[test]
 fn every_other_column_is_a_tag_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "users.tsv", b"gender\tid\tage\nF\t7\t25\n\t8\t\nM\tu9\t56\n");
@@ -33,7 +57,11 @@ fn every_other_column_is_a_tag_by_default() {
         vec![
             entity(7, &["gender:F", "age:25"]),
             entity(8, &[]),
-            Entity { key: Key::Str("u9".into()), tags: vec!["gender:M".into(), "age:56".into()] },
+            Entity {
+                key: Key::Str("u9".into()),
+                label: None,
+                tags: vec!["gender:M".into(), "age:56".into()]
+            },
         ]
     );
 }

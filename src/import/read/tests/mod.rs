@@ -63,5 +63,5 @@ fn pair(user: u64, item: u64, weight: Option<f32>, time: Option<i64>) -> Interac
 
 /// An entity with an integer key.
 fn entity(key: u64, tags: &[&str]) -> Entity {
-    Entity { key: Key::Int(key), tags: tags.iter().map(|t| t.to_string()).collect() }
+    Entity { key: Key::Int(key), label: None, tags: tags.iter().map(|t| t.to_string()).collect() }
 }

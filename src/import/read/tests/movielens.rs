@@ -38,7 +38,7 @@ fn users_get_gender_age_and_occupation_tags() {
 }
 
 #[test]
-fn movies_get_genre_tags_and_latin1_titles_are_ignored() {
+fn movies_get_genre_tags_and_their_titles_as_labels_even_in_latin1() {
     let dir = tempfile::tempdir().unwrap();
     // "Bossa Nova" titles in movies.dat hold ISO-8859-1 bytes such as 0xe9 (é).
     let bytes = b"1::Toy Story (1995)::Animation|Children's|Comedy\n\
@@ -48,13 +48,53 @@ fn movies_get_genre_tags_and_latin1_titles_are_ignored() {
     let spec = ImportSpec::new(&path, Target::Items, None, &[]).unwrap();
     assert_eq!(spec.format, Format::Movielens);
     let (got, stats) = entities(&path, Target::Items, None, &[]).unwrap();
+    let labelled = |key, label: &str, tags| Entity { label: Some(label.to_string()), ..entity(key, tags) };
     assert_eq!(
         got,
         vec![
-            entity(1, &["genre:Animation", "genre:Children's", "genre:Comedy"]),
-            entity(73, &["genre:Drama", "genre:War"]),
-            entity(99, &[]),
+            labelled(1, "Toy Story (1995)", &["genre:Animation", "genre:Children's", "genre:Comedy"]),
+            labelled(73, "Misérables, Les (1995)", &["genre:Drama", "genre:War"]),
+            labelled(99, "Untitled", &[]),
         ]
     );
     assert_eq!(stats.records, 3);
+}
+
+#[test]
+fn the_ml_100k_layout_reads_ratings_users_and_items_with_genre_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "u.data", b"196\t242\t3\t881250949\n186\t302\t3\t891717742\n");
+    assert_eq!(ImportSpec::new(&data, Target::Interactions, None, &[]).unwrap().format, Format::Movielens);
+    let (got, _) = interactions(&data, None, &[]).unwrap();
+    assert_eq!(
+        got,
+        vec![pair(196, 242, Some(3.0), Some(881250949)), pair(186, 302, Some(3.0), Some(891717742))]
+    );
+
+    let users = write(dir.path(), "u.user", b"1|24|M|technician|85711\n");
+    let (got, _) = entities(&users, Target::Users, None, &[]).unwrap();
+    assert_eq!(got, vec![entity(1, &["gender:M", "age:24", "occupation:technician"])]);
+
+    let items = write(
+        dir.path(),
+        "u.item",
+        b"1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n\
+          33|Desperado (1995)|01-Jan-1995||http://y|0|1|0|0|0|0|0|0|0|0|0|0|0|0|1|0|1|0|0\n\
+          1066|Mis\xe9rables (1995)|01-Jan-1995||http://z|0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0\n",
+    );
+    let (got, _) = entities(&items, Target::Items, None, &[]).unwrap();
+    let labelled = |key, label: &str, tags| Entity { label: Some(label.to_string()), ..entity(key, tags) };
+    assert_eq!(
+        got,
+        vec![
+            labelled(1, "Toy Story (1995)", &["genre:Animation", "genre:Children's", "genre:Comedy"]),
+            labelled(33, "Desperado (1995)", &["genre:Action", "genre:Romance", "genre:Thriller"]),
+            labelled(1066, "Misérables (1995)", &["genre:Drama"]),
+        ]
+    );
+    let short = write(dir.path(), "u.item", b"1|Toy Story (1995)|01-Jan-1995\n");
+    let err = entities(&short, Target::Items, None, &[]).unwrap_err();
+    assert!(err.to_string().contains("line 1: expected movie id|title|"), "{err}");
+    let fold = write(dir.path(), "u1.base", b"1\t1\t5\t874965758\n");
+    assert_eq!(ImportSpec::new(&fold, Target::Interactions, None, &[]).unwrap().format, Format::Movielens);
 }

@@ -47,5 +47,12 @@ fn ml_1m_users_and_movies() {
     assert_eq!(got[0], entity(1, &["gender:F", "age:1", "occupation:10"]));
     let (got, _) = entities(&movies, Target::Items, None, &[]).unwrap();
     assert_eq!(got.len(), 3883);
-    assert_eq!(got[0], entity(1, &["genre:Animation", "genre:Children's", "genre:Comedy"]));
+    let toy_story = Entity {
+        label: Some("Toy Story (1995)".into()),
+        ..entity(1, &["genre:Animation", "genre:Children's", "genre:Comedy"])
+    };
+    assert_eq!(got[0], toy_story);
+    let latin1 = got.iter().find(|m| m.key == Key::Int(73)).and_then(|m| m.label.as_deref());
+    assert_eq!(latin1, Some("Misérables, Les (1995)"), "ML-1M's titles are Latin-1");
+    assert!(got.iter().all(|m| m.label.is_some()), "every movie has a title");
 }
