@@ -1,8 +1,8 @@
 //! The learned part of corml for one block of items (spec A.4, A.5): the Gram matrices of the
-//! degree-scaled interactions, the spectral matrix `G_c`, then scaled-form ADMM exactly as the
-//! authors' code runs it (zero start, fixed ρ, a fixed number of iterations, the zero diagonal kept in
-//! the H-step, symmetry and non-negativity by projection), on dense `f32` buffers with faer's matrix
-//! products. Five `n × n` buffers are alive during the iterations: `A⁻¹`, `H_b`, `Z`, `Γ` and one for
+//! degree-scaled interactions, the spectral matrix `G_c`, then scaled-form ADMM as the authors' code
+//! runs it (zero start, fixed ρ, a fixed number of iterations, the zero diagonal kept in the H-step,
+//! symmetry and non-negativity by projection), over-relaxed unless `relaxation = 1` (their code), on
+//! dense `f32` buffers with faer's matrix products. Five `n × n` buffers are alive during the iterations: `A⁻¹`, `H_b`, `Z`, `Γ` and one for
 //! work.
 
 use faer::linalg::matmul::matmul;
