@@ -1,7 +1,7 @@
 //! The `corml` model through the query language: TRAIN with defaults and with partitioning, RECOMMEND
 //! with exclusions and filters, a newcomer served from its items, SIMILAR, EXPLAIN (a full pass), RERANK, EVALUATE
 //! against popularity, persistence, cancel at every phase, bad parameters, and the acceptance figures
-//! on the standard split.
+//! on the standard split (at a small setting; the full one is an ignored test).
 
 mod common;
 
@@ -181,16 +181,38 @@ fn training_cancels_at_every_phase_and_bad_parameters_are_refused() {
     assert!(run(&db, "SHOW MODELS").is_empty());
 }
 
+/// The authors' row: their "defaults" with their ADMM (50 iterations, no relaxation).
+const AUTHORS: &str = "lambda = 0.75, rho = 5000, theta = 1, t = 0.1, iterations = 50, relaxation = 1";
+
+/// NDCG@10 of `model` against the standard split's test file.
+fn ndcg_at_10(db: &Database, test: &std::path::Path, model: &str) -> f64 {
+    let set = run(db, &format!("EVALUATE {model} AGAINST '{}' AT 10", test.display()));
+    metric(&set, "ndcg", Some(10))
+}
+
+/// The standard split at a small setting that trains in seconds (32 spectral vectors, blocks of at
+/// most 350 items): the defaults and the authors' row land on the values measured in a release build
+/// (so ρ, the iterations and the relaxation are wired as specified); the full setting is the ignored
+/// test below.
 #[test]
+fn the_standard_split_at_a_small_setting() {
+    let small = "k = 32, partition_ratio = 0.1";
+    let Some((db, test)) = standard_split(&format!("TRAIN corml WITH ({small})")) else { return };
+    let defaults = ndcg_at_10(&db, &test, "corml");
+    run(&db, &format!("TRAIN corml AS authors WITH ({small}, {AUTHORS})"));
+    let authors = ndcg_at_10(&db, &test, "authors");
+    eprintln!("corml on ml-1m-r4, small setting: NDCG@10 {defaults:.4} with defaults, {authors:.4} authors'");
+    assert!((defaults - 0.2879).abs() <= 0.002, "defaults: NDCG@10 {defaults}");
+    assert!((authors - 0.2935).abs() <= 0.002, "the authors' row: NDCG@10 {authors}");
+}
+
+#[test]
+#[ignore = "trains on the standard split at full size, minutes in a debug build; run with --release --ignored"]
 fn the_standard_split_figures_of_the_issue() {
     let Some((db, test)) = standard_split("TRAIN corml") else { return };
-    let evaluate = |model: &str| {
-        let set = run(&db, &format!("EVALUATE {model} AGAINST '{}' AT 10", test.display()));
-        metric(&set, "ndcg", Some(10))
-    };
-    let defaults = evaluate("corml");
-    run(&db, "TRAIN corml AS authors WITH (lambda = 0.75, rho = 5000, theta = 1, t = 0.1)");
-    let authors = evaluate("authors");
+    let defaults = ndcg_at_10(&db, &test, "corml");
+    run(&db, &format!("TRAIN corml AS authors WITH ({AUTHORS})"));
+    let authors = ndcg_at_10(&db, &test, "authors");
     eprintln!("corml on ml-1m-r4: NDCG@10 {defaults:.4} with defaults, {authors:.4} with the authors' row");
     assert!(defaults >= 0.343, "defaults: NDCG@10 {defaults}");
     assert!((authors - 0.326).abs() <= 0.005, "the authors' row (ρ 5000, 50 iterations): {authors}");

@@ -1,8 +1,8 @@
 //! The learned part of corml for one block of items (spec A.4, A.5): the Gram matrices of the
-//! degree-scaled interactions, the spectral matrix `G_c`, then scaled-form ADMM exactly as the
-//! authors' code runs it (zero start, fixed ρ, a fixed number of iterations, the zero diagonal kept in
-//! the H-step, symmetry and non-negativity by projection), on dense `f32` buffers with faer's matrix
-//! products. Five `n × n` buffers are alive during the iterations: `A⁻¹`, `H_b`, `Z`, `Γ` and one for
+//! degree-scaled interactions, the spectral matrix `G_c`, then scaled-form ADMM as the authors' code
+//! runs it (zero start, fixed ρ, a fixed number of iterations, the zero diagonal kept in the H-step,
+//! symmetry and non-negativity by projection), over-relaxed unless `relaxation = 1` (their code), on
+//! dense `f32` buffers with faer's matrix products. Five `n × n` buffers are alive during the iterations: `A⁻¹`, `H_b`, `Z`, `Γ` and one for
 //! work.
 
 use faer::linalg::matmul::matmul;
@@ -43,13 +43,18 @@ pub(super) struct Solved {
     pub residuals: Vec<f32>,
 }
 
-/// Learns the block `block` (sorted global item ids), reporting each iteration as `done` of `phase`.
-pub(super) fn solve(
-    shared: &Shared<'_>,
-    block: &[u32],
-    progress: &dyn Progress,
-    phase: &str,
-) -> Result<Solved> {
+/// What the iterations of a block start from: `A⁻¹` (column-major), its diagonal and `H_b = A⁻¹B₀`.
+pub(super) struct Start {
+    /// `A⁻¹`, `A = εQ + diag(θd + ρ)`, column-major.
+    pub ainv: Vec<f32>,
+    /// The diagonal of `A⁻¹`.
+    pub diagonal: Vec<f32>,
+    /// `H_b = A⁻¹B₀`, `B₀ = P/(2λ) + ε·c·Q·G_c`, column-major.
+    pub hb: Vec<f32>,
+}
+
+/// The set-up of the block `block` (sorted global item ids): Gram matrices, `G_c`, `A⁻¹` and `H_b`.
+pub(super) fn start(shared: &Shared<'_>, block: &[u32]) -> Result<Start> {
     let s = shared.settings;
     let n = block.len();
     let degree: Vec<f32> = block.iter().map(|&i| shared.degrees[i as usize]).collect();
@@ -60,18 +65,12 @@ pub(super) fn solve(
     let p = gram(&rows, &scale, None, n);
     let q = shared.user_weights.as_ref().map(|w| gram(&rows, &scale, Some(w), n));
     let gc = spectral(shared, block, &degree, s.t);
-    // B0 = P/(2λ) + ε·c·Q·G_c.
-    let mut b0 = vec![0f32; n * n];
-    let qm = q.as_deref().unwrap_or(&p);
-    matmul(mat_mut(&mut b0, n), Accum::Replace, mat(qm, n), mat(&gc, n), s.epsilon * c, Par::rayon(0));
-    drop(gc);
-    let half = 0.5 / s.lambda;
-    b0.par_iter_mut().zip(&p).for_each(|(b, p)| *b += half * p);
+    let shift: Vec<f32> = degree.iter().map(|d| s.theta * d + s.rho).collect();
     // A = εQ + diag(θd + ρ), factored once.
-    let mut a = q.unwrap_or(p);
+    let mut a = q.unwrap_or_else(|| p.clone());
     a.par_iter_mut().for_each(|x| *x *= s.epsilon);
-    for (j, d) in degree.iter().enumerate() {
-        a[j * n + j] += s.theta * d + s.rho;
+    for (j, shift) in shift.iter().enumerate() {
+        a[j * n + j] += shift;
     }
     let factor = mat(&a, n)
         .llt(Side::Lower)
@@ -87,10 +86,31 @@ pub(super) fn solve(
     });
     drop(inverse);
     let diagonal: Vec<f32> = (0..n).map(|j| ainv[j * n + j]).collect();
-    let mut hb = vec![0f32; n * n];
-    matmul(mat_mut(&mut hb, n), Accum::Replace, mat(&ainv, n), mat(&b0, n), 1.0, Par::rayon(0));
-    drop(b0);
+    // Since A⁻¹·εQ = I − A⁻¹·diag(θd + ρ), H_b = c·G_c + A⁻¹(P/(2λ) − c·diag(θd + ρ)·G_c): one
+    // matrix product instead of two.
+    let mut b = p;
+    let half = 0.5 / s.lambda;
+    b.par_chunks_mut(n.max(1)).zip(gc.par_chunks(n.max(1))).for_each(|(b, g)| {
+        for ((b, g), shift) in b.iter_mut().zip(g).zip(&shift) {
+            *b = half * *b - c * shift * g;
+        }
+    });
+    let mut hb = gc;
+    hb.par_iter_mut().for_each(|x| *x *= c);
+    matmul(mat_mut(&mut hb, n), Accum::Add, mat(&ainv, n), mat(&b, n), 1.0, Par::rayon(0));
+    Ok(Start { ainv, diagonal, hb })
+}
 
+/// Learns the block `block` (sorted global item ids), reporting each iteration as `done` of `phase`.
+pub(super) fn solve(
+    shared: &Shared<'_>,
+    block: &[u32],
+    progress: &dyn Progress,
+    phase: &str,
+) -> Result<Solved> {
+    let s = shared.settings;
+    let n = block.len();
+    let Start { ainv, diagonal, hb } = start(shared, block)?;
     let (mut z, mut gamma, mut work) = (vec![0f32; n * n], vec![0f32; n * n], vec![0f32; n * n]);
     let mut residuals = Vec::with_capacity(s.iterations as usize);
     for done in 0..s.iterations {
@@ -106,8 +126,16 @@ pub(super) fn solve(
             let mu = column[j] / (diagonal[j] + 1e-10);
             column.iter_mut().zip(&ainv[j * n..(j + 1) * n]).for_each(|(h, a)| *h -= mu * a);
         });
-        // X = H + Γ; Z = max(0, (X + Xᵀ)/2); Γ = X − Z.
-        work.par_iter_mut().zip(&gamma).for_each(|(x, g)| *x += g);
+        // X = αH + (1 − α)Z + Γ (over-relaxation; α = 1: X = H + Γ), with `z` holding Z − Γ;
+        // then Z = max(0, (X + Xᵀ)/2) and Γ = X − Z.
+        let alpha = s.relaxation;
+        if alpha == 1.0 {
+            work.par_iter_mut().zip(&gamma).for_each(|(x, g)| *x += g);
+        } else {
+            work.par_iter_mut().zip(&z).zip(&gamma).for_each(|((x, z), g)| {
+                *x = alpha * *x + (1.0 - alpha) * z + (2.0 - alpha) * g;
+            });
+        }
         residuals.push(project(&work, &mut z, &mut gamma, n));
     }
     let threshold = s.threshold;

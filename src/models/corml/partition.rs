@@ -5,7 +5,7 @@
 
 use recodb_storage::Snapshot;
 
-use super::spectral::{top_eigenvectors, Normalised};
+use super::spectral::{top_eigenvectors, Normalised, BISECTION_PRODUCTS};
 use crate::error::Result;
 use crate::progress::Progress;
 
@@ -28,7 +28,7 @@ pub(super) fn blocks(
         }
         let phase = format!("train corml: partition {} items", block.len());
         let op = Normalised::new(data, &block, degrees);
-        let vectors = top_eigenvectors(&op, 2, seed, progress, &phase)?;
+        let vectors = top_eigenvectors(&op, 2, BISECTION_PRODUCTS, seed, progress, &phase)?;
         let second: Vec<f32> = vectors.chunks_exact(2).map(|v| v[1]).collect();
         let (left, right) = split(&block, &second);
         pending.push(left);

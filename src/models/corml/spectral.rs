@@ -1,8 +1,10 @@
 //! The spectral vectors of corml (spec A.3): the top eigenvectors of `K = R̃ᵀR̃`, with `R̃ = D_U^{-1/2}
 //! R D_I^{-1/2}` the degree-normalised interactions of a set of items, found by randomised subspace
-//! iteration as the authors' code does (a start of `q = max(4k, 32)` random columns, ten products with
-//! `K` each followed by a QR, then Rayleigh-Ritz with faer's self-adjoint eigendecomposition). When
-//! `q` reaches the number of items the subspace is the whole space and the vectors are exact.
+//! iteration as the authors' code does (a start of random columns, products with `K` each followed by
+//! a QR, then Rayleigh-Ritz with faer's self-adjoint eigendecomposition), with a smaller subspace and
+//! fewer products than their `q = max(4k, 32)` and ten: `q = max(2k, 32)` and four gave the same
+//! accuracy on MovieLens-1M at a fifth of the cost (BENCHMARKS.md). When `q` reaches the number of
+//! items the subspace is the whole space and the vectors are exact.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par, Side};
@@ -15,8 +17,16 @@ use super::sparse::Csr;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// Products with `K` (each followed by a QR) before Rayleigh-Ritz, as the authors' code.
-pub(super) const POWER_ITERATIONS: u64 = 10;
+/// Products with `K` (each followed by a QR) before Rayleigh-Ritz for the model's vectors (the
+/// authors' code: ten).
+pub(super) const PRODUCTS: u64 = 4;
+
+/// Products with `K` for the two vectors of a bisection (item partitioning): ten, as the authors'
+/// code; with `q = 32` they are cheap.
+pub(super) const BISECTION_PRODUCTS: u64 = 10;
+
+/// Columns of the subspace per vector wanted (the authors' code: four).
+const OVERSAMPLING: usize = 2;
 
 /// The normalised interactions of a set of items (user degrees counted within the set, item degrees
 /// global), stored both by user and by item, so that both halves of a product with `K` run in
@@ -83,29 +93,30 @@ pub(super) fn local_ids(items: &[u32], n_items: u32) -> Vec<u32> {
     local
 }
 
-/// The top `k` eigenvectors of `K` (largest eigenvalue first), item-major: item `i`'s coordinates
-/// are `out[i·k..(i+1)·k]`. Reports each product with `K` as `done` of `phase`; cancelled when the
-/// progress says so.
+/// The top `k` eigenvectors of `K` (largest eigenvalue first) after `products` products with `K`,
+/// item-major: item `i`'s coordinates are `out[i·k..(i+1)·k]`. Reports each product with `K` as
+/// `done` of `phase`; cancelled when the progress says so.
 pub(super) fn top_eigenvectors(
     op: &Normalised,
     k: usize,
+    products: u64,
     seed: u64,
     progress: &dyn Progress,
     phase: &str,
 ) -> Result<Vec<f32>> {
     let n = op.items();
-    let q = (4 * k).max(32).min(n);
+    let q = (OVERSAMPLING * k).max(32).min(n);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut x: Vec<f32> = (0..n * q).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
     orthonormalise(&mut x, n, q);
-    for done in 0..POWER_ITERATIONS {
-        if !progress.update(phase, done, POWER_ITERATIONS + 1) {
+    for done in 0..products {
+        if !progress.update(phase, done, products + 1) {
             return Err(Error::cancelled("training"));
         }
         x = op.apply(&x, q);
         orthonormalise(&mut x, n, q);
     }
-    if !progress.update(phase, POWER_ITERATIONS, POWER_ITERATIONS + 1) {
+    if !progress.update(phase, products, products + 1) {
         return Err(Error::cancelled("training"));
     }
     // Rayleigh-Ritz: the eigenvectors of T = Xᵀ K X, lifted by X.
@@ -160,7 +171,7 @@ mod tests {
         let data = snapshot(&[&[0, 1], &[0, 1, 2], &[2, 3], &[3], &[0, 3]], 4);
         let degrees = [3.0f32, 2.0, 2.0, 3.0];
         let op = Normalised::new(&data, &[0, 1, 2, 3], &degrees);
-        let v = top_eigenvectors(&op, 2, 7, &NoProgress, "test").expect("eigen");
+        let v = top_eigenvectors(&op, 2, PRODUCTS, 7, &NoProgress, "test").expect("eigen");
         // K = R̃ᵀR̃ built by hand; K v = λ v for each returned vector, λ1 = 1 with v ∝ sqrt(d).
         let mut k = [[0f32; 4]; 4];
         for u in 0..data.n_users {
