@@ -73,7 +73,11 @@ const PARAMETERS: &[Param] = &[
         doc: "epochs before the quantisation loss starts (auto: half the epochs)",
     },
     Param::non_negative("balance", 0.0, "η, weight of the balance loss ‖mean of a batch's codes‖²"),
-    Param::non_negative("rank_weight", 0.0, "λ_r, weight of a BPR ranking term on the same triplets"),
+    Param::non_negative(
+        "rank_weight",
+        1.0,
+        "λ_r, weight of a BPR ranking term on the same triplets (0: none)",
+    ),
     Param::choice(
         "binarization",
         "sign",
@@ -294,6 +298,14 @@ impl CcsrModel {
         let trained = train::train(data, &s, progress)?;
         let users = CodeBook::from_values(trained.users.as_slice(), s.bits).into_packed();
         let items = CodeBook::from_values(trained.items.as_slice(), s.bits);
+        let phase = format!(
+            "ccsr: codes, bit imbalance mean |E[b]| users {:.3}, items {:.3}",
+            bit_imbalance(&users, s.bits),
+            bit_imbalance(items.packed(), s.bits)
+        );
+        if !progress.update(&phase, s.epochs as u64, s.epochs as u64) {
+            return Err(Error::cancelled("training"));
+        }
         let real = (s.keep_real || s.stage == Stage::Real).then(|| RealVectors {
             dim: s.bits,
             users: trained.users.into_vec(),

@@ -124,7 +124,8 @@ fn losses_fall_and_codes_recover_the_clusters() {
     let model =
         CcsrModel::train(&data, &small(&[("rank_weight", Value::Float(1.0))]), &record).expect("train");
     let phases = record.0.into_inner().expect("lock");
-    assert_eq!(phases.len(), 16);
+    assert_eq!(phases.len(), 17, "16 epochs and the codes' balance");
+    assert!(phases[16].starts_with("ccsr: codes, bit imbalance mean |E[b]| users 0."), "{}", phases[16]);
     for name in ["reconstruction", "similarity", "ranking"] {
         let (first, last) = (reported(&phases[0], name), reported(&phases[15], name));
         assert!(last < 0.9 * first, "{name}: {first} then {last}");
