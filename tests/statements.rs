@@ -156,12 +156,12 @@ fn statements_that_need_a_model_say_what_is_missing() {
         (
             "TRAIN nosuchalgo AS taste WITH (dim = 64)",
             "nosuchalgo",
-            "unknown algorithm 'nosuchalgo' (available: als, bpr, cml, corml, dsiml, ease, pop)",
+            "unknown algorithm 'nosuchalgo' (available: als, bpr, ccsr, cml, corml, dsiml, ease, pop)",
         ),
         (
             "TRAIN eas",
             "eas",
-            "unknown algorithm 'eas'; did you mean 'ease'? (available: als, bpr, cml, corml, dsiml, ease, pop)",
+            "unknown algorithm 'eas'; did you mean 'ease'? (available: als, bpr, ccsr, cml, corml, dsiml, ease, pop)",
         ),
         (
             "RECOMMEND user 42 TOP 10 USING tast",

@@ -6,6 +6,7 @@ pub mod als;
 pub mod blobs;
 pub mod bpr;
 pub mod catalog;
+pub mod ccsr;
 pub mod cml;
 pub mod corml;
 pub mod dsiml;
@@ -14,6 +15,7 @@ pub mod factors;
 pub mod folded;
 pub mod hogwild;
 pub(crate) mod migrate;
+pub mod nn;
 pub mod params;
 pub mod pop;
 pub mod topk;
@@ -172,7 +174,7 @@ pub fn fingerprint(items: &[u32]) -> u64 {
 
 /// Every algorithm this build can train.
 pub static ALGORITHMS: &[&Algorithm] =
-    &[&als::ALS, &bpr::BPR, &cml::CML, &corml::CORML, &dsiml::DSIML, &ease::EASE, &pop::POP];
+    &[&als::ALS, &bpr::BPR, &ccsr::CCSR, &cml::CML, &corml::CORML, &dsiml::DSIML, &ease::EASE, &pop::POP];
 
 /// The algorithm called `name` (any case), or a not-found error that suggests a close name and lists the
 /// available ones.

@@ -85,7 +85,7 @@ fn project(row: &mut [f32], radius: f32) {
 }
 
 /// The dot product of two equally long vectors, in eight lanes (so that it vectorises).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();

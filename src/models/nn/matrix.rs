@@ -1,0 +1,220 @@
+//! Dense row-major `f32` matrices and the products a network needs: dense × dense through faer (on
+//! rayon's threads), and sparse rows × dense for inputs such as a user's interaction row, which never
+//! become a dense one-hot matrix.
+//!
+//! A product's result depends on the thread count only through faer's blocking, which splits the output
+//! and not the inner dimension, so a seed and a thread count give the same numbers run after run.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+/// A dense matrix of `rows × cols` values stored row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f32>,
+}
+
+impl Matrix {
+    /// A matrix of zeros.
+    pub fn zeros(rows: usize, cols: usize) -> Matrix {
+        Matrix { rows, cols, data: vec![0.0; rows * cols] }
+    }
+
+    /// The matrix whose rows are the consecutive `cols`-long runs of `data`; `None` when the length of
+    /// `data` is not `rows · cols`.
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Option<Matrix> {
+        (data.len() == rows * cols).then_some(Matrix { rows, cols, data })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Every value, row by row.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Every value, row by row, to change.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// The values, giving up the matrix.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// Row `r`.
+    pub fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+
+    /// Row `r`, to change.
+    pub fn row_mut(&mut self, r: usize) -> &mut [f32] {
+        &mut self.data[r * self.cols..(r + 1) * self.cols]
+    }
+
+    fn view(&self) -> MatRef<'_, f32> {
+        MatRef::from_row_major_slice(&self.data, self.rows, self.cols)
+    }
+
+    fn view_mut(&mut self) -> MatMut<'_, f32> {
+        MatMut::from_row_major_slice_mut(&mut self.data, self.rows, self.cols)
+    }
+}
+
+/// Whether a factor of a product enters as stored or transposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// As stored.
+    N,
+    /// Transposed.
+    T,
+}
+
+/// `out = op(a) · op(b)`, or `out += op(a) · op(b)` with `accumulate`; the shapes must agree (a bug
+/// otherwise, so they are asserted).
+pub fn gemm(out: &mut Matrix, a: &Matrix, op_a: Op, b: &Matrix, op_b: Op, accumulate: bool) {
+    let (a, b) = (oriented(a, op_a), oriented(b, op_b));
+    assert!(
+        a.ncols() == b.nrows() && out.rows == a.nrows() && out.cols == b.ncols(),
+        "gemm shapes {}x{} · {}x{} into {}x{}",
+        a.nrows(),
+        a.ncols(),
+        b.nrows(),
+        b.ncols(),
+        out.rows,
+        out.cols
+    );
+    let accum = if accumulate { Accum::Add } else { Accum::Replace };
+    matmul(out.view_mut(), accum, a, b, 1.0, parallelism());
+}
+
+/// The view of `m` as `op` has it.
+fn oriented(m: &Matrix, op: Op) -> MatRef<'_, f32> {
+    match op {
+        Op::N => m.view(),
+        Op::T => m.view().transpose(),
+    }
+}
+
+/// faer's parallelism: rayon's threads of the current pool.
+fn parallelism() -> Par {
+    match rayon::current_num_threads() {
+        0 | 1 => Par::Seq,
+        n => Par::rayon(n),
+    }
+}
+
+/// A batch of sparse rows in compressed form: row `r` has the columns `indices[indptr[r]..indptr[r+1]]`
+/// with the values aligned in `values` (all 1 when `values` is `None`). Columns must be below the
+/// width of the matrix it multiplies.
+#[derive(Debug, Clone, Copy)]
+pub struct SparseRows<'a> {
+    /// Row offsets, one more than the rows.
+    pub indptr: &'a [usize],
+    /// Column ids, row by row.
+    pub indices: &'a [u32],
+    /// Values aligned with `indices`, or `None` for all ones.
+    pub values: Option<&'a [f32]>,
+}
+
+impl SparseRows<'_> {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+
+    /// The `(column, value)` entries of row `r`.
+    pub fn row(&self, r: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let range = self.indptr[r]..self.indptr[r + 1];
+        let values = self.values.map(|v| &v[range.clone()]);
+        self.indices[range].iter().enumerate().map(move |(k, &c)| (c as usize, values.map_or(1.0, |v| v[k])))
+    }
+}
+
+/// `out = x · w` for sparse rows `x` (`out` has `x.rows()` rows and `w.cols()` columns): each output
+/// row is the weighted sum of the rows of `w` its entries name. Rows in parallel.
+pub fn sparse_dense(x: SparseRows<'_>, w: &Matrix, out: &mut Matrix) {
+    assert!(out.rows == x.rows() && out.cols == w.cols, "sparse product into {}x{}", out.rows, out.cols);
+    let cols = w.cols.max(1);
+    out.data.par_chunks_mut(cols).enumerate().for_each(|(r, o)| {
+        o.iter_mut().for_each(|v| *v = 0.0);
+        for (c, v) in x.row(r) {
+            o.iter_mut().zip(w.row(c)).for_each(|(a, b)| *a += v * b);
+        }
+    });
+}
+
+/// `out += xᵀ · d` for sparse rows `x` (`out` is `width × d.cols()`): the gradient of the weights of a
+/// sparse-input layer, touching only the rows of `out` that some entry names. Sequential, in row order
+/// (a batch's entries times the layer width is small beside the dense products around it).
+pub fn sparse_t_dense(x: SparseRows<'_>, d: &Matrix, out: &mut Matrix) {
+    assert!(out.cols == d.cols && d.rows == x.rows(), "sparse gradient into {}x{}", out.rows, out.cols);
+    for r in 0..x.rows() {
+        let dr = d.row(r);
+        for (c, v) in x.row(r) {
+            out.row_mut(c).iter_mut().zip(dr).for_each(|(a, b)| *a += v * b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(rows: usize, cols: usize, data: &[f32]) -> Matrix {
+        Matrix::from_vec(rows, cols, data.to_vec()).expect("shape")
+    }
+
+    #[test]
+    fn dense_products_follow_the_transposes() {
+        let a = m(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let b = m(3, 2, &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+        let mut out = Matrix::zeros(2, 2);
+        gemm(&mut out, &a, Op::N, &b, Op::N, false);
+        assert_eq!(out.as_slice(), &[4.0, 5.0, 10.0, 11.0]);
+        gemm(&mut out, &a, Op::N, &b, Op::N, true);
+        assert_eq!(out.as_slice(), &[8.0, 10.0, 20.0, 22.0]);
+        let mut ata = Matrix::zeros(3, 3);
+        gemm(&mut ata, &a, Op::T, &a, Op::N, false);
+        assert_eq!(ata.row(0), &[17.0, 22.0, 27.0]);
+        let mut abt = Matrix::zeros(2, 2);
+        gemm(&mut abt, &a, Op::N, &a, Op::T, false);
+        assert_eq!(abt.as_slice(), &[14.0, 32.0, 32.0, 77.0]);
+        assert!(Matrix::from_vec(2, 2, vec![0.0; 3]).is_none());
+    }
+
+    #[test]
+    fn sparse_products_equal_the_dense_ones() {
+        // Rows {0: 2.0, 2: 1.0} and {1: -1.0} of width 3.
+        let (indptr, indices, values) = ([0usize, 2, 3], [0u32, 2, 1], [2.0f32, 1.0, -1.0]);
+        let x = SparseRows { indptr: &indptr, indices: &indices, values: Some(&values) };
+        let dense = m(2, 3, &[2.0, 0.0, 1.0, 0.0, -1.0, 0.0]);
+        let w = Matrix::from_vec(3, 40, (0..120).map(|v| v as f32 * 0.5 - 7.0).collect()).expect("w");
+        let (mut sparse_out, mut dense_out) = (Matrix::zeros(2, 40), Matrix::zeros(2, 40));
+        sparse_dense(x, &w, &mut sparse_out);
+        gemm(&mut dense_out, &dense, Op::N, &w, Op::N, false);
+        assert_eq!(sparse_out, dense_out);
+        let d = Matrix::from_vec(2, 40, (0..80).map(|v| (v % 7) as f32 - 3.0).collect()).expect("d");
+        let (mut sparse_grad, mut dense_grad) = (Matrix::zeros(3, 40), Matrix::zeros(3, 40));
+        sparse_grad.as_mut_slice()[5] = 1.0;
+        dense_grad.as_mut_slice()[5] = 1.0;
+        sparse_t_dense(x, &d, &mut sparse_grad);
+        gemm(&mut dense_grad, &dense, Op::T, &d, Op::N, true);
+        assert_eq!(sparse_grad, dense_grad);
+        let ones = SparseRows { indptr: &indptr, indices: &indices, values: None };
+        assert_eq!(ones.row(0).collect::<Vec<_>>(), vec![(0, 1.0), (2, 1.0)]);
+        assert_eq!(ones.rows(), 2);
+    }
+}
