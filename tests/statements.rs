@@ -435,3 +435,21 @@ fn evaluate_puts_several_models_side_by_side() {
     let unknown = failure(&db, "EVALUATE a, c", "not_found", "c");
     assert!(unknown.message().starts_with("no model named 'c'"), "{}", unknown.message());
 }
+
+#[test]
+fn an_import_says_which_columns_it_left_out_and_how_to_keep_them() {
+    let db = Database::open_temporary().expect("open");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("ratings.tsv");
+    std::fs::write(&file, "1\t10\t5\t978300760\n2\t10\t3\t978300761\n").expect("write");
+    let path = Value::from(file.to_str().expect("path"));
+    let bare = db.query("IMPORT INTERACTIONS FROM ?", std::slice::from_ref(&path)).expect("import");
+    assert_eq!(
+        bare.notices(),
+        ["columns 2 ('5'), 3 ('978300760') were not read; to keep them: WITH (weight = 2, time = 3)"]
+    );
+    let kept =
+        db.query("IMPORT INTERACTIONS FROM ? WITH (weight = 2, time = 3)", &[path]).expect("import again");
+    assert!(kept.notices().is_empty(), "{:?}", kept.notices());
+    assert_eq!(db.interactions_of(&Key::Int(1)).expect("read").expect("user")[0].time, Some(978_300_760));
+}

@@ -364,3 +364,16 @@ fn ml_100k_imports_with_titles_that_results_show_beside_the_keys() {
         "{text}"
     );
 }
+
+#[test]
+fn an_import_that_leaves_columns_out_says_how_to_keep_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("ratings.tsv");
+    std::fs::write(&file, "1\t10\t5\t978300760\n2\t10\t3\t978300761\n").expect("write");
+    let out = recodb(&["-c", &format!("IMPORT INTERACTIONS FROM '{}';", file.display())], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "notice: columns 2 ('5'), 3 ('978300760') were not read; to keep them: WITH (weight = 2, time = 3)\n"
+    );
+}

@@ -7,6 +7,7 @@ use recodb_query::{Ident, ImportTarget, Literal, OptionPair};
 use super::bind::{locate, pairs};
 use super::context::Context;
 use crate::error::{ErrorKind, Result};
+use crate::import::read::UnreadColumn;
 use crate::import::{self, ImportSpec, ImportSummary, Target};
 use crate::result::ResultSet;
 use crate::value::Value;
@@ -60,5 +61,33 @@ pub(super) fn import(
     if s.labels > 0 {
         row.push(("labels", count(s.labels)));
     }
-    Ok(ResultSet::single(row))
+    let unread = unread_notice(&s.unread, spec.weight.is_none(), spec.time.is_none());
+    Ok(ResultSet::single(row).with_notices(unread))
+}
+
+/// The notice for columns an interactions import did not read: which, with their first values, and
+/// the options that would keep a column that looks like a rating (a number from -10 to 10, when no
+/// weight column was named) or a Unix time (an integer of at least 10⁸, when no time column was), e.g.
+/// "columns 2 ('5'), 3 ('978300760') were not read; to keep them: WITH (weight = 2, time = 3)".
+fn unread_notice(unread: &[UnreadColumn], want_weight: bool, want_time: bool) -> Option<String> {
+    if unread.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = unread.iter().map(|c| format!("{} ('{}')", c.label, c.first)).collect();
+    let looks_like_weight =
+        |c: &&UnreadColumn| c.first.parse::<f64>().is_ok_and(|w| (-10.0..=10.0).contains(&w));
+    let looks_like_time = |c: &&UnreadColumn| c.first.parse::<i64>().is_ok_and(|t| t >= 100_000_000);
+    let weight = unread.iter().find(looks_like_weight).filter(|_| want_weight);
+    let time = unread.iter().find(looks_like_time).filter(|_| want_time);
+    let keep: Vec<String> = [("weight", weight), ("time", time)]
+        .into_iter()
+        .filter_map(|(option, column)| column.map(|c| format!("{option} = {}", c.label)))
+        .collect();
+    let (one, pronoun) = if unread.len() == 1 { ("column", "it") } else { ("columns", "them") };
+    let verb = if unread.len() == 1 { "was" } else { "were" };
+    let mut notice = format!("{one} {} {verb} not read", listed.join(", "));
+    if !keep.is_empty() {
+        notice.push_str(&format!("; to keep {pronoun}: WITH ({})", keep.join(", ")));
+    }
+    Some(notice)
 }

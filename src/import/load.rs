@@ -8,7 +8,9 @@ use recodb_storage::{Key, PairAttrs, Side, StorageError, Store};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::import::read::{read_entities, read_interactions, Entity, ImportSpec, ReadStats, Target};
+use crate::import::read::{
+    read_entities, read_interactions, Entity, ImportSpec, ReadStats, Target, UnreadColumn,
+};
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,6 +31,8 @@ pub struct ImportSummary {
     pub new_tags: u64,
     /// Display labels given or changed.
     pub labels: u64,
+    /// Columns of a csv or tsv interactions file that no option named (see [`UnreadColumn`]).
+    pub unread: Vec<UnreadColumn>,
 }
 
 /// Interns keys to dense local indices in order of first appearance. Files are often sorted by user,
@@ -70,8 +74,9 @@ pub fn import(
     }
 }
 
-fn summary_of(stats: &ReadStats) -> ImportSummary {
-    ImportSummary { lines: stats.lines, records: stats.records, skipped: stats.skipped, ..Default::default() }
+fn summary_of(stats: ReadStats) -> ImportSummary {
+    let ReadStats { lines, records, skipped, unread } = stats;
+    ImportSummary { lines, records, skipped, unread, ..Default::default() }
 }
 
 fn import_interactions(
@@ -83,7 +88,7 @@ fn import_interactions(
     let stats = read_interactions(spec, progress, &mut |r| {
         pairs.push(r.user, r.item, PairAttrs { weight: r.weight, time: r.time })
     })?;
-    let mut summary = summary_of(&stats);
+    let mut summary = summary_of(stats);
     pairs.load(store, &mut summary)?;
     Ok(summary)
 }
@@ -152,7 +157,7 @@ fn import_entities(
 ) -> Result<ImportSummary> {
     let mut entities = Vec::new();
     let stats = read_entities(spec, progress, &mut |e| entities.push(e))?;
-    let mut summary = summary_of(&stats);
+    let mut summary = summary_of(stats);
     load_entities(store, side, &entities, &mut summary)?;
     Ok(summary)
 }

@@ -3,7 +3,7 @@
 use super::error::{show, At, ImportError};
 use super::field;
 use super::options::{Column, ImportSpec};
-use super::record::{Entity, Interaction, ReadStats};
+use super::record::{Entity, Interaction, ReadStats, UnreadColumn};
 use super::rows::Rows;
 use recodb_storage::Key;
 
@@ -147,14 +147,15 @@ pub(crate) fn read_interactions<'a, R: Rows<'a>>(
     let header = Header::read(spec, rows, file)?;
     let user = header.index(&spec.user, file)?;
     let item = header.index(&spec.item, file)?;
-    let weight = spec.weight.as_ref().map(|c| header.index(c, file)).transpose()?;
-    let time = spec.time.as_ref().map(|c| header.index(c, file)).transpose()?;
-    let needed = [Some(user), Some(item), weight, time].into_iter().flatten().max().map_or(0, |m| m + 1);
+    let weight_column = spec.weight.as_ref().map(|c| header.index(c, file)).transpose()?;
+    let time_column = spec.time.as_ref().map(|c| header.index(c, file)).transpose()?;
+    let needed =
+        [Some(user), Some(item), weight_column, time_column].into_iter().flatten().max().map_or(0, |m| m + 1);
     let mut stats = ReadStats::default();
     let mut trap = HeaderTrap::new(spec);
     while rows.advance()? {
         require(rows, needed, spec.delimiter)?;
-        let weight = match weight {
+        let weight = match weight_column {
             Some(i) => Some(field::weight(rows.field(i)).ok_or_else(|| {
                 rows.at().parse(format!(
                     "expected a number in column {}, found '{}'{}",
@@ -171,7 +172,7 @@ pub(crate) fn read_interactions<'a, R: Rows<'a>>(
                 continue;
             }
         }
-        let time = match time {
+        let time = match time_column {
             Some(i) => Some(field::time(rows.field(i)).ok_or_else(|| {
                 rows.at().parse(format!(
                     "expected an integer timestamp in column {}, found '{}'{}",
@@ -186,9 +187,16 @@ pub(crate) fn read_interactions<'a, R: Rows<'a>>(
             field::key(rows.field(i), spec.string_keys)
                 .map_err(|e| rows.at().parse(format!("{} in column {}", e.describe(), header.label(i))))
         };
-        let (user, item) = (key(user)?, key(item)?);
-        trap.check(rows.at(), &[&user, &item])?;
-        sink(Interaction { user, item, weight, time });
+        let (user_key, item_key) = (key(user)?, key(item)?);
+        trap.check(rows.at(), &[&user_key, &item_key])?;
+        if stats.records == 0 {
+            let read = [Some(user), Some(item), weight_column, time_column];
+            stats.unread = (0..rows.len())
+                .filter(|i| !read.contains(&Some(*i)))
+                .map(|i| UnreadColumn { index: i, label: header.label(i), first: show(rows.field(i)) })
+                .collect();
+        }
+        sink(Interaction { user: user_key, item: item_key, weight, time });
         stats.records += 1;
     }
     stats.lines = rows.lines();

@@ -40,7 +40,7 @@ mod tests;
 pub use error::{ImportError, ImportErrorKind};
 pub use format::{Format, Target};
 pub use options::ImportSpec;
-pub use record::{Entity, Interaction, ReadStats};
+pub use record::{Entity, Interaction, ReadStats, UnreadColumn};
 
 use error::At;
 use rows::{CsvRows, SplitRows};

@@ -27,8 +27,20 @@ pub struct Entity {
     pub tags: Vec<String>,
 }
 
+/// A column of an interactions file that the import did not read, with its first record's value, so
+/// that the import can say what it left out (a rating, a timestamp).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadColumn {
+    /// The column's index, from 0.
+    pub index: usize,
+    /// The column as an option names it: its header name (`'rating'`) or its index.
+    pub label: String,
+    /// Its value on the first record, as written.
+    pub first: String,
+}
+
 /// What a reader read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReadStats {
     /// Lines read, counting a header and empty lines.
     pub lines: u64,
@@ -36,4 +48,6 @@ pub struct ReadStats {
     pub records: u64,
     /// Records dropped because their weight is below `min_weight`.
     pub skipped: u64,
+    /// Columns of a csv or tsv interactions file that no option named, as found on its first record.
+    pub unread: Vec<UnreadColumn>,
 }

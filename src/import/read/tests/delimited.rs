@@ -10,7 +10,7 @@ fn headerless_two_column_tsv_needs_no_options() {
     let path = write(dir.path(), "train.tsv", b"1\t10\n1\t11\n\n2\t10\n");
     let (got, stats) = interactions(&path, None, &[]).unwrap();
     assert_eq!(got, vec![pair(1, 10, None, None), pair(1, 11, None, None), pair(2, 10, None, None)]);
-    assert_eq!(stats, ReadStats { lines: 4, records: 3, skipped: 0 });
+    assert_eq!(stats, ReadStats { lines: 4, records: 3, skipped: 0, unread: Vec::new() });
 }
 
 #[test]
@@ -34,7 +34,8 @@ fn tsv_with_header_and_named_columns() {
             pair(2, 7, Some(1.0), Some(0))
         ]
     );
-    assert_eq!(stats, ReadStats { lines: 4, records: 3, skipped: 0 });
+    let movie_id = UnreadColumn { index: 2, label: "'MovieID'".into(), first: "1".into() };
+    assert_eq!(stats, ReadStats { lines: 4, records: 3, skipped: 0, unread: vec![movie_id] });
     // By index, with an explicit header = true, skipping the header line.
     let options = [("header", true.into()), ("item", Value::Int(2)), ("weight", Value::Int(3))];
     let (got, _) = interactions(&path, Some("tsv"), &options).unwrap();
@@ -48,7 +49,7 @@ fn min_weight_keeps_records_at_or_above_it() {
     let options = [("weight", Value::Int(2)), ("min_weight", Value::Int(4))];
     let (got, stats) = interactions(&path, None, &options).unwrap();
     assert_eq!(got, vec![pair(1, 1, Some(5.0), None), pair(2, 1, Some(4.0), None)]);
-    assert_eq!(stats, ReadStats { lines: 4, records: 2, skipped: 2 });
+    assert_eq!(stats, ReadStats { lines: 4, records: 2, skipped: 2, unread: Vec::new() });
 }
 
 #[test]
@@ -108,7 +109,7 @@ fn csv_with_quoted_fields() {
             },
         ]
     );
-    assert_eq!(stats, ReadStats { lines: 3, records: 2, skipped: 0 });
+    assert_eq!(stats, ReadStats { lines: 3, records: 2, skipped: 0, unread: Vec::new() });
 }
 
 #[test]
@@ -127,7 +128,7 @@ fn gzipped_tsv_by_extension_and_by_magic() {
     for name in ["ratings.tsv.gz", "ratings.tsv"] {
         let path = write(dir.path(), name, &gz);
         let (got, stats) = interactions(&path, None, &options).unwrap();
-        assert_eq!(stats, ReadStats { lines: 3001, records: 3000, skipped: 0 });
+        assert_eq!(stats, ReadStats { lines: 3001, records: 3000, skipped: 0, unread: Vec::new() });
         assert_eq!(got[0], pair(1, 10, Some(2.0), None));
         assert_eq!(got[2999], pair(1000, 10002, Some(3.0), None));
     }
@@ -155,4 +156,17 @@ fn progress_reports_the_file_size_and_ends_at_it() {
     assert!(reports.len() >= 2, "{reports:?}");
     assert!(reports.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 == size));
     assert_eq!(reports.last(), Some(&(size, size)));
+}
+
+#[test]
+fn columns_no_option_names_are_reported_with_their_first_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "ratings.tsv", b"1\t10\t5\t978300760\n2\t10\t3\t978300761\n");
+    let (_, stats) = interactions(&path, None, &[]).unwrap();
+    let unread =
+        |index: usize, first: &str| UnreadColumn { index, label: index.to_string(), first: first.into() };
+    assert_eq!(stats.unread, vec![unread(2, "5"), unread(3, "978300760")]);
+    let (_, stats) =
+        interactions(&path, None, &[("weight", Value::Int(2)), ("time", Value::Int(3))]).unwrap();
+    assert!(stats.unread.is_empty(), "every column read: {:?}", stats.unread);
 }

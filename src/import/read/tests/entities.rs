@@ -19,7 +19,7 @@ fn csv_items_with_a_tag_separator() {
             entity(3, &["genres:Action", "genres:Crime"]),
         ]
     );
-    assert_eq!(stats, ReadStats { lines: 5, records: 3, skipped: 0 });
+    assert_eq!(stats, ReadStats { lines: 5, records: 3, skipped: 0, unread: Vec::new() });
 }
 
 #[test]

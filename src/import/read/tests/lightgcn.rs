@@ -17,7 +17,7 @@ fn one_user_per_line_any_number_of_items() {
             pair(2, 11, None, None)
         ]
     );
-    assert_eq!(stats, ReadStats { lines: 4, records: 5, skipped: 0 });
+    assert_eq!(stats, ReadStats { lines: 4, records: 5, skipped: 0, unread: Vec::new() });
     let (got, _) = interactions(&path, Some("lightgcn"), &[("keys", "string".into())]).unwrap();
     assert_eq!(got[0].user, Key::Str("0".into()));
 }

@@ -14,6 +14,7 @@ use recodb_storage::Key;
 
 use super::{
     read_entities, read_interactions, Entity, ImportError, ImportSpec, Interaction, ReadStats, Target,
+    UnreadColumn,
 };
 use crate::value::Value;
 

@@ -17,7 +17,7 @@ fn ratings_with_and_without_timestamps() {
             pair(2, 3068, Some(4.0), None)
         ]
     );
-    assert_eq!(stats, ReadStats { lines: 4, records: 3, skipped: 0 });
+    assert_eq!(stats, ReadStats { lines: 4, records: 3, skipped: 0, unread: Vec::new() });
     let (got, stats) = interactions(&path, Some("movielens"), &[("min_weight", Value::Int(4))]).unwrap();
     assert_eq!(got.iter().map(|r| r.item.clone()).collect::<Vec<_>>(), vec![Key::Int(1193), Key::Int(3068)]);
     assert_eq!(stats.skipped, 1);

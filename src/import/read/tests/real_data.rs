@@ -29,7 +29,8 @@ fn ml_1m_ratings_and_the_standard_split() {
     let Some(ratings) = data("ml-1m/ratings.tsv.gz") else { return };
     let named = [("user", "UserID".into()), ("item", "ItemIdx".into()), ("weight", "Rating".into())];
     let stats = count(&ratings, &named);
-    assert_eq!(stats, ReadStats { lines: 1_000_210, records: 1_000_209, skipped: 0 });
+    let movie_id = UnreadColumn { index: 2, label: "'MovieID'".into(), first: "1".into() };
+    assert_eq!(stats, ReadStats { lines: 1_000_210, records: 1_000_209, skipped: 0, unread: vec![movie_id] });
     let mut with_min = named.to_vec();
     with_min.push(("min_weight", Value::Int(4)));
     let stats = count(&ratings, &with_min);
