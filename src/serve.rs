@@ -9,7 +9,7 @@ use recodb_storage::RoaringBitmap;
 
 use crate::error::Result;
 use crate::models::folded::FoldedItems;
-use crate::models::topk::{rank_order, top_k};
+use crate::models::topk::{best_of, rank_order, top_k};
 use crate::models::Model;
 
 /// What retrieval found: `(item, score)` pairs best first, and the Hamming engine's account of the
@@ -48,13 +48,16 @@ pub fn retrieve(
         };
         return Ok(Retrieved { items, explain: Some(explain) });
     }
-    let mut scores = vec![0.0f32; model.n_items() as usize];
-    model.score(user, seen, &mut scores);
     // A dense copy of the (small) excluded set: a bit test per item instead of a roaring look-up.
-    let dense = IdSet::from_bitmap(excluded, scores.len());
+    let dense = IdSet::from_bitmap(excluded, model.n_items() as usize);
     let is_excluded = dense.membership();
     let keep = |i: u32| !is_excluded(i) && allowed.is_none_or(|a| a.contains(i));
-    let items = top_k(&scores, wanted, keep).into_iter().map(|(i, s)| (i, f64::from(s))).collect();
+    let best = model.best_items(user, seen, wanted, &keep).unwrap_or_else(|| {
+        let mut scores = vec![0.0f32; model.n_items() as usize];
+        model.score(user, seen, &mut scores);
+        top_k(&scores, wanted, keep)
+    });
+    let items = best.into_iter().map(|(i, s)| (i, f64::from(s))).collect();
     Ok(Retrieved { items, explain: None })
 }
 
@@ -87,15 +90,7 @@ pub(crate) fn refine(
     wanted: usize,
     exact: impl FnOnce(&[u32], &mut [f32]) -> Result<()>,
 ) -> Result<Vec<(u32, f64)>> {
-    let mut ranked = scored(hits.iter().map(|h| h.id).collect(), exact)?;
-    if wanted == 0 {
-        return Ok(Vec::new());
-    }
-    if ranked.len() > wanted {
-        ranked.select_nth_unstable_by(wanted - 1, rank_order);
-        ranked.truncate(wanted);
-    }
-    ranked.sort_unstable_by(rank_order);
+    let ranked = best_of(scored(hits.iter().map(|h| h.id).collect(), exact)?, wanted);
     Ok(ranked.into_iter().map(|(i, s)| (i, f64::from(s))).collect())
 }
 

@@ -111,7 +111,7 @@ impl<'a> Binder<'a> {
         })
     }
 
-    /// A user or item key: a non-negative integer or a string.
+    /// A user or item key: a non-negative integer or a string, or a key a result set returned.
     pub(crate) fn key(&self, lit: &Literal) -> Result<Key> {
         let bad =
             |got: String| Error::invalid("a key", "a non-negative integer or a string", got).at(lit.span);
@@ -122,6 +122,7 @@ impl<'a> Binder<'a> {
             Resolved::Literal(LiteralValue::Str(s)) => Ok(Key::Str(s.clone())),
             Resolved::Bound(Value::Int(i)) => u64::try_from(*i).map(Key::Int).map_err(|_| bad(i.to_string())),
             Resolved::Bound(Value::Text(s)) => Ok(Key::Str(s.clone())),
+            Resolved::Bound(Value::Key(key)) => Ok(key.clone()),
             Resolved::Bound(v) => Err(bad(shown(v))),
             Resolved::Literal(_) => Err(bad(shown(&self.value(lit)?))),
         }
@@ -215,8 +216,9 @@ mod tests {
 
     #[test]
     fn literals_and_parameters_bind_to_typed_values() {
-        let params = [Value::Int(42), Value::from("it's"), Value::Float(0.5)];
+        let params = [Value::Int(42), Value::from("it's"), Value::Float(0.5), Value::Key(Key::from("k7"))];
         let b = Binder::new(&params);
+        assert_eq!(b.key(&lit(LiteralValue::Param(3))).expect("key from a result"), Key::from("k7"));
         assert_eq!(b.key(&lit(LiteralValue::Param(0))).expect("key"), Key::Int(42));
         assert_eq!(b.key(&lit(LiteralValue::Param(1))).expect("key"), Key::from("it's"));
         assert_eq!(b.key(&lit(LiteralValue::Int(u64::MAX.into()))).expect("key"), Key::Int(u64::MAX));

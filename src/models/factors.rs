@@ -330,6 +330,35 @@ pub fn rows_dot(rows: &[f32], v: &[f32], out: &mut [f32]) {
     dispatch(RowsDot { rows, v, out });
 }
 
+/// `out[i] = rows[ids[i]] · v` for the picked rows of the row-major `rows` (each `v.len()` long): the
+/// same arithmetic as [`rows_dot`], so a picked row's product equals its full pass's bit for bit.
+pub fn picked_rows_dot(rows: &[f32], ids: &[u32], v: &[f32], out: &mut [f32]) {
+    dispatch(PickedRowsDot { rows, ids, v, out });
+}
+
+/// The kernel of [`picked_rows_dot`].
+struct PickedRowsDot<'a> {
+    rows: &'a [f32],
+    ids: &'a [u32],
+    v: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for PickedRowsDot<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let k = self.v.len();
+        for (o, &id) in self.out.iter_mut().zip(self.ids) {
+            *o = self
+                .rows
+                .get(id as usize * k..(id as usize + 1) * k)
+                .map_or(0.0, |row| dot(simd, row, self.v));
+        }
+    }
+}
+
 /// The kernel of [`rows_dot`].
 struct RowsDot<'a> {
     rows: &'a [f32],

@@ -65,6 +65,20 @@ pub trait Model: Send + Sync {
         Ok(())
     }
 
+    /// The `wanted` best items for `user` (visible items `seen`) among those `keep` accepts, best first
+    /// and equal scores in ascending id order, with the scores [`Model::score`] gives them: for a model
+    /// with a faster way to them than scoring every item. `None` (the default) lets the caller score
+    /// every item.
+    fn best_items(
+        &self,
+        _user: u32,
+        _seen: &[u32],
+        _wanted: usize,
+        _keep: &dyn Fn(u32) -> bool,
+    ) -> Option<Vec<(u32, f32)>> {
+        None
+    }
+
     /// Whether `user`, whose visible items are `seen`, is scored from what training learned for it
     /// (`Some(true)`) or folded in at query time because it is new or its items changed
     /// (`Some(false)`); `None` (the default) for models that keep nothing per user.

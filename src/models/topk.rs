@@ -8,19 +8,50 @@ pub fn rank_order(a: &(u32, f32), b: &(u32, f32)) -> Ordering {
     b.1.partial_cmp(&a.1).unwrap_or_else(|| a.1.is_nan().cmp(&b.1.is_nan())).then(a.0.cmp(&b.0))
 }
 
-/// The `k` best items among those `keep` accepts, best first, in O(n) plus O(k log k).
+/// The `k` best items among those `keep` accepts, best first: one comparison with the running k-th
+/// best for most items (`keep` is asked only of those that pass it), plus O(k log k) at the end.
 pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
-    let mut candidates: Vec<(u32, f32)> =
-        scores.iter().enumerate().map(|(i, &s)| (i as u32, s)).filter(|&(i, _)| keep(i)).collect();
     if k == 0 {
         return Vec::new();
     }
-    if candidates.len() > k {
-        candidates.select_nth_unstable_by(k - 1, rank_order);
-        candidates.truncate(k);
+    let capacity = (2 * k).max(64).min(scores.len());
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(capacity);
+    // The k-th best of the items seen so far, once `best` has been cut to `k`: a later item (higher
+    // id) must score strictly above it to enter.
+    let mut floor: Option<f32> = None;
+    let enters = |s: f32, floor: Option<f32>| match floor {
+        None => true,
+        Some(f) if f.is_nan() => !s.is_nan(),
+        Some(f) => s > f,
+    };
+    for (i, &s) in scores.iter().enumerate() {
+        if !enters(s, floor) || !keep(i as u32) {
+            continue;
+        }
+        if best.len() == capacity {
+            best.select_nth_unstable_by(k - 1, rank_order);
+            best.truncate(k);
+            floor = Some(best[k - 1].1);
+            if !enters(s, floor) {
+                continue;
+            }
+        }
+        best.push((i as u32, s));
     }
-    candidates.sort_unstable_by(rank_order);
-    candidates
+    best_of(best, k)
+}
+
+/// The `k` best of `pairs`, best first (by [`rank_order`]), in O(n) plus O(k log k).
+pub fn best_of(mut pairs: Vec<(u32, f32)>, k: usize) -> Vec<(u32, f32)> {
+    if k == 0 {
+        return Vec::new();
+    }
+    if pairs.len() > k {
+        pairs.select_nth_unstable_by(k - 1, rank_order);
+        pairs.truncate(k);
+    }
+    pairs.sort_unstable_by(rank_order);
+    pairs
 }
 
 #[cfg(test)]
@@ -44,8 +75,25 @@ mod tests {
         let scores: Vec<f32> = (0..500u32).map(|i| ((i * 7919) % 13) as f32).collect();
         let mut full: Vec<(u32, f32)> = scores.iter().enumerate().map(|(i, &s)| (i as u32, s)).collect();
         full.sort_by(rank_order);
-        for k in [1, 5, 13, 100, 499, 500, 600] {
+        for k in [1, 5, 13, 31, 100, 499, 500, 600] {
             assert_eq!(top_k(&scores, k, |_| true), full[..k.min(500)].to_vec(), "k = {k}");
+        }
+        // Rising scores replace the running best again and again; NaNs and filters on the way.
+        let rising: Vec<f32> =
+            (0..2000u32).map(|i| if i % 97 == 0 { f32::NAN } else { (i / 3) as f32 }).collect();
+        let keep = |i: u32| !i.is_multiple_of(5);
+        let mut full: Vec<(u32, f32)> =
+            rising.iter().enumerate().map(|(i, &s)| (i as u32, s)).filter(|&(i, _)| keep(i)).collect();
+        full.sort_by(rank_order);
+        for k in [1, 7, 40, 1000, 1599, 1600, 5000] {
+            let got = top_k(&rising, k, keep);
+            assert_eq!(got.len(), k.min(full.len()), "k = {k}");
+            for (g, f) in got.iter().zip(&full) {
+                assert!(
+                    g.0 == f.0 && (g.1 == f.1 || g.1.is_nan() && f.1.is_nan()),
+                    "k = {k}: {g:?} against {f:?}"
+                );
+            }
         }
     }
 }

@@ -282,6 +282,32 @@ fn scores_follow_the_formula_and_survive_the_blob() {
 }
 
 #[test]
+fn the_screened_top_items_are_the_full_passes() {
+    let data = data();
+    let settings = settings(&[("k", Value::Int(32)), ("budget", Value::Int(8))], 60).expect("settings");
+    let model = learn(&data, &settings, &NoProgress).expect("train");
+    let mut scores = vec![0f32; model.n];
+    let mut screened_out = 0;
+    for user in 0..data.n_users {
+        let seen = data.row(user);
+        model.score(user, seen, &mut scores);
+        let unseen = |j: u32| seen.binary_search(&j).is_err();
+        let odd_unseen = |j: u32| j % 2 == 1 && unseen(j);
+        let filters: [&dyn Fn(u32) -> bool; 3] = [&|_| true, &unseen, &odd_unseen];
+        for (f, keep) in filters.iter().enumerate() {
+            for wanted in [1, 3, 10, 59, 100] {
+                let full = top_k(&scores, wanted, keep);
+                let best = model.best_items(user, seen, wanted, keep).expect("a screened answer");
+                assert_eq!(best, full, "user {user}, filter {f}, top {wanted}");
+                screened_out += usize::from(wanted == 3 && f == 1 && full.len() == 3);
+            }
+        }
+    }
+    assert!(screened_out > 250, "most users have 3 unseen items to recommend: {screened_out}");
+    assert_eq!(model.best_items(0, data.row(0), 0, &|_| true), None, "nothing wanted: no screen");
+}
+
+#[test]
 fn a_corrupt_blob_is_refused_with_a_clear_error() {
     let model = learn(&data(), &small(0), &NoProgress).expect("train");
     let blob = |change: &dyn Fn(&mut CormlBlob)| {
