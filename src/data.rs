@@ -4,7 +4,7 @@
 //!
 //! [`Database`]: crate::Database
 
-use recodb_storage::{Key, PairAttrs, Side, StorageError, Store};
+use recodb_storage::{DiskUsage, Key, PairAttrs, Side, StorageError, Store};
 
 use crate::error::{Error, Result};
 
@@ -25,8 +25,14 @@ pub struct Stats {
     pub item_tags: u64,
     /// Fraction of the user × item matrix that has an interaction.
     pub density: f64,
-    /// Bytes on disk (0 for a temporary database).
+    /// Bytes on disk (0 for a temporary database): the sum of the three sizes below.
     pub size_on_disk: u64,
+    /// Bytes of the data, records and settings (sled's files).
+    pub size_data: u64,
+    /// Bytes of the trained models' files.
+    pub size_models: u64,
+    /// Bytes of files that nothing names any more (left by a crash): free, removed on the next open.
+    pub size_free: u64,
     /// Changes with every write to the data.
     pub data_version: u64,
 }
@@ -108,11 +114,12 @@ pub(crate) fn delete(store: &Store, side: Side, key: &Key) -> Result<bool> {
     Ok(store.write(|txn| txn.delete(side, key))?)
 }
 
-/// Counts of users, items, interactions, tags, and the size on disk.
+/// Counts of users, items, interactions, tags, and the size on disk by kind.
 pub(crate) fn stats(store: &Store) -> Result<Stats> {
     let (users, items, interactions) =
         (store.count(Side::User)?, store.count(Side::Item)?, store.interaction_count()?);
     let cells = users as f64 * items as f64;
+    let disk = if store.path().is_some() { store.disk_usage()? } else { DiskUsage::default() };
     Ok(Stats {
         users,
         items,
@@ -121,7 +128,10 @@ pub(crate) fn stats(store: &Store) -> Result<Stats> {
         user_tags: store.tags(Side::User)?.len() as u64,
         item_tags: store.tags(Side::Item)?.len() as u64,
         density: if cells > 0.0 { interactions as f64 / cells } else { 0.0 },
-        size_on_disk: if store.path().is_some() { store.size_on_disk()? } else { 0 },
+        size_on_disk: disk.total(),
+        size_data: disk.data,
+        size_models: disk.blobs,
+        size_free: disk.unreferenced,
         data_version: store.data_version()?,
     })
 }

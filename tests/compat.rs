@@ -1,5 +1,6 @@
 //! Old files stay readable: a database written by recodb before model blobs were versioned (blob format
-//! 1, positional tuples) opens, its models are migrated to the current format once, and every model —
+//! 1, positional tuples) and while blobs were chunks inside sled (storage format 1) opens, its blobs move
+//! into blob files and its models are migrated to the current format once, and every model —
 //! pop, ease, als, bpr, dsiml (binary, with kept vectors) and dsiml (real stage, hybrid index layout) —
 //! recommends exactly what it recommended before. See `tests/fixtures/README.md`.
 
@@ -88,8 +89,11 @@ fn models_saved_before_versioned_blobs_migrate_and_answer_as_before() {
         let names = db.store().blob_names("model/d/v1/").expect("blob names");
         assert_eq!(names, ["model/d/v1/dsiml", "model/d/v1/format"], "the old blobs were replaced");
         assert_eq!(db.store().blob_names("model/popular/").expect("names").len(), 2, "version 2 only");
-        let report = db.check_integrity().expect("consistent");
+        let report = db.check_integrity().expect("consistent: no chunk is left in sled");
         assert_eq!(report.blobs, 2 * MODELS.len() as u64, "one blob and its format blob per model");
+        let usage = db.store().disk_usage().expect("usage");
+        assert_eq!(usage.blob_files, report.blobs, "every blob is a file");
+        assert_eq!(usage.unreferenced_files, 0, "the files of the rewritten blobs are gone");
         let described = db.query("DESCRIBE MODEL d2", &[]).expect("describe");
         let layout = described.rows().find(|r| r.get::<String>("property").expect("p") == "parameters");
         assert!(

@@ -1,6 +1,8 @@
 //! Crash safety for real: a child process imports files one after another into an on-disk database and
 //! records each acknowledged import; the parent SIGKILLs it mid-import, reopens the database, and checks
-//! that every acknowledged import is present, and the interrupted one entirely or not at all.
+//! that every acknowledged import is present, and the interrupted one entirely or not at all. A second
+//! child retrains a model in a loop and is killed at moments spread over training and publishing: one
+//! whole version survives, and no model file is left that nothing names.
 
 mod common;
 
@@ -89,5 +91,68 @@ fn a_killed_import_leaves_every_acknowledged_import_and_none_or_all_of_the_next(
             present == acked || present == acked + 1,
             "round {round}: {acked} imports acknowledged but {present} present"
         );
+    }
+}
+
+const TRAIN_CHILD_ENV: &str = "RECODB_CRASH_TRAIN_CHILD_DB";
+
+/// The second child's role: runs only when the parent sets `TRAIN_CHILD_ENV`. Retrains `ease` as `e`
+/// over and over (each version's weights a 9 MB file) and prints `ack N` after training N returns.
+#[test]
+fn crash_train_child_role() {
+    let Ok(db_path) = std::env::var(TRAIN_CHILD_ENV) else { return };
+    let db = Database::open(Path::new(&db_path)).expect("child opens");
+    println!("ready");
+    for n in 0.. {
+        db.execute("TRAIN ease AS e WITH (lambda = 50)").expect("child trains");
+        println!("ack {n}");
+        std::io::stdout().flush().expect("flush");
+    }
+}
+
+/// Kills a process that retrains a model in a loop, at moments spread over training, writing the blob
+/// files, publishing and removing the last version's files; after each kill the reopened database has
+/// one whole version of the model (it recommends), passes the integrity check, and no file is left
+/// that nothing names.
+#[cfg(unix)]
+#[test]
+fn a_killed_retraining_leaves_one_whole_model_version_and_no_stray_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data.tsv");
+    let config = recodb::synth::SynthConfig {
+        users: 3_000,
+        items: 1_500,
+        interactions_per_user: 20,
+        ..recodb::synth::SynthConfig::demo()
+    };
+    recodb::synth::generate(&config).write_tsv(&data).expect("data");
+    let db_path = dir.path().join("db");
+    {
+        let db = Database::open(&db_path).expect("create");
+        db.execute(&format!("IMPORT INTERACTIONS FROM '{}'", data.display())).expect("import");
+    }
+    for (round, kill_after_ms) in [0u64, 60, 130, 250, 420, 700].into_iter().enumerate() {
+        let mut child = Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", "crash_train_child_role", "--nocapture", "--test-threads=1"])
+            .env(TRAIN_CHILD_ENV, &db_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn child");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let acked = lines.by_ref().map_while(Result::ok).any(|line| line.starts_with("ack "));
+        assert!(acked, "round {round}: the child published a version");
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().expect("SIGKILL the child");
+        child.wait().expect("reap");
+
+        let db = Database::open(&db_path).expect("reopens after a kill");
+        db.check_integrity().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let usage = db.store().disk_usage().expect("usage");
+        assert_eq!(usage.unreferenced_files, 0, "round {round}: opening removed every stray file");
+        assert_eq!(usage.blob_files, 2, "round {round}: one version, its weights and format blob");
+        let top =
+            db.query("RECOMMEND user 1 TOP 5 USING e", &[]).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(top.len(), 5, "round {round}");
     }
 }

@@ -317,6 +317,9 @@ impl Database {
         dict.set_item("item_tags", s.item_tags)?;
         dict.set_item("density", s.density)?;
         dict.set_item("size_on_disk", s.size_on_disk)?;
+        dict.set_item("size_data", s.size_data)?;
+        dict.set_item("size_models", s.size_models)?;
+        dict.set_item("size_free", s.size_free)?;
         dict.set_item("data_version", s.data_version)?;
         Ok(dict)
     }

@@ -72,7 +72,7 @@ pub(super) fn tags(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet>
 /// `SHOW STATS`: one row per figure (`stat`, `value`).
 pub(super) fn stats(ctx: &Context<'_>) -> Result<ResultSet> {
     let s = data::stats(ctx.store())?;
-    let rows: [(&str, String); 9] = [
+    let rows: [(&str, String); 12] = [
         ("users", s.users.to_string()),
         ("items", s.items.to_string()),
         ("interactions", s.interactions.to_string()),
@@ -81,6 +81,9 @@ pub(super) fn stats(ctx: &Context<'_>) -> Result<ResultSet> {
         ("user_tags", s.user_tags.to_string()),
         ("item_tags", s.item_tags.to_string()),
         ("size_on_disk", s.size_on_disk.to_string()),
+        ("size_data", s.size_data.to_string()),
+        ("size_models", s.size_models.to_string()),
+        ("size_free", s.size_free.to_string()),
         ("data_version", s.data_version.to_string()),
     ];
     Ok(pairs(["stat", "value"], rows))

@@ -1,5 +1,11 @@
 //! Bounded top-k selection with recodb's tie rule: higher score first, and equal scores in ascending
 //! item id order (so results are deterministic and equal to a full sort's).
+//!
+//! One pass over the scores keeps a buffer of the best so far. Once the buffer has been cut to the `k`
+//! best, an item costs one compare against the k-th of them; only an item that beats it is asked
+//! whether it may be ranked at all (`keep`, e.g. "not already seen"). Items come in ascending id order,
+//! so an item whose score equals the k-th kept one never beats it (the kept one has the lower id),
+//! which is the tie rule.
 
 use std::cmp::Ordering;
 
@@ -68,6 +74,30 @@ mod tests {
         let with_nan = top_k(&[f32::NAN, 0.5], 2, |_| true);
         assert_eq!(with_nan[0], (1, 0.5));
         assert!(with_nan[1].0 == 0 && with_nan[1].1.is_nan(), "NaN sorts last");
+    }
+
+    /// The selection equals filtering then sorting everything, on scores with many ties and NaNs.
+    #[test]
+    fn equals_filtering_and_a_full_sort_with_ties_and_nans() {
+        for seed in 0..40u32 {
+            let scores: Vec<f32> = (0..300u32)
+                .map(|i| match (i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(40_503)) % 17 {
+                    0 => f32::NAN,
+                    r => (r % 6) as f32 - 2.0,
+                })
+                .collect();
+            let keep = |i: u32| !(i + seed).is_multiple_of(5);
+            let mut full: Vec<(u32, f32)> =
+                scores.iter().enumerate().map(|(i, &s)| (i as u32, s)).filter(|p| keep(p.0)).collect();
+            full.sort_by(rank_order);
+            for k in [1, 2, 7, 50, 239, 240, 241, 400] {
+                let got = top_k(&scores, k, keep);
+                let want = &full[..k.min(full.len())];
+                let same = got.len() == want.len()
+                    && got.iter().zip(want).all(|(a, b)| a.0 == b.0 && a.1.to_bits() == b.1.to_bits());
+                assert!(same, "seed {seed}, k = {k}: {got:?} != {want:?}");
+            }
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@
 use crate::error::{corrupt, Result};
 use crate::Side;
 
-/// The format version this build reads and writes. Bump it on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build reads and writes. Bump it on any incompatible change. Version 1 (blobs
+/// chunked inside sled) is migrated on open (`migrate`).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The value of the `magic` meta key: marks a sled database as a recodb database.
 pub const MAGIC: &[u8] = b"recodb";
@@ -37,17 +38,19 @@ pub mod tree {
     pub const TAG_MEMBERS: &str = "tag_members";
     /// Side byte + entity id → bitmap of the entity's tag ids.
     pub const ENTITY_TAGS: &str = "entity_tags";
-    /// Blob name → manifest (length, chunk count, checksum).
+    /// Format 1 only (empty since): blob name → manifest (length, chunk count, checksum).
     pub const BLOB_META: &str = "blob_meta";
-    /// Blob name + 0 + chunk index → chunk bytes.
+    /// Format 1 only (empty since): blob name + 0 + chunk index → chunk bytes.
     pub const BLOB_CHUNKS: &str = "blob_chunks";
+    /// Blob name → its file number, length and checksum (see `blob`).
+    pub const BLOB_FILES: &str = "blob_files";
     /// Record namespace + 0 + name → record bytes (model records, job records).
     pub const RECORDS: &str = "records";
     /// Side byte + entity id → the entity's display label (UTF-8 text, e.g. a title).
     pub const LABELS: &str = "labels";
 
     /// Every tree, in the order the engine opens them.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         META,
         USER_KEYS,
         USER_IDS,
@@ -64,6 +67,7 @@ pub mod tree {
         BLOB_CHUNKS,
         RECORDS,
         LABELS,
+        BLOB_FILES,
     ];
 }
 

@@ -9,11 +9,14 @@
 mod blob;
 mod engine;
 mod error;
+mod files;
 mod format;
 pub mod hamming;
 mod idblock;
 mod integrity;
 mod key;
+mod legacy;
+mod migrate;
 mod read;
 mod record;
 mod row;
@@ -22,8 +25,9 @@ mod snapshot;
 mod store;
 mod write;
 
-pub use blob::{read_archive, CHUNK_SIZE};
+pub use blob::{read_archive, DiskUsage};
 pub use error::{OpenError, Result, StorageError};
+pub use files::BLOB_DIR;
 pub use format::{Durability, DURABILITY_SETTING, FORMAT_VERSION};
 pub use hamming::{CodeStore, HammingIndex};
 pub use integrity::IntegrityReport;

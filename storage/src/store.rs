@@ -8,6 +8,7 @@ use roaring::RoaringBitmap;
 
 use crate::engine::{Engine, EngineOpenError};
 use crate::error::{corrupt, OpenError, Result, StorageError};
+use crate::files::BlobFiles;
 use crate::format::{
     self, adjacency_tree, count_key, ids_tree, meta, tree, Durability, DURABILITY_SETTING, FORMAT_VERSION,
     MAGIC,
@@ -18,8 +19,8 @@ use crate::read::{
     read_side_bitmap, read_tag_id, read_tag_name,
 };
 use crate::row::Row;
-use crate::write::WriteTxn;
-use crate::{Key, Side};
+use crate::write::{Prepared, WriteTxn};
+use crate::{migrate, Key, Side};
 
 /// An open recodb database on disk (or in memory): every read and write goes through it.
 ///
@@ -28,6 +29,7 @@ use crate::{Key, Side};
 /// writer; the multi-record reads ([`Store::snapshot`], [`Store::check_integrity`]) see one consistent state.
 pub struct Store {
     pub(crate) engine: Engine,
+    pub(crate) files: BlobFiles,
     path: Option<PathBuf>,
     writer: Mutex<()>,
     visible: RwLock<()>,
@@ -35,7 +37,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the database in directory `path`, creating it if the directory is absent or empty.
+    /// Opens the database in directory `path`, creating it if the directory is absent or empty. A
+    /// database of format 1 is migrated to the current format (its blobs moved out of sled into blob
+    /// files); blob files that nothing names, left by a crash, are removed.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, OpenError> {
         let path = path.as_ref();
         check_is_database_dir(path)?;
@@ -43,7 +47,9 @@ impl Store {
             EngineOpenError::Locked => OpenError::Locked { path: path.to_path_buf() },
             EngineOpenError::Other(source) => OpenError::Storage { path: path.to_path_buf(), source },
         })?;
-        Self::init(engine, Some(path.to_path_buf()))
+        let files = BlobFiles::open(path)
+            .map_err(|source| OpenError::Storage { path: path.to_path_buf(), source })?;
+        Self::init(engine, files, Some(path.to_path_buf()))
     }
 
     /// Opens a new, empty database that lives in memory and vanishes when dropped.
@@ -52,10 +58,12 @@ impl Store {
             EngineOpenError::Locked => OpenError::Locked { path: PathBuf::from(":memory:") },
             EngineOpenError::Other(source) => OpenError::Storage { path: PathBuf::from(":memory:"), source },
         })?;
-        Self::init(engine, None)
+        let files = BlobFiles::temporary()
+            .map_err(|source| OpenError::Storage { path: PathBuf::from(":memory:"), source })?;
+        Self::init(engine, files, None)
     }
 
-    fn init(engine: Engine, path: Option<PathBuf>) -> Result<Store, OpenError> {
+    fn init(engine: Engine, files: BlobFiles, path: Option<PathBuf>) -> Result<Store, OpenError> {
         let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
         let storage_err = |source| OpenError::Storage { path: shown.clone(), source };
         match engine.get(tree::META, meta::MAGIC).map_err(storage_err)? {
@@ -66,7 +74,9 @@ impl Store {
                     .transpose()
                     .map_err(storage_err)?
                     .unwrap_or(0);
-                if found != FORMAT_VERSION {
+                if found == migrate::FROM_VERSION {
+                    migrate::run(&engine, &files).map_err(storage_err)?;
+                } else if found != FORMAT_VERSION {
                     return Err(OpenError::UnsupportedVersion {
                         path: shown,
                         found,
@@ -101,6 +111,7 @@ impl Store {
         }
         let store = Store {
             engine,
+            files,
             path,
             writer: Mutex::new(()),
             visible: RwLock::new(()),
@@ -109,6 +120,7 @@ impl Store {
         let durability = store.setting(DURABILITY_SETTING).map_err(storage_err)?;
         let relaxed = durability.is_some_and(|v| Durability::from_setting(&v) == Durability::Relaxed);
         store.relaxed.store(relaxed, Ordering::Relaxed);
+        store.sweep_unreferenced_files().map_err(storage_err)?;
         Ok(store)
     }
 
@@ -118,7 +130,9 @@ impl Store {
     }
 
     /// Runs `f` as one atomic write. Writers are serialised; if `f` returns an error, nothing it did is
-    /// written. With [`Durability::Full`] the write is on disk when this returns `Ok`.
+    /// written (the blob files it wrote are removed). With [`Durability::Full`] the write is on disk when
+    /// this returns `Ok`. The files of blobs the write replaced or deleted are removed once it is on
+    /// disk, whatever the durability mode.
     pub fn write<T, E>(
         &self,
         f: impl FnOnce(&mut WriteTxn<'_>) -> std::result::Result<T, E>,
@@ -127,18 +141,31 @@ impl Store {
         E: From<StorageError>,
     {
         let _writer = self.writer.lock();
-        let mut txn = WriteTxn::new(&self.engine)?;
+        let mut txn = WriteTxn::new(&self.engine, &self.files)?;
         let out = f(&mut txn)?;
-        let (writes, durability) = txn.finish()?;
-        {
+        let Prepared { writes, durability, blobs } = txn.finish()?;
+        if blobs.wrote_files() {
+            self.files.sync_dir()?;
+        }
+        let frees_files = blobs.frees_files();
+        let obsolete = {
             let _visible = self.visible.write();
             self.engine.commit(writes)?;
-        }
+            blobs.committed()
+        };
         if let Some(d) = durability {
             self.relaxed.store(d == Durability::Relaxed, Ordering::Relaxed);
         }
-        if self.durability() == Durability::Full {
+        if self.durability() == Durability::Full || frees_files {
             self.engine.flush()?;
+        }
+        if !obsolete.is_empty() {
+            // Readers open a blob's file while its entry is current (under the read lock), so none can
+            // be between reading an entry this write removed and opening its file.
+            let _visible = self.visible.write();
+            for file in obsolete {
+                self.files.remove(file);
+            }
         }
         Ok(out)
     }
@@ -157,9 +184,9 @@ impl Store {
         self.engine.flush()
     }
 
-    /// Bytes the database takes on disk.
+    /// Bytes the database takes on disk: sled's files and the blob files (see [`Store::disk_usage`]).
     pub fn size_on_disk(&self) -> Result<u64> {
-        self.engine.size_on_disk()
+        Ok(self.disk_usage()?.total())
     }
 
     /// Holds off writers' commits while the returned guard lives, so that several reads see one state.

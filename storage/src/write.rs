@@ -6,8 +6,10 @@ use std::collections::HashMap;
 
 use roaring::RoaringBitmap;
 
+use crate::blob::BlobChanges;
 use crate::engine::{Engine, Write};
 use crate::error::{corrupt, Result, StorageError};
+use crate::files::BlobFiles;
 use crate::format::{
     self, adjacency_tree, count_key, ids_tree, keys_tree, meta, next_id_key, next_tag_id_key, setting_key,
     tag_name_key, tree, Durability, DURABILITY_SETTING,
@@ -58,10 +60,18 @@ pub struct WriteTxn<'s> {
     data_changed: bool,
     settings: Vec<(String, String)>,
     raw: Vec<Write>,
+    blobs: BlobChanges<'s>,
+}
+
+/// What a write commits: the tree writes, the durability mode it sets (if any), and its blob changes.
+pub(crate) struct Prepared<'s> {
+    pub(crate) writes: Vec<Write>,
+    pub(crate) durability: Option<Durability>,
+    pub(crate) blobs: BlobChanges<'s>,
 }
 
 impl<'s> WriteTxn<'s> {
-    pub(crate) fn new(engine: &'s Engine) -> Result<Self> {
+    pub(crate) fn new(engine: &'s Engine, files: &'s BlobFiles) -> Result<Self> {
         let mut sides: [SideChanges; 2] = Default::default();
         for side in Side::BOTH {
             let s = &mut sides[side.index()];
@@ -80,11 +90,13 @@ impl<'s> WriteTxn<'s> {
             data_changed: false,
             settings: Vec::new(),
             raw: Vec::new(),
+            blobs: BlobChanges::new(files),
         })
     }
 
-    pub(crate) fn engine(&self) -> &'s Engine {
-        self.engine
+    /// The engine and the blob changes of this write, for the blob layer.
+    pub(crate) fn blob_changes(&mut self) -> (&'s Engine, &mut BlobChanges<'s>) {
+        (self.engine, &mut self.blobs)
     }
 
     /// The id of a key, as of this write.
@@ -334,11 +346,13 @@ impl<'s> WriteTxn<'s> {
         self.raw.push((Engine::tree_index(tree), key, value));
     }
 
-    /// Turns the changes into the list of tree writes, and the durability mode the write sets, if any.
-    pub(crate) fn finish(mut self) -> Result<(Vec<Write>, Option<Durability>)> {
+    /// Turns the changes into the list of tree writes, the durability mode the write sets, if any, and
+    /// the blob changes whose files the commit must settle.
+    pub(crate) fn finish(mut self) -> Result<Prepared<'s>> {
         self.apply_pending_item_users()?;
         let idx = Engine::tree_index;
         let mut writes = std::mem::take(&mut self.raw);
+        writes.extend(self.blobs.writes());
         let put = |writes: &mut Vec<Write>, t: &str, k: &[u8], v: Option<Vec<u8>>| {
             writes.push((idx(t), k.to_vec(), v))
         };
@@ -433,7 +447,7 @@ impl<'s> WriteTxn<'s> {
                 durability = Some(Durability::from_setting(value));
             }
         }
-        Ok((writes, durability))
+        Ok(Prepared { writes, durability, blobs: self.blobs })
     }
 }
 
