@@ -19,6 +19,7 @@ pub mod nn;
 pub mod params;
 pub mod pop;
 pub mod topk;
+pub mod twotower;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -70,6 +71,12 @@ pub trait Model: Send + Sync {
     /// (`Some(false)`); `None` (the default) for models that keep nothing per user.
     fn is_trained(&self, _user: u32, _seen: &[u32]) -> Option<bool> {
         None
+    }
+
+    /// Properties of the model that DESCRIBE MODEL adds to its own, as `(name, value)` rows (e.g. how
+    /// many entities a feature model serves from their tags alone). None by default.
+    fn properties(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
     }
 
     /// For models with binary codes: their code spaces, which RECOMMEND, SIMILAR and EXPLAIN search
@@ -173,8 +180,17 @@ pub fn fingerprint(items: &[u32]) -> u64 {
 }
 
 /// Every algorithm this build can train.
-pub static ALGORITHMS: &[&Algorithm] =
-    &[&als::ALS, &bpr::BPR, &ccsr::CCSR, &cml::CML, &corml::CORML, &dsiml::DSIML, &ease::EASE, &pop::POP];
+pub static ALGORITHMS: &[&Algorithm] = &[
+    &als::ALS,
+    &bpr::BPR,
+    &ccsr::CCSR,
+    &cml::CML,
+    &corml::CORML,
+    &dsiml::DSIML,
+    &ease::EASE,
+    &pop::POP,
+    &twotower::TWOTOWER,
+];
 
 /// The algorithm called `name` (any case), or a not-found error that suggests a close name and lists the
 /// available ones.
