@@ -486,6 +486,10 @@ fn twotower_trains_on_tags_and_serves_a_tags_only_item() {
     let items = one(&db, "RECOMMEND user 0 TOP 20 USING tt WHERE TAG = 'genre:a'");
     assert_eq!(items.len(), 3, "2 unseen genre-a items and 'new'");
     assert_eq!(one(&db, "SIMILAR ITEM 'new' TOP 3 USING tt").len(), 3);
+    let users = one(&db, "SIMILAR USER 'profile' TOP 20 USING tt");
+    assert_eq!(users.len(), 12, "every other user");
+    let first = users.row(0).expect("row").get::<f64>("score").expect("score");
+    assert!((-4.0..=0.0).contains(&first), "a negative squared distance of unit points: {first}");
     let err = db.execute("TRAIN twotower WITH (sampler = 'hardest')").expect_err("bad sampler");
     assert!(err.message().contains("sampler must be one of 'hardest_of_n', 'uniform'"), "{}", err.message());
 }

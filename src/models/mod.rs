@@ -90,6 +90,13 @@ pub trait Model: Send + Sync {
     /// similar), or fails when the model has no notion of item similarity.
     fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()>;
 
+    /// Writes the similarity to `user` (whose visible items are `seen`) of every user the model was
+    /// trained on into `scores` (one per trained user id; higher is more similar), for SIMILAR USER
+    /// without binary codes; models without real user points fail (the default).
+    fn similar_users(&self, _user: u32, _seen: &[u32], _scores: &mut Vec<f32>) -> Result<()> {
+        Err(Error::unsupported("the model has no user points to compare"))
+    }
+
     /// The model's data as named blobs (rkyv archives of named structs, see [`blobs`]), to be stored
     /// with its record.
     fn blobs(&self) -> Result<Vec<Blob>>;

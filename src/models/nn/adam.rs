@@ -57,13 +57,19 @@ impl Adam {
         let lr = self.learning_rate * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t));
         let (first, rest) = params.split_at_mut(1);
         let (p, g, (m, v)) = (&mut *first[0], grads[0], &mut self.moments[0]);
+        let width = width.max(1);
+        let mut used = vec![false; p.len() / width];
         for &r in rows {
-            let range = r as usize * width..(r as usize + 1) * width;
-            if range.end > p.len().min(g.len()) {
-                continue;
+            if let Some(u) = used.get_mut(r as usize) {
+                *u = true;
             }
-            update(&mut p[range.clone()], &g[range.clone()], &mut m[range.clone()], &mut v[range], lr);
         }
+        p.par_chunks_exact_mut(width)
+            .zip(g.par_chunks_exact(width))
+            .zip(m.par_chunks_exact_mut(width).zip(v.par_chunks_exact_mut(width)))
+            .zip(used.par_iter())
+            .filter(|(_, &u)| u)
+            .for_each(|(((p, g), (m, v)), _)| update(p, g, m, v, lr));
         for ((p, g), (m, v)) in rest.iter_mut().zip(&grads[1..]).zip(&mut self.moments[1..]) {
             p.par_chunks_mut(CHUNK)
                 .zip(g.par_chunks(CHUNK))

@@ -42,14 +42,7 @@ impl Rows {
 
     /// Appends one row: the id (if any, and inside the layout), the tags inside the layout, and the
     /// `history` items (inside the layout) each weighted `1 / count`, leaving out `skip`.
-    pub fn push(
-        &mut self,
-        layout: &Layout,
-        id: Option<u32>,
-        tags: &[u32],
-        history: &[u32],
-        skip: Option<u32>,
-    ) {
+    pub fn push(&mut self, layout: &Layout, id: Option<u32>, tags: &[u32], history: &[u32], skip: &[u32]) {
         if let Some(id) = id.filter(|&i| (i as usize) < layout.ids) {
             self.indices.push(id);
             self.values.push(1.0);
@@ -59,7 +52,9 @@ impl Rows {
             self.values.push(1.0);
         }
         if layout.history > 0 {
-            let kept = || history.iter().filter(|&&i| (i as usize) < layout.history && Some(i) != skip);
+            let kept = || {
+                history.iter().filter(|&&i| (i as usize) < layout.history && skip.binary_search(&i).is_err())
+            };
             let n = kept().count();
             if n > 0 {
                 let w = 1.0 / n as f32;
@@ -100,9 +95,9 @@ mod tests {
     fn rows_place_each_block_and_normalise_the_history() {
         let layout = Layout { ids: 3, tags: 2, history: 4 };
         let mut rows = Rows::new();
-        rows.push(&layout, Some(1), &[0, 1, 7], &[0, 2, 3, 9], None);
-        rows.push(&layout, None, &[1], &[0, 2], Some(2));
-        rows.push(&layout, Some(5), &[], &[], None);
+        rows.push(&layout, Some(1), &[0, 1, 7], &[0, 2, 3, 9], &[]);
+        rows.push(&layout, None, &[1], &[0, 2, 3], &[2, 3]);
+        rows.push(&layout, Some(5), &[], &[], &[]);
         let s = rows.sparse();
         assert_eq!(s.rows(), 3);
         let first: Vec<(usize, f32)> = s.row(0).collect();

@@ -57,6 +57,13 @@ const PARAMETERS: &[Param] = &[
     Param::int("epochs", 30, 1, 10_000, "passes over the visible interactions"),
     Param::positive("learning_rate", 0.001, "Adam step size"),
     Param::int("batch", 1024, 1, 65_536, "(user, positive) pairs per mini-batch"),
+    Param::int(
+        "per_user",
+        8,
+        1,
+        10_000,
+        "a user's positives per run sharing one user-tower row in a batch (1: every pair its own)",
+    ),
     Param::positive("margin", 0.5, "hinge margin m on squared distances between unit points"),
     Param::choice(
         "sampler",
@@ -93,6 +100,8 @@ pub struct Settings {
     pub learning_rate: f32,
     /// Pairs per batch.
     pub batch: usize,
+    /// A user's positives per run sharing a user-tower row.
+    pub per_user: usize,
     /// Hinge margin.
     pub margin: f32,
     /// Negative sampler.
@@ -126,6 +135,7 @@ impl Settings {
             epochs: p.int("epochs")? as usize,
             learning_rate: p.float("learning_rate")? as f32,
             batch: p.int("batch")? as usize,
+            per_user: p.int("per_user")? as usize,
             margin: p.float("margin")? as f32,
             sampler: if p.choice("sampler")? == "uniform" { Sampler::Uniform } else { Sampler::HardestOf },
             candidates: p.int("candidates")? as usize,
@@ -296,7 +306,7 @@ impl TwoTowerModel {
     /// item tower with the id input zeroed. Tags unknown at training are left out.
     pub fn item_point(&self, tags: &[u32]) -> Vec<f32> {
         let mut rows = Rows::new();
-        rows.push(&self.item_layout, None, tags, &[], None);
+        rows.push(&self.item_layout, None, tags, &[], &[]);
         self.run(&self.item_tower, &rows)
     }
 
@@ -304,7 +314,7 @@ impl TwoTowerModel {
     /// the id input of `trained_id` (a user whose id had interactions at training) or none.
     pub fn user_point(&self, trained_id: Option<u32>, tags: &[u32], seen: &[u32]) -> Vec<f32> {
         let mut rows = Rows::new();
-        rows.push(&self.user_layout, trained_id, tags, seen, None);
+        rows.push(&self.user_layout, trained_id, tags, seen, &[]);
         self.run(&self.user_tower, &rows)
     }
 
@@ -365,6 +375,15 @@ impl Model for TwoTowerModel {
             ("cold_items_from_tags", self.cold_items.len().to_string()),
             ("cold_users_from_tags", self.cold_users.len().to_string()),
         ]
+    }
+
+    /// `−‖u − u_j‖²` for every trained user `j` (users without interactions at training included).
+    fn similar_users(&self, user: u32, seen: &[u32], scores: &mut Vec<f32>) -> Result<()> {
+        let point = self.serving_point(user, seen);
+        scores.clear();
+        scores.resize(self.fingerprints.len(), 0.0);
+        negative_distances(&point, &self.users, &squared_norms(&self.users, self.dim), scores);
+        Ok(())
     }
 
     /// `−‖v_item − v_j‖²`; an unknown item is similar to nothing (all scores 0).

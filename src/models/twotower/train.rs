@@ -1,9 +1,13 @@
-//! Training the two towers: each epoch shuffles the visible `(user, positive)` pairs into batches; a
-//! batch runs the user tower over `id ⊕ tags ⊕ history` and the item tower over the positives and one
-//! negative per pair (`id ⊕ tags`, the id dropped out with the configured probability), L2-normalises
-//! both outputs, and takes an Adam step on the mean triplet hinge ([`loss`](super::loss)). The
+//! Training the two towers: each epoch cuts every user's shuffled positives into runs of at most
+//! `per_user` and shuffles the runs into batches of about `batch` pairs; a batch runs the user tower once
+//! per run over `id ⊕ tags ⊕ history` (the costly sparse product, shared by the run's pairs) and the
+//! item tower once per distinct item row among the positives and one negative per pair (`id ⊕ tags`, the
+//! id dropped out with the configured probability), L2-normalises both outputs, and takes an Adam step
+//! on the mean triplet hinge ([`loss`](super::loss)). The
 //! `hardest_of_n` sampler keeps, of `n` uniform draws, the item whose point (refreshed every
 //! [`REFRESH`] batches) is nearest the user's current point.
+
+use std::collections::HashMap;
 
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -86,12 +90,12 @@ impl Tower {
 /// The input row of user `u` (id when it had interactions, its tags, its history).
 pub fn user_row(rows: &mut Rows, layout: &Layout, data: &Snapshot, u: u32, history: &[u32]) {
     let id = (!data.row(u).is_empty()).then_some(u);
-    rows.push(layout, id, data.user_tags.row(u), history, None);
+    rows.push(layout, id, data.user_tags.row(u), history, &[]);
 }
 
 /// The input row of item `i` (id when it was trained with interactions, its tags).
 pub fn item_row(rows: &mut Rows, layout: &Layout, tags: &[u32], id: Option<u32>) {
-    rows.push(layout, id, tags, &[], None);
+    rows.push(layout, id, tags, &[], &[]);
 }
 
 /// The layouts of the user and item towers for a snapshot.
@@ -112,78 +116,103 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> Result<T
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(s.seed ^ STREAM);
     let mut users = Tower::new(user_layout.width(), s, &mut rng)?;
     let mut items = Tower::new(item_layout.width(), s, &mut rng)?;
-    let mut owner: Vec<u32> = Vec::with_capacity(data.nnz());
-    for u in 0..data.n_users {
-        owner.extend(std::iter::repeat_n(u, data.row(u).len()));
-    }
     let trained_item: Vec<bool> = {
         let mut t = vec![false; n_items];
         data.indices.iter().for_each(|&i| t[i as usize] = true);
         t
     };
+    let mut positives = data.indices.clone();
     for epoch in 0..s.epochs {
         let mut rng = generator(s.seed ^ STREAM, epoch as u64, 1);
-        let mut order: Vec<u32> = (0..owner.len() as u32).collect();
-        for i in (1..order.len()).rev() {
-            order.swap(i, below(&mut rng, i + 1));
-        }
+        let chunks = epoch_chunks(data, s.per_user, &mut positives, &mut rng);
         let (mut total, mut active) = (0.0f64, 0usize);
         let mut stale: Option<Matrix> = None;
-        for (b, batch) in order.chunks(s.batch).enumerate() {
+        let mut at = 0;
+        let mut b = 0;
+        while at < chunks.len() {
+            let mut end = at;
+            let mut pairs = 0;
+            while end < chunks.len() && pairs < s.batch {
+                pairs += chunks[end].2 - chunks[end].1;
+                end += 1;
+            }
+            let batch = &chunks[at..end];
+            at = end;
             if s.sampler == Sampler::HardestOf && (stale.is_none() || b % REFRESH == 0) {
                 stale = Some(all_items(&items, &item_layout, data, &trained_item));
             }
+            b += 1;
             let mut user_rows = Rows::new();
-            for &k in batch {
-                let (u, pos) = (owner[k as usize], data.indices[k as usize]);
+            let mut skip = Vec::new();
+            for &(u, from, to) in batch {
                 let drop = s.user_dropout > 0.0 && rng.random::<f32>() < s.user_dropout;
-                let skip = s.exclude_target.then_some(pos);
-                user_rows.push(&user_layout, (!drop).then_some(u), data.user_tags.row(u), data.row(u), skip);
+                skip.clear();
+                if s.exclude_target {
+                    skip.extend_from_slice(&positives[from..to]);
+                    skip.sort_unstable();
+                }
+                user_rows.push(&user_layout, (!drop).then_some(u), data.user_tags.row(u), data.row(u), &skip);
             }
             let (user_tape, user_unit, user_norms) = users.forward(&user_rows);
-            let mut item_rows = Rows::new();
-            let mut negatives = Vec::with_capacity(batch.len());
-            for (r, &k) in batch.iter().enumerate() {
-                let u = owner[k as usize];
+            // (chunk, positive, negative) for every pair, then the distinct item rows they use.
+            let mut triplets = Vec::with_capacity(pairs);
+            for (c, &(u, from, to)) in batch.iter().enumerate() {
                 let seen = data.row(u);
-                let n = match (&stale, s.sampler) {
-                    (Some(points), Sampler::HardestOf) => {
-                        hardest(&mut rng, n_items, seen, s.candidates, user_unit.row(r), points)
-                    }
-                    _ => negative(&mut rng, n_items, seen),
-                };
-                negatives.push(n.unwrap_or(data.indices[k as usize]));
+                for &pos in &positives[from..to] {
+                    let n = match (&stale, s.sampler) {
+                        (Some(points), Sampler::HardestOf) => {
+                            hardest(&mut rng, n_items, seen, s.candidates, user_unit.row(c), points)
+                        }
+                        _ => negative(&mut rng, n_items, seen),
+                    };
+                    triplets.push((c, pos, n.unwrap_or(pos)));
+                }
             }
-            for &i in batch.iter().map(|&k| &data.indices[k as usize]).chain(&negatives) {
-                let drop = s.item_dropout > 0.0 && rng.random::<f32>() < s.item_dropout;
-                item_row(&mut item_rows, &item_layout, data.item_tags.row(i), (!drop).then_some(i));
+            let mut item_rows = Rows::new();
+            let mut row_of: HashMap<(u32, bool), usize> = HashMap::with_capacity(2 * pairs);
+            let mut at_rows = Vec::with_capacity(triplets.len());
+            for &(_, pos, neg) in &triplets {
+                let mut row = |i: u32, rng: &mut Xoshiro256PlusPlus| {
+                    let with_id = !(s.item_dropout > 0.0 && rng.random::<f32>() < s.item_dropout);
+                    let next = row_of.len();
+                    *row_of.entry((i, with_id)).or_insert_with(|| {
+                        item_row(&mut item_rows, &item_layout, data.item_tags.row(i), with_id.then_some(i));
+                        next
+                    })
+                };
+                let p = row(pos, &mut rng);
+                let n = row(neg, &mut rng);
+                at_rows.push((p, n));
             }
             let (item_tape, item_unit, item_norms) = items.forward(&item_rows);
-            let rows = batch.len();
-            let (mut d_user, mut d_item) = (Matrix::zeros(rows, s.dim), Matrix::zeros(2 * rows, s.dim));
-            let scale = 1.0 / rows as f32;
-            {
-                let (d_pos, d_neg) = d_item.as_mut_slice().split_at_mut(rows * s.dim);
-                let pairs = d_user
-                    .as_mut_slice()
-                    .chunks_exact_mut(s.dim)
-                    .zip(d_pos.chunks_exact_mut(s.dim))
-                    .zip(d_neg.chunks_exact_mut(s.dim));
-                for (r, ((du, dp), dn)) in pairs.enumerate() {
-                    let points = [user_unit.row(r), item_unit.row(r), item_unit.row(rows + r)];
-                    let loss = triplet(points, s.margin, scale, [du, dp, dn]);
+            let mut d_user = Matrix::zeros(batch.len(), s.dim);
+            let mut d_item = Matrix::zeros(row_of.len(), s.dim);
+            let scale = 1.0 / triplets.len().max(1) as f32;
+            let (mut du, mut dp, mut dn) = (vec![0.0; s.dim], vec![0.0; s.dim], vec![0.0; s.dim]);
+            for (&(c, _, _), &(p, n)) in triplets.iter().zip(&at_rows) {
+                if p == n {
+                    continue;
+                }
+                [&mut du, &mut dp, &mut dn].into_iter().for_each(|g| g.iter_mut().for_each(|v| *v = 0.0));
+                let points = [user_unit.row(c), item_unit.row(p), item_unit.row(n)];
+                let loss = triplet(points, s.margin, scale, [&mut du, &mut dp, &mut dn]);
+                if loss > 0.0 {
                     total += f64::from(loss);
-                    active += usize::from(loss > 0.0);
+                    active += 1;
+                    add(d_user.row_mut(c), &du);
+                    add(d_item.row_mut(p), &dp);
+                    add(d_item.row_mut(n), &dn);
                 }
             }
             users.step(&user_rows, &user_tape, &user_unit, &user_norms, d_user);
             items.step(&item_rows, &item_tape, &item_unit, &item_norms, d_item);
         }
+        let count = data.nnz().max(1) as f64;
         let phase = format!(
             "twotower: epoch {}, triplet loss {:.4}, active {:.1} %",
             epoch + 1,
-            total / owner.len().max(1) as f64,
-            100.0 * active as f64 / owner.len().max(1) as f64
+            total / count,
+            100.0 * active as f64 / count
         );
         if !progress.update(&phase, epoch as u64 + 1, s.epochs as u64) {
             return Err(Error::cancelled("training"));
@@ -196,6 +225,40 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> Result<T
     }
     let users_out = users.points(&user_rows);
     Ok(Trained { user_tower: users.mlp, item_tower: items.mlp, users: users_out, items: items_out })
+}
+
+/// `a += b`, value by value.
+fn add(a: &mut [f32], b: &[f32]) {
+    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+}
+
+/// An epoch's order: each user's positives shuffled in place in `positives` (aligned with the
+/// snapshot's rows) and cut into runs of at most `per_user`, `(user, from, to)`, the runs shuffled. A
+/// run shares one row of the user tower in its batch.
+fn epoch_chunks(
+    data: &Snapshot,
+    per_user: usize,
+    positives: &mut [u32],
+    rng: &mut Xoshiro256PlusPlus,
+) -> Vec<(u32, usize, usize)> {
+    let mut chunks = Vec::new();
+    for u in 0..data.n_users {
+        let (from, to) = (data.indptr[u as usize], data.indptr[u as usize + 1]);
+        let row = &mut positives[from..to];
+        for i in (1..row.len()).rev() {
+            row.swap(i, below(rng, i + 1));
+        }
+        let mut at = from;
+        while at < to {
+            let end = (at + per_user.max(1)).min(to);
+            chunks.push((u, at, end));
+            at = end;
+        }
+    }
+    for i in (1..chunks.len()).rev() {
+        chunks.swap(i, below(rng, i + 1));
+    }
+    chunks
 }
 
 /// Every item's unit point (with its id input only when it had interactions).
