@@ -9,7 +9,13 @@
 //! cargo run --release --example standard_benchmark -- 'ease WITH (lambda = 500)' \
 //!     'dsiml WITH (keep_real = true)' 'm1 RERANK 200 USING m0' 'm1 RERANK 200 USING m1'
 //! cargo run --release --example standard_benchmark -- --data ../shared/data/gowalla corml als
+//! cargo run --release --example standard_benchmark -- --tags ../shared/data/ml-1m twotower
 //! ```
+//!
+//! `--tags DIR` tags the split's users and items from ML-1M's `users.dat` (`gender:`, `age:`,
+//! `occupation:`) and `movies.dat` (`genre:` and the `year:` bucket of the title, see
+//! `recodb::import::read::year_bucket`), joined to the split's item ids (ItemIdx) through `items.tsv`;
+//! only entities the training file has are tagged, so the items ranked are the same as without it.
 //!
 //! A data folder holds `train.tsv` and `test.tsv` (`user<TAB>item`), or `train.txt` and `test.txt` in
 //! the LightGCN format (`user item item ...`, e.g. Gowalla).
@@ -20,16 +26,27 @@
 //! Training and evaluation use every core (`RAYON_NUM_THREADS` limits them); RECOMMEND is timed once
 //! per user, one call at a time.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use recodb::import::read::year_bucket;
 use recodb::models::ALGORITHMS;
-use recodb::{Database, ResultSet, Value};
+use recodb::{Database, Entity, Key, ResultSet, Side, Value};
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/splits/ml-1m-r4");
+    let mut tags = None;
+    if let Some(at) = args.iter().position(|a| a == "--tags") {
+        if at + 1 >= args.len() {
+            eprintln!("error: --tags needs the ml-1m directory");
+            return ExitCode::FAILURE;
+        }
+        tags = Some(PathBuf::from(args.remove(at + 1)));
+        args.remove(at);
+    }
     if let Some(at) = args.iter().position(|a| a == "--data") {
         if at + 1 >= args.len() {
             eprintln!("error: --data needs a directory");
@@ -40,7 +57,7 @@ fn main() -> ExitCode {
     }
     let specs: Vec<String> =
         if args.is_empty() { ALGORITHMS.iter().map(|a| a.name.to_string()).collect() } else { args };
-    match run(&data, &specs) {
+    match run(&data, tags.as_deref(), &specs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -49,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(data: &std::path::Path, specs: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+fn run(data: &Path, tags: Option<&Path>, specs: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let (mut train, mut test, mut format) = (data.join("train.tsv"), data.join("test.tsv"), "tsv");
     if !train.exists() && data.join("train.txt").exists() {
         (train, test, format) = (data.join("train.txt"), data.join("test.txt"), "lightgcn");
@@ -71,6 +88,11 @@ fn run(data: &std::path::Path, specs: &[String]) -> Result<(), Box<dyn std::erro
     let import_s = started.elapsed().as_secs_f64();
     let pairs = first_int(&imported, "records");
     eprintln!("imported {pairs} training pairs in {import_s:.2} s");
+    if let Some(dir) = tags {
+        let started = Instant::now();
+        let (users, items) = tag_entities(&db, dir)?;
+        eprintln!("tagged {users} users and {items} items in {:.2} s", started.elapsed().as_secs_f64());
+    }
     let threads = rayon::current_num_threads();
 
     println!(
@@ -162,4 +184,57 @@ fn first_int(set: &ResultSet, column: &str) -> i64 {
 
 fn first_float(set: &ResultSet, column: &str) -> f64 {
     set.rows().next().and_then(|r| r.get::<f64>(column).ok()).unwrap_or(f64::NAN)
+}
+
+/// Tags the users and items the database has from ML-1M's `users.dat` and `movies.dat` in `dir`
+/// (items joined from MovieID to ItemIdx through `items.tsv`); returns how many of each were tagged.
+fn tag_entities(db: &Database, dir: &Path) -> Result<(usize, usize), Box<dyn std::error::Error>> {
+    let text = |name: &str| -> Result<String, Box<dyn std::error::Error>> {
+        let bytes =
+            std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
+        // movies.dat is ISO-8859-1: read each byte as its code point.
+        Ok(bytes.iter().map(|&b| char::from(b)).collect())
+    };
+    let known = |side: Side, key: u64| db.describe(side, &Key::Int(key)).map(|d| d.is_some());
+    let mut users = Vec::new();
+    for line in text("users.dat")?.lines().filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split("::").collect();
+        let (Some(id), Some(gender), Some(age), Some(job)) = (f.first(), f.get(1), f.get(2), f.get(3)) else {
+            return Err(format!("users.dat: bad line '{line}'").into());
+        };
+        let key: u64 = id.parse().map_err(|_| format!("users.dat: bad UserID '{id}'"))?;
+        if known(Side::User, key)? {
+            let tags = vec![format!("gender:{gender}"), format!("age:{age}"), format!("occupation:{job}")];
+            users.push(Entity { key: Key::Int(key), label: None, tags });
+        }
+    }
+    let mut item_of_movie: HashMap<u64, u64> = HashMap::new();
+    for line in text("items.tsv")?.lines().skip(1).filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (Some(Ok(item)), Some(Ok(movie))) = (f.first().map(|v| v.parse()), f.get(1).map(|v| v.parse()))
+        else {
+            return Err(format!("items.tsv: bad line '{line}'").into());
+        };
+        item_of_movie.insert(movie, item);
+    }
+    let mut items = Vec::new();
+    for line in text("movies.dat")?.lines().filter(|l| !l.is_empty()) {
+        let Some((id, rest)) = line.split_once("::") else {
+            return Err(format!("movies.dat: bad line '{line}'").into());
+        };
+        let Some((title, genres)) = rest.rsplit_once("::") else {
+            return Err(format!("movies.dat: bad line '{line}'").into());
+        };
+        let movie: u64 = id.parse().map_err(|_| format!("movies.dat: bad MovieID '{id}'"))?;
+        let Some(&item) = item_of_movie.get(&movie) else { continue };
+        if known(Side::Item, item)? {
+            let mut tags: Vec<String> =
+                genres.split('|').filter(|g| !g.is_empty()).map(|g| format!("genre:{g}")).collect();
+            tags.extend(year_bucket(title).map(|b| format!("year:{b}")));
+            items.push(Entity { key: Key::Int(item), label: Some(title.to_string()), tags });
+        }
+    }
+    db.add_entities(Side::User, &users)?;
+    db.add_entities(Side::Item, &items)?;
+    Ok((users.len(), items.len()))
 }

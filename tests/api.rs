@@ -114,3 +114,22 @@ fn readers_run_while_a_writer_writes() {
     assert_eq!(db.stats().expect("stats").interactions, 200);
     db.check_integrity().expect("consistent");
 }
+
+#[test]
+fn a_snapshot_carries_the_users_and_items_tags() {
+    let db = Database::open_temporary().expect("open");
+    db.add_user(1u64, &["gender:F", "age:25"]).expect("user");
+    db.add_item(10u64, &["genre:Drama"]).expect("item");
+    db.add_item(11u64, &["genre:Comedy", "genre:Drama"]).expect("item");
+    db.insert_interaction(1u64, 10u64, None, None).expect("insert");
+    db.insert_interaction(2u64, 11u64, None, None).expect("insert");
+    db.add_item(12u64, &[]).expect("an item without tags");
+    let s = db.snapshot().expect("snapshot");
+    let drama = s.item_tags.row(0);
+    assert_eq!((s.item_tags.n_tags, s.item_tags.indptr.len(), drama.len()), (2, 4, 1));
+    let both = s.item_tags.row(1);
+    assert!(both.len() == 2 && both[0] < both[1] && both.contains(&drama[0]), "{both:?}");
+    assert_eq!(s.item_tags.row(2), &[] as &[u32]);
+    assert_eq!((s.user_tags.n_tags, s.user_tags.row(0).len(), s.user_tags.row(1).len()), (2, 2, 0));
+    assert_eq!(s.user_tags.row(7), &[] as &[u32], "out of range");
+}

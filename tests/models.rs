@@ -327,3 +327,31 @@ fn items_deleted_after_training_are_skipped_and_the_list_still_fills() {
     // Item 2 (3 users) still has a score in the model but no key: the next ones take its place.
     assert_eq!(items(&run(&db, "RECOMMEND user 100 TOP 3")), ["3", "4", "5"]);
 }
+
+/// Slow in a debug build (two epochs over 460k pairs): run with `cargo test --release --test models --
+/// --ignored twotower`.
+#[test]
+#[ignore]
+fn twotower_on_the_standard_split_with_user_tags_beats_popularity() {
+    let (Some(users), Some(_)) =
+        (common::shared_data("ml-1m/users.dat"), common::shared_data("splits/ml-1m-r4"))
+    else {
+        return;
+    };
+    let Some((db, test)) =
+        standard_split(&format!("IMPORT USERS FROM '{}' FORMAT movielens", users.display()))
+    else {
+        return;
+    };
+    run(&db, "TRAIN twotower AS tt WITH (epochs = 2, sampler = 'uniform')");
+    let result = run(&db, &format!("EVALUATE tt AGAINST '{}' AT 10", test.display()));
+    let ndcg = metric(&result, "ndcg", Some(10));
+    eprintln!("EVALUATE twotower (2 epochs, uniform) on ml-1m-r4 with user tags: NDCG@10 = {ndcg:.4}");
+    assert!(ndcg > 0.17, "NDCG@10 = {ndcg}, popularity's is 0.155");
+    let described = run(&db, "DESCRIBE MODEL tt");
+    let cold = described
+        .rows()
+        .find(|r| r.get::<String>("property").ok().as_deref() == Some("cold_users_from_tags"))
+        .and_then(|r| r.get::<String>("value").ok());
+    assert_eq!(cold.as_deref(), Some("2"), "users.dat has 2 users without positives in the split");
+}

@@ -156,12 +156,12 @@ fn statements_that_need_a_model_say_what_is_missing() {
         (
             "TRAIN nosuchalgo AS taste WITH (dim = 64)",
             "nosuchalgo",
-            "unknown algorithm 'nosuchalgo' (available: als, bpr, ccsr, cml, corml, dsiml, ease, pop)",
+            "unknown algorithm 'nosuchalgo' (available: als, bpr, ccsr, cml, corml, dsiml, ease, pop, twotower)",
         ),
         (
             "TRAIN eas",
             "eas",
-            "unknown algorithm 'eas'; did you mean 'ease'? (available: als, bpr, ccsr, cml, corml, dsiml, ease, pop)",
+            "unknown algorithm 'eas'; did you mean 'ease'? (available: als, bpr, ccsr, cml, corml, dsiml, ease, pop, twotower)",
         ),
         (
             "RECOMMEND user 42 TOP 10 USING tast",
@@ -452,4 +452,44 @@ fn an_import_says_which_columns_it_left_out_and_how_to_keep_them() {
         db.query("IMPORT INTERACTIONS FROM ? WITH (weight = 2, time = 3)", &[path]).expect("import again");
     assert!(kept.notices().is_empty(), "{:?}", kept.notices());
     assert_eq!(db.interactions_of(&Key::Int(1)).expect("read").expect("user")[0].time, Some(978_300_760));
+}
+
+#[test]
+fn twotower_trains_on_tags_and_serves_a_tags_only_item() {
+    let db = Database::open_temporary().expect("open");
+    let mut script = String::new();
+    for u in 0..12 {
+        let genre = if u < 6 { "a" } else { "b" };
+        script.push_str(&format!("ADD USER {u} TAGS ('likes:{genre}');\n"));
+        for k in 0..4 {
+            let item = if u < 6 { (u + k) % 6 } else { 6 + (u + k) % 6 };
+            script
+                .push_str(&format!("ADD ITEM {item} TAGS ('genre:{}');\n", if item < 6 { "a" } else { "b" }));
+            script.push_str(&format!("INSERT INTERACTION user {u} item {item};\n"));
+        }
+    }
+    script.push_str("ADD ITEM 'new' TAGS ('genre:a');\nADD USER 'profile' TAGS ('likes:b');\n");
+    db.execute(&script).expect("data");
+    db.execute("TRAIN twotower AS tt WITH (dim = 8, hidden = 16, epochs = 3, batch = 8);").expect("train");
+    let described = one(&db, "DESCRIBE MODEL tt");
+    let property = |name: &str| {
+        described
+            .rows()
+            .find(|r| r.get::<String>("property").ok().as_deref() == Some(name))
+            .and_then(|r| r.get::<String>("value").ok())
+    };
+    assert_eq!(property("algorithm").as_deref(), Some("twotower"));
+    assert_eq!(property("cold_items_from_tags").as_deref(), Some("1"));
+    assert_eq!(property("cold_users_from_tags").as_deref(), Some("1"));
+    let top = one(&db, "RECOMMEND user 0 TOP 20 USING tt");
+    assert_eq!(top.len(), 9, "13 items less the 4 the user has");
+    let items = one(&db, "RECOMMEND user 0 TOP 20 USING tt WHERE TAG = 'genre:a'");
+    assert_eq!(items.len(), 3, "2 unseen genre-a items and 'new'");
+    assert_eq!(one(&db, "SIMILAR ITEM 'new' TOP 3 USING tt").len(), 3);
+    let users = one(&db, "SIMILAR USER 'profile' TOP 20 USING tt");
+    assert_eq!(users.len(), 12, "every other user");
+    let first = users.row(0).expect("row").get::<f64>("score").expect("score");
+    assert!((-4.0..=0.0).contains(&first), "a negative squared distance of unit points: {first}");
+    let err = db.execute("TRAIN twotower WITH (sampler = 'hardest')").expect_err("bad sampler");
+    assert!(err.message().contains("sampler must be one of 'hardest_of_n', 'uniform'"), "{}", err.message());
 }

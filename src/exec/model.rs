@@ -147,6 +147,7 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
     let mut new_items = RoaringBitmap::new();
     new_items.extend(data.indices.iter().copied().filter(|&i| i >= model.n_items()));
     properties.push(("items_after_training", new_items.len().to_string()));
+    properties.extend(model.properties());
     if let Some(codes) = model.binary() {
         let index = codes.item_index();
         let served = index.codes().as_words().len() * 8 + index.index_bytes();

@@ -16,6 +16,7 @@ use super::rows::{live_rows, pairs, ranked};
 use crate::error::{Error, Object, Result, ResultExt};
 use crate::models::catalog::Loaded;
 use crate::models::folded::FoldedItems;
+use crate::models::topk::top_k;
 use crate::models::{BinaryCodes, Similarity};
 use crate::result::ResultSet;
 use crate::serve::{refine, search};
@@ -126,11 +127,19 @@ pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
             r.search(ctx, codes.as_ref(), index, &code)?.0
         }
         None if r.side == Side::User => {
-            let message = format!(
-                "SIMILAR USER needs a model with user codes; '{}' ({}) has none",
-                r.loaded.record.name, r.loaded.record.algorithm
-            );
-            return Err(Error::unsupported(message).at(q.using.as_ref().map_or(q.key.span, |u| u.span)));
+            let seen: Vec<u32> = ctx.store().user_items(r.id)?.1.iter().collect();
+            let mut scores = Vec::new();
+            if r.loaded.model.similar_users(r.id, &seen, &mut scores).is_err() {
+                let message = format!(
+                    "SIMILAR USER needs a model with user codes; '{}' ({}) has none",
+                    r.loaded.record.name, r.loaded.record.algorithm
+                );
+                return Err(Error::unsupported(message).at(q.using.as_ref().map_or(q.key.span, |u| u.span)));
+            }
+            let keep = &|u| u != r.id && r.allowed.as_ref().is_none_or(|f| f.contains(u));
+            live_rows(ctx.store(), Side::User, r.top, |wanted| {
+                Ok(top_k(&scores, wanted, keep).into_iter().map(|(u, s)| (u, f64::from(s))).collect())
+            })?
         }
         None => {
             let mut scores = vec![0.0f32; r.loaded.model.n_items() as usize];

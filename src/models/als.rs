@@ -481,6 +481,8 @@ mod tests {
             indices,
             weights: None,
             data_version: 1,
+            user_tags: Default::default(),
+            item_tags: Default::default(),
         }
     }
 
@@ -606,6 +608,8 @@ mod tests {
                 indices: vec![0, 2, 1],
                 weights: Some(vec![1.0, 3.0, -2.0]),
                 data_version: 1,
+                user_tags: Default::default(),
+                item_tags: Default::default(),
             },
             2.0,
         );

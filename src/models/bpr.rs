@@ -371,6 +371,8 @@ mod tests {
             indices,
             weights: None,
             data_version: 1,
+            user_tags: Default::default(),
+            item_tags: Default::default(),
         }
     }
 

@@ -157,6 +157,8 @@ mod tests {
             indptr,
             weights: None,
             data_version: 1,
+            user_tags: Default::default(),
+            item_tags: Default::default(),
         };
         let mut users = vec![0f32; 20];
         let blocks = blocks(&data, 2, &mut users);

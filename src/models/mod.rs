@@ -19,6 +19,7 @@ pub mod nn;
 pub mod params;
 pub mod pop;
 pub mod topk;
+pub mod twotower;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -86,6 +87,12 @@ pub trait Model: Send + Sync {
         None
     }
 
+    /// Properties of the model that DESCRIBE MODEL adds to its own, as `(name, value)` rows (e.g. how
+    /// many entities a feature model serves from their tags alone). None by default.
+    fn properties(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// For models with binary codes: their code spaces, which RECOMMEND, SIMILAR and EXPLAIN search
     /// through the Hamming engine (filters pushed down) instead of scoring every item; a score is then
     /// `bits − 2 · distance`. `None` (the default) for models that score by a full pass.
@@ -96,6 +103,13 @@ pub trait Model: Send + Sync {
     /// Writes the similarity of every item to `item` into `scores` (`n_items` long; higher is more
     /// similar), or fails when the model has no notion of item similarity.
     fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()>;
+
+    /// Writes the similarity to `user` (whose visible items are `seen`) of every user the model was
+    /// trained on into `scores` (one per trained user id; higher is more similar), for SIMILAR USER
+    /// without binary codes; models without real user points fail (the default).
+    fn similar_users(&self, _user: u32, _seen: &[u32], _scores: &mut Vec<f32>) -> Result<()> {
+        Err(Error::unsupported("the model has no user points to compare"))
+    }
 
     /// The model's data as named blobs (rkyv archives of named structs, see [`blobs`]), to be stored
     /// with its record.
@@ -187,8 +201,17 @@ pub fn fingerprint(items: &[u32]) -> u64 {
 }
 
 /// Every algorithm this build can train.
-pub static ALGORITHMS: &[&Algorithm] =
-    &[&als::ALS, &bpr::BPR, &ccsr::CCSR, &cml::CML, &corml::CORML, &dsiml::DSIML, &ease::EASE, &pop::POP];
+pub static ALGORITHMS: &[&Algorithm] = &[
+    &als::ALS,
+    &bpr::BPR,
+    &ccsr::CCSR,
+    &cml::CML,
+    &corml::CORML,
+    &dsiml::DSIML,
+    &ease::EASE,
+    &pop::POP,
+    &twotower::TWOTOWER,
+];
 
 /// The algorithm called `name` (any case), or a not-found error that suggests a close name and lists the
 /// available ones.

@@ -86,6 +86,8 @@ mod tests {
             indices: vec![0, 2, 2, 2],
             weights: None,
             data_version: 1,
+            user_tags: Default::default(),
+            item_tags: Default::default(),
         };
         let model = (POP.train)(&data, &POP.check(&[]).expect("params"), &NoProgress).expect("train");
         let mut scores = vec![0.0; 3];

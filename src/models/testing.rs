@@ -10,5 +10,14 @@ pub(crate) fn snapshot(rows: &[&[u32]], n_items: u32) -> Snapshot {
         indices.extend_from_slice(r);
         indptr.push(indices.len());
     }
-    Snapshot { n_users: rows.len() as u32, n_items, indptr, indices, weights: None, data_version: 1 }
+    Snapshot {
+        n_users: rows.len() as u32,
+        n_items,
+        indptr,
+        indices,
+        weights: None,
+        data_version: 1,
+        user_tags: Default::default(),
+        item_tags: Default::default(),
+    }
 }

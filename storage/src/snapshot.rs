@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::format::{self, meta, tree};
-use crate::read::{read_meta_u64, read_next_id};
+use crate::read::{read_meta_u32, read_meta_u64, read_next_id};
 use crate::row::{Row, DEFAULT_WEIGHT};
 use crate::store::Store;
 use crate::Side;
@@ -25,6 +25,46 @@ pub struct Snapshot {
     pub weights: Option<Vec<f32>>,
     /// The database's data version when the snapshot was taken.
     pub data_version: u64,
+    /// The users' tags (rows by user id), taken with the interactions.
+    pub user_tags: TagRows,
+    /// The items' tags (rows by item id), taken with the interactions.
+    pub item_tags: TagRows,
+}
+
+/// The tags of every entity of one side as a sparse matrix: row `id` holds the entity's tag ids in
+/// ascending order (`indices[indptr[id]..indptr[id + 1]]`). Tag ids are the store's, below
+/// [`TagRows::n_tags`]; rows go up to the side's id bound (an entity without tags has an empty row, and
+/// an empty `TagRows`, the default, has no rows at all).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagRows {
+    /// One past the largest tag id of the side.
+    pub n_tags: u32,
+    /// Row offsets: one more than the rows (or empty when there are none).
+    pub indptr: Vec<usize>,
+    /// Tag ids, row by row.
+    pub indices: Vec<u32>,
+}
+
+impl TagRows {
+    /// The tag ids of entity `id` (empty if it has none or is out of range).
+    pub fn row(&self, id: u32) -> &[u32] {
+        let id = id as usize;
+        if id + 1 >= self.indptr.len() {
+            return &[];
+        }
+        &self.indices[self.indptr[id]..self.indptr[id + 1]]
+    }
+
+    /// The rows of `rows` (each a sorted list of tag ids, row `id` for entity `id`) over `n_tags` tags.
+    pub fn from_rows(rows: &[&[u32]], n_tags: u32) -> TagRows {
+        let mut indptr = vec![0];
+        let mut indices = Vec::new();
+        for r in rows {
+            indices.extend_from_slice(r);
+            indptr.push(indices.len());
+        }
+        TagRows { n_tags, indptr, indices }
+    }
 }
 
 /// Which interactions a snapshot holds.
@@ -110,6 +150,32 @@ impl Store {
         while indptr.len() <= n_users as usize {
             indptr.push(indices.len());
         }
-        Ok(Snapshot { n_users, n_items, indptr, indices, weights, data_version })
+        let user_tags = self.tag_rows(Side::User, n_users)?;
+        let item_tags = self.tag_rows(Side::Item, n_items)?;
+        Ok(Snapshot { n_users, n_items, indptr, indices, weights, data_version, user_tags, item_tags })
+    }
+
+    /// The tags of every entity of `side` below `bound`, read in id order (the caller holds the
+    /// consistency guard).
+    fn tag_rows(&self, side: Side, bound: u32) -> Result<TagRows> {
+        let n_tags = read_meta_u32(&self.engine, format::next_tag_id_key(side))?;
+        let mut indptr = Vec::with_capacity(bound as usize + 1);
+        let mut indices = Vec::new();
+        indptr.push(0);
+        for entry in self.engine.scan_prefix(tree::ENTITY_TAGS, &[side.byte()]) {
+            let (k, v) = entry?;
+            let id = format::decode_u32(&k[1..], "entity id")?;
+            if id >= bound {
+                break;
+            }
+            while indptr.len() <= id as usize {
+                indptr.push(indices.len());
+            }
+            indices.extend(format::decode_bitmap(&v, "entity tags")?.iter().filter(|&t| t < n_tags));
+        }
+        while indptr.len() <= bound as usize {
+            indptr.push(indices.len());
+        }
+        Ok(TagRows { n_tags, indptr, indices })
     }
 }

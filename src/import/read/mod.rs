@@ -39,6 +39,7 @@ mod tests;
 
 pub use error::{ImportError, ImportErrorKind};
 pub use format::{Format, Target};
+pub use movielens::year_bucket;
 pub use options::ImportSpec;
 pub use record::{Entity, Interaction, ReadStats, UnreadColumn};
 

@@ -10,6 +10,11 @@
 //! release date|video release date|IMDb URL|` then 19 genre flags) gives items labelled with their
 //! title and tagged `genre:X` for each flag that is 1.
 //!
+//! With the option `years = true`, a movie is also tagged with the bucket of the release year its title
+//! ends with (`Toy Story (1995)` → `year:1995-96`), the ten buckets of the dual-tower model's
+//! calibration: `<1940`, `1940s`, `1950s`, `1960s`, `1970s`, `1980s`, `1990-94`, `1995-96`, `1997-98`,
+//! `1999-00` (see [`year_bucket`]).
+//!
 //! The layout is told by the first line: `::` means ML-1M, else a tab or `|` ML-100K. Titles are
 //! ISO-8859-1 in both data sets: a title that is not UTF-8 is read as Latin-1.
 
@@ -235,7 +240,37 @@ fn movie_1m(spec: &ImportSpec, line: &[u8], at: At<'_>) -> Result<Entity, Import
     let tags =
         genres.split('|').map(str::trim).filter(|g| !g.is_empty()).map(|g| format!("genre:{g}")).collect();
     let title = title(&line[f.first[0].len() + 2..line.len() - f.last.len() - 2]);
+    let mut tags: Vec<String> = tags;
+    if spec.year_tags {
+        tags.extend(year_bucket(&title).map(|b| format!("year:{b}")));
+    }
     Ok(Entity { key, label: (!title.is_empty()).then_some(title), tags })
+}
+
+/// The release-year bucket of a MovieLens title that ends with its year in parentheses (`Heat (1995)`
+/// → `1995-96`), or `None` when it does not: decades up to the 1980s (before 1940 in one bucket), then
+/// 1990-94, 1995-96, 1997-98 and 1999-00 (2000 and later), as the dual-tower model's calibration
+/// bucketed ML-1M's years.
+pub fn year_bucket(title: &str) -> Option<&'static str> {
+    let inner = title.trim_end().strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let digits = &inner[open + 1..];
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: u32 = digits.parse().ok()?;
+    Some(match year {
+        0..=1939 => "<1940",
+        1940..=1949 => "1940s",
+        1950..=1959 => "1950s",
+        1960..=1969 => "1960s",
+        1970..=1979 => "1970s",
+        1980..=1989 => "1980s",
+        1990..=1994 => "1990-94",
+        1995..=1996 => "1995-96",
+        1997..=1998 => "1997-98",
+        _ => "1999-00",
+    })
 }
 
 /// A movie of `u.item`: id, title, three dates and links, then one 0/1 flag per genre.

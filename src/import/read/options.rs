@@ -5,7 +5,8 @@
 //! | `tsv`, `csv` | interactions | `header`, `delimiter`, `user`, `item`, `weight`, `time`, `min_weight`, `keys` |
 //! | `tsv`, `csv` | users, items | `header`, `delimiter`, `key`, `tags`, `tag_separator`, `keys` |
 //! | `movielens` | interactions | `min_weight`, `keys` |
-//! | `movielens` | users, items | `keys` |
+//! | `movielens` | users | `keys` |
+//! | `movielens` | items | `keys`, `years` |
 //! | `lightgcn` | interactions | `keys` |
 
 use std::fmt;
@@ -71,6 +72,8 @@ pub struct ImportSpec {
     pub(crate) tags: Option<Vec<Column>>,
     /// Splits a field into several tags.
     pub(crate) tag_separator: Option<String>,
+    /// MovieLens items: also tag each movie with the bucket of the year in its title (`year:1990-94`).
+    pub(crate) year_tags: bool,
 }
 
 /// The options each format takes for each target.
@@ -83,6 +86,7 @@ fn valid_options(format: Format, target: Target) -> &'static [&'static str] {
             &["header", "delimiter", "key", "label", "tags", "tag_separator", "keys"]
         }
         (Format::Movielens, Target::Interactions) => &["min_weight", "keys"],
+        (Format::Movielens, Target::Items) => &["keys", "years"],
         (Format::Movielens | Format::Lightgcn, _) => &["keys"],
     }
 }
@@ -124,6 +128,7 @@ impl ImportSpec {
             label: None,
             tags: None,
             tag_separator: None,
+            year_tags: false,
         };
         let valid = valid_options(format, target);
         let mut seen: Vec<String> = Vec::new();
@@ -176,6 +181,7 @@ impl ImportSpec {
                         wrong("a column, or a comma-separated list of column names or indexes")
                     })?)
                 }
+                "years" => spec.year_tags = value.as_bool().ok_or_else(|| wrong("true or false"))?,
                 "tag_separator" => {
                     let sep = value
                         .as_str()
@@ -329,7 +335,7 @@ mod tests {
         let e = spec("movies.dat", Target::Items, None, &[("min_weight", Value::Int(3))]).unwrap_err();
         assert_eq!(
             e.message,
-            "unknown option 'min_weight' for FORMAT movielens items; the valid options are: keys"
+            "unknown option 'min_weight' for FORMAT movielens items; the valid options are: keys, years"
         );
     }
 

@@ -239,7 +239,7 @@ pub struct CcsrModel {
 }
 
 impl EncoderBlob {
-    fn of(mlp: &Mlp) -> EncoderBlob {
+    pub(crate) fn of(mlp: &Mlp) -> EncoderBlob {
         let layers = mlp
             .layers()
             .iter()
@@ -259,7 +259,7 @@ impl EncoderBlob {
 
     /// The encoder, when its layers chain from `inputs` to `bits` through ReLU layers with finite
     /// weights of the stated shapes.
-    fn to_mlp(&self, inputs: usize, bits: usize) -> Option<Mlp> {
+    pub(crate) fn to_mlp(&self, inputs: usize, bits: usize) -> Option<Mlp> {
         let n = self.layers.len();
         let code =
             if self.tanh_scale == 0.0 { Activation::Identity } else { Activation::Tanh(self.tanh_scale) };

@@ -37,6 +37,8 @@ fn data() -> (Snapshot, SynthData) {
         indices: synth.interactions.iter().map(|p| p.1).collect(),
         weights: None,
         data_version: 1,
+        user_tags: Default::default(),
+        item_tags: Default::default(),
     };
     (snapshot, synth)
 }

@@ -361,7 +361,7 @@ impl CmlModel {
 
 /// `out[r] = −‖query − rows[r]‖²` for the row-major `rows` (each `query.len()` long) whose squared
 /// norms are `norms`, computed as `2·query·row − ‖row‖² − ‖query‖²` in one SIMD pass.
-fn negative_distances(query: &[f32], rows: &[f32], norms: &[f32], out: &mut [f32]) {
+pub(crate) fn negative_distances(query: &[f32], rows: &[f32], norms: &[f32], out: &mut [f32]) {
     dispatch(Distances { query, rows, norms, out });
 }
 
@@ -577,6 +577,8 @@ mod tests {
             indices,
             weights: None,
             data_version: 1,
+            user_tags: Default::default(),
+            item_tags: Default::default(),
         }
     }
 

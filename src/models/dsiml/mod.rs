@@ -685,6 +685,8 @@ mod tests {
             indices: synth.interactions.iter().map(|p| p.1).collect(),
             weights: None,
             data_version: 1,
+            user_tags: Default::default(),
+            item_tags: Default::default(),
         }
     }
 

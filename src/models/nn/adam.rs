@@ -38,17 +38,57 @@ impl Adam {
             p.par_chunks_mut(CHUNK)
                 .zip(g.par_chunks(CHUNK))
                 .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
-                .for_each(|((p, g), (m, v))| {
-                    // Equal lengths up front, so the loop has no bounds checks and vectorises.
-                    let n = p.len().min(g.len());
-                    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-                    for k in 0..n {
-                        m[k] = BETA1 * m[k] + (1.0 - BETA1) * g[k];
-                        v[k] = BETA2 * v[k] + (1.0 - BETA2) * g[k] * g[k];
-                        p[k] -= lr * m[k] / (v[k].sqrt() + EPSILON);
-                    }
-                });
+                .for_each(|((p, g), (m, v))| update(p, g, m, v, lr));
         }
+    }
+}
+
+impl Adam {
+    /// One step like [`Adam::step`], except that the first tensor (the weights of a layer with sparse
+    /// inputs, `width` values per input row) moves only at its rows `rows`, whose moments alone are
+    /// updated ("lazy" Adam: a row a batch did not use keeps its moments and its value). The step count,
+    /// and with it the bias correction, is shared by every tensor.
+    pub fn step_rows(&mut self, mut params: Vec<&mut [f32]>, grads: &[&[f32]], rows: &[u32], width: usize) {
+        if params.is_empty() || grads.is_empty() || self.moments.is_empty() {
+            return;
+        }
+        self.steps = self.steps.saturating_add(1);
+        let t = self.steps;
+        let lr = self.learning_rate * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t));
+        let (first, rest) = params.split_at_mut(1);
+        let (p, g, (m, v)) = (&mut *first[0], grads[0], &mut self.moments[0]);
+        let width = width.max(1);
+        let mut used = vec![false; p.len() / width];
+        for &r in rows {
+            if let Some(u) = used.get_mut(r as usize) {
+                *u = true;
+            }
+        }
+        p.par_chunks_exact_mut(width)
+            .zip(g.par_chunks_exact(width))
+            .zip(m.par_chunks_exact_mut(width).zip(v.par_chunks_exact_mut(width)))
+            .zip(used.par_iter())
+            .filter(|(_, &u)| u)
+            .for_each(|(((p, g), (m, v)), _)| update(p, g, m, v, lr));
+        for ((p, g), (m, v)) in rest.iter_mut().zip(&grads[1..]).zip(&mut self.moments[1..]) {
+            p.par_chunks_mut(CHUNK)
+                .zip(g.par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
+                .for_each(|((p, g), (m, v))| update(p, g, m, v, lr));
+        }
+    }
+}
+
+/// Adam's element-wise update of values `p` with gradients `g` and moments `m`, `v` at step size `lr`
+/// (bias correction included).
+fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32) {
+    // Equal lengths up front, so the loop has no bounds checks and vectorises.
+    let n = p.len().min(g.len()).min(m.len()).min(v.len());
+    let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[..n], &mut v[..n]);
+    for k in 0..n {
+        m[k] = BETA1 * m[k] + (1.0 - BETA1) * g[k];
+        v[k] = BETA2 * v[k] + (1.0 - BETA2) * g[k] * g[k];
+        p[k] -= lr * m[k] / (v[k].sqrt() + EPSILON);
     }
 }
 
@@ -73,5 +113,24 @@ mod tests {
         let mut y = vec![0f32; 2];
         Adam::new(0.1, &[2]).step(vec![&mut y], &[&[1e-3, -50.0]]);
         assert!((y[0] + 0.1).abs() < 1e-4 && (y[1] - 0.1).abs() < 1e-4, "{y:?}");
+    }
+
+    #[test]
+    fn a_row_step_equals_the_full_step_on_its_rows_and_leaves_the_others() {
+        // Two tensors: 3 rows of width 2, then a bias of 2.
+        let grads: [&[f32]; 2] = [&[0.5, -1.0, 2.0, 0.25, -3.0, 1.0], &[0.1, -0.2]];
+        let (mut full_w, mut full_b) = (vec![1.0f32; 6], vec![0.0f32; 2]);
+        let mut full = Adam::new(0.01, &[6, 2]);
+        full.step(vec![&mut full_w, &mut full_b], &grads);
+        let (mut rows_w, mut rows_b) = (vec![1.0f32; 6], vec![0.0f32; 2]);
+        let mut lazy = Adam::new(0.01, &[6, 2]);
+        lazy.step_rows(vec![&mut rows_w, &mut rows_b], &grads, &[0, 2], 2);
+        assert_eq!(&rows_w[..2], &full_w[..2]);
+        assert_eq!(&rows_w[2..4], &[1.0, 1.0], "row 1 was not used");
+        assert_eq!(&rows_w[4..], &full_w[4..]);
+        assert_eq!(rows_b, full_b);
+        // A row past the tensor is ignored.
+        lazy.step_rows(vec![&mut rows_w, &mut rows_b], &grads, &[9], 2);
+        assert_eq!(&rows_w[2..4], &[1.0, 1.0]);
     }
 }

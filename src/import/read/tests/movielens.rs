@@ -98,3 +98,42 @@ fn the_ml_100k_layout_reads_ratings_users_and_items_with_genre_flags() {
     let fold = write(dir.path(), "u1.base", b"1\t1\t5\t874965758\n");
     assert_eq!(ImportSpec::new(&fold, Target::Interactions, None, &[]).unwrap().format, Format::Movielens);
 }
+
+#[test]
+fn years_tags_movies_with_their_release_year_bucket() {
+    use crate::import::read::movielens::year_bucket;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = b"1::Toy Story (1995)::Animation\n2::Metropolis (1927)::Sci-Fi\n3::Untitled::Drama\n\
+                  4::Gladiator (2000)::Action\n5::Heat (1994) ::Crime\n";
+    let path = write(dir.path(), "movies.dat", bytes);
+    let (got, _) = entities(&path, Target::Items, None, &[("years", Value::Bool(true))]).unwrap();
+    let tags: Vec<Vec<String>> = got.into_iter().map(|e| e.tags).collect();
+    assert_eq!(
+        tags,
+        vec![
+            vec!["genre:Animation".to_string(), "year:1995-96".into()],
+            vec!["genre:Sci-Fi".into(), "year:<1940".into()],
+            vec!["genre:Drama".into()],
+            vec!["genre:Action".into(), "year:1999-00".into()],
+            vec!["genre:Crime".into(), "year:1990-94".into()],
+        ]
+    );
+    let expected = [
+        ("X (1939)", Some("<1940")),
+        ("X (1940)", Some("1940s")),
+        ("X (1959)", Some("1950s")),
+        ("X (1969)", Some("1960s")),
+        ("X (1975)", Some("1970s")),
+        ("X (1989)", Some("1980s")),
+        ("X (1996)", Some("1995-96")),
+        ("X (1997)", Some("1997-98")),
+        ("X (1999)", Some("1999-00")),
+        ("X (19a9)", None),
+        ("X 1999", None),
+    ];
+    for (title, bucket) in expected {
+        assert_eq!(year_bucket(title), bucket, "{title}");
+    }
+    let err = entities(&path, Target::Items, None, &[("years", Value::Int(1))]).unwrap_err();
+    assert_eq!(err.message, "option 'years' expects true or false, got integer 1");
+}

@@ -1,0 +1,417 @@
+//! `twotower`: the dual-tower metric model over features ("Metric Learning for Tag Recommendation",
+//! Luo et al., 2024), as recodb implements it after `../shared/models/twotower.md` C.4.
+//!
+//! A user tower reads `id ⊕ user tags ⊕ L1-normalised history` and an item tower `id ⊕ item tags`
+//! ([`inputs`]), each an MLP `[in → hidden → hidden/2 → dim]` with ReLU and an L2-normalised output,
+//! trained with Adam on the triplet hinge `max(‖u − p‖² − ‖u − n‖² + margin, 0)` ([`loss`], [`train`]).
+//! The negative sampler is a parameter (`uniform`, or the hardest of `candidates` uniform draws), and
+//! the id inputs can be dropped out in training so that the content path learns.
+//!
+//! **Serving** is an exact scan of the item points: a score is `−‖u − v‖²` (the SIMD kernel CML's exact
+//! serving uses), so RECOMMEND's filters and seen-item exclusion apply as for every model, and SIMILAR
+//! ITEM ranks by the same distance.
+//!
+//! **Cold start**: an entity that had no interaction when the model was trained has an untrained id
+//! input, so its point comes from the tower with the id input zeroed (tags only for an item; tags and
+//! history for a user); a user whose items changed since training is run through the user tower with
+//! its current history. [`TwoTowerModel::item_point`] and [`TwoTowerModel::user_point`] give the point
+//! of any tags and history. Items added after training are not scored by a stored model (it does not
+//! read the store when serving); retraining takes them in, tags-only items included.
+
+pub mod inputs;
+pub mod loss;
+pub mod train;
+
+#[cfg(test)]
+mod tests;
+
+use recodb_storage::{rkyv, Snapshot, TagRows};
+
+use self::inputs::{Layout, Rows};
+use super::blobs::{encode, Blob, Blobs};
+use super::ccsr::EncoderBlob;
+use super::cml::negative_distances;
+use super::params::Kind;
+use super::{fingerprint, Algorithm, Model, Param, Params};
+use crate::error::{Error, Result};
+use crate::models::nn::{l2_normalize, Input, Mlp};
+use crate::progress::Progress;
+
+/// The dual-tower algorithm.
+pub const TWOTOWER: Algorithm = Algorithm {
+    name: "twotower",
+    about: "dual-tower metric learning over ids, tags and histories (triplet hinge on unit points), \
+            served by an exact scan; tags-only items and users get points from the towers",
+    parameters: PARAMETERS,
+    train: |data, params, progress| Ok(Box::new(TwoTowerModel::train(data, params, progress)?)),
+    load: |blobs| Ok(Box::new(TwoTowerModel::load(blobs)?)),
+};
+
+const PARAMETERS: &[Param] = &[
+    Param::int("dim", 64, 2, 1024, "dimensions of the unit points (the towers' output)"),
+    Param {
+        name: "hidden",
+        kind: Kind::Int { default: 256, min: 4, max: 4096, step: 2 },
+        doc: "width of the towers' first hidden layer (the second is half)",
+    },
+    Param::int("epochs", 30, 1, 10_000, "passes over the visible interactions"),
+    Param::positive("learning_rate", 0.001, "Adam step size"),
+    Param::int("batch", 1024, 1, 65_536, "(user, positive) pairs per mini-batch"),
+    Param::int(
+        "per_user",
+        8,
+        1,
+        10_000,
+        "a user's positives per run sharing one user-tower row in a batch (1: every pair its own)",
+    ),
+    Param::positive("margin", 0.5, "hinge margin m on squared distances between unit points"),
+    Param::choice(
+        "sampler",
+        "hardest_of_n",
+        &["hardest_of_n", "uniform"],
+        "'hardest_of_n': of `candidates` uniform negatives, the nearest the user; 'uniform': one draw",
+    ),
+    Param::int("candidates", 10, 1, 1000, "n of the hardest_of_n sampler"),
+    Param::non_negative("item_dropout", 0.0, "probability of zeroing an item's id input in training (< 1)"),
+    Param::non_negative("user_dropout", 0.0, "probability of zeroing a user's id input in training (< 1)"),
+    Param::flag("exclude_target", false, "leave the positive out of the user's history input"),
+    Param::seed("seed", 42, "seed of the weights, the batch order and the negatives"),
+];
+
+/// The negative sampler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampler {
+    /// One uniform draw among the items the user does not have.
+    Uniform,
+    /// The nearest to the user of `candidates` uniform draws.
+    HardestOf,
+}
+
+/// Validated training parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Output dimensions.
+    pub dim: usize,
+    /// First hidden width.
+    pub hidden: usize,
+    /// Passes.
+    pub epochs: usize,
+    /// Adam step size.
+    pub learning_rate: f32,
+    /// Pairs per batch.
+    pub batch: usize,
+    /// A user's positives per run sharing a user-tower row.
+    pub per_user: usize,
+    /// Hinge margin.
+    pub margin: f32,
+    /// Negative sampler.
+    pub sampler: Sampler,
+    /// Draws of the hardest-of-n sampler.
+    pub candidates: usize,
+    /// Item-id dropout probability.
+    pub item_dropout: f32,
+    /// User-id dropout probability.
+    pub user_dropout: f32,
+    /// Leave the positive out of the history input.
+    pub exclude_target: bool,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Settings {
+    /// Reads the checked `WITH (...)` parameters; a dropout of 1 or more is an error naming it.
+    pub fn read(p: &Params) -> Result<Settings> {
+        let dropout = |name: &str| -> Result<f32> {
+            let v = p.float(name)?;
+            if v >= 1.0 {
+                let got = format!("{v}");
+                return Err(Error::invalid(name, "a number from 0 to below 1", got).in_context("twotower"));
+            }
+            Ok(v as f32)
+        };
+        Ok(Settings {
+            dim: p.int("dim")? as usize,
+            hidden: p.int("hidden")? as usize,
+            epochs: p.int("epochs")? as usize,
+            learning_rate: p.float("learning_rate")? as f32,
+            batch: p.int("batch")? as usize,
+            per_user: p.int("per_user")? as usize,
+            margin: p.float("margin")? as f32,
+            sampler: if p.choice("sampler")? == "uniform" { Sampler::Uniform } else { Sampler::HardestOf },
+            candidates: p.int("candidates")? as usize,
+            item_dropout: dropout("item_dropout")?,
+            user_dropout: dropout("user_dropout")?,
+            exclude_target: p.flag("exclude_target")?,
+            seed: p.seed("seed")?,
+        })
+    }
+}
+
+/// The blob of a twotower model: both towers, their input layouts, the users' tags and which entities
+/// had interactions at training, the trained users' fingerprints and every known entity's unit point.
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = recodb_storage::rkyv)]
+pub struct TwoTowerBlob {
+    /// Dimensions of the points.
+    pub dim: u32,
+    /// Users known at training (the user tower's id block).
+    pub n_users: u32,
+    /// Items known at training (the item tower's id block and the user tower's history block).
+    pub n_items: u32,
+    /// User tags known at training.
+    pub n_user_tags: u32,
+    /// Item tags known at training.
+    pub n_item_tags: u32,
+    /// The user tower.
+    pub user_tower: EncoderBlob,
+    /// The item tower.
+    pub item_tower: EncoderBlob,
+    /// The users' tags at training: row offsets (`n_users + 1`).
+    pub user_tag_indptr: Vec<u64>,
+    /// The users' tags at training: tag ids, row by row.
+    pub user_tag_indices: Vec<u32>,
+    /// The users that had no interaction at training (ascending): their id input is untrained.
+    pub cold_users: Vec<u32>,
+    /// The items that had no interaction at training (ascending): their id input is untrained.
+    pub cold_items: Vec<u32>,
+    /// Each user's fingerprint of its trained items.
+    pub fingerprints: Vec<u64>,
+    /// User points, `n_users × dim`.
+    pub users: Vec<f32>,
+    /// Item points, `n_items × dim`.
+    pub items: Vec<f32>,
+}
+
+/// The name of the blob a twotower model is stored in.
+pub const TWOTOWER_BLOB: &str = "twotower";
+
+/// A trained dual-tower model.
+#[derive(Debug, Clone)]
+pub struct TwoTowerModel {
+    dim: usize,
+    user_tower: Mlp,
+    item_tower: Mlp,
+    user_layout: Layout,
+    item_layout: Layout,
+    user_tags: TagRows,
+    cold_users: Vec<u32>,
+    cold_items: Vec<u32>,
+    fingerprints: Vec<u64>,
+    users: Vec<f32>,
+    items: Vec<f32>,
+    item_norms: Vec<f32>,
+}
+
+impl TwoTowerModel {
+    /// Trains on a snapshot (its interactions and tags) with checked parameters.
+    pub fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<TwoTowerModel> {
+        let s = Settings::read(params)?;
+        let trained = train::train(data, &s, progress)?;
+        let (user_layout, item_layout) = train::layouts(data);
+        let mut has_item = vec![false; data.n_items as usize];
+        data.indices.iter().for_each(|&i| has_item[i as usize] = true);
+        let items = trained.items.into_vec();
+        Ok(TwoTowerModel {
+            dim: s.dim,
+            item_norms: squared_norms(&items, s.dim),
+            user_tower: trained.user_tower,
+            item_tower: trained.item_tower,
+            user_layout,
+            item_layout,
+            user_tags: padded(&data.user_tags, data.n_users),
+            cold_users: (0..data.n_users).filter(|&u| data.row(u).is_empty()).collect(),
+            cold_items: (0..data.n_items).filter(|&i| !has_item[i as usize]).collect(),
+            fingerprints: (0..data.n_users).map(|u| fingerprint(data.row(u))).collect(),
+            users: trained.users.into_vec(),
+            items,
+        })
+    }
+
+    /// Rebuilds a model from its blob, refusing one whose parts do not fit together.
+    pub fn load(blobs: &Blobs<'_>) -> Result<TwoTowerModel> {
+        let b: TwoTowerBlob = blobs.get(TWOTOWER_BLOB)?;
+        let corrupt = |what: String| Error::corrupt(format!("corrupt twotower model: {what}"));
+        let (dim, n_users, n_items) = (b.dim as usize, b.n_users as usize, b.n_items as usize);
+        let user_layout = Layout { ids: n_users, tags: b.n_user_tags as usize, history: n_items };
+        let item_layout = Layout { ids: n_items, tags: b.n_item_tags as usize, history: 0 };
+        let user_tower = b.user_tower.to_mlp(user_layout.width(), dim).ok_or_else(|| {
+            corrupt(format!("a user tower that does not map {} inputs to {dim}", user_layout.width()))
+        })?;
+        let item_tower = b.item_tower.to_mlp(item_layout.width(), dim).ok_or_else(|| {
+            corrupt(format!("an item tower that does not map {} inputs to {dim}", item_layout.width()))
+        })?;
+        if dim == 0
+            || b.fingerprints.len() != n_users
+            || b.users.len() != n_users.saturating_mul(dim)
+            || b.items.len() != n_items.saturating_mul(dim)
+            || !b.users.iter().chain(&b.items).all(|v| v.is_finite())
+        {
+            return Err(corrupt(format!(
+                "{} fingerprints, {} user and {} item values for {n_users} users and {n_items} items of {dim}",
+                b.fingerprints.len(),
+                b.users.len(),
+                b.items.len()
+            )));
+        }
+        let indptr: Vec<usize> = b.user_tag_indptr.iter().map(|&o| o as usize).collect();
+        let tags_fit = indptr.len() == n_users + 1
+            && indptr.first() == Some(&0)
+            && indptr.windows(2).all(|w| w[0] <= w[1])
+            && indptr.last() == Some(&b.user_tag_indices.len())
+            && b.user_tag_indices.iter().all(|&t| t < b.n_user_tags);
+        let ascending = |ids: &[u32], bound: usize| {
+            ids.windows(2).all(|w| w[0] < w[1]) && ids.last().is_none_or(|&i| (i as usize) < bound)
+        };
+        if !tags_fit || !ascending(&b.cold_users, n_users) || !ascending(&b.cold_items, n_items) {
+            return Err(corrupt("user tags or cold entities out of range".into()));
+        }
+        Ok(TwoTowerModel {
+            dim,
+            user_tower,
+            item_tower,
+            user_layout,
+            item_layout,
+            user_tags: TagRows { n_tags: b.n_user_tags, indptr, indices: b.user_tag_indices },
+            cold_users: b.cold_users,
+            cold_items: b.cold_items,
+            fingerprints: b.fingerprints,
+            item_norms: squared_norms(&b.items, dim),
+            users: b.users,
+            items: b.items,
+        })
+    }
+
+    /// Dimensions of the points.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The items that had no interaction at training, served from their tags alone.
+    pub fn cold_items(&self) -> &[u32] {
+        &self.cold_items
+    }
+
+    /// The users that had no interaction at training (served from their tags, and their history once
+    /// they have one).
+    pub fn cold_users(&self) -> &[u32] {
+        &self.cold_users
+    }
+
+    /// The unit point of item `i` (`None` beyond the items known at training).
+    pub fn item(&self, i: u32) -> Option<&[f32]> {
+        self.items.get(i as usize * self.dim..(i as usize + 1) * self.dim)
+    }
+
+    /// The unit point of an item with tags `tags` (the store's item tag ids) and no trained id: the
+    /// item tower with the id input zeroed. Tags unknown at training are left out.
+    pub fn item_point(&self, tags: &[u32]) -> Vec<f32> {
+        let mut rows = Rows::new();
+        rows.push(&self.item_layout, None, tags, &[], &[]);
+        self.run(&self.item_tower, &rows)
+    }
+
+    /// The unit point of a user from its tags (the store's user tag ids) and its items `seen`, with
+    /// the id input of `trained_id` (a user whose id had interactions at training) or none.
+    pub fn user_point(&self, trained_id: Option<u32>, tags: &[u32], seen: &[u32]) -> Vec<f32> {
+        let mut rows = Rows::new();
+        rows.push(&self.user_layout, trained_id, tags, seen, &[]);
+        self.run(&self.user_tower, &rows)
+    }
+
+    fn run(&self, tower: &Mlp, rows: &Rows) -> Vec<f32> {
+        let mut out = tower.predict(Input::Sparse(rows.sparse()));
+        l2_normalize(&mut out);
+        out.into_vec()
+    }
+
+    /// Whether `user`'s items are those it was trained on.
+    fn trained(&self, user: u32, seen: &[u32]) -> bool {
+        self.fingerprints.get(user as usize).is_some_and(|&f| f == fingerprint(seen))
+    }
+
+    /// The point `user` is served with: its trained point when its items are unchanged, otherwise the
+    /// user tower over its id (when trained with interactions), its tags at training and `seen`.
+    pub fn serving_point(&self, user: u32, seen: &[u32]) -> Vec<f32> {
+        if self.trained(user, seen) {
+            if let Some(p) = self.users.get(user as usize * self.dim..(user as usize + 1) * self.dim) {
+                return p.to_vec();
+            }
+        }
+        let known = (user as usize) < self.fingerprints.len();
+        let id = (known && self.cold_users.binary_search(&user).is_err()).then_some(user);
+        self.user_point(id, self.user_tags.row(user), seen)
+    }
+}
+
+/// `tags` with exactly one row per id below `n` (rows past its end empty, rows beyond `n` left out).
+fn padded(tags: &TagRows, n: u32) -> TagRows {
+    let rows: Vec<&[u32]> = (0..n).map(|id| tags.row(id)).collect();
+    TagRows::from_rows(&rows, tags.n_tags)
+}
+
+/// The squared norm of every `dim`-long row of `rows`.
+fn squared_norms(rows: &[f32], dim: usize) -> Vec<f32> {
+    rows.chunks_exact(dim.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect()
+}
+
+impl Model for TwoTowerModel {
+    fn n_items(&self) -> u32 {
+        self.item_norms.len() as u32
+    }
+
+    /// `−‖u − v‖²` for every item point `v`.
+    fn score(&self, user: u32, seen: &[u32], scores: &mut [f32]) {
+        negative_distances(&self.serving_point(user, seen), &self.items, &self.item_norms, scores);
+    }
+
+    fn is_trained(&self, user: u32, seen: &[u32]) -> Option<bool> {
+        Some(self.trained(user, seen))
+    }
+
+    /// The entities that had no interaction at training, served from their tags (and, for a user,
+    /// the history it has since).
+    fn properties(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("cold_items_from_tags", self.cold_items.len().to_string()),
+            ("cold_users_from_tags", self.cold_users.len().to_string()),
+        ]
+    }
+
+    /// `−‖u − u_j‖²` for every trained user `j` (users without interactions at training included).
+    fn similar_users(&self, user: u32, seen: &[u32], scores: &mut Vec<f32>) -> Result<()> {
+        let point = self.serving_point(user, seen);
+        scores.clear();
+        scores.resize(self.fingerprints.len(), 0.0);
+        negative_distances(&point, &self.users, &squared_norms(&self.users, self.dim), scores);
+        Ok(())
+    }
+
+    /// `−‖v_item − v_j‖²`; an unknown item is similar to nothing (all scores 0).
+    fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
+        match self.item(item) {
+            Some(v) => negative_distances(v, &self.items, &self.item_norms, scores),
+            None => scores.iter_mut().for_each(|s| *s = 0.0),
+        }
+        Ok(())
+    }
+
+    fn blobs(&self) -> Result<Vec<Blob>> {
+        let blob = TwoTowerBlob {
+            dim: self.dim as u32,
+            n_users: self.user_layout.ids as u32,
+            n_items: self.item_layout.ids as u32,
+            n_user_tags: self.user_layout.tags as u32,
+            n_item_tags: self.item_layout.tags as u32,
+            user_tower: EncoderBlob::of(&self.user_tower),
+            item_tower: EncoderBlob::of(&self.item_tower),
+            user_tag_indptr: self.user_tags.indptr.iter().map(|&o| o as u64).collect(),
+            user_tag_indices: self.user_tags.indices.clone(),
+            cold_users: self.cold_users.clone(),
+            cold_items: self.cold_items.clone(),
+            fingerprints: self.fingerprints.clone(),
+            users: self.users.clone(),
+            items: self.items.clone(),
+        };
+        Ok(vec![encode(TWOTOWER_BLOB, &blob)?])
+    }
+}
