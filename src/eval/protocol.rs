@@ -108,6 +108,8 @@ pub fn evaluate(
     // Full ranking by a model with binary codes, or in two stages, searches per user as RECOMMEND does;
     // otherwise batches of users are scored.
     let searched = protocol == Protocol::Full && (ranker.rerank.is_some() || model.binary().is_some());
+    // A model that ranks without scoring (pop) is asked for each user's top items.
+    let direct = protocol == Protocol::Full && !searched && model.ranks_without_scoring();
     let sums = tests
         .par_chunks(BATCH)
         .try_fold(
@@ -115,7 +117,7 @@ pub fn evaluate(
             |(mut sums, mut scores), batch| {
                 let known: Vec<(u32, &[u32])> =
                     batch.iter().filter_map(|t| t.user).map(|u| (u, train.row(u))).collect();
-                if !searched {
+                if !searched && !direct {
                     scores.resize(known.len() * n_model_items, 0.0);
                     model.score_batch(&known, &mut scores);
                 }
@@ -129,6 +131,12 @@ pub fn evaluate(
                         Protocol::Full => {
                             let ranked = match t.user {
                                 Some(u) if searched => served(ranker, u, seen, max_k)?,
+                                Some(u) if direct => model
+                                    .best_items(u, seen, max_k, &|i| seen.binary_search(&i).is_err())
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .map(|p| p.0)
+                                    .collect(),
                                 Some(_) => top_k(row, max_k, |i| seen.binary_search(&i).is_err())
                                     .into_iter()
                                     .map(|p| p.0)

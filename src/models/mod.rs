@@ -80,6 +80,12 @@ pub trait Model: Send + Sync {
         None
     }
 
+    /// Whether [`Model::best_items`] is far cheaper than one row of scores (it walks a fixed order), so
+    /// that EVALUATE asks it for each user instead of scoring batches. `false` by default.
+    fn ranks_without_scoring(&self) -> bool {
+        false
+    }
+
     /// Whether `user`, whose visible items are `seen`, is scored from what training learned for it
     /// (`Some(true)`) or folded in at query time because it is new or its items changed
     /// (`Some(false)`); `None` (the default) for models that keep nothing per user.
