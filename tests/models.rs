@@ -331,7 +331,7 @@ fn items_deleted_after_training_are_skipped_and_the_list_still_fills() {
 /// Slow in a debug build (two epochs over 460k pairs): run with `cargo test --release --test models --
 /// --ignored twotower`.
 #[test]
-#[ignore]
+#[ignore = "trains on the standard split, minutes in a debug build; run with --release --ignored"]
 fn twotower_on_the_standard_split_with_user_tags_beats_popularity() {
     let (Some(users), Some(_)) =
         (common::shared_data("ml-1m/users.dat"), common::shared_data("splits/ml-1m-r4"))

@@ -1,5 +1,5 @@
 //! `twotower`: the dual-tower metric model over features ("Metric Learning for Tag Recommendation",
-//! Luo et al., 2024), as recodb implements it after `../shared/models/twotower.md` C.4.
+//! Luo et al., 2024), with the settings measured on MovieLens-1M that `docs/models/twotower.md` records.
 //!
 //! A user tower reads `id ⊕ user tags ⊕ L1-normalised history` and an item tower `id ⊕ item tags`
 //! ([`inputs`]), each an MLP `[in → hidden → hidden/2 → dim]` with ReLU and an L2-normalised output,
