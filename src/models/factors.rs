@@ -327,52 +327,33 @@ pub fn axpy<S: Simd>(simd: S, y: &mut [f32], a: f32, x: &[f32]) {
 /// `out[r] = rows[r] · v` for the row-major rows of `rows` (each `v.len()` long), with the widest vector
 /// instructions this processor has.
 pub fn rows_dot(rows: &[f32], v: &[f32], out: &mut [f32]) {
-    dispatch(RowsDot { rows, v, out });
+    dispatch(RowsDot { rows: rows.chunks_exact(v.len().max(1)), v, out });
 }
 
-/// `out[i] = rows[ids[i]] · v` for the picked rows of the row-major `rows` (each `v.len()` long): the
-/// same arithmetic as [`rows_dot`], so a picked row's product equals its full pass's bit for bit.
+/// `out[i] = rows[ids[i]] · v` for the picked rows of the row-major `rows` (each `v.len()` long; 0 for
+/// an id past the end): the same kernel as [`rows_dot`], so a picked row's product equals its full
+/// pass's bit for bit.
 pub fn picked_rows_dot(rows: &[f32], ids: &[u32], v: &[f32], out: &mut [f32]) {
-    dispatch(PickedRowsDot { rows, ids, v, out });
+    let k = v.len();
+    let picked = ids.iter().map(|&id| rows.get(id as usize * k..(id as usize + 1) * k).unwrap_or(&[]));
+    dispatch(RowsDot { rows: picked, v, out });
 }
 
-/// The kernel of [`picked_rows_dot`].
-struct PickedRowsDot<'a> {
-    rows: &'a [f32],
-    ids: &'a [u32],
+/// The kernel of [`rows_dot`] and [`picked_rows_dot`]: `out[r] = row_r · v` for the rows `rows` yields
+/// (an empty row gives 0).
+struct RowsDot<'a, R> {
+    rows: R,
     v: &'a [f32],
     out: &'a mut [f32],
 }
 
-impl WithSimd for PickedRowsDot<'_> {
+impl<'a, R: Iterator<Item = &'a [f32]>> WithSimd for RowsDot<'a, R> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let k = self.v.len();
-        for (o, &id) in self.out.iter_mut().zip(self.ids) {
-            *o = self
-                .rows
-                .get(id as usize * k..(id as usize + 1) * k)
-                .map_or(0.0, |row| dot(simd, row, self.v));
-        }
-    }
-}
-
-/// The kernel of [`rows_dot`].
-struct RowsDot<'a> {
-    rows: &'a [f32],
-    v: &'a [f32],
-    out: &'a mut [f32],
-}
-
-impl WithSimd for RowsDot<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        for (o, row) in self.out.iter_mut().zip(self.rows.chunks_exact(self.v.len().max(1))) {
-            *o = dot(simd, row, self.v);
+        for (o, row) in self.out.iter_mut().zip(self.rows) {
+            *o = if row.is_empty() { 0.0 } else { dot(simd, row, self.v) };
         }
     }
 }
@@ -472,6 +453,19 @@ mod tests {
         assert!(err.message().contains("2 user values for 2 users"), "{err}");
         let no_dim = SavedFactors { dim: 0, ..saved };
         assert!(FactorModel::from_saved("test", no_dim, |_| SumFoldIn).is_err());
+    }
+
+    #[test]
+    fn picked_rows_equal_the_full_pass_bit_for_bit() {
+        let (n, k) = (9usize, 37usize);
+        let rows: Vec<f32> = (0..n * k).map(|i| ((i * 7919) % 101) as f32 / 13.0 - 3.0).collect();
+        let v: Vec<f32> = (0..k).map(|i| (i as f32).sin()).collect();
+        let mut full = vec![0f32; n];
+        rows_dot(&rows, &v, &mut full);
+        let mut picked = vec![f32::NAN; 4];
+        picked_rows_dot(&rows, &[8, 0, 3, 9], &v, &mut picked);
+        assert_eq!(picked[..3], [full[8], full[0], full[3]]);
+        assert_eq!(picked[3], 0.0, "an id past the end gives 0");
     }
 
     #[test]
