@@ -41,6 +41,22 @@ pub fn decode(value: &[u8]) -> Result<Vec<Option<&[u8]>>> {
     Ok(slots)
 }
 
+/// The encoded key in slot `slot` of a block value (`None` for an empty slot), read without decoding
+/// the slots after it: the look-up of one id's key.
+pub fn slot(value: &[u8], slot: usize) -> Result<Option<&[u8]>> {
+    let mut rest = value;
+    for at in 0..=slot {
+        let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt("id block is truncated"))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let (key, tail) = tail.split_at_checked(len).ok_or_else(|| corrupt("id block is truncated"))?;
+        if at == slot {
+            return Ok((len > 0).then_some(key));
+        }
+        rest = tail;
+    }
+    Err(corrupt("id block slot out of range"))
+}
+
 /// Encodes slots as a block value; `None` if every slot is empty (the block is then removed).
 pub fn encode(slots: &[Option<Vec<u8>>]) -> Option<Vec<u8>> {
     if slots.iter().all(Option::is_none) {
@@ -74,5 +90,22 @@ mod tests {
         assert!(decode(&[value.clone(), vec![0]].concat()).is_err());
         assert_eq!(locate(513), (2u32.to_be_bytes(), 1));
         assert_eq!(first_id(&2u32.to_be_bytes()).expect("valid"), 512);
+    }
+
+    #[test]
+    fn one_slot_reads_as_the_whole_block_decodes() {
+        let mut slots = vec![None; IDS_PER_BLOCK as usize];
+        slots[3] = Some(vec![7, 8, 9]);
+        slots[200] = Some(vec![1, b'y']);
+        let value = encode(&slots).expect("non-empty");
+        let decoded = decode(&value).expect("decodes");
+        for (at, expected) in decoded.iter().enumerate() {
+            assert_eq!(slot(&value, at).expect("in range"), *expected, "slot {at}");
+        }
+        assert!(slot(&value, IDS_PER_BLOCK as usize).is_err(), "past the last slot");
+        assert!(slot(&value[..10], 200).is_err(), "a truncated block");
+        let mut lying = value.clone();
+        lying[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(slot(&lying, 3).is_err(), "a length past the end");
     }
 }

@@ -39,7 +39,7 @@ pub(crate) fn read_key(engine: &Engine, side: Side, id: u32) -> Result<Option<Ke
     let Some(value) = engine.get(ids_tree(side), &block)? else {
         return Ok(None);
     };
-    idblock::decode(&value)?[slot]
+    idblock::slot(&value, slot)?
         .map(|k| Key::decode(k).ok_or_else(|| corrupt(format!("{side} {id}: bad key"))))
         .transpose()
 }
