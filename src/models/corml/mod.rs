@@ -472,14 +472,15 @@ impl Model for CormlModel {
         self.finish(seen, scores);
     }
 
-    /// A floor from a few exact scores, then three passes, each on the items the one before could not
-    /// rule out, each keeping an item only when an upper bound on its score reaches the floor among the
-    /// items `keep` accepts: Cauchy–Schwarz (`|V_j · y| ≤ ‖V_j‖ ‖y‖`; the clipped spectral part is at
-    /// least 0), then the 8-bit screen ([`screen`]), then exact scores. The floor is the `wanted`-th
-    /// best exact score of the `2 · wanted` items with the largest learned parts (a score is at least
-    /// its learned part, so these are likely near the top), raised by the screen's lower bounds. An item
-    /// of the true top `wanted` scores at least any such floor, so the answer is [`Model::score`]'s; on
-    /// MovieLens-1M the first pass leaves about a twelfth of the items and the screen about `wanted`.
+    /// A floor, then three passes, each on the items the one before could not rule out, each keeping
+    /// an item only when an upper bound on its score reaches the floor among the items `keep` accepts:
+    /// Cauchy–Schwarz (`|V_j · y| ≤ ‖V_j‖ ‖y‖`; the clipped spectral part is at least 0), then the
+    /// 8-bit screen ([`screen`]), then exact scores. The floor is the `wanted`-th best lower bound from
+    /// the screen of the `2 · wanted` items with the largest learned parts (a score is at least its
+    /// learned part, so these are likely near the top), raised by the screen's lower bounds of the
+    /// survivors. An item of the true top `wanted` scores at least any such floor, so the answer is
+    /// [`Model::score`]'s; on MovieLens-1M the first pass leaves about a twelfth of the items and the
+    /// screen about `wanted`.
     fn best_items(
         &self,
         _user: u32,
@@ -492,37 +493,42 @@ impl Model for CormlModel {
         }
         let mut y = vec![0f32; self.k];
         self.spectral_vector(seen, &mut y);
-        let norm = y.iter().map(|x| x * x).sum::<f32>().sqrt() * CAUCHY_SCHWARZ_SLACK;
+        let query = self.quantised.query(&y)?;
         let terms = self.user_terms(seen);
-        let exact = |items: Vec<u32>| {
-            let mut dots = vec![0f32; items.len()];
-            picked_rows_dot(&self.vectors, &items, &y, &mut dots);
-            items.into_iter().zip(dots).map(|(j, dot)| (j, self.combine(j as usize, dot, &terms))).collect()
+        // The screened items' scores at the low (`sign` −1) or high (+1) end of their bounds.
+        let bounds = |items: &[u32], sign: f32| {
+            let screened = query.screen(items);
+            let at = |i: usize| screened.approx[i] + sign * screened.error[i];
+            items.iter().enumerate().map(|(i, &j)| (j, self.combine(j as usize, at(i), &terms))).collect()
         };
         let floor_of = |best: Vec<(u32, f32)>| match best.last() {
             Some(&(_, f)) if best.len() == wanted => f,
             _ => f32::NEG_INFINITY,
         };
-        let seeds = top_k(&terms.learned, 2 * wanted, keep).into_iter().map(|(j, _)| j).collect();
-        let floor = floor_of(best_of(exact(seeds), wanted));
+        let seeds: Vec<u32> = top_k(&terms.learned, 2 * wanted, keep).into_iter().map(|(j, _)| j).collect();
+        let floor = floor_of(best_of(bounds(&seeds, -1.0), wanted));
+        let norm = y.iter().map(|x| x * x).sum::<f32>().sqrt() * CAUCHY_SCHWARZ_SLACK;
         let mut upper: Vec<f32> = self.norms.iter().map(|&v| v * norm).collect();
         self.combine_all(&mut upper, &terms);
         let mut survivors = above(&upper, floor);
         survivors.retain(|&j| keep(j));
-        let screened = self.quantised.screen(&y, &survivors)?;
+        let screened = query.screen(&survivors);
         let bound = |at: usize, sign: f32| {
             let dot = screened.approx[at] + sign * screened.error[at];
             self.combine(survivors[at] as usize, dot, &terms)
         };
         let lower = survivors.iter().enumerate().map(|(at, &j)| (j, bound(at, -1.0))).collect();
         let floor = floor.max(floor_of(best_of(lower, wanted)));
-        let candidates = survivors
+        let candidates: Vec<u32> = survivors
             .iter()
             .enumerate()
             .filter(|&(at, _)| bound(at, 1.0) >= floor)
             .map(|(_, &j)| j)
             .collect();
-        Some(best_of(exact(candidates), wanted))
+        let mut dots = vec![0f32; candidates.len()];
+        picked_rows_dot(&self.vectors, &candidates, &y, &mut dots);
+        let exact = candidates.iter().zip(dots).map(|(&j, dot)| (j, self.combine(j as usize, dot, &terms)));
+        Some(best_of(exact.collect(), wanted))
     }
 
     /// The spectral part of a block of users as one matrix product (`Vᵀ` times their `y`), then each

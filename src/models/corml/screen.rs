@@ -57,28 +57,46 @@ impl Quantised {
         Quantised { k, codes, scales, l1 }
     }
 
-    /// The approximate `V_j · y` of each of `items` and its bound, aligned with `items`, or `None` when
-    /// `y` is not finite.
-    pub fn screen(&self, y: &[f32], items: &[u32]) -> Option<Screened> {
+    /// The user's side of the screen for `y` (the same length as each item's vector), or `None` when
+    /// `y` is not finite or of another length.
+    pub fn query<'a>(&'a self, y: &[f32]) -> Option<Query<'a>> {
         let largest = y.iter().fold(0f32, |m, x| m.max(x.abs()));
         if !largest.is_finite() || y.len() != self.k {
             return None;
         }
         let scale_y = largest / 32767.0;
         let inverse = if scale_y > 0.0 { 1.0 / scale_y } else { 0.0 };
-        let p: Vec<i16> = y.iter().map(|x| (x * inverse).round().clamp(-32767.0, 32767.0) as i16).collect();
-        let y_l1: f32 = y.iter().map(|x| x.abs()).sum();
+        let p = y.iter().map(|x| (x * inverse).round().clamp(-32767.0, 32767.0) as i16).collect();
+        let y_l1 = y.iter().map(|x| x.abs()).sum();
+        Some(Query { items: self, p, scale_y, y_l1 })
+    }
+}
+
+/// One user's `y` quantised to 16 bits (`y ≈ s_y · p`), ready to screen any items.
+pub(super) struct Query<'a> {
+    items: &'a Quantised,
+    p: Vec<i16>,
+    scale_y: f32,
+    /// `‖y‖₁`.
+    y_l1: f32,
+}
+
+impl Query<'_> {
+    /// The approximate `V_j · y` of each of `items` and its bound, aligned with `items`.
+    pub fn screen(&self, items: &[u32]) -> Screened {
+        let q = self.items;
         let mut dots = vec![0i32; items.len()];
-        integer_dots(&self.codes, items, &p, &mut dots);
-        let scale = |j: u32| self.scales.get(j as usize).copied().unwrap_or(0.0);
-        let approx = dots.iter().zip(items).map(|(&d, &j)| d as f32 * scale(j) * scale_y).collect();
+        integer_dots(&q.codes, items, &self.p, &mut dots);
+        let scale = |j: u32| q.scales.get(j as usize).copied().unwrap_or(0.0);
+        let approx = dots.iter().zip(items).map(|(&d, &j)| d as f32 * scale(j) * self.scale_y).collect();
         let error = items
             .iter()
             .map(|&j| {
-                SLACK * 0.5 * scale(j) * (y_l1 + scale_y * self.l1.get(j as usize).copied().unwrap_or(0.0))
+                let l1 = q.l1.get(j as usize).copied().unwrap_or(0.0);
+                SLACK * 0.5 * scale(j) * (self.y_l1 + self.scale_y * l1)
             })
             .collect();
-        Some(Screened { approx, error })
+        Screened { approx, error }
     }
 }
 
@@ -121,20 +139,41 @@ impl WithSimd for Avx2Dots<'_> {
         let wide = self.p.chunks_exact(16);
         let tail = wide.remainder();
         let wide: Vec<i16x16> = wide.map(|c| bytemuck::pod_read_unaligned(bytemuck::cast_slice(c))).collect();
-        for (o, row) in self.out.iter_mut().zip(rows(self.codes, self.items, self.p.len())) {
-            let (head, rest) = row.split_at((16 * wide.len()).min(row.len()));
-            let mut sum = v3.splat_u32x8(0);
-            for (q, &p) in head.chunks_exact(16).zip(&wide) {
-                // One 16-byte load (reading the slice as `i8x16` directly compiles to sixteen).
-                let q: i8x16 = bytemuck::cast(u128::from_le_bytes(
-                    bytemuck::cast_slice::<i8, u8>(q).try_into().unwrap_or_default(),
-                ));
-                let products = v3.multiply_wrapping_add_adjacent_i16x16(v3.convert_i8x16_to_i16x16(q), p);
-                sum = v3.add_u32s(sum, bytemuck::cast(products));
-            }
+        let head = 16 * wide.len();
+        // One 16-byte load (reading the slice as `i8x16` directly compiles to sixteen), widened.
+        let load = |q: &[i8]| {
+            let bytes: [u8; 16] = bytemuck::cast_slice::<i8, u8>(q).try_into().unwrap_or_default();
+            v3.convert_i8x16_to_i16x16(bytemuck::cast::<u128, i8x16>(u128::from_le_bytes(bytes)))
+        };
+        let finish = |sum, row: &[i8]| {
             let lanes: [i32; 8] = bytemuck::cast(sum);
-            let rest: i32 = rest.iter().zip(tail).map(|(&q, &p)| i32::from(q) * i32::from(p)).sum();
-            *o = lanes.iter().fold(rest, |a, &b| a.wrapping_add(b));
+            let rest = row.get(head..).unwrap_or(&[]).iter().zip(tail);
+            let rest: i32 = rest.map(|(&q, &p)| i32::from(q) * i32::from(p)).sum();
+            lanes.iter().fold(rest, |a, &b| a.wrapping_add(b))
+        };
+        let one = |row: &[i8]| {
+            let mut sum = v3.splat_u32x8(0);
+            for (q, &p) in row.chunks_exact(16).zip(&wide) {
+                sum = v3.add_u32s(sum, bytemuck::cast(v3.multiply_wrapping_add_adjacent_i16x16(load(q), p)));
+            }
+            finish(sum, row)
+        };
+        let rows: Vec<&[i8]> = rows(self.codes, self.items, self.p.len()).collect();
+        // Two rows at a time share each load of `p` and keep two sums in flight.
+        for (out, pair) in self.out.chunks_mut(2).zip(rows.chunks(2)) {
+            match (out, pair) {
+                ([a, b], &[row_a, row_b]) if row_a.len() >= head && row_b.len() >= head => {
+                    let (mut sum_a, mut sum_b) = (v3.splat_u32x8(0), v3.splat_u32x8(0));
+                    for ((qa, qb), &p) in row_a.chunks_exact(16).zip(row_b.chunks_exact(16)).zip(&wide) {
+                        let product =
+                            |q| bytemuck::cast(v3.multiply_wrapping_add_adjacent_i16x16(load(q), p));
+                        sum_a = v3.add_u32s(sum_a, product(qa));
+                        sum_b = v3.add_u32s(sum_b, product(qb));
+                    }
+                    (*a, *b) = (finish(sum_a, row_a), finish(sum_b, row_b));
+                }
+                (out, pair) => out.iter_mut().zip(pair).for_each(|(o, row)| *o = one(row)),
+            }
         }
     }
 }
@@ -155,10 +194,17 @@ mod tests {
         let y: Vec<f32> = (0..k).map(|_| next() * 3.0).collect();
         let quantised = Quantised::new(&vectors, k);
         let all: Vec<u32> = (0..n as u32).collect();
-        let screened = quantised.screen(&y, &all).expect("finite");
-        let some = quantised.screen(&y, &[7, 3, n as u32]).expect("finite");
+        let query = quantised.query(&y).expect("finite");
+        let screened = query.screen(&all);
+        let some = query.screen(&[7, 3, n as u32]);
         assert_eq!(some.approx[..2], [screened.approx[7], screened.approx[3]]);
         assert_eq!(some.approx[2], 0.0, "an item past the end reads as zero");
+        let mixed = query.screen(&[7, n as u32, 3]);
+        assert_eq!(
+            mixed.approx,
+            [screened.approx[7], 0.0, screened.approx[3]],
+            "a pair with a row past the end"
+        );
         let (mut widest, mut magnitude) = (0f32, 0f32);
         for (j, row) in vectors.chunks_exact(k).enumerate() {
             let exact: f32 = row.iter().zip(&y).map(|(a, b)| a * b).sum();
@@ -175,6 +221,7 @@ mod tests {
         );
         let mut infinite = y.clone();
         infinite[3] = f32::INFINITY;
-        assert!(quantised.screen(&infinite, &all).is_none());
+        assert!(quantised.query(&infinite).is_none());
+        assert!(quantised.query(&y[1..]).is_none(), "a vector of another length");
     }
 }
