@@ -315,9 +315,9 @@ pub struct CormlModel {
     vectors: Vec<f32>,
     /// The same vectors in 8 bits, for [`Model::best_items`]'s screen.
     quantised: Quantised,
-    /// `d_i^{-t} H_ij d_j^t` for each entry of `learned`, aligned with its `indices`: what item `i`
-    /// adds to item `j`'s score.
-    learned_scaled: Vec<f32>,
+    /// `(j, d_i^{-t} H_ij d_j^t)` for each entry of `learned`, in its order: what item `i` adds to
+    /// item `j`'s score, interleaved so that a user's scatter reads one stream.
+    learned_scaled: Vec<(u32, f32)>,
     /// `d^{-1/2}` and `d^{1/2}`, `‖V_i‖²` (the self-loop of the spectral part) and `‖V_i‖`, per item.
     inv_sqrt: Vec<f32>,
     sqrt: Vec<f32>,
@@ -357,7 +357,7 @@ impl CormlModel {
         let mut learned_scaled = Vec::with_capacity(learned.values.len());
         for (i, &down) in down.iter().enumerate() {
             let (columns, values) = learned.row(i);
-            learned_scaled.extend(columns.iter().zip(values).map(|(&j, &h)| down * h * up[j as usize]));
+            learned_scaled.extend(columns.iter().zip(values).map(|(&j, &h)| (j, down * h * up[j as usize])));
         }
         let self_loop: Vec<f32> = vectors.chunks(k.max(1)).map(|v| v.iter().map(|x| x * x).sum()).collect();
         Ok(CormlModel {
@@ -396,7 +396,7 @@ impl CormlModel {
         for &i in seen.iter().filter(|&&i| (i as usize) < self.n) {
             terms.self_loop[i as usize] = self.self_loop[i as usize];
             let entries = self.learned.indptr[i as usize]..self.learned.indptr[i as usize + 1];
-            for (&j, &v) in self.learned.indices[entries.clone()].iter().zip(&self.learned_scaled[entries]) {
+            for &(j, v) in &self.learned_scaled[entries] {
                 terms.learned[j as usize] += v;
             }
         }
