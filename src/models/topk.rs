@@ -170,7 +170,8 @@ mod tests {
     #[test]
     fn long_inputs_in_any_order_equal_a_full_sort() {
         let n = 6000u32;
-        let shapes: [(&str, Box<dyn Fn(u32) -> f32>); 4] = [
+        type Shape = Box<dyn Fn(u32) -> f32>;
+        let shapes: [(&str, Shape); 4] = [
             ("rising", Box::new(|i| (i / 4) as f32)),
             ("falling", Box::new(move |i| ((n - i) / 4) as f32)),
             ("shuffled", Box::new(|i| (i.wrapping_mul(2_654_435_761) % 97) as f32 - 40.0)),
@@ -187,7 +188,7 @@ mod tests {
         for (name, shape) in &shapes {
             let scores: Vec<f32> = (0..n).map(shape).collect();
             for keep_every in [1u32, 3] {
-                let keep = |i: u32| i % keep_every == 0 && !(1000..3000).contains(&i);
+                let keep = |i: u32| i.is_multiple_of(keep_every) && !(1000..3000).contains(&i);
                 let mut full: Vec<(u32, f32)> =
                     scores.iter().enumerate().map(|(i, &s)| (i as u32, s)).filter(|p| keep(p.0)).collect();
                 full.sort_by(rank_order);
