@@ -351,7 +351,7 @@ impl CcsrModel {
             corrupt(format!("an item encoder that does not map {n_users} users to {bits} bits"))
         })?;
         let real =
-            shape.has_real.then(|| RealVectors { dim: bits, users: b.real_users, items: b.real_items });
+            shape.has_real.then_some(RealVectors { dim: bits, users: b.real_users, items: b.real_items });
         let items = CodeBook::from_packed(&b.item_codes, bits);
         Ok(CcsrModel {
             index: item_index(stage, &items, bits)?,

@@ -369,7 +369,7 @@ impl DsimlModel {
             codes::unpack(code, out);
         }
         let real =
-            shape.has_real.then(|| RealVectors { dim: bits, users: b.real_users, items: b.real_items });
+            shape.has_real.then_some(RealVectors { dim: bits, users: b.real_users, items: b.real_items });
         let objective = Objective {
             bits,
             gamma: b.gamma,
