@@ -10,12 +10,17 @@
 //!     'dsiml WITH (keep_real = true)' 'm1 RERANK 200 USING m0' 'm1 RERANK 200 USING m1'
 //! cargo run --release --example standard_benchmark -- --data ../shared/data/gowalla corml als
 //! cargo run --release --example standard_benchmark -- --tags ../shared/data/ml-1m twotower
+//! cargo run --release --example standard_benchmark -- --balance ccsr dsiml
 //! ```
 //!
 //! `--tags DIR` tags the split's users and items from ML-1M's `users.dat` (`gender:`, `age:`,
 //! `occupation:`) and `movies.dat` (`genre:` and the `year:` bucket of the title, see
 //! `recodb::import::read::year_bucket`), joined to the split's item ids (ItemIdx) through `items.tsv`;
 //! only entities the training file has are tagged, so the items ranked are the same as without it.
+//!
+//! `--balance` prints, for each model with binary codes, the per-bit balance of its user and item codes
+//! (from `EXPORT CODES`): the mean over bits of `|E[b]|`, 0 when every bit splits the codes 50/50 and 1
+//! when every bit is constant.
 //!
 //! A data folder holds `train.tsv` and `test.tsv` (`user<TAB>item`), or `train.txt` and `test.txt` in
 //! the LightGCN format (`user item item ...`, e.g. Gowalla).
@@ -32,6 +37,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use recodb::import::read::year_bucket;
+use recodb::models::ccsr::bit_imbalance;
 use recodb::models::ALGORITHMS;
 use recodb::{Database, Entity, Key, ResultSet, Side, Value};
 
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
         tags = Some(PathBuf::from(args.remove(at + 1)));
         args.remove(at);
     }
+    let balance = args.iter().position(|a| a == "--balance").map(|at| args.remove(at)).is_some();
     if let Some(at) = args.iter().position(|a| a == "--data") {
         if at + 1 >= args.len() {
             eprintln!("error: --data needs a directory");
@@ -57,7 +64,7 @@ fn main() -> ExitCode {
     }
     let specs: Vec<String> =
         if args.is_empty() { ALGORITHMS.iter().map(|a| a.name.to_string()).collect() } else { args };
-    match run(&data, tags.as_deref(), &specs) {
+    match run(&data, tags.as_deref(), &specs, balance) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -66,7 +73,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(data: &Path, tags: Option<&Path>, specs: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+fn run(
+    data: &Path,
+    tags: Option<&Path>,
+    specs: &[String],
+    balance: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let (mut train, mut test, mut format) = (data.join("train.tsv"), data.join("test.tsv"), "tsv");
     if !train.exists() && data.join("train.txt").exists() {
         (train, test, format) = (data.join("train.txt"), data.join("test.txt"), "lightgcn");
@@ -143,6 +155,13 @@ fn run(data: &Path, tags: Option<&Path>, specs: &[String]) -> Result<(), Box<dyn
             metric("coverage", 10),
             if train_s.is_nan() { "-".to_string() } else { format!("{train_s:.2}") },
         );
+        if balance && rerank.is_empty() {
+            if let (Some(users), Some(items)) =
+                (bit_balance(&db, &name, "USERS")?, bit_balance(&db, &name, "ITEMS")?)
+            {
+                eprintln!("{spec}: bit imbalance mean |E[b]| users {users:.3}, items {items:.3}");
+            }
+        }
     }
     println!(
         "\n{}: {pairs} training pairs, full ranking over all items, each user's training items excluded; \
@@ -176,6 +195,36 @@ fn recommend_median_micros(db: &Database, using: &str) -> recodb::Result<f64> {
         .collect::<recodb::Result<_>>()?;
     times.sort_by(f64::total_cmp);
     Ok(times[times.len() / 2])
+}
+
+/// The mean over bits of `|E[b]|` over the codes of one side (`USERS` or `ITEMS`) of model `name`, from
+/// `EXPORT CODES` (`bits / 8` bytes per code); `None` for a model without codes.
+fn bit_balance(db: &Database, name: &str, side: &str) -> Result<Option<f64>, Box<dyn std::error::Error>> {
+    let path =
+        std::env::temp_dir().join(format!("standard-benchmark-{}-{name}-{side}.bin", std::process::id()));
+    let statement = format!("EXPORT CODES {name} {side} TO ?");
+    if db.query(&statement, &[Value::from(path.display().to_string())]).is_err() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path)?;
+    std::fs::remove_file(&path)?;
+    let count = db.query(&format!("SHOW {side} LIMIT 1000000000"), &[])?.rows().count();
+    if count == 0 || bytes.len() % count != 0 {
+        return Err(format!("{} code bytes for {count} {side}", bytes.len()).into());
+    }
+    let bits = 8 * bytes.len() / count;
+    // Each code as the little-endian words `bit_imbalance` reads (a partial last word zero-padded).
+    let words: Vec<u64> = bytes
+        .chunks_exact(bits / 8)
+        .flat_map(|code| {
+            code.chunks(8).map(|w| {
+                let mut word = [0u8; 8];
+                word[..w.len()].copy_from_slice(w);
+                u64::from_le_bytes(word)
+            })
+        })
+        .collect();
+    Ok(Some(bit_imbalance(&words, bits)))
 }
 
 fn first_int(set: &ResultSet, column: &str) -> i64 {

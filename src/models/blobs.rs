@@ -12,6 +12,7 @@ use recodb_storage::rkyv::ser::allocator::ArenaHandle;
 use recodb_storage::rkyv::util::AlignedVec;
 use recodb_storage::rkyv::{self, rancor, Archive, Deserialize, Serialize};
 
+use super::dsiml::codes::words_for;
 use crate::error::{Error, Result};
 
 /// The version of the blob layouts this build writes and reads. Version 1 is the unversioned layout
@@ -72,6 +73,93 @@ pub fn in_memory(blobs: &[Blob]) -> impl Fn(&str) -> Result<AlignedVec> + '_ {
             .find(|(n, _)| *n == name)
             .map(|(_, bytes)| bytes.clone())
             .ok_or_else(|| Error::corrupt(format!("the model has no blob '{name}'")))
+    }
+}
+
+/// The code tables the blobs of the binary-code models (`dsiml`, `ccsr`) share, as read back: the
+/// code length, the stage name, the trained users (one fingerprint each), the packed codes and the real
+/// vectors (empty when not kept).
+pub struct SavedCodes<'a> {
+    /// The model's name, for the errors.
+    pub model: &'a str,
+    /// Code length.
+    pub bits: u32,
+    /// `binary` or `real`.
+    pub stage: &'a str,
+    /// Number of trained users.
+    pub users: usize,
+    /// The packed user codes.
+    pub user_codes: &'a [u64],
+    /// The packed item codes.
+    pub item_codes: &'a [u64],
+    /// The users' real vectors, `bits` values each, or empty.
+    pub real_users: &'a [f32],
+    /// The items' real vectors, or empty.
+    pub real_items: &'a [f32],
+}
+
+/// What [`SavedCodes::check`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeShape {
+    /// Code length, a multiple of 8 from 8 to 256.
+    pub bits: usize,
+    /// Whether the stage is `real` (scored by the real vectors).
+    pub real_stage: bool,
+    /// Number of items (from the item codes).
+    pub items: usize,
+    /// Whether the real vectors are there (then they are finite and one per user and item).
+    pub has_real: bool,
+}
+
+impl SavedCodes<'_> {
+    /// Checks the tables against each other: the code length, the stage, one code per user, whole
+    /// codes, no bits set past the length, and real vectors either absent (binary stage only) or one
+    /// finite vector per user and item. Anything else is a corrupt-model error naming `model`.
+    pub fn check(&self) -> Result<CodeShape> {
+        let corrupt = |what: String| Error::corrupt(format!("corrupt {} model: {what}", self.model));
+        let bits = self.bits as usize;
+        if !(8..=256).contains(&bits) || !bits.is_multiple_of(8) {
+            return Err(corrupt(format!("{bits} bits")));
+        }
+        let real_stage = match self.stage {
+            "binary" => false,
+            "real" => true,
+            other => return Err(corrupt(format!("stage '{other}'"))),
+        };
+        let words = words_for(bits);
+        let (user_codes, item_codes) = (self.user_codes, self.item_codes);
+        if user_codes.len() != self.users.saturating_mul(words) || !item_codes.len().is_multiple_of(words) {
+            return Err(corrupt(format!(
+                "{} user and {} item code words for {} users, codes of {bits} bits",
+                user_codes.len(),
+                item_codes.len(),
+                self.users
+            )));
+        }
+        let spare = if bits.is_multiple_of(64) { 0 } else { !0u64 << (bits % 64) };
+        if user_codes
+            .chunks_exact(words)
+            .chain(item_codes.chunks_exact(words))
+            .any(|c| c[words - 1] & spare != 0)
+        {
+            return Err(corrupt(format!("codes with bits set beyond {bits}")));
+        }
+        let items = item_codes.len() / words;
+        let (real_users, real_items) = (self.real_users, self.real_items);
+        let has_real = !(real_users.is_empty() && real_items.is_empty() && !real_stage);
+        if has_real
+            && !(real_users.len() == self.users * bits
+                && real_items.len() == items * bits
+                && real_users.iter().chain(real_items).all(|v| v.is_finite()))
+        {
+            return Err(corrupt(format!(
+                "{} real user values and {} real item values for {} users and {items} items of {bits}",
+                real_users.len(),
+                real_items.len(),
+                self.users
+            )));
+        }
+        Ok(CodeShape { bits, real_stage, items, has_real })
     }
 }
 

@@ -32,7 +32,7 @@ use recodb_storage::rkyv;
 use recodb_storage::Snapshot;
 
 use self::pairs::Batch;
-use super::blobs::{encode, Blob, Blobs};
+use super::blobs::{encode, Blob, Blobs, SavedCodes};
 use super::dsiml::codes::{hamming, words_for, CodeBook};
 use super::dsiml::stage0::dot;
 use super::dsiml::RealVectors;
@@ -330,53 +330,28 @@ impl CcsrModel {
     pub fn load(blobs: &Blobs<'_>) -> Result<Self> {
         let b: CcsrBlob = blobs.get(CCSR_BLOB)?;
         let corrupt = |what: String| Error::corrupt(format!("corrupt ccsr model: {what}"));
-        let bits = b.bits as usize;
-        if !(8..=256).contains(&bits) || !bits.is_multiple_of(8) {
-            return Err(corrupt(format!("{bits} bits")));
-        }
-        let stage = match b.stage.as_str() {
-            "binary" => Stage::Binary,
-            "real" => Stage::Real,
-            other => return Err(corrupt(format!("stage '{other}'"))),
-        };
-        let words = words_for(bits);
         let n_users = b.fingerprints.len();
-        if b.user_codes.len() != n_users.saturating_mul(words) || !b.item_codes.len().is_multiple_of(words) {
-            return Err(corrupt(format!(
-                "{} user and {} item code words for {n_users} users, codes of {bits} bits",
-                b.user_codes.len(),
-                b.item_codes.len()
-            )));
+        let shape = SavedCodes {
+            model: "ccsr",
+            bits: b.bits,
+            stage: &b.stage,
+            users: n_users,
+            user_codes: &b.user_codes,
+            item_codes: &b.item_codes,
+            real_users: &b.real_users,
+            real_items: &b.real_items,
         }
-        let spare = if bits.is_multiple_of(64) { 0 } else { !0u64 << (bits % 64) };
-        if b.user_codes
-            .chunks_exact(words)
-            .chain(b.item_codes.chunks_exact(words))
-            .any(|c| c[words - 1] & spare != 0)
-        {
-            return Err(corrupt(format!("codes with bits set beyond {bits}")));
-        }
-        let n_items = b.item_codes.len() / words;
+        .check()?;
+        let (bits, n_items) = (shape.bits, shape.items);
+        let stage = if shape.real_stage { Stage::Real } else { Stage::Binary };
         let user_encoder = b.user_encoder.to_mlp(n_items, bits).ok_or_else(|| {
             corrupt(format!("a user encoder that does not map {n_items} items to {bits} bits"))
         })?;
         let item_encoder = b.item_encoder.to_mlp(n_users, bits).ok_or_else(|| {
             corrupt(format!("an item encoder that does not map {n_users} users to {bits} bits"))
         })?;
-        let real = if b.real_users.is_empty() && b.real_items.is_empty() && stage == Stage::Binary {
-            None
-        } else if b.real_users.len() == n_users * bits
-            && b.real_items.len() == n_items * bits
-            && b.real_users.iter().chain(&b.real_items).all(|v| v.is_finite())
-        {
-            Some(RealVectors { dim: bits, users: b.real_users, items: b.real_items })
-        } else {
-            return Err(corrupt(format!(
-                "{} real user values and {} real item values for {n_users} users and {n_items} items of {bits}",
-                b.real_users.len(),
-                b.real_items.len()
-            )));
-        };
+        let real =
+            shape.has_real.then_some(RealVectors { dim: bits, users: b.real_users, items: b.real_items });
         let items = CodeBook::from_packed(&b.item_codes, bits);
         Ok(CcsrModel {
             index: item_index(stage, &items, bits)?,
@@ -572,10 +547,7 @@ impl Model for CcsrModel {
     }
 
     fn blobs(&self) -> Result<Vec<Blob>> {
-        let (real_users, real_items) = match &self.real {
-            Some(r) => (r.users.clone(), r.items.clone()),
-            None => (Vec::new(), Vec::new()),
-        };
+        let (real_users, real_items) = RealVectors::saved(self.real.as_ref());
         let blob = CcsrBlob {
             bits: self.bits as u32,
             stage: if self.stage == Stage::Real { "real" } else { "binary" }.into(),

@@ -110,10 +110,45 @@ pub struct Triplets {
     pub negative: Vec<u32>,
     /// Triplets of user `u` are `by_user[u]..by_user[u + 1]`.
     pub by_user: Vec<usize>,
-    /// The triplets in which each item is the positive (item → triplet ids).
-    pub as_positive: Rows,
-    /// The triplets in which each item is the negative.
-    pub as_negative: Rows,
+    /// The triplets in which each item is the positive, as `(user, negative)`.
+    pub as_positive: ByItem,
+    /// The triplets in which each item is the negative, as `(user, positive)`.
+    pub as_negative: ByItem,
+}
+
+/// Triplets grouped by one of their items: for each item, the `(user, partner item)` of the triplets
+/// in which it takes that role, in triplet order, stored contiguously so that the item pass reads
+/// them in sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByItem {
+    indptr: Vec<usize>,
+    pairs: Vec<(u32, u32)>,
+}
+
+impl ByItem {
+    /// Groups the triplets `(user[t], key[t], partner[t])` by `key` (each below `n`).
+    fn group(keys: &[u32], user: &[u32], partner: &[u32], n: usize) -> ByItem {
+        let mut indptr = vec![0usize; n + 1];
+        for &k in keys {
+            indptr[k as usize + 1] += 1;
+        }
+        for k in 0..n {
+            indptr[k + 1] += indptr[k];
+        }
+        let mut next = indptr.clone();
+        let mut pairs = vec![(0u32, 0u32); keys.len()];
+        for ((&k, &u), &j) in keys.iter().zip(user).zip(partner) {
+            pairs[next[k as usize]] = (u, j);
+            next[k as usize] += 1;
+        }
+        ByItem { indptr, pairs }
+    }
+
+    /// The `(user, partner)` of item `i`'s triplets.
+    pub fn row(&self, i: u32) -> &[(u32, u32)] {
+        let i = i as usize;
+        &self.pairs[self.indptr[i]..self.indptr[i + 1]]
+    }
 }
 
 impl Triplets {
@@ -151,8 +186,8 @@ impl Triplets {
             }
             by_user.push(user.len());
         }
-        let as_positive = group(&positive, n_items);
-        let as_negative = group(&negative, n_items);
+        let as_positive = ByItem::group(&positive, &user, &negative, n_items);
+        let as_negative = ByItem::group(&negative, &user, &positive, n_items);
         Triplets { user, positive, negative, by_user, as_positive, as_negative }
     }
 
@@ -160,24 +195,6 @@ impl Triplets {
     pub fn count(&self) -> usize {
         self.user.len()
     }
-}
-
-/// The ids `0..keys.len()` grouped by their key (each below `n`), in ascending id order.
-fn group(keys: &[u32], n: usize) -> Rows {
-    let mut indptr = vec![0usize; n + 1];
-    for &k in keys {
-        indptr[k as usize + 1] += 1;
-    }
-    for k in 0..n {
-        indptr[k + 1] += indptr[k];
-    }
-    let mut next = indptr.clone();
-    let mut indices = vec![0u32; keys.len()];
-    for (t, &k) in keys.iter().enumerate() {
-        indices[next[k as usize]] = t as u32;
-        next[k as usize] += 1;
-    }
-    Rows { indptr, indices }
 }
 
 #[cfg(test)]
@@ -213,7 +230,14 @@ mod tests {
         assert_eq!(t.as_positive.row(2).len(), 8, "item 2 is the positive of two users' pairs");
         let as_negative: usize = (0..6).map(|i| t.as_negative.row(i).len()).sum();
         assert_eq!(as_negative, 24);
-        assert!(t.as_negative.row(5).iter().all(|&k| t.negative[k as usize] == 5));
+        for i in 0..6u32 {
+            for (&(u, j), k) in t.as_negative.row(i).iter().zip(0..) {
+                assert!(data.row(u).contains(&j) && !data.row(u).contains(&i), "item {i}, triplet {k}");
+            }
+            let positives: Vec<(u32, u32)> =
+                (0..t.count()).filter(|&k| t.positive[k] == i).map(|k| (t.user[k], t.negative[k])).collect();
+            assert_eq!(t.as_positive.row(i), &positives[..], "item {i} as the positive, in triplet order");
+        }
         assert_eq!(Triplets::draw(&data, 4, 7, 0).negative, t.negative);
         assert_ne!(Triplets::draw(&data, 4, 7, 1).negative, t.negative, "another epoch");
     }

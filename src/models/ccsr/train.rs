@@ -6,7 +6,8 @@
 //!    users in a seeded random order, in mini-batches: encoder forward on the batch's sparse rows,
 //!    the gradient at the code layer (similarity and ranking against `G`, quantisation toward the signs
 //!    of the previous epoch's codes after the warm-up, balance), the decoder's reconstruction gradient
-//!    added to it, backward through both, an Adam step each;
+//!    added to it, backward through both, an Adam step each (the encoder's sparse first layer moves
+//!    only at the input rows the batch used: lazy Adam, [`Adam::step_rows`]);
 //! 2. the user codes `F` are computed and held fixed while the item pass does the same over the items,
 //!    with the same triplets grouped by item (an item's fresh code replaces its row of `G` as its
 //!    batch goes by, so later batches see it).
@@ -179,10 +180,19 @@ impl Tower {
             }
             adam.step(decoder.parameters_mut(), &grads.slices());
         }
-        self.encoder_grads.clear();
+        // The encoder's gradients are zero before its backward pass (from `Tower::new`, then from
+        // `clear_rows` below); its sparse first layer moves only at the input rows the batch used.
         self.encoder.backward(x, &tape, d, &mut self.encoder_grads);
         let codes = tape.output().clone();
-        self.encoder_adam.step(self.encoder.parameters_mut(), &self.encoder_grads.slices());
+        let columns = batch.rows().columns();
+        let width = self.encoder.layers().first().map_or(1, |l| l.0.outputs());
+        self.encoder_adam.step_rows(
+            self.encoder.parameters_mut(),
+            &self.encoder_grads.slices(),
+            &columns,
+            width,
+        );
+        self.encoder_grads.clear_rows(&columns);
         self.steps += 1;
         loss.rows += rows;
         codes
@@ -242,16 +252,8 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn crate::progress::Prog
                 let (f, g_cur, t) = (&f_all, &g_all, &triplets);
                 d.as_mut_slice().par_chunks_mut(bits).zip(ids.par_iter()).enumerate().for_each(
                     |(r, (dr, &i))| {
-                        let pos = t
-                            .as_positive
-                            .row(i)
-                            .iter()
-                            .map(|&k| (t.user[k as usize], t.negative[k as usize], Role::Positive));
-                        let neg = t
-                            .as_negative
-                            .row(i)
-                            .iter()
-                            .map(|&k| (t.user[k as usize], t.positive[k as usize], Role::Negative));
+                        let pos = t.as_positive.row(i).iter().map(|&(u, j)| (u, j, Role::Positive));
+                        let neg = t.as_negative.row(i).iter().map(|&(u, j)| (u, j, Role::Negative));
                         let (user, item) = (|u: u32| f.row(u as usize), |j: u32| g_cur.row(j as usize));
                         item_row(&terms, g.row(r), pos.chain(neg), user, item, weight, dr);
                     },

@@ -44,7 +44,7 @@ use recodb_storage::Snapshot;
 
 use self::bound::Objective;
 use self::codes::{hamming, words_for, CodeBook};
-use super::blobs::{encode, Blob, Blobs};
+use super::blobs::{encode, Blob, Blobs, SavedCodes};
 use super::factors::rows_dot;
 use super::params::Kind;
 use super::{fingerprint, Algorithm, BinaryCodes, Model, Param, Params};
@@ -238,6 +238,13 @@ pub struct RealVectors {
     pub items: Vec<f32>,
 }
 
+impl RealVectors {
+    /// The user and item values as a blob saves them: empty when none are kept.
+    pub fn saved(real: Option<&RealVectors>) -> (Vec<f32>, Vec<f32>) {
+        real.map_or_else(|| (Vec::new(), Vec::new()), |r| (r.users.clone(), r.items.clone()))
+    }
+}
+
 /// A trained DSIML model: packed codes, the fingerprints of the trained users' items, the settings
 /// fold-in needs, and the stage-0 vectors when kept.
 #[derive(Debug, Clone)]
@@ -331,15 +338,19 @@ impl DsimlModel {
     pub fn load(blobs: &Blobs<'_>) -> Result<Self> {
         let b: DsimlBlob = blobs.get(DSIML_BLOB)?;
         let corrupt = |what: String| Error::corrupt(format!("corrupt dsiml model: {what}"));
-        let bits = b.bits as usize;
-        if !(8..=256).contains(&bits) || !bits.is_multiple_of(8) {
-            return Err(corrupt(format!("{bits} bits")));
+        let shape = SavedCodes {
+            model: "dsiml",
+            bits: b.bits,
+            stage: &b.stage,
+            users: b.fingerprints.len(),
+            user_codes: &b.user_codes,
+            item_codes: &b.item_codes,
+            real_users: &b.real_users,
+            real_items: &b.real_items,
         }
-        let stage = match b.stage.as_str() {
-            "binary" => Stage::Binary,
-            "real" => Stage::Real,
-            other => return Err(corrupt(format!("stage '{other}'"))),
-        };
+        .check()?;
+        let (bits, n_items, words) = (shape.bits, shape.items, words_for(shape.bits));
+        let stage = if shape.real_stage { Stage::Real } else { Stage::Binary };
         let index = index_options(b.tables, &b.index_layout)
             .filter(|_| b.tables <= 64)
             .ok_or_else(|| corrupt(format!("index of {} tables, layout '{}'", b.tables, b.index_layout)))?;
@@ -353,41 +364,12 @@ impl DsimlModel {
                 b.gamma, b.lambda, b.scale, b.rank_scale, b.offset, b.negatives, b.radius
             )));
         }
-        let words = words_for(bits);
-        let n_users = b.fingerprints.len();
-        if b.user_codes.len() != n_users.saturating_mul(words) {
-            return Err(corrupt(format!(
-                "{} user code words for {n_users} users of {bits} bits",
-                b.user_codes.len()
-            )));
-        }
-        if !b.item_codes.len().is_multiple_of(words) {
-            return Err(corrupt(format!("{} item code words for codes of {bits} bits", b.item_codes.len())));
-        }
-        let spare = if bits.is_multiple_of(64) { 0 } else { !0u64 << (bits % 64) };
-        if b.user_codes
-            .chunks_exact(words)
-            .chain(b.item_codes.chunks_exact(words))
-            .any(|c| c[words - 1] & spare != 0)
-        {
-            return Err(corrupt(format!("codes with bits set beyond {bits}")));
-        }
-        let n_items = b.item_codes.len() / words;
         let mut signs = vec![0f32; n_items * bits];
         for (code, out) in b.item_codes.chunks_exact(words).zip(signs.chunks_exact_mut(bits)) {
             codes::unpack(code, out);
         }
-        let real = if b.real_users.is_empty() && b.real_items.is_empty() && stage == Stage::Binary {
-            None
-        } else if b.real_users.len() == n_users * bits && b.real_items.len() == n_items * bits {
-            Some(RealVectors { dim: bits, users: b.real_users, items: b.real_items })
-        } else {
-            return Err(corrupt(format!(
-                "{} real user values and {} real item values for {n_users} users and {n_items} items of {bits}",
-                b.real_users.len(),
-                b.real_items.len()
-            )));
-        };
+        let real =
+            shape.has_real.then_some(RealVectors { dim: bits, users: b.real_users, items: b.real_items });
         let objective = Objective {
             bits,
             gamma: b.gamma,
@@ -623,10 +605,7 @@ impl Model for DsimlModel {
     fn blobs(&self) -> Result<Vec<Blob>> {
         let o = &self.objective;
         let (tables, layout) = index_settings(&self.index_options);
-        let (real_users, real_items) = match &self.real {
-            Some(r) => (r.users.clone(), r.items.clone()),
-            None => (Vec::new(), Vec::new()),
-        };
+        let (real_users, real_items) = RealVectors::saved(self.real.as_ref());
         let blob = DsimlBlob {
             bits: o.bits as u32,
             stage: if self.stage == Stage::Real { "real" } else { "binary" }.into(),
@@ -862,7 +841,10 @@ mod tests {
         // Blobs that disagree with themselves are corrupt-model errors.
         let err = load_changed(&model, |b| b.user_codes.truncate(7)).expect_err("short");
         assert!(matches!(err.kind(), ErrorKind::Corrupt(_)), "{err:?}");
-        assert!(err.message().contains("7 user code words for 200 users of 16 bits"), "{err}");
+        assert!(
+            err.message().contains("7 user and 80 item code words for 200 users, codes of 16 bits"),
+            "{err}"
+        );
         let err = load_changed(&model, |b| b.item_codes = vec![1 << 20; 80]).expect_err("spare bits");
         assert!(err.message().contains("beyond 16"), "{err}");
         let err = load_changed(&model, |b| b.real_items.clear()).expect_err("real");

@@ -6,8 +6,11 @@
 //! and not the inner dimension, so a seed and a thread count give the same numbers run after run.
 
 use faer::linalg::matmul::matmul;
+use faer::traits::pulp::{Simd, WithSimd};
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
+
+use crate::models::factors::{axpy, dispatch};
 
 /// A dense matrix of `rows × cols` values stored row by row.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,6 +138,17 @@ impl SparseRows<'_> {
         self.indptr.len().saturating_sub(1)
     }
 
+    /// The distinct columns the rows use, ascending (the weight rows of a sparse-input layer that a
+    /// batch touches).
+    pub fn columns(&self) -> Vec<u32> {
+        let mut c = self.indices
+            [self.indptr.first().copied().unwrap_or(0)..self.indptr.last().copied().unwrap_or(0)]
+            .to_vec();
+        c.sort_unstable();
+        c.dedup();
+        c
+    }
+
     /// The `(column, value)` entries of row `r`.
     pub fn row(&self, r: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
         let range = self.indptr[r]..self.indptr[r + 1];
@@ -144,16 +158,32 @@ impl SparseRows<'_> {
 }
 
 /// `out = x · w` for sparse rows `x` (`out` has `x.rows()` rows and `w.cols()` columns): each output
-/// row is the weighted sum of the rows of `w` its entries name. Rows in parallel.
+/// row is the weighted sum of the rows of `w` its entries name. Rows in parallel, each with the widest
+/// vector instructions at hand.
 pub fn sparse_dense(x: SparseRows<'_>, w: &Matrix, out: &mut Matrix) {
     assert!(out.rows == x.rows() && out.cols == w.cols, "sparse product into {}x{}", out.rows, out.cols);
     let cols = w.cols.max(1);
     out.data.par_chunks_mut(cols).enumerate().for_each(|(r, o)| {
         o.iter_mut().for_each(|v| *v = 0.0);
-        for (c, v) in x.row(r) {
-            o.iter_mut().zip(w.row(c)).for_each(|(a, b)| *a += v * b);
-        }
+        dispatch(AddRows { out: o, terms: x.row(r).map(|(c, v)| (v, w.row(c))) });
     });
+}
+
+/// `out += Σ v·row` over the `(v, row)` of `terms`, as a kernel for [`dispatch`].
+struct AddRows<'a, I> {
+    out: &'a mut [f32],
+    terms: I,
+}
+
+impl<'a, I: Iterator<Item = (f32, &'a [f32])>> WithSimd for AddRows<'_, I> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        for (v, row) in self.terms {
+            axpy(simd, self.out, v, row);
+        }
+    }
 }
 
 /// `out += xᵀ · d` for sparse rows `x` (`out` is `width × d.cols()`): the gradient of the weights of a
@@ -161,10 +191,26 @@ pub fn sparse_dense(x: SparseRows<'_>, w: &Matrix, out: &mut Matrix) {
 /// (a batch's entries times the layer width is small beside the dense products around it).
 pub fn sparse_t_dense(x: SparseRows<'_>, d: &Matrix, out: &mut Matrix) {
     assert!(out.cols == d.cols && d.rows == x.rows(), "sparse gradient into {}x{}", out.rows, out.cols);
-    for r in 0..x.rows() {
-        let dr = d.row(r);
-        for (c, v) in x.row(r) {
-            out.row_mut(c).iter_mut().zip(dr).for_each(|(a, b)| *a += v * b);
+    dispatch(SparseTDense { x, d, out });
+}
+
+/// [`sparse_t_dense`] as a kernel for [`dispatch`].
+struct SparseTDense<'a> {
+    x: SparseRows<'a>,
+    d: &'a Matrix,
+    out: &'a mut Matrix,
+}
+
+impl WithSimd for SparseTDense<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        for r in 0..self.x.rows() {
+            let dr = self.d.row(r);
+            for (c, v) in self.x.row(r) {
+                axpy(simd, self.out.row_mut(c), v, dr);
+            }
         }
     }
 }
@@ -216,5 +262,8 @@ mod tests {
         let ones = SparseRows { indptr: &indptr, indices: &indices, values: None };
         assert_eq!(ones.row(0).collect::<Vec<_>>(), vec![(0, 1.0), (2, 1.0)]);
         assert_eq!(ones.rows(), 2);
+        let repeated = ([0usize, 2, 4], [5u32, 1, 1, 3]);
+        let picked = SparseRows { indptr: &repeated.0, indices: &repeated.1, values: None };
+        assert_eq!(picked.columns(), vec![1, 3, 5]);
     }
 }

@@ -75,10 +75,7 @@ impl Rows {
     /// The distinct input columns the rows use, ascending (the first layer's weight rows a step
     /// touches).
     pub fn columns(&self) -> Vec<u32> {
-        let mut c = self.indices.clone();
-        c.sort_unstable();
-        c.dedup();
-        c
+        self.sparse().columns()
     }
 }
 
