@@ -146,10 +146,15 @@ pub(super) fn evaluate(
     for model in &loaded {
         let started = Instant::now();
         let folded = model.folded_items(ctx.store())?;
+        let serving = model.serving(ctx.store())?;
+        let fine = two_stage
+            .as_ref()
+            .map(|(m, fine)| Ok::<_, Error>((*m, fine.serving(ctx.store())?)))
+            .transpose()?;
         let ranker = Ranker {
-            model: model.model.as_ref(),
+            model: serving.as_ref(),
             folded: folded.as_deref(),
-            rerank: two_stage.as_ref().map(|(m, fine)| (*m, fine.model.as_ref())),
+            rerank: fine.as_ref().map(|(m, fine)| (*m, fine.as_ref())),
         };
         let report = protocol::evaluate(ranker, &tests, &snapshot, &cutoffs, protocol, n_items)?;
         columns.push(figures(&report, &cutoffs, protocol, started.elapsed().as_secs_f64()));

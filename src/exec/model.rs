@@ -136,7 +136,8 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
         ("train_seconds", format!("{:.3}", r.train_ms as f64 / 1000.0)),
     ];
     let data = ctx.snapshot()?;
-    let model = loaded.model.as_ref();
+    let serving = loaded.serving(ctx.store())?;
+    let model = serving.as_ref();
     let active = (0..data.n_users).filter(|&u| !data.row(u).is_empty());
     let trained: Vec<bool> = active.filter_map(|u| model.is_trained(u, data.row(u))).collect();
     if !trained.is_empty() {
