@@ -116,4 +116,7 @@ fn entities_added_after_training_are_served_from_their_tags() {
     let db = Database::open(dir.path().join("db")).expect("reopen");
     let after = db.query("RECOMMEND user ? TOP 10 USING tt", &[Value::from("newcomer")]).expect("recommend");
     assert_eq!(items(&after), items(&before));
+    // The trained model's bound still tells the items that arrived after training apart.
+    run(&db, "INSERT INTERACTION USER 'nobody' ITEM 'fresh'");
+    assert_eq!(property(&db, "items_after_training"), "1");
 }

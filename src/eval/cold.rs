@@ -3,8 +3,8 @@
 //! interaction with them is a test interaction, and each user with such interactions ranks the cold
 //! items only, from its training items (its items minus the cold ones). Beside the models, two
 //! baselines rank the same lists: a seeded random order, and tag match (an item scores the sum, over
-//! its tags, of the user's training items carrying that tag; the genre-match baseline of
-//! `models/twotower.md` C.4 with the `genre:` tags).
+//! its tags, of the user's training items carrying that tag, equal sums in a seeded random order; the
+//! genre-match baseline of `models/twotower.md` C.4 with the `genre:` tags).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -109,8 +109,14 @@ pub enum Ranker<'a> {
     Model(&'a dyn Model),
     /// A random order, seeded by the seed and the user.
     Random(u64),
-    /// Tag match: `tags[i]` are the (baseline) tags of item `i`, numbered from 0.
-    TagMatch(&'a [Vec<u32>]),
+    /// Tag match: `tags[i]` are the (baseline) tags of item `i`, numbered from 0; equal sums in the
+    /// random order of the seed (ties are frequent, and the id order would favour early, popular items).
+    TagMatch(&'a [Vec<u32>], u64),
+}
+
+/// The generator of `user`'s random order under `seed`.
+fn user_rng(seed: u64, user: u32) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(seed ^ u64::from(user).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 impl Ranker<'_> {
@@ -120,19 +126,20 @@ impl Ranker<'_> {
         match *self {
             Ranker::Model(model) => model.score_items(u.user, &u.seen, cold, &mut out)?,
             Ranker::Random(seed) => {
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(
-                    seed ^ u64::from(u.user).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-                );
+                let mut rng = user_rng(seed, u.user);
                 out.iter_mut().for_each(|s| *s = rng.random::<f32>());
             }
-            Ranker::TagMatch(tags) => {
+            Ranker::TagMatch(tags, seed) => {
                 let of = |i: u32| tags.get(i as usize).map_or(&[][..], Vec::as_slice);
                 let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
                 for t in u.seen.iter().flat_map(|&i| of(i)) {
                     *counts.entry(*t).or_default() += 1.0;
                 }
+                // The sums are whole numbers: a share below one of a random draw orders only equal ones.
+                let mut rng = user_rng(seed, u.user);
                 for (s, &i) in out.iter_mut().zip(cold) {
-                    *s = of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum();
+                    let sum: f32 = of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum();
+                    *s = sum + 0.5 * rng.random::<f32>();
                 }
             }
         }

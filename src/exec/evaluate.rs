@@ -281,7 +281,7 @@ fn cold(
     let mut rankers = Vec::with_capacity(loaded.len() + 2);
     let serving = loaded.iter().map(|l| l.serving(ctx.store())).collect::<Result<Vec<_>>>()?;
     rankers.extend(serving.iter().map(|m| cold::Ranker::Model(m.as_ref())));
-    rankers.extend([cold::Ranker::Random(seed), cold::Ranker::TagMatch(&tags)]);
+    rankers.extend([cold::Ranker::Random(seed), cold::Ranker::TagMatch(&tags, seed)]);
     let mut columns = Vec::with_capacity(rankers.len());
     for ranker in rankers {
         let started = Instant::now();

@@ -162,7 +162,7 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
         properties.push(("users_folded_in", (trained.len() - served).to_string()));
     }
     let mut new_items = RoaringBitmap::new();
-    new_items.extend(data.indices.iter().copied().filter(|&i| i >= model.n_items()));
+    new_items.extend(data.indices.iter().copied().filter(|&i| i >= loaded.model.n_items()));
     properties.push(("items_after_training", new_items.len().to_string()));
     properties.extend(model.properties());
     if let Some(codes) = model.binary() {
