@@ -30,7 +30,11 @@ const STATEMENTS: &[(&str, &str)] = &[
     ("SPLIT", "SPLIT HOLDOUT fraction [SEED n]\nSPLIT CLEAR"),
     ("SHOW", "SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n]"),
     ("DESCRIBE", "DESCRIBE USER key | ITEM key | MODEL name"),
-    ("TRAIN", "TRAIN algorithm [AS name] [WITH (param = v, ...)] [BACKGROUND]"),
+    (
+        "TRAIN",
+        "TRAIN algorithm [AS name] [WITH (param = v, ...)] [BACKGROUND]\n  \
+         WITH (hold_out_items = 'path'): the listed items are hidden from training (EVALUATE ... COLD ITEMS)",
+    ),
     ("DROP", "DROP MODEL name"),
     ("WAIT", "WAIT JOB id"),
     ("CANCEL", "CANCEL JOB id"),
@@ -44,7 +48,9 @@ const STATEMENTS: &[(&str, &str)] = &[
     (
         "EVALUATE",
         "EVALUATE name [RERANK m USING name] [AGAINST 'path' [FORMAT f]] [AT k, ...]\n         \
-         [WITH (protocol = 'sampled', negatives = 100)]",
+         [WITH (protocol = 'sampled', negatives = 100)]\n\
+         EVALUATE name, ... COLD ITEMS FROM 'path' [AGAINST 'path'] [AT k, ...] [WITH (match = 'genre:', seed = 0)]\n  \
+         (item cold start: the model trained WITH (hold_out_items = 'path'); random and tag_match baselines)",
     ),
     ("EXPORT", "EXPORT RECOMMENDATIONS name TOP n TO 'path'\nEXPORT CODES name USERS|ITEMS TO 'path'"),
     ("SET", "SET durability = 'full' | 'relaxed'"),

@@ -94,13 +94,16 @@ pub enum StatementKind {
     Recommend(Recommend),
     /// `SIMILAR ITEM|USER key TOP n ...`
     Similar(Similar),
-    /// `EVALUATE name [, name ...] [RERANK m USING name] [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...]
-    /// [WITH (option = value, ...)]`
+    /// `EVALUATE name [, name ...] [RERANK m USING name] [COLD ITEMS FROM 'path'] [AGAINST 'path' [FORMAT
+    /// name]] [AT k1, k2, ...] [WITH (option = value, ...)]`
     Evaluate {
         /// The models to evaluate (at least one), side by side.
         models: Vec<Ident>,
         /// `RERANK m USING name`: evaluate the two-stage ranking (the model retrieves, another ranks).
         rerank: Option<Rerank>,
+        /// `COLD ITEMS FROM 'path'`: the item cold-start protocol over the items the file lists (a
+        /// string or `?`).
+        cold_items: Option<Literal>,
         /// An external test file; the database's holdout when absent.
         against: Option<Source>,
         /// The cut-offs K (unsigned integers or `?`); empty when `AT` is absent.

@@ -29,6 +29,8 @@ pub enum Keyword {
     Clear,
     /// `CODES`
     Codes,
+    /// `COLD`
+    Cold,
     /// `DELETE`
     Delete,
     /// `DESCRIBE`
@@ -141,6 +143,7 @@ pub const KEYWORDS: &[&str] = &[
     "CANCEL",
     "CLEAR",
     "CODES",
+    "COLD",
     "DELETE",
     "DESCRIBE",
     "DROP",
@@ -209,6 +212,7 @@ impl Keyword {
             Keyword::Cancel => "CANCEL",
             Keyword::Clear => "CLEAR",
             Keyword::Codes => "CODES",
+            Keyword::Cold => "COLD",
             Keyword::Delete => "DELETE",
             Keyword::Describe => "DESCRIBE",
             Keyword::Drop => "DROP",
@@ -282,6 +286,7 @@ impl Keyword {
             b"CANCEL" => Keyword::Cancel,
             b"CLEAR" => Keyword::Clear,
             b"CODES" => Keyword::Codes,
+            b"COLD" => Keyword::Cold,
             b"DELETE" => Keyword::Delete,
             b"DESCRIBE" => Keyword::Describe,
             b"DROP" => Keyword::Drop,

@@ -347,11 +347,14 @@ impl Display for StatementKind {
             }
             StatementKind::Recommend(recommend) => recommend.fmt(f),
             StatementKind::Similar(similar) => similar.fmt(f),
-            StatementKind::Evaluate { models, rerank, against, cutoffs, options } => {
+            StatementKind::Evaluate { models, rerank, cold_items, against, cutoffs, options } => {
                 f.write_str("EVALUATE ")?;
                 write_list(f, models)?;
                 if let Some(rerank) = rerank {
                     write!(f, " {rerank}")?;
+                }
+                if let Some(path) = cold_items {
+                    write!(f, " COLD ITEMS FROM {path}")?;
                 }
                 if let Some(against) = against {
                     write!(f, " AGAINST {against}")?;

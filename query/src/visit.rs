@@ -49,9 +49,12 @@ macro_rules! walk {
                 K::Train { options, .. } => $options(options, f),
                 K::Recommend(recommend) | K::Explain(Query::Recommend(recommend)) => $recommend(recommend, f),
                 K::Similar(similar) | K::Explain(Query::Similar(similar)) => $similar(similar, f),
-                K::Evaluate { rerank, against, cutoffs, options, .. } => {
+                K::Evaluate { rerank, cold_items, against, cutoffs, options, .. } => {
                     if let Some(rerank) = rerank {
                         f(& $($mut)? rerank.candidates);
+                    }
+                    if let Some(path) = cold_items {
+                        f(path);
                     }
                     if let Some(source) = against {
                         f(& $($mut)? source.path);

@@ -164,13 +164,15 @@ fn kind() -> impl Strategy<Value = K> {
         (
             prop::collection::vec(name(), 1..3),
             prop::option::of(rerank()),
+            prop::option::of(string()),
             prop::option::of(source),
             prop::collection::vec(count(), 0..3),
             options()
         )
-            .prop_map(|(models, rerank, against, cutoffs, options)| K::Evaluate {
+            .prop_map(|(models, rerank, cold_items, against, cutoffs, options)| K::Evaluate {
                 models,
                 rerank,
+                cold_items,
                 against,
                 cutoffs,
                 options

@@ -1,6 +1,7 @@
 //! Evaluation: the ranking metrics of docs/evaluation.md computed per user and averaged, the test sets
 //! they are measured on, and the protocols that rank (full ranking, sampled, two-stage).
 
+pub mod cold;
 pub mod metrics;
 pub mod protocol;
 pub mod sampled;

@@ -70,7 +70,8 @@ pub(crate) fn recommend_many(
         None => None,
     };
     let allowed = allowed.map(Allowed::new);
-    let model = loaded.model.as_ref();
+    let serving = loaded.serving(store)?;
+    let model = serving.as_ref();
     let rows = users
         .par_iter()
         .map(|key| {

@@ -11,12 +11,14 @@ use super::bind::{shown, BoundOption};
 use super::context::Context;
 use super::recommend::MAX_TOP;
 use crate::error::{Error, ErrorKind, Object, Result, ResultExt};
+use crate::eval::cold::{self, ColdItems};
 use crate::eval::protocol::{self, Metrics, Protocol, Ranker, Report};
 use crate::eval::split;
 use crate::eval::test_set::{self, TestUser};
 use crate::import::{ImportSpec, Target};
 use crate::models::catalog::Loaded;
 use crate::result::{ColumnType, ResultSet};
+use crate::training::HOLD_OUT_FINGERPRINT;
 use crate::value::Value;
 
 /// Cut-offs used when `AT` is not given.
@@ -30,6 +32,47 @@ pub(super) const DEFAULT_NEGATIVES: usize = 100;
 
 /// The options `EVALUATE ... WITH (...)` takes.
 const OPTIONS: [&str; 3] = ["protocol", "negatives", "seed"];
+
+/// The options `EVALUATE ... COLD ITEMS FROM ... WITH (...)` takes.
+const COLD_OPTIONS: [&str; 2] = ["seed", "match"];
+
+/// What an EVALUATE tests against: `COLD ITEMS FROM 'path'` and `AGAINST 'path' [FORMAT f]`.
+#[derive(Clone, Copy)]
+pub(super) struct Sources<'a> {
+    /// The file of cold items, for the item cold-start protocol.
+    pub cold_items: Option<&'a Literal>,
+    /// A test file.
+    pub against: Option<&'a Source>,
+}
+
+/// The random baseline's seed and the tag-match baseline's tag prefix that `WITH (seed = s, match =
+/// 'genre:')` give the cold-start protocol (0 and every tag by default).
+fn cold_options(options: &[BoundOption]) -> Result<(u64, String)> {
+    let (mut seed, mut prefix) = (0u64, String::new());
+    for o in options {
+        let bad =
+            |expected: &str| Error::invalid(o.name.as_str(), expected, shown(&o.value)).at(o.value_span);
+        match o.name.to_ascii_lowercase().as_str() {
+            "seed" => {
+                seed = o
+                    .value
+                    .as_i64()
+                    .and_then(|s| u64::try_from(s).ok())
+                    .ok_or_else(|| bad("an integer of zero or more"))?
+            }
+            "match" => {
+                prefix = o.value.as_str().ok_or_else(|| bad("a tag prefix, e.g. 'genre:'"))?.to_string()
+            }
+            _ => {
+                let message = format!("unknown EVALUATE ... COLD ITEMS option '{}'", o.name);
+                let hint = format!("options: {}", COLD_OPTIONS.join(", "));
+                return Err(Error::not_found(Object::Option, o.name.as_str(), message, COLD_OPTIONS, &hint)
+                    .at(o.name_span));
+            }
+        }
+    }
+    Ok((seed, prefix))
+}
 
 /// The protocol `WITH (protocol = 'full' | 'sampled', negatives = n, seed = s)` asks for.
 fn protocol(options: &[BoundOption]) -> Result<Protocol> {
@@ -78,21 +121,23 @@ fn protocol(options: &[BoundOption]) -> Result<Protocol> {
     Ok(if sampled { Protocol::Sampled { negatives, seed } } else { Protocol::Full })
 }
 
-/// `EVALUATE model [, model ...] [RERANK m USING f] [AGAINST 'path' [FORMAT f]] [AT k, ...]
-/// [WITH (protocol = ...)]`: one row per metric and cut-off (`metric`, `k`, then `value` for one model,
-/// or one column per model, named after it, for several), then `users` (evaluated),
+/// `EVALUATE model [, model ...] [RERANK m USING f] [COLD ITEMS FROM 'path'] [AGAINST 'path' [FORMAT f]]
+/// [AT k, ...] [WITH (protocol = ...)]`: one row per metric and cut-off (`metric`, `k`, then `value` for
+/// one model, or one column per model, named after it, for several), then `users` (evaluated),
 /// `users_without_training_data` and `seconds` rows. The sampled protocol's rows are named
 /// `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row. With RERANK each list is a
 /// model's best `m` items ordered by model `f` (full ranking only). Notices say when a model was
-/// trained before the current split, or when a test file overlaps the training data.
+/// trained before the current split, or when a test file overlaps the training data. With COLD ITEMS,
+/// the item cold-start protocol (see [`cold`]).
 pub(super) fn evaluate(
     ctx: &Context<'_>,
     models: &[Ident],
     rerank: Option<&Rerank>,
-    against: Option<&Source>,
+    sources: Sources<'_>,
     cutoffs: &[Literal],
     options: &[OptionPair],
 ) -> Result<ResultSet> {
+    let against = sources.against;
     let cutoffs: Vec<usize> = if cutoffs.is_empty() {
         DEFAULT_CUTOFFS.to_vec()
     } else {
@@ -106,13 +151,20 @@ pub(super) fn evaluate(
     };
     let max_k = cutoffs.iter().copied().max().unwrap_or(DEFAULT_CUTOFFS[1]);
     let bound = ctx.bind.options(options)?;
-    let protocol = protocol(&bound)?;
     for (i, model) in models.iter().enumerate() {
         if models[..i].iter().any(|m| m.value == model.value) {
             let twice = format!("'{}' twice", model.value);
             return Err(Error::invalid("the models of EVALUATE", "each named once", twice).at(model.span));
         }
     }
+    if let Some(path) = sources.cold_items {
+        if let Some(r) = rerank {
+            let message = "EVALUATE ... COLD ITEMS ranks the cold items by each model alone, without RERANK";
+            return Err(Error::unsupported(message).at(r.candidates.span));
+        }
+        return cold(ctx, models, path, against, &cutoffs, &bound);
+    }
+    let protocol = protocol(&bound)?;
     let loaded = models.iter().map(|m| ctx.model(m)).collect::<Result<Vec<_>>>()?;
     let two_stage = match rerank {
         Some(r) if protocol != Protocol::Full => {
@@ -131,13 +183,7 @@ pub(super) fn evaluate(
         None => None,
     };
     let tests = match against {
-        Some(source) => {
-            let file = ctx.bind.text(&source.path, "the test file path")?;
-            let format = source.format.as_ref().map(|f| f.value.as_str());
-            let spec =
-                ImportSpec::new(Path::new(&file), Target::Interactions, format, &[]).at(source.path.span)?;
-            test_set::from_file(ctx.store(), &spec).at(source.path.span)?
-        }
+        Some(source) => test_file(ctx, source)?,
         None => test_set::from_holdout(ctx.store())?,
     };
     let n_items = ctx.store().id_bound(Side::Item)? as usize;
@@ -146,10 +192,15 @@ pub(super) fn evaluate(
     for model in &loaded {
         let started = Instant::now();
         let folded = model.folded_items(ctx.store())?;
+        let serving = model.serving(ctx.store())?;
+        let fine = two_stage
+            .as_ref()
+            .map(|(m, fine)| Ok::<_, Error>((*m, fine.serving(ctx.store())?)))
+            .transpose()?;
         let ranker = Ranker {
-            model: model.model.as_ref(),
+            model: serving.as_ref(),
             folded: folded.as_deref(),
-            rerank: two_stage.as_ref().map(|(m, fine)| (*m, fine.model.as_ref())),
+            rerank: fine.as_ref().map(|(m, fine)| (*m, fine.as_ref())),
         };
         let report = protocol::evaluate(ranker, &tests, &snapshot, &cutoffs, protocol, n_items)?;
         columns.push(figures(&report, &cutoffs, protocol, started.elapsed().as_secs_f64()));
@@ -168,15 +219,84 @@ pub(super) fn evaluate(
         [_] => vec!["value"],
         _ => models.iter().map(|m| m.value.as_str()).collect(),
     };
+    Ok(table(&value_columns, &columns).with_notices(notices))
+}
+
+/// The rows of `test` file `source`, mapped onto the database's ids.
+fn test_file(ctx: &Context<'_>, source: &Source) -> Result<Vec<TestUser>> {
+    let file = ctx.bind.text(&source.path, "the test file path")?;
+    let format = source.format.as_ref().map(|f| f.value.as_str());
+    let spec = ImportSpec::new(Path::new(&file), Target::Interactions, format, &[]).at(source.path.span)?;
+    test_set::from_file(ctx.store(), &spec).at(source.path.span)
+}
+
+/// The result of an EVALUATE: `metric`, `k`, then one column of figures per name of `value_columns`.
+fn table(value_columns: &[&str], columns: &[Vec<(&'static str, Option<usize>, f64)>]) -> ResultSet {
     let mut header = vec![("metric", ColumnType::Text), ("k", ColumnType::Int)];
     header.extend(value_columns.iter().map(|name| (*name, ColumnType::Float)));
     let mut set = ResultSet::new(&header);
-    for (row, (name, k, _)) in columns[0].iter().enumerate() {
+    for (row, (name, k, _)) in columns.first().map_or(&[][..], Vec::as_slice).iter().enumerate() {
         let mut values = vec![Value::from(*name), k.map_or(Value::Null, |k| Value::Int(k as i64))];
         values.extend(columns.iter().map(|figures| Value::Float(figures[row].2)));
         set.push(values);
     }
-    Ok(set.with_notices(notices))
+    set
+}
+
+/// `EVALUATE model [, ...] COLD ITEMS FROM 'path' [AGAINST 'test' [FORMAT f]] [AT k, ...] [WITH (seed =
+/// s, match = 'prefix')]`: the item cold-start protocol of [`cold`]. Each model must have been trained
+/// with exactly these items held out (`TRAIN ... WITH (hold_out_items = 'path')`); a conflict error at
+/// its name otherwise. The test interactions are every interaction with a cold item the database holds
+/// (held out or not) and those of the test file. One column per model, then `random` (seeded by
+/// `seed`) and `tag_match` (the tags whose names start with `match`), with the full protocol's rows,
+/// coverage relative to the cold items, and a `cold_items` row (those the database knows).
+fn cold(
+    ctx: &Context<'_>,
+    models: &[Ident],
+    path: &Literal,
+    against: Option<&Source>,
+    cutoffs: &[usize],
+    options: &[BoundOption],
+) -> Result<ResultSet> {
+    let (seed, prefix) = cold_options(options)?;
+    let file = ctx.bind.text(path, "the cold items file path")?;
+    let items = ColdItems::read(ctx.store(), Path::new(&file)).at(path.span)?;
+    let loaded = models.iter().map(|m| ctx.model(m)).collect::<Result<Vec<_>>>()?;
+    let fingerprint = items.fingerprint();
+    for (model, name) in loaded.iter().zip(models) {
+        let r = &model.record;
+        if !r.params.iter().any(|(k, v)| k == HOLD_OUT_FINGERPRINT && *v == fingerprint) {
+            return Err(Error::conflict(format!(
+                "model '{}' was not trained with the items of {file} held out, so it may have seen them: \
+                 TRAIN {} AS {} WITH (hold_out_items = '{file}') first",
+                r.name, r.algorithm, r.name
+            ))
+            .at(name.span));
+        }
+    }
+    let extra = against.map(|source| test_file(ctx, source)).transpose()?.unwrap_or_default();
+    let snapshot = ctx.snapshot()?;
+    let users = cold::test_users(ctx.store(), &items, &snapshot, &extra)?;
+    let tags = cold::baseline_tags(ctx.store(), &prefix, snapshot.n_items)?;
+    let mut rankers = Vec::with_capacity(loaded.len() + 2);
+    let serving = loaded.iter().map(|l| l.serving(ctx.store())).collect::<Result<Vec<_>>>()?;
+    rankers.extend(serving.iter().map(|m| cold::Ranker::Model(m.as_ref())));
+    rankers.extend([cold::Ranker::Random(seed), cold::Ranker::TagMatch(&tags, seed)]);
+    let mut columns = Vec::with_capacity(rankers.len());
+    for ranker in rankers {
+        let started = Instant::now();
+        let report = cold::evaluate(ranker, &users, &items, &snapshot, cutoffs)?;
+        let mut figures = figures(&report, cutoffs, Protocol::Full, started.elapsed().as_secs_f64());
+        figures.push(("cold_items", None, items.items.len() as f64));
+        columns.push(figures);
+    }
+    let mut value_columns: Vec<&str> = models.iter().map(|m| m.value.as_str()).collect();
+    value_columns.extend(["random", "tag_match"]);
+    let mut set = table(&value_columns, &columns);
+    if items.unknown > 0 {
+        set.push_notice(format!("{} keys of {file} are no item of the database: left out", items.unknown));
+    }
+    Ok(set)
 }
 
 /// A report as `(metric, cut-off, value)` rows, in the order EVALUATE shows them, ending with the

@@ -98,8 +98,9 @@ fn dispatch(ctx: &Context<'_>, kind: &StatementKind) -> Result<ResultSet> {
         StatementKind::Similar(q) => similar::similar(ctx, q),
         StatementKind::Explain(recodb_query::Query::Recommend(q)) => recommend::explain(ctx, q),
         StatementKind::Explain(recodb_query::Query::Similar(q)) => similar::explain(ctx, q),
-        StatementKind::Evaluate { models, rerank, against, cutoffs, options } => {
-            evaluate::evaluate(ctx, models, rerank.as_ref(), against.as_ref(), cutoffs, options)
+        StatementKind::Evaluate { models, rerank, cold_items, against, cutoffs, options } => {
+            let sources = evaluate::Sources { cold_items: cold_items.as_ref(), against: against.as_ref() };
+            evaluate::evaluate(ctx, models, rerank.as_ref(), sources, cutoffs, options)
         }
         StatementKind::ExportCodes { model, side, path } => export::codes(ctx, model, side_of(*side), path),
         StatementKind::ExportRecommendations { model, top, path } => {

@@ -3,19 +3,23 @@
 use recodb_query::{Ident, OptionPair};
 use recodb_storage::RoaringBitmap;
 
-use super::bind::{locate, pairs};
+use std::path::Path;
+
+use super::bind::{locate, pairs, shown};
 use super::context::Context;
 use super::rows;
-use crate::error::{Result, ResultExt};
+use crate::error::{Error, Result, ResultExt};
+use crate::eval::cold::ColdItems;
 use crate::jobs::JobState;
 use crate::models::catalog::records;
 use crate::models::{algorithm, ALGORITHMS};
 use crate::result::{ColumnType, ResultSet};
-use crate::training::Training;
+use crate::training::{HeldOut, Training, HOLD_OUT_ITEMS};
 use crate::value::Value;
 
 /// `TRAIN algorithm [AS name] [WITH (...)] [BACKGROUND]`: checks the parameters (an error points at
-/// the one at fault), then starts a training run on a snapshot of the visible interactions taken now,
+/// the one at fault; `hold_out_items = 'path'`, for every algorithm, hides the items the file lists from
+/// training entirely), then starts a training run on a snapshot of the visible interactions taken now,
 /// published as the next version of `name` (default: the algorithm's name). Without BACKGROUND it
 /// waits, reporting progress: one row of model, algorithm, version, interactions, seconds and job. With
 /// BACKGROUND it returns at once: one row of job, model, algorithm and state.
@@ -27,10 +31,22 @@ pub(super) fn train(
     background: bool,
 ) -> Result<ResultSet> {
     let algorithm = algorithm(&algo.value).at(algo.span)?;
-    let options = ctx.bind.options(options)?;
+    let mut options = ctx.bind.options(options)?;
+    let held_out = match options.iter().position(|o| o.name.eq_ignore_ascii_case(HOLD_OUT_ITEMS)) {
+        Some(at) => {
+            let o = options.remove(at);
+            let path = o.value.as_str().ok_or_else(|| {
+                Error::invalid(HOLD_OUT_ITEMS, "the path of a file of item keys", shown(&o.value))
+                    .at(o.value_span)
+            })?;
+            let items = ColdItems::read(ctx.store(), Path::new(path)).at(o.value_span)?;
+            Some(HeldOut { path: path.to_string(), items })
+        }
+        None => None,
+    };
     let params = algorithm.check(&pairs(&options)).map_err(|e| locate(e, &options))?;
     let name = name.map_or(algorithm.name, |n| n.value.as_str());
-    let training = Training::start(ctx.parts(), algorithm, params, name)?;
+    let training = Training::start(ctx.parts(), algorithm, params, name, held_out)?;
     if background {
         let row = vec![
             ("job", Value::Int(training.job() as i64)),
@@ -136,7 +152,8 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
         ("train_seconds", format!("{:.3}", r.train_ms as f64 / 1000.0)),
     ];
     let data = ctx.snapshot()?;
-    let model = loaded.model.as_ref();
+    let serving = loaded.serving(ctx.store())?;
+    let model = serving.as_ref();
     let active = (0..data.n_users).filter(|&u| !data.row(u).is_empty());
     let trained: Vec<bool> = active.filter_map(|u| model.is_trained(u, data.row(u))).collect();
     if !trained.is_empty() {
@@ -145,7 +162,7 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
         properties.push(("users_folded_in", (trained.len() - served).to_string()));
     }
     let mut new_items = RoaringBitmap::new();
-    new_items.extend(data.indices.iter().copied().filter(|&i| i >= model.n_items()));
+    new_items.extend(data.indices.iter().copied().filter(|&i| i >= loaded.model.n_items()));
     properties.push(("items_after_training", new_items.len().to_string()));
     properties.extend(model.properties());
     if let Some(codes) = model.binary() {

@@ -15,6 +15,7 @@ use crate::error::{Error, Result, ResultExt};
 use crate::models::catalog::Loaded;
 use crate::models::folded::FoldedItems;
 use crate::models::topk::rank_order;
+use crate::models::Model;
 use crate::result::ResultSet;
 use crate::serve::{rerank, retrieve, Retrieved};
 
@@ -31,6 +32,8 @@ struct Request {
     top: usize,
     user: u32,
     loaded: Arc<Loaded>,
+    /// The model as it serves the current data (see [`Loaded::serving`]).
+    model: Arc<dyn Model>,
     /// The user's visible (training) items, which the model scores from.
     seen: Vec<u32>,
     /// Items never returned: all the user's items (held out ones too) unless INCLUDE SEEN.
@@ -64,13 +67,15 @@ fn request(ctx: &Context<'_>, q: &Recommend) -> Result<Request> {
     let allowed = q.filter.as_ref().map(|f| allowed(ctx, Side::Item, f)).transpose()?.map(Allowed::new);
     let excluded = if q.include_seen { RoaringBitmap::new() } else { all };
     let folded = loaded.folded_items(ctx.store())?;
-    Ok(Request { top, user, loaded, seen: visible.iter().collect(), excluded, allowed, rerank, folded })
+    let model = loaded.serving(ctx.store())?;
+    let seen = visible.iter().collect();
+    Ok(Request { top, user, loaded, model, seen, excluded, allowed, rerank, folded })
 }
 
 impl Request {
     /// The first stage: the `wanted` best items by the request's model.
     fn retrieve(&self, wanted: usize) -> Result<Retrieved> {
-        let (model, folded) = (self.loaded.model.as_ref(), self.folded.as_deref());
+        let (model, folded) = (self.model.as_ref(), self.folded.as_deref());
         retrieve(model, folded, self.user, &self.seen, wanted, self.allowed.as_ref(), &self.excluded)
     }
 
@@ -98,12 +103,13 @@ impl Request {
 /// (filters pushed down, exact); any other scores every item. With RERANK, the model's best `c` items
 /// are ordered by model `f`'s scores, which the rows then carry.
 ///
-/// A user with no training interactions gives a model nothing to score from: such a user gets the
-/// most popular items (by users, held-out interactions included) under the same filter and
-/// exclusions, with a notice saying so. Without USING, a notice names the model that answered.
+/// A user with no training interactions gives most models nothing to score from (a model that places
+/// users from their tags scores one with tags): such a user gets the most popular items (by users,
+/// held-out interactions included) under the same filter and exclusions, with a notice saying so.
+/// Without USING, a notice names the model that answered.
 pub(super) fn recommend(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
     let r = request(ctx, q)?;
-    let mut set = if r.seen.is_empty() {
+    let mut set = if !r.model.scores_user(r.user, &r.seen) {
         let mut set = live_rows(ctx.store(), Side::Item, r.top, |wanted| r.popular(ctx.store(), wanted))?;
         set.push_notice(format!(
             "user {} has no training interactions, so no model can score items for it: these are the most \
@@ -116,7 +122,7 @@ pub(super) fn recommend(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
             None => live_rows(ctx.store(), Side::Item, r.top, |wanted| Ok(r.retrieve(wanted)?.items))?,
             Some((candidates, fine)) => {
                 let retrieved = r.retrieve(*candidates)?;
-                let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;
+                let ranked = rerank(fine.serving(ctx.store())?.as_ref(), r.user, &r.seen, &retrieved.items)?;
                 live_rows(ctx.store(), Side::Item, r.top, |_| Ok(ranked.clone()))?
             }
         }
@@ -153,7 +159,7 @@ pub(super) fn explain(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
     properties.push(("folded_in_items", format!("{folded} (searched beside the index)")));
     if let Some((_, fine)) = &r.rerank {
         let at = Instant::now();
-        let ranked = rerank(fine.model.as_ref(), r.user, &r.seen, &retrieved.items)?;
+        let ranked = rerank(fine.serving(ctx.store())?.as_ref(), r.user, &r.seen, &retrieved.items)?;
         let rerank_time = at.elapsed();
         properties.extend([
             ("rerank_model", format!("{} ({})", fine.record.name, fine.record.algorithm)),

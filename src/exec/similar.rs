@@ -121,7 +121,8 @@ impl Request {
 /// `bits − 2 · distance` between codes. Models that rank by a full pass have item similarities only.
 pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
     let r = request(ctx, q)?;
-    let mut set = match r.loaded.model.binary() {
+    let model = r.loaded.serving(ctx.store())?;
+    let mut set = match model.binary() {
         Some(codes) => {
             let (index, code) = r.space(ctx, codes.as_ref())?;
             r.search(ctx, codes.as_ref(), index, &code)?.0
@@ -129,7 +130,7 @@ pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
         None if r.side == Side::User => {
             let seen: Vec<u32> = ctx.store().user_items(r.id)?.1.iter().collect();
             let mut scores = Vec::new();
-            if r.loaded.model.similar_users(r.id, &seen, &mut scores).is_err() {
+            if model.similar_users(r.id, &seen, &mut scores).is_err() {
                 let message = format!(
                     "SIMILAR USER needs a model with user codes; '{}' ({}) has none",
                     r.loaded.record.name, r.loaded.record.algorithm
@@ -142,8 +143,8 @@ pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
             })?
         }
         None => {
-            let mut scores = vec![0.0f32; r.loaded.model.n_items() as usize];
-            r.loaded.model.similar_items(r.id, &mut scores)?;
+            let mut scores = vec![0.0f32; model.n_items() as usize];
+            model.similar_items(r.id, &mut scores)?;
             let keep = |i| i != r.id && r.allowed.as_ref().is_none_or(|f| f.contains(i));
             ranked(ctx.store(), &scores, r.top, keep)?
         }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use recodb_storage::rkyv::{self, rancor};
 use recodb_storage::{read_archive, Store, WriteTxn};
 
@@ -52,14 +52,33 @@ pub struct Loaded {
     /// The record it was loaded from.
     pub record: ModelRecord,
     /// The model.
-    pub model: Box<dyn Model>,
+    pub model: Arc<dyn Model>,
     /// Items folded in since training (models with binary codes).
     folded: FoldedCache,
+    /// The model extended to the entities added since training, with the data version it is for
+    /// (models that place entities from their tags).
+    extended: Mutex<Option<(u64, Arc<dyn Model>)>>,
 }
 
 impl Loaded {
     fn new(record: ModelRecord, model: Box<dyn Model>) -> Loaded {
-        Loaded { record, model, folded: FoldedCache::default() }
+        Loaded { record, model: Arc::from(model), folded: FoldedCache::default(), extended: Mutex::default() }
+    }
+
+    /// The model as it serves the store's current data: for a model that places entities from their
+    /// tags, extended to the users and items added since training (built once per data version);
+    /// otherwise the model itself.
+    pub fn serving(&self, store: &Store) -> Result<Arc<dyn Model>> {
+        let Some(from_tags) = self.model.tag_placement() else { return Ok(Arc::clone(&self.model)) };
+        let mut extended = self.extended.lock();
+        let version = store.data_version()?;
+        if let Some((_, model)) = extended.as_ref().filter(|(v, _)| *v == version) {
+            return Ok(Arc::clone(model));
+        }
+        let tags = store.tags_now()?;
+        let model: Arc<dyn Model> = Arc::from(from_tags.extended(&tags));
+        *extended = Some((tags.data_version, Arc::clone(&model)));
+        Ok(model)
     }
 
     /// The items that arrived after training, with codes folded in for the store's current data

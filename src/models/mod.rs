@@ -25,7 +25,7 @@ pub mod twotower;
 pub(crate) mod testing;
 
 use recodb_storage::hamming::HammingIndex;
-use recodb_storage::Snapshot;
+use recodb_storage::{Snapshot, TagSnapshot};
 
 pub use blobs::{Blob, Blobs};
 pub use params::{Param, Params};
@@ -93,6 +93,20 @@ pub trait Model: Send + Sync {
         None
     }
 
+    /// Whether `user`, whose visible items are `seen`, can be scored at all: by default when it has
+    /// visible items (RECOMMEND serves any other user the most popular items). A model that places
+    /// users from their tags also scores a user with tags and no items.
+    fn scores_user(&self, _user: u32, seen: &[u32]) -> bool {
+        !seen.is_empty()
+    }
+
+    /// For a model that places users and items from their tags: how it extends itself to the users
+    /// and items added since training. `None` (the default) for a model that cannot;
+    /// [`catalog::Loaded::serving`] keeps the extension for each data version.
+    fn tag_placement(&self) -> Option<&dyn FromTags> {
+        None
+    }
+
     /// Properties of the model that DESCRIBE MODEL adds to its own, as `(name, value)` rows (e.g. how
     /// many entities a feature model serves from their tags alone). None by default.
     fn properties(&self) -> Vec<(&'static str, String)> {
@@ -155,6 +169,14 @@ pub trait BinaryCodes {
     fn similarity(&self, _query: Similarity<'_>, _ids: &[u32], _out: &mut [f32]) -> Result<()> {
         Err(Error::unsupported("these codes have no finer similarity to re-rank with"))
     }
+}
+
+/// A model that places users and items from their tags (see [`Model::tag_placement`]).
+pub trait FromTags {
+    /// The model extended to the users and items the store has now beyond those it knew at training,
+    /// placed from their tag ids in `tags` (rows by id; the entities known at training keep their
+    /// trained points).
+    fn extended(&self, tags: &TagSnapshot) -> Box<dyn Model>;
 }
 
 /// What a SIMILAR asks the similarity to.

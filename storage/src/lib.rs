@@ -36,6 +36,6 @@ pub use rkyv;
 pub use roaring::RoaringBitmap;
 pub use row::{PairAttrs, Row, DEFAULT_WEIGHT, NO_TIME};
 pub use side::Side;
-pub use snapshot::{Snapshot, SnapshotPart, TagRows};
+pub use snapshot::{Snapshot, SnapshotPart, TagRows, TagSnapshot};
 pub use store::Store;
 pub use write::WriteTxn;

@@ -67,6 +67,17 @@ impl TagRows {
     }
 }
 
+/// Every user's and item's tag ids at one data version (see [`Store::tags_now`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagSnapshot {
+    /// The data version they were read at.
+    pub data_version: u64,
+    /// Users' tag ids, one row per user id below the id bound.
+    pub users: TagRows,
+    /// Items' tag ids, one row per item id below the id bound.
+    pub items: TagRows,
+}
+
 /// Which interactions a snapshot holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapshotPart {
@@ -153,6 +164,17 @@ impl Store {
         let user_tags = self.tag_rows(Side::User, n_users)?;
         let item_tags = self.tag_rows(Side::Item, n_items)?;
         Ok(Snapshot { n_users, n_items, indptr, indices, weights, data_version, user_tags, item_tags })
+    }
+
+    /// The tag ids of every user and item now, read in one consistent view, with the data version
+    /// they belong to: what a model that serves entities from their tags needs of the store's current
+    /// state (interactions are not read).
+    pub fn tags_now(&self) -> Result<TagSnapshot> {
+        let _consistent = self.consistent();
+        let data_version = read_meta_u64(&self.engine, meta::DATA_VERSION)?;
+        let users = self.tag_rows(Side::User, read_next_id(&self.engine, Side::User)?)?;
+        let items = self.tag_rows(Side::Item, read_next_id(&self.engine, Side::Item)?)?;
+        Ok(TagSnapshot { data_version, users, items })
     }
 
     /// The tags of every entity of `side` below `bound`, read in id order (the caller holds the

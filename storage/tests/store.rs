@@ -185,6 +185,13 @@ fn tags_keep_a_bitmap_per_tag() {
         store.tags(Side::Item).expect("read"),
         vec![("genre:Comedy".to_string(), 2), ("genre:Drama".to_string(), 1)]
     );
+    let now = store.tags_now().expect("read");
+    assert_eq!(now.data_version, store.data_version().expect("read"));
+    let (i10, i11) = (id(&store, Side::Item, 10), id(&store, Side::Item, 11));
+    assert_eq!((now.items.row(i10).len(), now.items.row(i11).len()), (1, 2));
+    assert_eq!(now.items.row(i10), &now.items.row(i11)[..1], "the same tag id for genre:Comedy");
+    assert!(now.users.row(id(&store, Side::User, 1)).is_empty());
+    assert_eq!(now.items.indptr.len(), store.id_bound(Side::Item).expect("read") as usize + 1);
 }
 
 #[test]

@@ -65,11 +65,18 @@ impl Parser<'_> {
         Ok(StatementKind::Explain(query))
     }
 
-    /// `EVALUATE name [RERANK m USING name] [AGAINST 'path' [FORMAT name]] [AT k1, k2, ...] [WITH (...)]`,
-    /// after `EVALUATE`.
+    /// `EVALUATE name [RERANK m USING name] [COLD ITEMS FROM 'path'] [AGAINST 'path' [FORMAT name]] [AT k1,
+    /// k2, ...] [WITH (...)]`, after `EVALUATE`.
     pub(crate) fn parse_evaluate(&mut self) -> Result<StatementKind> {
         let models = self.parse_comma_list(Self::parse_name)?;
         let rerank = self.parse_rerank()?;
+        let cold_items = if self.next_if_keyword(Keyword::Cold)? {
+            self.expect_keyword(Keyword::Items)?;
+            self.expect_keyword(Keyword::From)?;
+            Some(self.parse_literal(LiteralKind::STRING)?)
+        } else {
+            None
+        };
         let against = if self.next_if_keyword(Keyword::Against)? {
             let path = self.parse_literal(LiteralKind::STRING)?;
             Some(Source { path, format: self.parse_opt_name(Keyword::Format)? })
@@ -82,6 +89,6 @@ impl Parser<'_> {
             Vec::new()
         };
         let options = self.parse_with_options()?;
-        Ok(StatementKind::Evaluate { models, rerank, against, cutoffs, options })
+        Ok(StatementKind::Evaluate { models, rerank, cold_items, against, cutoffs, options })
     }
 }

@@ -32,6 +32,7 @@ fn every_position_that_takes_a_value_takes_a_placeholder() {
         ("SIMILAR ITEM ? TOP ? WHERE TAG = ?", 3),
         ("EVALUATE m AGAINST ? AT ?, ? WITH (y = ?)", 4),
         ("EVALUATE m RERANK ? USING e AT ?", 2),
+        ("EVALUATE m COLD ITEMS FROM ? AGAINST ? AT ?", 3),
         ("EXPLAIN RECOMMEND USER ? TOP ?", 2),
         ("SHOW USERS LIMIT ?", 1),
         ("DESCRIBE ITEM ?", 1),

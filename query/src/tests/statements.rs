@@ -121,6 +121,12 @@ fn evaluate() {
     verified_stmt("EVALUATE m AGAINST ? AT ?, ?");
     verified_stmt("EVALUATE pop, ease, mf AT 10, 20");
     verified_as("evaluate a,b rerank 50 using e", "EVALUATE a, b RERANK 50 USING e");
+    verified_stmt("EVALUATE tt COLD ITEMS FROM 'cold_items.txt'");
+    verified_stmt("EVALUATE tt, pop COLD ITEMS FROM ? AGAINST 'test.tsv' AT 10, 20 WITH (match = 'genre:')");
+    let statement =
+        verified_as("evaluate tt cold items from 'c.txt' at 10", "EVALUATE tt COLD ITEMS FROM 'c.txt' AT 10");
+    let K::Evaluate { cold_items, rerank, against, .. } = statement.kind else { panic!("not an evaluate") };
+    assert_eq!((cold_items, rerank, against), (Some(lit(V::Str("c.txt".into()))), None, None));
 }
 
 #[test]

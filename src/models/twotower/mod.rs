@@ -15,8 +15,10 @@
 //! input, so its point comes from the tower with the id input zeroed (tags only for an item; tags and
 //! history for a user); a user whose items changed since training is run through the user tower with
 //! its current history. [`TwoTowerModel::item_point`] and [`TwoTowerModel::user_point`] give the point
-//! of any tags and history. Items added after training are not scored by a stored model (it does not
-//! read the store when serving); retraining takes them in, tags-only items included.
+//! of any tags and history. Users and items added after training are placed the same way, from the
+//! store's tags: the model is [`FromTags`], and the catalog keeps its extension per data version
+//! ([`crate::models::catalog::Loaded::serving`]). An item added after training without a tag the model
+//! knows carries nothing to place it and scores at the floor (`-inf`).
 
 pub mod inputs;
 pub mod loss;
@@ -25,14 +27,16 @@ pub mod train;
 #[cfg(test)]
 mod tests;
 
-use recodb_storage::{rkyv, Snapshot, TagRows};
+use std::sync::Arc;
+
+use recodb_storage::{rkyv, Snapshot, TagRows, TagSnapshot};
 
 use self::inputs::{Layout, Rows};
 use super::blobs::{encode, Blob, Blobs};
 use super::ccsr::EncoderBlob;
 use super::cml::negative_distances;
 use super::params::Kind;
-use super::{fingerprint, Algorithm, Model, Param, Params};
+use super::{fingerprint, Algorithm, FromTags, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::models::nn::{l2_normalize, Input, Mlp};
 use crate::progress::Progress;
@@ -185,21 +189,39 @@ pub struct TwoTowerBlob {
 /// The name of the blob a twotower model is stored in.
 pub const TWOTOWER_BLOB: &str = "twotower";
 
-/// A trained dual-tower model.
+/// A trained dual-tower model (its trained parts shared between the model and its extensions to later
+/// entities).
 #[derive(Debug, Clone)]
 pub struct TwoTowerModel {
     dim: usize,
-    user_tower: Mlp,
-    item_tower: Mlp,
+    user_tower: Arc<Mlp>,
+    item_tower: Arc<Mlp>,
     user_layout: Layout,
     item_layout: Layout,
+    user_tags: Arc<TagRows>,
+    cold_users: Arc<[u32]>,
+    cold_items: Arc<[u32]>,
+    fingerprints: Arc<[u64]>,
+    users: Arc<[f32]>,
+    items: Arc<[f32]>,
+    item_norms: Arc<[f32]>,
+    late: Late,
+}
+
+/// The users and items added after training, placed from the store's tags (empty for a model as
+/// trained or loaded; see [`FromTags`]).
+#[derive(Debug, Clone, Default)]
+struct Late {
+    /// Every user's tag ids in the store (rows by id; used for the users added after training).
     user_tags: TagRows,
-    cold_users: Vec<u32>,
-    cold_items: Vec<u32>,
-    fingerprints: Vec<u64>,
-    users: Vec<f32>,
+    /// Points of the items from the trained bound on, in id order.
     items: Vec<f32>,
-    item_norms: Vec<f32>,
+    /// Their squared norms.
+    norms: Vec<f32>,
+    /// Those without a tag the model knows (ascending): scored at the floor.
+    untagged: Vec<u32>,
+    /// Users added after training with a tag the model knows.
+    tagged_users: usize,
 }
 
 impl TwoTowerModel {
@@ -213,17 +235,18 @@ impl TwoTowerModel {
         let items = trained.items.into_vec();
         Ok(TwoTowerModel {
             dim: s.dim,
-            item_norms: squared_norms(&items, s.dim),
-            user_tower: trained.user_tower,
-            item_tower: trained.item_tower,
+            item_norms: squared_norms(&items, s.dim).into(),
+            user_tower: Arc::new(trained.user_tower),
+            item_tower: Arc::new(trained.item_tower),
             user_layout,
             item_layout,
-            user_tags: padded(&data.user_tags, data.n_users),
+            user_tags: Arc::new(padded(&data.user_tags, data.n_users)),
             cold_users: (0..data.n_users).filter(|&u| data.row(u).is_empty()).collect(),
             cold_items: (0..data.n_items).filter(|&i| !has_item[i as usize]).collect(),
             fingerprints: (0..data.n_users).map(|u| fingerprint(data.row(u))).collect(),
-            users: trained.users.into_vec(),
-            items,
+            users: trained.users.into_vec().into(),
+            items: items.into(),
+            late: Late::default(),
         })
     }
 
@@ -267,17 +290,18 @@ impl TwoTowerModel {
         }
         Ok(TwoTowerModel {
             dim,
-            user_tower,
-            item_tower,
+            user_tower: Arc::new(user_tower),
+            item_tower: Arc::new(item_tower),
             user_layout,
             item_layout,
-            user_tags: TagRows { n_tags: b.n_user_tags, indptr, indices: b.user_tag_indices },
-            cold_users: b.cold_users,
-            cold_items: b.cold_items,
-            fingerprints: b.fingerprints,
-            item_norms: squared_norms(&b.items, dim),
-            users: b.users,
-            items: b.items,
+            user_tags: Arc::new(TagRows { n_tags: b.n_user_tags, indptr, indices: b.user_tag_indices }),
+            cold_users: b.cold_users.into(),
+            cold_items: b.cold_items.into(),
+            fingerprints: b.fingerprints.into(),
+            item_norms: squared_norms(&b.items, dim).into(),
+            users: b.users.into(),
+            items: b.items.into(),
+            late: Late::default(),
         })
     }
 
@@ -297,9 +321,14 @@ impl TwoTowerModel {
         &self.cold_users
     }
 
-    /// The unit point of item `i` (`None` beyond the items known at training).
+    /// The unit point of item `i` (`None` beyond the items known at training and those added since
+    /// that the model was extended to).
     pub fn item(&self, i: u32) -> Option<&[f32]> {
-        self.items.get(i as usize * self.dim..(i as usize + 1) * self.dim)
+        let i = i as usize;
+        match i.checked_sub(self.item_norms.len()) {
+            None => self.items.get(i * self.dim..(i + 1) * self.dim),
+            Some(late) => self.late.items.get(late * self.dim..(late + 1) * self.dim),
+        }
     }
 
     /// The unit point of an item with tags `tags` (the store's item tag ids) and no trained id: the
@@ -324,22 +353,50 @@ impl TwoTowerModel {
         out.into_vec()
     }
 
+    /// The tags `user` is placed with: its tags at training for a user known then, the store's tags
+    /// of the extension for one added since.
+    fn tags_of_user(&self, user: u32) -> &[u32] {
+        if (user as usize) < self.fingerprints.len() {
+            self.user_tags.row(user)
+        } else {
+            self.late.user_tags.row(user)
+        }
+    }
+
+    /// Whether `user` was trained with interactions (its id input learned).
+    fn has_trained_id(&self, user: u32) -> bool {
+        (user as usize) < self.fingerprints.len() && self.cold_users.binary_search(&user).is_err()
+    }
+
+    /// `−‖point − v‖²` for every item point `v` (trained, then added since), the floor for items added
+    /// since without a known tag.
+    fn distances(&self, point: &[f32], scores: &mut [f32]) {
+        let (trained, late) = scores.split_at_mut(self.item_norms.len().min(scores.len()));
+        negative_distances(point, &self.items, &self.item_norms, trained);
+        negative_distances(point, &self.late.items, &self.late.norms, late);
+        for &i in &self.late.untagged {
+            if let Some(s) = scores.get_mut(i as usize) {
+                *s = f32::NEG_INFINITY;
+            }
+        }
+    }
+
     /// Whether `user`'s items are those it was trained on.
     fn trained(&self, user: u32, seen: &[u32]) -> bool {
         self.fingerprints.get(user as usize).is_some_and(|&f| f == fingerprint(seen))
     }
 
     /// The point `user` is served with: its trained point when its items are unchanged, otherwise the
-    /// user tower over its id (when trained with interactions), its tags at training and `seen`.
+    /// user tower over its id (when trained with interactions), its tags (at training, or in the store
+    /// for a user added since, once the model is extended) and `seen`.
     pub fn serving_point(&self, user: u32, seen: &[u32]) -> Vec<f32> {
         if self.trained(user, seen) {
             if let Some(p) = self.users.get(user as usize * self.dim..(user as usize + 1) * self.dim) {
                 return p.to_vec();
             }
         }
-        let known = (user as usize) < self.fingerprints.len();
-        let id = (known && self.cold_users.binary_search(&user).is_err()).then_some(user);
-        self.user_point(id, self.user_tags.row(user), seen)
+        let id = self.has_trained_id(user).then_some(user);
+        self.user_point(id, self.tags_of_user(user), seen)
     }
 }
 
@@ -354,26 +411,73 @@ fn squared_norms(rows: &[f32], dim: usize) -> Vec<f32> {
     rows.chunks_exact(dim.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect()
 }
 
+impl FromTags for TwoTowerModel {
+    /// The items from the trained bound on get points from the item tower over their tags (the id
+    /// input zeroed), in one batch; the users added since are placed at query time from the tags kept.
+    fn extended(&self, tags: &TagSnapshot) -> Box<dyn Model> {
+        let known = |layout: &Layout, row: &[u32]| row.iter().any(|&t| (t as usize) < layout.tags);
+        let first = self.item_norms.len() as u32;
+        let bound = tags.items.indptr.len().saturating_sub(1) as u32;
+        let mut rows = Rows::new();
+        let mut untagged = Vec::new();
+        for item in first..bound {
+            let row = tags.items.row(item);
+            if !known(&self.item_layout, row) {
+                untagged.push(item);
+            }
+            rows.push(&self.item_layout, None, row, &[], &[]);
+        }
+        let items = if bound > first { self.run(&self.item_tower, &rows) } else { Vec::new() };
+        let users_bound = tags.users.indptr.len().saturating_sub(1) as u32;
+        let tagged_users = (self.fingerprints.len() as u32..users_bound)
+            .filter(|&u| known(&self.user_layout, tags.users.row(u)))
+            .count();
+        let late = Late {
+            user_tags: tags.users.clone(),
+            norms: squared_norms(&items, self.dim),
+            items,
+            untagged,
+            tagged_users,
+        };
+        Box::new(TwoTowerModel { late, ..self.clone() })
+    }
+}
+
 impl Model for TwoTowerModel {
     fn n_items(&self) -> u32 {
-        self.item_norms.len() as u32
+        (self.item_norms.len() + self.late.norms.len()) as u32
     }
 
     /// `−‖u − v‖²` for every item point `v`.
     fn score(&self, user: u32, seen: &[u32], scores: &mut [f32]) {
-        negative_distances(&self.serving_point(user, seen), &self.items, &self.item_norms, scores);
+        self.distances(&self.serving_point(user, seen), scores);
     }
 
     fn is_trained(&self, user: u32, seen: &[u32]) -> Option<bool> {
         Some(self.trained(user, seen))
     }
 
+    /// Also a user without items when it was trained with some, or has a tag the model knows.
+    fn scores_user(&self, user: u32, seen: &[u32]) -> bool {
+        let tags = self.tags_of_user(user);
+        !seen.is_empty()
+            || self.has_trained_id(user)
+            || tags.iter().any(|&t| (t as usize) < self.user_layout.tags)
+    }
+
+    fn tag_placement(&self) -> Option<&dyn FromTags> {
+        Some(self)
+    }
+
     /// The entities that had no interaction at training, served from their tags (and, for a user,
-    /// the history it has since).
+    /// the history it has since), and those added after training that are placed from their tags.
     fn properties(&self) -> Vec<(&'static str, String)> {
+        let late_items = self.late.norms.len() - self.late.untagged.len();
         vec![
             ("cold_items_from_tags", self.cold_items.len().to_string()),
             ("cold_users_from_tags", self.cold_users.len().to_string()),
+            ("items_after_training_from_tags", late_items.to_string()),
+            ("users_after_training_from_tags", self.late.tagged_users.to_string()),
         ]
     }
 
@@ -386,10 +490,11 @@ impl Model for TwoTowerModel {
         Ok(())
     }
 
-    /// `−‖v_item − v_j‖²`; an unknown item is similar to nothing (all scores 0).
+    /// `−‖v_item − v_j‖²` (items added since training included once extended); an unknown item is
+    /// similar to nothing (all scores 0).
     fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
         match self.item(item) {
-            Some(v) => negative_distances(v, &self.items, &self.item_norms, scores),
+            Some(v) => self.distances(v, scores),
             None => scores.iter_mut().for_each(|s| *s = 0.0),
         }
         Ok(())
@@ -406,11 +511,11 @@ impl Model for TwoTowerModel {
             item_tower: EncoderBlob::of(&self.item_tower),
             user_tag_indptr: self.user_tags.indptr.iter().map(|&o| o as u64).collect(),
             user_tag_indices: self.user_tags.indices.clone(),
-            cold_users: self.cold_users.clone(),
-            cold_items: self.cold_items.clone(),
-            fingerprints: self.fingerprints.clone(),
-            users: self.users.clone(),
-            items: self.items.clone(),
+            cold_users: self.cold_users.to_vec(),
+            cold_items: self.cold_items.to_vec(),
+            fingerprints: self.fingerprints.to_vec(),
+            users: self.users.to_vec(),
+            items: self.items.to_vec(),
         };
         Ok(vec![encode(TWOTOWER_BLOB, &blob)?])
     }

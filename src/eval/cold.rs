@@ -1,0 +1,206 @@
+//! The item cold-start protocol (`EVALUATE ... COLD ITEMS FROM 'path'`, docs/evaluation.md §8): a list
+//! of items is hidden from training entirely (`TRAIN ... WITH (hold_out_items = 'path')`), every
+//! interaction with them is a test interaction, and each user with such interactions ranks the cold
+//! items only, from its training items (its items minus the cold ones). Beside the models, two
+//! baselines rank the same lists: a seeded random order, and tag match (an item scores the sum, over
+//! its tags, of the user's training items carrying that tag, equal sums in a seeded random order; the
+//! genre-match baseline of `models/twotower.md` C.4 with the `genre:` tags).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use recodb_storage::{Key, Side, Snapshot, Store};
+
+use super::metrics::{user_metrics, Summary};
+use super::protocol::{Metrics, Report};
+use super::test_set::TestUser;
+use crate::error::{Error, Result};
+use crate::models::topk::rank_order;
+use crate::models::{fingerprint, Model};
+
+/// The items of a cold-items file that the database knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColdItems {
+    /// Their ids, ascending, without repeats.
+    pub items: Vec<u32>,
+    /// Keys of the file the database has no item for (left out).
+    pub unknown: usize,
+}
+
+impl ColdItems {
+    /// Reads `path`: one item key per line (an unsigned integer, or text), blank lines skipped.
+    pub fn read(store: &Store, path: &Path) -> Result<ColdItems> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid("the cold items file", "a readable text file", format!("{}: {e}", path.display()))
+        })?;
+        let (mut items, mut unknown) = (Vec::new(), 0);
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match store.id_of(Side::Item, &Key::parse_field(line))? {
+                Some(id) => items.push(id),
+                None => unknown += 1,
+            }
+        }
+        items.sort_unstable();
+        items.dedup();
+        Ok(ColdItems { items, unknown })
+    }
+
+    /// The fingerprint a model trained with these items held out records (`hold_out_fingerprint`).
+    pub fn fingerprint(&self) -> String {
+        format!("{:016x}", fingerprint(&self.items))
+    }
+
+    /// Whether `item` is cold.
+    pub fn contains(&self, item: u32) -> bool {
+        self.items.binary_search(&item).is_ok()
+    }
+}
+
+/// One cold test user: its training items (the cold ones removed) and its cold test items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColdUser {
+    /// The user's id.
+    pub user: u32,
+    /// Its training items, ascending.
+    pub seen: Vec<u32>,
+    /// Its interactions with cold items, ascending.
+    pub tests: Vec<u32>,
+}
+
+/// Every user with an interaction with a cold item in the store (held out or not), or in `file` (a
+/// test file's users), with those items as its tests and its visible items in `train` minus the cold
+/// ones as its training items; in user id order.
+pub fn test_users(
+    store: &Store,
+    cold: &ColdItems,
+    train: &Snapshot,
+    file: &[TestUser],
+) -> Result<Vec<ColdUser>> {
+    let mut tests: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &item in &cold.items {
+        for user in store.neighbours(Side::Item, item)?.unwrap_or_default() {
+            tests.entry(user).or_default().push(item);
+        }
+    }
+    for t in file {
+        let Some(user) = t.user else { continue };
+        let items = t.items.iter().flatten().copied().filter(|&i| cold.contains(i));
+        tests.entry(user).or_default().extend(items);
+    }
+    Ok(tests
+        .into_iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(user, mut items)| {
+            items.sort_unstable();
+            items.dedup();
+            let seen = train.row(user).iter().copied().filter(|&i| !cold.contains(i)).collect();
+            ColdUser { user, seen, tests: items }
+        })
+        .collect())
+}
+
+/// What orders a user's cold items.
+#[derive(Clone, Copy)]
+pub enum Ranker<'a> {
+    /// A model's scores ([`Model::score_items`]; an item it does not know scores `-inf`).
+    Model(&'a dyn Model),
+    /// A random order, seeded by the seed and the user.
+    Random(u64),
+    /// Tag match: `tags[i]` are the (baseline) tags of item `i`, numbered from 0; equal sums in the
+    /// random order of the seed (ties are frequent, and the id order would favour early, popular items).
+    TagMatch(&'a [Vec<u32>], u64),
+}
+
+/// The generator of `user`'s random order under `seed`.
+fn user_rng(seed: u64, user: u32) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(seed ^ u64::from(user).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+impl Ranker<'_> {
+    /// Scores of `cold` for `u`, one per item.
+    fn scores(&self, u: &ColdUser, cold: &[u32]) -> Result<Vec<f32>> {
+        let mut out = vec![0.0f32; cold.len()];
+        match *self {
+            Ranker::Model(model) => model.score_items(u.user, &u.seen, cold, &mut out)?,
+            Ranker::Random(seed) => {
+                let mut rng = user_rng(seed, u.user);
+                out.iter_mut().for_each(|s| *s = rng.random::<f32>());
+            }
+            Ranker::TagMatch(tags, seed) => {
+                let of = |i: u32| tags.get(i as usize).map_or(&[][..], Vec::as_slice);
+                let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
+                for t in u.seen.iter().flat_map(|&i| of(i)) {
+                    *counts.entry(*t).or_default() += 1.0;
+                }
+                // The sums are whole numbers: a share below one of a random draw orders only equal ones.
+                let mut rng = user_rng(seed, u.user);
+                for (s, &i) in out.iter_mut().zip(cold) {
+                    let sum: f32 = of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum();
+                    *s = sum + 0.5 * rng.random::<f32>();
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Evaluates `ranker` on `users` at `cutoffs`: each user's ranking is every cold item, best first
+/// (equal scores in ascending id order), measured with the full protocol's metrics; coverage is
+/// relative to the cold items, and novelty counts the users of `train`.
+pub fn evaluate(
+    ranker: Ranker<'_>,
+    users: &[ColdUser],
+    cold: &ColdItems,
+    train: &Snapshot,
+    cutoffs: &[usize],
+) -> Result<Report> {
+    let mut popularity = vec![0u64; train.n_items as usize];
+    for &i in &train.indices {
+        popularity[i as usize] += 1;
+    }
+    let popularity = |i: u32| popularity.get(i as usize).copied().unwrap_or(0);
+    let n_users = u64::from(train.n_users);
+    let sums = users
+        .par_iter()
+        .try_fold(
+            || vec![Summary::default(); cutoffs.len()],
+            |mut sums, u| {
+                let scores = ranker.scores(u, &cold.items)?;
+                let mut pairs: Vec<(u32, f32)> = cold.items.iter().copied().zip(scores).collect();
+                pairs.sort_unstable_by(rank_order);
+                let ranked: Vec<u32> = pairs.into_iter().map(|p| p.0).collect();
+                for (summary, &k) in sums.iter_mut().zip(cutoffs) {
+                    let m = user_metrics(&ranked, |i| u.tests.binary_search(&i).is_ok(), u.tests.len(), k);
+                    summary.add(&ranked, k, &m, popularity, n_users);
+                }
+                Ok::<_, Error>(sums)
+            },
+        )
+        .try_reduce(
+            || vec![Summary::default(); cutoffs.len()],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y));
+                Ok(a)
+            },
+        )?;
+    let averages = sums.iter().map(|s| s.averages(cold.items.len())).collect();
+    Ok(Report { metrics: Metrics::Full(averages), users: users.len(), users_without_training_data: 0 })
+}
+
+/// The tags of every item below `n_items` whose name starts with `prefix`, numbered in name order: what
+/// the tag-match baseline counts.
+pub fn baseline_tags(store: &Store, prefix: &str, n_items: u32) -> Result<Vec<Vec<u32>>> {
+    let mut tags = vec![Vec::new(); n_items as usize];
+    let names = store.tags(Side::Item)?;
+    for (k, (name, _)) in names.iter().filter(|(name, _)| name.starts_with(prefix)).enumerate() {
+        for item in store.tag_members(Side::Item, name)?.unwrap_or_default() {
+            if let Some(row) = tags.get_mut(item as usize) {
+                row.push(k as u32);
+            }
+        }
+    }
+    Ok(tags)
+}
