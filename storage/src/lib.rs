@@ -17,6 +17,7 @@ mod integrity;
 mod key;
 mod legacy;
 mod migrate;
+pub mod prefetch;
 mod read;
 mod record;
 mod row;

@@ -9,12 +9,12 @@
 //! The inline layout is this table with a copy of the codes beside the arena.
 
 use super::directory::Directory;
-use super::prefetch::{pipelined, prefetch};
 use super::sort::radix_sort_by;
 use super::{MihStats, Probe, ReadScratch, Run, Table};
 use crate::hamming::codes::CodeStore;
 use crate::hamming::cut::Cut;
 use crate::hamming::scan::{Hit, TopK};
+use crate::prefetch::{pipelined, prefetch};
 
 /// One table of the arena layout.
 #[derive(Debug)]

@@ -13,7 +13,7 @@
 
 use std::ops::Range;
 
-use super::prefetch::prefetch;
+use crate::prefetch::prefetch;
 
 /// Substrings up to this length always get a dense offset array.
 const DENSE_BITS: u32 = 16;

@@ -8,11 +8,11 @@
 
 use super::arena::ArenaTable;
 use super::directory::Directory;
-use super::prefetch::{pipelined, prefetch};
 use super::{MihStats, Probe, ReadScratch, Run, Table};
 use crate::hamming::codes::CodeStore;
 use crate::hamming::cut::Cut;
 use crate::hamming::scan::{Hit, TopK};
+use crate::prefetch::{pipelined, prefetch};
 
 /// One table of the inline layout.
 #[derive(Debug)]

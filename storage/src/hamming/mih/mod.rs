@@ -25,7 +25,7 @@
 //!
 //! **Memory access.** The search is bound by memory latency: a query probes hundreds of buckets scattered
 //! over the tables. A round locates its buckets with each directory entry prefetched a few keys ahead, then
-//! the table reads the runs with each prefetched a few runs ahead ([`prefetch`]).
+//! the table reads the runs with each prefetched a few runs ahead ([`crate::prefetch`]).
 //!
 //! **Layouts** ([`Layout`]), one type each behind [`Table`], each with its own loop over a round's runs:
 //! - [`packed`] (the default): the codes' remainders, packed into whole bytes, ids in the first table only;
@@ -38,7 +38,6 @@ mod arena;
 mod directory;
 mod inline;
 mod packed;
-mod prefetch;
 mod sort;
 #[cfg(test)]
 mod tests;
@@ -51,12 +50,12 @@ use self::arena::ArenaTable;
 use self::directory::Directory;
 use self::inline::InlineTable;
 use self::packed::PackedTable;
-use self::prefetch::pipelined;
 use super::codes::CodeStore;
 use super::cut::Cut;
 use super::filter::Filter;
 use super::kernels::Kernel;
 use super::scan::{scan_all, Hit, TopK};
+use crate::prefetch::pipelined;
 
 /// How the buckets of the substring tables are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

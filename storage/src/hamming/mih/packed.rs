@@ -15,13 +15,13 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 use super::directory::Directory;
-use super::prefetch::{pipelined, prefetch};
 use super::sort::radix_sort_by;
 use super::{MihStats, Probe, ReadScratch, Run, Table};
 use crate::hamming::codes::{CodeStore, MAX_BITS};
 use crate::hamming::cut::{Cut, PADDING};
 use crate::hamming::kernels::PackedEntries;
 use crate::hamming::scan::{Hit, TopK};
+use crate::prefetch::{pipelined, prefetch};
 
 /// Words of the longest code, and of the longest remainder.
 const REM_WORDS: usize = (MAX_BITS / 64) as usize;

@@ -1,17 +1,17 @@
-//! Prefetching: how a round overlaps its cache misses.
+//! Prefetching: how a walk over scattered memory overlaps its cache misses.
 //!
-//! A search is bound by memory latency: a query probes hundreds of buckets scattered over the tables, and
-//! each directory entry and each run is a likely miss. Rather than wait on each in turn, a round walks its
-//! list of keys (then of runs) with [`pipelined`], which asks the CPU for the item [`AHEAD`] places on
-//! before reading the current one, so that up to that many misses are in flight at once. Prefetches are
-//! hints: they never change what is read.
+//! A Hamming search is bound by memory latency: a query probes hundreds of buckets scattered over the
+//! tables, and each directory entry and each run is a likely miss; a sparse model's scatter reads one row
+//! per seen item. Rather than wait on each in turn, such a walk goes through its list with [`pipelined`],
+//! which asks the CPU for the item [`AHEAD`] places on before reading the current one, so that up to that
+//! many misses are in flight at once. Prefetches are hints: they never change what is read.
 
 /// Items are prefetched this many ahead of their reading.
 const AHEAD: usize = 8;
 
 /// Asks the CPU to start loading the cache line of `item` (a hint: no effect on results).
 #[inline(always)]
-pub(super) fn prefetch<T>(item: Option<&T>) {
+pub fn prefetch<T>(item: Option<&T>) {
     #[cfg(target_arch = "x86_64")]
     if let Some(item) = item {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -26,7 +26,7 @@ pub(super) fn prefetch<T>(item: Option<&T>) {
 /// Calls `read` on each of `items` in order, after calling `ahead` (which should prefetch what `read`
 /// will touch) on the item [`AHEAD`] places further on, and on the first [`AHEAD`] items up front.
 #[inline(always)]
-pub(super) fn pipelined<T>(items: &[T], mut ahead: impl FnMut(&T), mut read: impl FnMut(&T)) {
+pub fn pipelined<T>(items: &[T], mut ahead: impl FnMut(&T), mut read: impl FnMut(&T)) {
     for item in items.iter().take(AHEAD) {
         ahead(item);
     }
