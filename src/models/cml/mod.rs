@@ -80,7 +80,7 @@ const PARAMETERS: &[Param] = &[
         false,
         "CML+F: pull item points towards a network of their tags, which places items without interactions",
     ),
-    Param::positive("feature_weight", 0.5, "λ_f, weight of the feature loss (features = true)"),
+    Param::positive("feature_weight", 0.1, "λ_f, weight of the feature loss (features = true)"),
     Param::int("feature_hidden", 256, 1, 4096, "width of the tag network's hidden layer (features = true)"),
     Param::seed("seed", 42, "seed of the initial points, the sampling and the projection"),
 ];
