@@ -43,37 +43,49 @@ where
     Ok((name, bytes))
 }
 
+/// How [`Blobs`] reads blob `name`: its bytes, or `None` when the model version has no such blob.
+pub type ReadBlob<'a> = &'a dyn Fn(&str) -> Result<Option<AlignedVec>>;
+
 /// The blobs of one stored model version, read on demand.
 pub struct Blobs<'a> {
-    read: &'a dyn Fn(&str) -> Result<AlignedVec>,
+    read: ReadBlob<'a>,
 }
 
 impl<'a> Blobs<'a> {
-    /// Blobs read by `read(name)`, which fails for a missing blob.
-    pub fn new(read: &'a dyn Fn(&str) -> Result<AlignedVec>) -> Blobs<'a> {
+    /// Blobs read by `read(name)`.
+    pub fn new(read: ReadBlob<'a>) -> Blobs<'a> {
         Blobs { read }
     }
 
-    /// Blob `name` as an archive of `T`: validated (bytecheck), then deserialised.
+    /// Blob `name` as an archive of `T`: validated (bytecheck), then deserialised; a missing blob is a
+    /// corrupt-model error.
     pub fn get<T>(&self, name: &str) -> Result<T>
     where
         T: Archive,
         T::Archived: for<'v> CheckBytes<HighValidator<'v, rancor::Error>>
             + Deserialize<T, HighDeserializer<rancor::Error>>,
     {
-        Ok(read_archive::<T>(&(self.read)(name)?, name)?)
+        self.optional(name)?.ok_or_else(|| Error::corrupt(format!("the model has no blob '{name}'")))
+    }
+
+    /// Blob `name` like [`Blobs::get`], or `None` when the model has no such blob (a part added to a
+    /// model's blobs later, which older versions lack).
+    pub fn optional<T>(&self, name: &str) -> Result<Option<T>>
+    where
+        T: Archive,
+        T::Archived: for<'v> CheckBytes<HighValidator<'v, rancor::Error>>
+            + Deserialize<T, HighDeserializer<rancor::Error>>,
+    {
+        match (self.read)(name)? {
+            Some(bytes) => Ok(Some(read_archive::<T>(&bytes, name)?)),
+            None => Ok(None),
+        }
     }
 }
 
-/// Blobs held in memory (a model just trained, or a test's): a missing name is a corrupt-model error.
-pub fn in_memory(blobs: &[Blob]) -> impl Fn(&str) -> Result<AlignedVec> + '_ {
-    move |name| {
-        blobs
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, bytes)| bytes.clone())
-            .ok_or_else(|| Error::corrupt(format!("the model has no blob '{name}'")))
-    }
+/// Blobs held in memory (a model just trained, or a test's).
+pub fn in_memory(blobs: &[Blob]) -> impl Fn(&str) -> Result<Option<AlignedVec>> + '_ {
+    move |name| Ok(blobs.iter().find(|(n, _)| *n == name).map(|(_, bytes)| bytes.clone()))
 }
 
 /// The code tables the blobs of the binary-code models (`dsiml`, `ccsr`) share, as read back: the

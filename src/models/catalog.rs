@@ -180,11 +180,7 @@ impl Catalog {
         }
         let algo = algorithm(&record.algorithm)?;
         let prefix = blob_prefix(&record.name, record.version);
-        let read = |blob: &str| {
-            store
-                .blob(&format!("{prefix}{blob}"))?
-                .ok_or_else(|| Error::corrupt(format!("model '{name}' has no blob '{blob}'")))
-        };
+        let read = |blob: &str| Ok(store.blob(&format!("{prefix}{blob}"))?);
         let blobs = Blobs::new(&read);
         let format: BlobFormat = blobs.get(FORMAT_BLOB)?;
         if format.version != BLOB_FORMAT {

@@ -32,11 +32,7 @@ pub fn run(store: &Store) -> Result<usize> {
     let mut rewritten = Vec::with_capacity(old.len());
     for (record, names) in old {
         let prefix = blob_prefix(&record.name, record.version);
-        let read = |blob: &str| {
-            store.blob(&format!("{prefix}{blob}"))?.ok_or_else(|| {
-                Error::corrupt(format!("model '{}' (format 1) has no blob '{blob}'", record.name))
-            })
-        };
+        let read = |blob: &str| Ok(store.blob(&format!("{prefix}{blob}"))?);
         let mut blobs = convert(&record, &Blobs::new(&read))?;
         blobs.push(encode(FORMAT_BLOB, &BlobFormat { version: BLOB_FORMAT })?);
         rewritten.push((prefix, names, blobs));

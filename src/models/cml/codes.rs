@@ -90,7 +90,34 @@ impl Codes {
         users: Vec<u64>,
         items: Vec<u64>,
     ) -> Result<Codes> {
-        let store = CodeStore::from_words(projection.bits() as u32, items)?;
+        Codes::indexed(projection, seed, candidates, users, items, &[])
+    }
+
+    /// The codes of a model extended to items added after training: the codes of the `first` trained
+    /// items, then those of the points `late` (row-major, `dim` each) by the same projection, the items
+    /// `absent` left out of the index.
+    pub fn extended(&self, first: usize, late: &[f32], dim: usize, absent: &[u32]) -> Result<Codes> {
+        let words = words_for(self.projection.bits());
+        let trained = self.items.codes().as_words();
+        let mut items = trained[..(first * words).min(trained.len())].to_vec();
+        items.extend(self.projection.codes(late, dim));
+        let projection = self.projection.clone();
+        Codes::indexed(projection, self.seed, self.candidates, self.users.clone(), items, absent)
+    }
+
+    /// Codes with an index over the item codes `items` less the items `absent`.
+    fn indexed(
+        projection: Projection,
+        seed: u64,
+        candidates: usize,
+        users: Vec<u64>,
+        items: Vec<u64>,
+        absent: &[u32],
+    ) -> Result<Codes> {
+        let mut store = CodeStore::from_words(projection.bits() as u32, items)?;
+        for &i in absent {
+            store.remove(i);
+        }
         let items = HammingIndex::build(store, &IndexOptions::default());
         Ok(Codes { projection, seed, candidates, items, users, user_index: OnceLock::new() })
     }

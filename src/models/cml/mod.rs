@@ -17,22 +17,32 @@
 //!
 //! **Fold-in.** A user who arrived or whose items changed after training (another fingerprint) gets a
 //! point by the training's SGD on its point alone, the items fixed ([`train::fold_in`]); both serving
-//! paths serve it. Items that arrived after training are not served until the model is trained again.
+//! paths serve it.
+//!
+//! **Features (CML+F).** With `features = true` a network of the items' tags ([`features`]) is trained
+//! with the points, its feature loss pulling each tagged item's point towards the network's point of
+//! its tags. Items without interactions at training (held out, say) and items added after training get
+//! the network's point of their tags: the model is [`FromTags`], extended per data version like
+//! `twotower`, in both serving paths (the codes of the added items made with the same projection).
+//! Without features, items that arrived after training are not served until the model is trained
+//! again.
 
 pub mod codes;
+pub mod features;
 pub mod train;
 
 use faer::traits::pulp::{Simd, WithSimd};
 use recodb_storage::hamming::HammingIndex;
 use recodb_storage::rkyv;
-use recodb_storage::Snapshot;
+use recodb_storage::{Snapshot, TagSnapshot};
 
 use self::codes::{Codes, Projection};
+use self::features::{CmlFeaturesBlob, Features, TagNet, CML_FEATURES_BLOB};
 use super::blobs::{encode, Blob, Blobs};
 use super::dsiml::codes::words_for;
 use super::factors::dispatch;
 use super::params::Kind;
-use super::{fingerprint, Algorithm, BinaryCodes, Model, Param, Params, Similarity};
+use super::{fingerprint, Algorithm, BinaryCodes, FromTags, Model, Param, Params, Similarity};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -65,6 +75,13 @@ const PARAMETERS: &[Param] = &[
         doc: "length of the sign-random-projection codes (serve = 'codes')",
     },
     Param::int("candidates", 200, 1, 10_000, "Hamming candidates re-ranked by exact distance (codes)"),
+    Param::flag(
+        "features",
+        false,
+        "CML+F: pull item points towards a network of their tags, which places items without interactions",
+    ),
+    Param::positive("feature_weight", 0.1, "λ_f, weight of the feature loss (features = true)"),
+    Param::int("feature_hidden", 256, 1, 4096, "width of the tag network's hidden layer (features = true)"),
     Param::seed("seed", 42, "seed of the initial points, the sampling and the projection"),
 ];
 
@@ -78,6 +95,7 @@ pub(crate) struct Settings {
     learning_rate: f32,
     covariance: f32,
     seed: u64,
+    features: Option<Features>,
 }
 
 /// How a model serves, with the codes' settings.
@@ -98,6 +116,13 @@ impl Settings {
             learning_rate: p.float("learning_rate")? as f32,
             covariance: p.float("covariance")? as f32,
             seed: p.seed("seed")?,
+            features: match p.flag("features")? {
+                true => Some(Features {
+                    weight: p.float("feature_weight")? as f32,
+                    hidden: p.int("feature_hidden")? as usize,
+                }),
+                false => None,
+            },
         };
         let serve = match p.choice("serve")? {
             "codes" => {
@@ -152,11 +177,12 @@ pub struct CmlBlob {
     pub item_codes: Vec<u64>,
 }
 
-/// The name of [`CmlBlob`].
+/// The name of [`CmlBlob`]. A model trained with features also has the blob [`CML_FEATURES_BLOB`].
 pub const CML_BLOB: &str = "cml";
 
 /// A trained CML model: its points, the fingerprints of the trained users' items, the settings fold-in
-/// needs, the items' squared norms, and the codes when it serves by them.
+/// needs, the items' squared norms, the codes when it serves by them, the tag network when trained
+/// with features, and the items added after training that the network placed.
 #[derive(Debug)]
 pub struct CmlModel {
     settings: Settings,
@@ -165,13 +191,26 @@ pub struct CmlModel {
     items: Vec<f32>,
     item_norms: Vec<f32>,
     codes: Option<Codes>,
+    features: Option<TagNet>,
+    late: Late,
+}
+
+/// The items added after training, placed from the store's tags by the tag network, whose points
+/// follow the trained ones (none for a model as trained or loaded; see [`FromTags`]).
+#[derive(Debug, Clone, Default)]
+struct Late {
+    /// How many items follow the trained ones.
+    items: usize,
+    /// Those without a tag the network knows (ascending): their point is the origin, and they score at
+    /// the floor (`-inf`).
+    untagged: Vec<u32>,
 }
 
 impl CmlModel {
     /// Trains on the visible interactions of `data` with the `WITH (...)` parameters `params`.
     pub fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Self> {
         let (settings, serve) = Settings::read(params)?;
-        let (users, items) = train::train(data, &settings, progress)?;
+        let train::Trained { users, items, features } = train::train(data, &settings, progress)?;
         let codes = match serve {
             Serve::Exact => None,
             Serve::Codes { bits, candidates } => {
@@ -180,7 +219,7 @@ impl CmlModel {
             }
         };
         let fingerprints = (0..data.n_users).map(|u| fingerprint(data.row(u))).collect();
-        Ok(CmlModel::new(settings, fingerprints, users, items, codes))
+        Ok(CmlModel::new(settings, fingerprints, users, items, codes, features))
     }
 
     fn new(
@@ -189,9 +228,10 @@ impl CmlModel {
         users: Vec<f32>,
         items: Vec<f32>,
         codes: Option<Codes>,
+        features: Option<TagNet>,
     ) -> Self {
-        let item_norms = items.chunks_exact(settings.dims).map(|v| v.iter().map(|x| x * x).sum()).collect();
-        CmlModel { settings, fingerprints, users, items, item_norms, codes }
+        let item_norms = squared_norms(&items, settings.dims);
+        CmlModel { settings, fingerprints, users, items, item_norms, codes, features, late: Late::default() }
     }
 
     /// A model of given points (`dims` values each, inside the unit ball), every user taken as trained on
@@ -216,6 +256,7 @@ impl CmlModel {
             learning_rate: 0.005,
             covariance: 0.0,
             seed,
+            features: None,
         };
         let codes = match codes {
             Some((bits, candidates)) if (64..=256).contains(&bits) && bits.is_multiple_of(64) => {
@@ -227,11 +268,11 @@ impl CmlModel {
             None => None,
         };
         let fingerprints = vec![fingerprint(&[]); users.len() / dims];
-        Ok(CmlModel::new(settings, fingerprints, users, items, codes))
+        Ok(CmlModel::new(settings, fingerprints, users, items, codes, None))
     }
 
-    /// Rebuilds a model from its blob; a blob that does not validate or disagrees with itself is a
-    /// corrupt-model error.
+    /// Rebuilds a model from its blobs (the features blob only when it was trained with features); a
+    /// blob that does not validate or disagrees with itself is a corrupt-model error.
     pub fn load(blobs: &Blobs<'_>) -> Result<Self> {
         let b: CmlBlob = blobs.get(CML_BLOB)?;
         let corrupt = |what: String| Error::corrupt(format!("corrupt cml model: {what}"));
@@ -262,6 +303,11 @@ impl CmlModel {
         if b.users.iter().chain(&b.items).any(|x| !x.is_finite()) {
             return Err(corrupt("points that are not finite".into()));
         }
+        let n_items = b.items.len() / dims;
+        let features = match blobs.optional::<CmlFeaturesBlob>(CML_FEATURES_BLOB)? {
+            Some(f) => Some(TagNet::from_blob(f, dims, n_items)?),
+            None => None,
+        };
         let settings = Settings {
             dims,
             margin: b.margin,
@@ -270,8 +316,8 @@ impl CmlModel {
             learning_rate: b.learning_rate,
             covariance: b.covariance,
             seed: b.seed,
+            features: features.as_ref().map(TagNet::settings),
         };
-        let n_items = b.items.len() / dims;
         let codes = match b.serve.as_str() {
             "exact" if b.user_codes.is_empty() && b.item_codes.is_empty() => None,
             "codes" => {
@@ -305,7 +351,7 @@ impl CmlModel {
                 return Err(corrupt(format!("serve '{other}' with {} item code words", b.item_codes.len())))
             }
         };
-        Ok(CmlModel::new(settings, b.fingerprints, b.users, b.items, codes))
+        Ok(CmlModel::new(settings, b.fingerprints, b.users, b.items, codes, features))
     }
 
     /// Sets how many Hamming candidates serving by codes re-ranks (at least 1); no effect on a model
@@ -336,10 +382,24 @@ impl CmlModel {
         self.fingerprints.get(user as usize).is_some_and(|&f| f == fingerprint(seen))
     }
 
-    /// The point of item `i`, if the model knows it.
+    /// The point of item `i`, if the model knows it (not an item added after training without a tag
+    /// the tag network knows).
     fn item(&self, i: u32) -> Option<&[f32]> {
         let d = self.settings.dims;
+        if self.late.untagged.binary_search(&i).is_ok() {
+            return None;
+        }
         self.items.get(i as usize * d..(i as usize + 1) * d)
+    }
+
+    /// How many items the model was trained with.
+    fn trained_items(&self) -> usize {
+        self.item_norms.len() - self.late.items
+    }
+
+    /// The tag network, when the model was trained with features.
+    pub fn tag_network(&self) -> Option<&TagNet> {
+        self.features.as_ref()
     }
 
     /// The point that scores `user`, whose items are `seen` (sorted): its trained point when its items
@@ -352,10 +412,61 @@ impl CmlModel {
             }
         }
         let n_items = self.items.len() / d;
-        let known = &seen[..seen.partition_point(|&i| (i as usize) < n_items)];
+        let mut known = seen[..seen.partition_point(|&i| (i as usize) < n_items)].to_vec();
+        known.retain(|i| self.late.untagged.binary_search(i).is_err());
         let mut point = vec![0f32; d];
-        train::fold_in(&self.settings, &self.items, known, &mut point);
+        train::fold_in(&self.settings, &self.items, &known, &mut point);
         point
+    }
+
+    /// `−‖point − v‖²` for every item point `v` into `scores`, the floor for the items added after
+    /// training without a known tag.
+    fn distances(&self, point: &[f32], scores: &mut [f32]) {
+        negative_distances(point, &self.items, &self.item_norms, scores);
+        for &i in &self.late.untagged {
+            if let Some(s) = scores.get_mut(i as usize) {
+                *s = f32::NEG_INFINITY;
+            }
+        }
+    }
+}
+
+/// The squared norm of every `dim`-long row of `rows`.
+fn squared_norms(rows: &[f32], dim: usize) -> Vec<f32> {
+    rows.chunks_exact(dim.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect()
+}
+
+impl FromTags for CmlModel {
+    /// The items from the trained bound on get the tag network's point of their tags (the origin, and
+    /// the floor of scores, for one without a known tag), and with codes the codes of those points;
+    /// users added since are folded in from their items as always.
+    fn extended(&self, tags: &TagSnapshot) -> Box<dyn Model> {
+        let d = self.settings.dims;
+        let first = self.trained_items();
+        let mut items = self.items[..first * d].to_vec();
+        let mut untagged = Vec::new();
+        if let Some(net) = &self.features {
+            let bound = tags.items.indptr.len().saturating_sub(1).max(first) as u32;
+            let late: Vec<u32> = (first as u32..bound).collect();
+            untagged = late.iter().copied().filter(|&i| !net.knows(tags.items.row(i))).collect();
+            items.extend(net.points(late.iter().map(|&i| tags.items.row(i))));
+            for &i in &untagged {
+                items[i as usize * d..(i as usize + 1) * d].iter_mut().for_each(|v| *v = 0.0);
+            }
+        }
+        let late = Late { items: items.len() / d - first, untagged };
+        let late_points = &items[first * d..];
+        let codes = self.codes.as_ref().and_then(|c| c.extended(first, late_points, d, &late.untagged).ok());
+        Box::new(CmlModel {
+            settings: self.settings,
+            fingerprints: self.fingerprints.clone(),
+            users: self.users.clone(),
+            item_norms: squared_norms(&items, d),
+            items,
+            codes,
+            features: self.features.clone(),
+            late,
+        })
     }
 }
 
@@ -433,8 +544,7 @@ impl Model for CmlModel {
     }
 
     fn score(&self, user: u32, seen: &[u32], scores: &mut [f32]) {
-        let point = self.user_point(user, seen);
-        negative_distances(&point, &self.items, &self.item_norms, scores);
+        self.distances(&self.user_point(user, seen), scores);
     }
 
     fn score_items(&self, user: u32, seen: &[u32], items: &[u32], out: &mut [f32]) -> Result<()> {
@@ -451,17 +561,35 @@ impl Model for CmlModel {
         Some(Box::new(Served { model: self, codes }))
     }
 
+    /// With features: items are placed from their tags (see [`FromTags`]).
+    fn tag_placement(&self) -> Option<&dyn FromTags> {
+        self.features.as_ref().map(|_| self as &dyn FromTags)
+    }
+
+    /// With features: the items without interactions at training that the tag network placed, and
+    /// those added after training that it placed.
+    fn properties(&self) -> Vec<(&'static str, String)> {
+        let Some(net) = &self.features else { return Vec::new() };
+        let late = self.late.items - self.late.untagged.len();
+        vec![
+            ("cold_items_from_tags", net.placed().len().to_string()),
+            ("items_after_training_from_tags", late.to_string()),
+        ]
+    }
+
     /// `−‖v_item − v_j‖²`; an unknown item is similar to nothing (all scores 0).
     fn similar_items(&self, item: u32, scores: &mut [f32]) -> Result<()> {
         match self.item(item) {
-            Some(v) => negative_distances(v, &self.items, &self.item_norms, scores),
+            Some(v) => self.distances(v, scores),
             None => scores.iter_mut().for_each(|s| *s = 0.0),
         }
         Ok(())
     }
 
+    /// The trained model's blobs (an extended model's added items are not saved).
     fn blobs(&self) -> Result<Vec<Blob>> {
         let s = &self.settings;
+        let trained = self.trained_items();
         let (serve, code_bits, candidates, projection_seed, user_codes, item_codes) = match &self.codes {
             None => ("exact", 0, 0, projection_seed(s.seed), Vec::new(), Vec::new()),
             Some(c) => (
@@ -470,7 +598,13 @@ impl Model for CmlModel {
                 c.candidates as u32,
                 c.seed,
                 c.users.clone(),
-                c.items.codes().as_words().to_vec(),
+                c.items
+                    .codes()
+                    .as_words()
+                    .iter()
+                    .take(trained * words_for(c.projection.bits()))
+                    .copied()
+                    .collect(),
             ),
         };
         let blob = CmlBlob {
@@ -483,7 +617,7 @@ impl Model for CmlModel {
             seed: s.seed,
             fingerprints: self.fingerprints.clone(),
             users: self.users.clone(),
-            items: self.items.clone(),
+            items: self.items[..trained * s.dims].to_vec(),
             serve: serve.into(),
             code_bits,
             candidates,
@@ -491,7 +625,11 @@ impl Model for CmlModel {
             user_codes,
             item_codes,
         };
-        Ok(vec![encode(CML_BLOB, &blob)?])
+        let mut blobs = vec![encode(CML_BLOB, &blob)?];
+        if let Some(net) = &self.features {
+            blobs.push(encode(CML_FEATURES_BLOB, &net.blob())?);
+        }
+        Ok(blobs)
     }
 }
 
@@ -516,7 +654,9 @@ impl BinaryCodes for Served<'_> {
         self.codes.projection.code(&self.model.user_point(user, seen))
     }
 
-    /// Items that arrived after training are not served until the model is trained again.
+    /// Items that arrived after training are not folded in from their users: a model trained with
+    /// features places those with tags (see [`FromTags`]), and without features they are not served
+    /// until the model is trained again.
     fn fold_in_item(&self, _its_users: &[(u32, &[u32])]) -> Option<Vec<u64>> {
         None
     }
@@ -544,6 +684,9 @@ impl BinaryCodes for Served<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod feature_tests;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,8 @@
 //! Training of `cml`: the WARP-weighted hinge on squared distances by Hogwild SGD over users (the
 //! machinery of [`super::super::hogwild`]), each point projected back into the unit ball after every
-//! step, an optional covariance step per epoch; and the fold-in of one user with the items fixed.
+//! step, an optional covariance step per epoch, with `features` the pull of each drawn positive towards
+//! its tag network's point and that network's fit after each epoch ([`super::features`]); and the
+//! fold-in of one user with the items fixed.
 
 use faer::traits::pulp::{Simd, WithSimd};
 use rand::RngExt;
@@ -11,6 +13,7 @@ use recodb_storage::Snapshot;
 use super::super::factors::{dispatch, load};
 use super::super::fingerprint;
 use super::super::hogwild::{below, blocks, generator, negative, owners, Block, SharedRows};
+use super::features::{Fitting, TagNet, Targets};
 use super::Settings;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -123,7 +126,8 @@ fn rate(s: &Settings, epoch: usize, epochs: usize) -> f32 {
 }
 
 /// One epoch's positives of one block of users: returns the sum of their losses and how many there
-/// were.
+/// were. With `targets` (CML+F), every drawn positive with a target also takes a step of the feature
+/// loss towards it.
 struct Epoch<'a, 'b> {
     block: &'a mut Block<'b>,
     data: &'a Snapshot,
@@ -131,6 +135,7 @@ struct Epoch<'a, 'b> {
     items: &'a SharedRows,
     settings: &'a Settings,
     epoch: usize,
+    targets: Option<&'a Targets>,
 }
 
 impl WithSimd for Epoch<'_, '_> {
@@ -138,7 +143,7 @@ impl WithSimd for Epoch<'_, '_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> (f64, usize) {
-        let Epoch { block, data, owner, items, settings: s, epoch } = self;
+        let Epoch { block, data, owner, items, settings: s, epoch, targets } = self;
         let [start, end] = block.nnz;
         let n_items = data.n_items as usize;
         if start == end || n_items == 0 {
@@ -148,6 +153,7 @@ impl WithSimd for Epoch<'_, '_> {
         let dim = items.dim();
         let (mut pos, mut neg, mut buf) = (vec![0f32; dim], vec![0f32; dim], vec![0f32; dim]);
         let lr = rate(s, epoch, s.epochs);
+        let pull = 2.0 * lr * s.features.map_or(0.0, |f| f.weight);
         let read = |j: u32, to: &mut [f32]| items.read(j, to);
         let (mut loss, mut steps) = (0f64, 0usize);
         for _ in start..end {
@@ -169,12 +175,17 @@ impl WithSimd for Epoch<'_, '_> {
                 &mut neg,
             );
             steps += 1;
-            let Some((k, dk)) = found.hardest.filter(|_| found.impostors > 0) else { continue };
-            let w = warp_weight(n_items, found.impostors, found.drawn);
-            step(user, &mut pos, &mut neg, 2.0 * lr * w, false);
-            items.write(i, &pos);
-            items.write(k, &neg);
-            loss += f64::from(w * (s.margin + dp - dk));
+            let active = found.hardest.filter(|_| found.impostors > 0);
+            if let Some((k, dk)) = active {
+                let w = warp_weight(n_items, found.impostors, found.drawn);
+                step(user, &mut pos, &mut neg, 2.0 * lr * w, false);
+                items.write(k, &neg);
+                loss += f64::from(w * (s.margin + dp - dk));
+            }
+            let pulled = targets.is_some_and(|t| t.pull(i, &mut pos, pull));
+            if active.is_some() || pulled {
+                items.write(i, &pos);
+            }
         }
         (loss, steps)
     }
@@ -222,10 +233,24 @@ pub(super) fn gaussian(rng: &mut Xoshiro256PlusPlus, sigma: f32) -> f32 {
     ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32 * sigma
 }
 
-/// Trains the user and item points of `data` (row-major, `s.dims` per row), reporting each epoch's mean
-/// loss to `progress`.
-pub(super) fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> Result<(Vec<f32>, Vec<f32>)> {
+/// What training produces: the user and item points (row-major, `dims` per row) and, with features,
+/// the tag network.
+pub(super) struct Trained {
+    /// The user points.
+    pub users: Vec<f32>,
+    /// The item points.
+    pub items: Vec<f32>,
+    /// The tag network `f` (CML+F).
+    pub features: Option<TagNet>,
+}
+
+/// Trains the user and item points of `data` (and with `features` the tag network, which then places
+/// the tagged items without interactions), reporting each epoch's mean loss to `progress`; an error
+/// naming `features` when they are asked for and no item has a tag.
+pub(super) fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> Result<Trained> {
     let dim = s.dims;
+    let mut fitting = Fitting::new(data, s.features, dim, s.seed)?;
+    let mut targets: Option<Targets> = None;
     let mut rng = generator(s.seed, u64::MAX, u64::MAX);
     let sigma = 1.0 / (dim as f32).sqrt();
     let mut init = |n: usize| -> Vec<f32> {
@@ -240,8 +265,8 @@ pub(super) fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> R
         let (loss, steps) = blocks(data, dim, &mut users)
             .par_iter_mut()
             .map(|block| {
-                let (owner, items, settings) = (&owner, &items, s);
-                dispatch(Epoch { block, data, owner, items, settings, epoch })
+                let (owner, items, settings, targets) = (&owner, &items, s, targets.as_ref());
+                dispatch(Epoch { block, data, owner, items, settings, epoch, targets })
             })
             .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         if s.covariance > 0.0 {
@@ -250,12 +275,21 @@ pub(super) fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> R
             covariance_step(&mut [&mut users, &mut values], dim, weight);
             items = SharedRows::new(dim, values);
         }
-        let phase = format!("train cml: epochs (loss {:.4})", loss / steps.max(1) as f64);
+        let mut phase = format!("train cml: epochs (loss {:.4}", loss / steps.max(1) as f64);
+        if let Some(f) = fitting.as_mut() {
+            let values = items.into_values();
+            phase.push_str(&format!(", feature loss {:.4}", f.fit(&values)));
+            targets = Some(f.targets(data.n_items as usize));
+            items = SharedRows::new(dim, values);
+        }
+        phase.push(')');
         if !progress.update(&phase, epoch as u64 + 1, s.epochs as u64) {
             return Err(Error::cancelled("training"));
         }
     }
-    Ok((users, items.into_values()))
+    let mut items = items.into_values();
+    let features = fitting.map(|f| f.finish(data, &mut items));
+    Ok(Trained { users, items, features })
 }
 
 /// The fold-in of one user: writes into `user` (`s.dims` long) the point of a user whose items are
@@ -338,6 +372,7 @@ mod tests {
             learning_rate: 0.05,
             covariance: 0.0,
             seed: 3,
+            features: None,
         }
     }
 

@@ -166,10 +166,46 @@ pub fn l2_normalize_backward(y: &Matrix, norms: &[f32], d: &mut Matrix) {
         y.as_slice().chunks_exact(cols).zip(d.as_mut_slice().chunks_exact_mut(cols)).zip(norms)
     {
         if n > 0.0 {
-            let dot: f32 = yr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
-            dr.iter_mut().zip(yr).for_each(|(g, &y)| *g = (*g - y * dot) / n);
+            unit_row_backward(yr, dr, n);
         } else {
             dr.iter_mut().for_each(|g| *g = 0.0);
+        }
+    }
+}
+
+/// The backward pass of one row scaled to unit norm from norm `n` (> 0): `d ← (d − y·(yᵀd)) / n`.
+fn unit_row_backward(y: &[f32], d: &mut [f32], n: f32) {
+    let dot: f32 = y.iter().zip(d.iter()).map(|(a, b)| a * b).sum();
+    d.iter_mut().zip(y).for_each(|(g, &y)| *g = (*g - y * dot) / n);
+}
+
+/// Scales every row of `x` whose L2 norm exceeds 1 back onto the unit sphere (`x ← x / max(‖x‖, 1)`,
+/// the projection onto the unit ball) and returns the rows' norms before, which
+/// [`clip_to_unit_ball_backward`] needs.
+pub fn clip_to_unit_ball(x: &mut Matrix) -> Vec<f32> {
+    let cols = x.cols().max(1);
+    x.as_mut_slice()
+        .chunks_exact_mut(cols)
+        .map(|r| {
+            let norm = r.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 1.0 {
+                r.iter_mut().for_each(|v| *v /= norm);
+            }
+            norm
+        })
+        .collect()
+}
+
+/// Turns `d` (the gradient at the clipped rows `y`) into the gradient at the rows before, given the
+/// norms [`clip_to_unit_ball`] returned: unchanged for a row that was inside the ball, as for
+/// [`l2_normalize`] for one that was scaled.
+pub fn clip_to_unit_ball_backward(y: &Matrix, norms: &[f32], d: &mut Matrix) {
+    let cols = y.cols().max(1);
+    for ((yr, dr), &n) in
+        y.as_slice().chunks_exact(cols).zip(d.as_mut_slice().chunks_exact_mut(cols)).zip(norms)
+    {
+        if n > 1.0 {
+            unit_row_backward(yr, dr, n);
         }
     }
 }
@@ -269,5 +305,29 @@ mod tests {
         check_gradient(&x, &d, loss, "l2 normalisation");
         let mut zero = Matrix::zeros(1, 2);
         assert_eq!(l2_normalize(&mut zero), vec![0.0]);
+    }
+
+    #[test]
+    fn clipping_to_the_unit_ball_backward_matches_finite_differences() {
+        // Rows of norm about 0.5 (inside, left alone) and about 2 (outside, scaled onto the sphere).
+        let mut x = random_matrix(4, 3, 10);
+        for (r, scale) in [0.3f32, 1.5, 0.4, 2.0].into_iter().enumerate() {
+            x.row_mut(r).iter_mut().for_each(|v| *v *= scale);
+        }
+        let c = random_matrix(4, 3, 11);
+        let loss = |x: &Matrix| {
+            let mut y = x.clone();
+            clip_to_unit_ball(&mut y);
+            weighted(&y, &c)
+        };
+        let mut y = x.clone();
+        let norms = clip_to_unit_ball(&mut y);
+        assert!(norms[0] < 1.0 && norms[3] > 1.0, "{norms:?}");
+        assert_eq!(y.row(0), x.row(0), "a row inside the ball is left alone");
+        assert!(y.as_slice().chunks(3).all(|r| r.iter().map(|v| v * v).sum::<f32>() <= 1.0 + 1e-5));
+        let mut d = c.clone();
+        clip_to_unit_ball_backward(&y, &norms, &mut d);
+        assert_eq!(d.row(0), c.row(0));
+        check_gradient(&x, &d, loss, "clip to the unit ball");
     }
 }

@@ -29,6 +29,9 @@ pub mod mlp;
 pub(crate) mod testing;
 
 pub use adam::Adam;
-pub use layers::{l2_normalize, l2_normalize_backward, Activation, Dense, DenseGrad, Input};
+pub use layers::{
+    clip_to_unit_ball, clip_to_unit_ball_backward, l2_normalize, l2_normalize_backward, Activation, Dense,
+    DenseGrad, Input,
+};
 pub use matrix::{gemm, sparse_dense, sparse_t_dense, Matrix, Op, SparseRows};
 pub use mlp::{Grads, Mlp, Tape};
