@@ -83,6 +83,23 @@ fn errors_have_kinds_a_program_can_match() {
 }
 
 #[test]
+fn a_model_with_a_missing_blob_is_refused_naming_the_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let db = Database::open(&path).expect("open");
+        db.execute("INSERT INTERACTION user 1 item 2; TRAIN pop AS favourites;").expect("seed");
+        let names = db.store().blob_names("model/favourites/v1/").expect("names");
+        let weights = names.iter().find(|n| !n.ends_with("format")).expect("a blob beside the format");
+        db.store().write(|txn| txn.delete_blob(weights)).expect("delete the blob");
+    }
+    let db = Database::open(&path).expect("reopen");
+    let err = db.query("RECOMMEND user 1 TOP 1 USING favourites", &[]).expect_err("a damaged model");
+    assert!(matches!(err.kind(), ErrorKind::Corrupt(_)), "{err:?}");
+    assert!(err.message().contains("has no blob") && err.message().contains("model 'favourites'"), "{err}");
+}
+
+#[test]
 fn readers_run_while_a_writer_writes() {
     let db = Arc::new(Database::open_temporary().expect("open"));
     let writer = {

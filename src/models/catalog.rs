@@ -182,14 +182,15 @@ impl Catalog {
         let prefix = blob_prefix(&record.name, record.version);
         let read = |blob: &str| Ok(store.blob(&format!("{prefix}{blob}"))?);
         let blobs = Blobs::new(&read);
-        let format: BlobFormat = blobs.get(FORMAT_BLOB)?;
+        let named = |e: Error| e.in_context(&format!("model '{name}'"));
+        let format: BlobFormat = blobs.get(FORMAT_BLOB).map_err(named)?;
         if format.version != BLOB_FORMAT {
             return Err(Error::unsupported(format!(
                 "model '{name}' is saved in blob format {}; this recodb reads format {BLOB_FORMAT}",
                 format.version
             )));
         }
-        let model = (algo.load)(&blobs)?;
+        let model = (algo.load)(&blobs).map_err(named)?;
         let loaded = Arc::new(Loaded::new(record, model));
         self.cache.write().insert(name.to_string(), Arc::clone(&loaded));
         Ok(loaded)

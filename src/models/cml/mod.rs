@@ -431,8 +431,8 @@ impl CmlModel {
     }
 }
 
-/// The squared norm of every `dim`-long row of `rows`.
-fn squared_norms(rows: &[f32], dim: usize) -> Vec<f32> {
+/// The squared norm of every `dim`-long row of `rows` (the `norms` of [`negative_distances`]).
+pub(crate) fn squared_norms(rows: &[f32], dim: usize) -> Vec<f32> {
     rows.chunks_exact(dim.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect()
 }
 

@@ -34,7 +34,7 @@ use recodb_storage::{rkyv, Snapshot, TagRows, TagSnapshot};
 use self::inputs::{Layout, Rows};
 use super::blobs::{encode, Blob, Blobs};
 use super::ccsr::EncoderBlob;
-use super::cml::negative_distances;
+use super::cml::{negative_distances, squared_norms};
 use super::params::Kind;
 use super::{fingerprint, Algorithm, FromTags, Model, Param, Params};
 use crate::error::{Error, Result};
@@ -404,11 +404,6 @@ impl TwoTowerModel {
 fn padded(tags: &TagRows, n: u32) -> TagRows {
     let rows: Vec<&[u32]> = (0..n).map(|id| tags.row(id)).collect();
     TagRows::from_rows(&rows, tags.n_tags)
-}
-
-/// The squared norm of every `dim`-long row of `rows`.
-fn squared_norms(rows: &[f32], dim: usize) -> Vec<f32> {
-    rows.chunks_exact(dim.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect()
 }
 
 impl FromTags for TwoTowerModel {
