@@ -3,8 +3,11 @@
 //! interaction with them is a test interaction, and each user with such interactions ranks the cold
 //! items only, from its training items (its items minus the cold ones). Beside the models, two
 //! baselines rank the same lists: a seeded random order, and tag match (an item scores the sum, over
-//! its tags, of the user's training items carrying that tag, equal sums in a seeded random order; the
-//! genre-match baseline of `models/twotower.md` C.4 with the `genre:` tags).
+//! its tags, of the user's training items carrying that tag; the genre-match baseline of
+//! `models/twotower.md` C.4 with the `genre:` tags). Equal scores rank in a seeded random order per
+//! user, for every column: ties are frequent (whole-number sums; a model that cannot score an unseen
+//! item ties them all), and the id order would favour the items imported first, often the popular
+//! ones.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -107,11 +110,10 @@ pub fn test_users(
 pub enum Ranker<'a> {
     /// A model's scores ([`Model::score_items`]; an item it does not know scores `-inf`).
     Model(&'a dyn Model),
-    /// A random order, seeded by the seed and the user.
-    Random(u64),
-    /// Tag match: `tags[i]` are the (baseline) tags of item `i`, numbered from 0; equal sums in the
-    /// random order of the seed (ties are frequent, and the id order would favour early, popular items).
-    TagMatch(&'a [Vec<u32>], u64),
+    /// A random order: every item ties, so the seeded order of ties decides.
+    Random,
+    /// Tag match: `tags[i]` are the (baseline) tags of item `i`, numbered from 0.
+    TagMatch(&'a [Vec<u32>]),
 }
 
 /// The generator of `user`'s random order under `seed`.
@@ -125,21 +127,15 @@ impl Ranker<'_> {
         let mut out = vec![0.0f32; cold.len()];
         match *self {
             Ranker::Model(model) => model.score_items(u.user, &u.seen, cold, &mut out)?,
-            Ranker::Random(seed) => {
-                let mut rng = user_rng(seed, u.user);
-                out.iter_mut().for_each(|s| *s = rng.random::<f32>());
-            }
-            Ranker::TagMatch(tags, seed) => {
+            Ranker::Random => {}
+            Ranker::TagMatch(tags) => {
                 let of = |i: u32| tags.get(i as usize).map_or(&[][..], Vec::as_slice);
                 let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
                 for t in u.seen.iter().flat_map(|&i| of(i)) {
                     *counts.entry(*t).or_default() += 1.0;
                 }
-                // The sums are whole numbers: a share below one of a random draw orders only equal ones.
-                let mut rng = user_rng(seed, u.user);
                 for (s, &i) in out.iter_mut().zip(cold) {
-                    let sum: f32 = of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum();
-                    *s = sum + 0.5 * rng.random::<f32>();
+                    *s = of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum();
                 }
             }
         }
@@ -148,14 +144,15 @@ impl Ranker<'_> {
 }
 
 /// Evaluates `ranker` on `users` at `cutoffs`: each user's ranking is every cold item, best first
-/// (equal scores in ascending id order), measured with the full protocol's metrics; coverage is
-/// relative to the cold items, and novelty counts the users of `train`.
+/// (equal scores in the random order of `seed` and the user), measured with the full protocol's
+/// metrics; coverage is relative to the cold items, and novelty counts the users of `train`.
 pub fn evaluate(
     ranker: Ranker<'_>,
     users: &[ColdUser],
     cold: &ColdItems,
     train: &Snapshot,
     cutoffs: &[usize],
+    seed: u64,
 ) -> Result<Report> {
     let mut popularity = vec![0u64; train.n_items as usize];
     for &i in &train.indices {
@@ -169,9 +166,12 @@ pub fn evaluate(
             || vec![Summary::default(); cutoffs.len()],
             |mut sums, u| {
                 let scores = ranker.scores(u, &cold.items)?;
-                let mut pairs: Vec<(u32, f32)> = cold.items.iter().copied().zip(scores).collect();
-                pairs.sort_unstable_by(rank_order);
-                let ranked: Vec<u32> = pairs.into_iter().map(|p| p.0).collect();
+                let mut rng = user_rng(seed, u.user);
+                // (item, score, tie order): ranked by score, then by the drawn tie order.
+                let mut ranked: Vec<(u32, f32, u32)> =
+                    cold.items.iter().zip(scores).map(|(&i, s)| (i, s, rng.random::<u32>())).collect();
+                ranked.sort_unstable_by(|a, b| rank_order(&(a.2, a.1), &(b.2, b.1)));
+                let ranked: Vec<u32> = ranked.into_iter().map(|p| p.0).collect();
                 for (summary, &k) in sums.iter_mut().zip(cutoffs) {
                     let m = user_metrics(&ranked, |i| u.tests.binary_search(&i).is_ok(), u.tests.len(), k);
                     summary.add(&ranked, k, &m, popularity, n_users);

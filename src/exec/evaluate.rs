@@ -281,11 +281,11 @@ fn cold(
     let mut rankers = Vec::with_capacity(loaded.len() + 2);
     let serving = loaded.iter().map(|l| l.serving(ctx.store())).collect::<Result<Vec<_>>>()?;
     rankers.extend(serving.iter().map(|m| cold::Ranker::Model(m.as_ref())));
-    rankers.extend([cold::Ranker::Random(seed), cold::Ranker::TagMatch(&tags, seed)]);
+    rankers.extend([cold::Ranker::Random, cold::Ranker::TagMatch(&tags)]);
     let mut columns = Vec::with_capacity(rankers.len());
     for ranker in rankers {
         let started = Instant::now();
-        let report = cold::evaluate(ranker, &users, &items, &snapshot, cutoffs)?;
+        let report = cold::evaluate(ranker, &users, &items, &snapshot, cutoffs, seed)?;
         let mut figures = figures(&report, cutoffs, Protocol::Full, started.elapsed().as_secs_f64());
         figures.push(("cold_items", None, items.items.len() as f64));
         columns.push(figures);
