@@ -1,4 +1,4 @@
-//! The item cold-start protocol (`EVALUATE ... COLD ITEMS FROM 'path'`, docs/evaluation.md §8): a list
+//! The item cold-start protocol (`EVALUATE ... COLD ITEMS FROM 'path'`, docs/evaluation.md §9b): a list
 //! of items is hidden from training entirely (`TRAIN ... WITH (hold_out_items = 'path')`), every
 //! interaction with them is a test interaction, and each user with such interactions ranks the cold
 //! items only, from its training items (its items minus the cold ones). Beside the models, two
@@ -119,6 +119,26 @@ fn user_rng(seed: u64, user: u32) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed ^ u64::from(user).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// How many of `seen` (a user's training items) carry each tag, by `tags[i]`, the tags of item `i`
+/// (items past its end have none).
+pub(super) fn tag_counts(tags: &[Vec<u32>], seen: &[u32]) -> BTreeMap<u32, f32> {
+    let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
+    for t in seen.iter().flat_map(|&i| tags.get(i as usize).map_or(&[][..], Vec::as_slice)) {
+        *counts.entry(*t).or_default() += 1.0;
+    }
+    counts
+}
+
+/// `sums` (whole numbers) as scores into `out`, each plus a share below one of a draw of `user`'s
+/// generator under `seed`: a larger sum still scores higher, and equal sums end in a seeded random
+/// order.
+pub(super) fn seeded_ties(sums: impl Iterator<Item = f32>, seed: u64, user: u32, out: &mut [f32]) {
+    let mut rng = user_rng(seed, user);
+    for (s, sum) in out.iter_mut().zip(sums) {
+        *s = sum + 0.5 * rng.random::<f32>();
+    }
+}
+
 impl Ranker<'_> {
     /// Scores of `cold` for `u`, one per item.
     fn scores(&self, u: &ColdUser, cold: &[u32]) -> Result<Vec<f32>> {
@@ -130,17 +150,11 @@ impl Ranker<'_> {
                 out.iter_mut().for_each(|s| *s = rng.random::<f32>());
             }
             Ranker::TagMatch(tags, seed) => {
+                let counts = tag_counts(tags, &u.seen);
                 let of = |i: u32| tags.get(i as usize).map_or(&[][..], Vec::as_slice);
-                let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
-                for t in u.seen.iter().flat_map(|&i| of(i)) {
-                    *counts.entry(*t).or_default() += 1.0;
-                }
-                // The sums are whole numbers: a share below one of a random draw orders only equal ones.
-                let mut rng = user_rng(seed, u.user);
-                for (s, &i) in out.iter_mut().zip(cold) {
-                    let sum: f32 = of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum();
-                    *s = sum + 0.5 * rng.random::<f32>();
-                }
+                let sums =
+                    cold.iter().map(|&i| of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum());
+                seeded_ties(sums, seed, u.user, &mut out);
             }
         }
         Ok(out)
@@ -190,17 +204,28 @@ pub fn evaluate(
     Ok(Report { metrics: Metrics::Full(averages), users: users.len(), users_without_training_data: 0 })
 }
 
-/// The tags of every item below `n_items` whose name starts with `prefix`, numbered in name order: what
-/// the tag-match baseline counts.
-pub fn baseline_tags(store: &Store, prefix: &str, n_items: u32) -> Result<Vec<Vec<u32>>> {
-    let mut tags = vec![Vec::new(); n_items as usize];
-    let names = store.tags(Side::Item)?;
-    for (k, (name, _)) in names.iter().filter(|(name, _)| name.starts_with(prefix)).enumerate() {
-        for item in store.tag_members(Side::Item, name)?.unwrap_or_default() {
-            if let Some(row) = tags.get_mut(item as usize) {
-                row.push(k as u32);
+/// The item tags whose names start with a prefix, numbered from 0 in name order, and which items
+/// carry them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemTags {
+    /// The tags' names, in name order: tag `k` is `names[k]`.
+    pub names: Vec<String>,
+    /// The tags (numbers) of every item below the bound asked for, ascending.
+    pub rows: Vec<Vec<u32>>,
+}
+
+/// The tags carried by at least one item whose name starts with `prefix`, with those of every item
+/// below `n_items`: what the tag-match baseline counts, and the tags EVALUATE ... TAGS ranks.
+pub fn item_tags(store: &Store, prefix: &str, n_items: u32) -> Result<ItemTags> {
+    let mut rows = vec![Vec::new(); n_items as usize];
+    let mut names = Vec::new();
+    for (name, _) in store.tags(Side::Item)?.into_iter().filter(|(name, _)| name.starts_with(prefix)) {
+        for item in store.tag_members(Side::Item, &name)?.unwrap_or_default() {
+            if let Some(row) = rows.get_mut(item as usize) {
+                row.push(names.len() as u32);
             }
         }
+        names.push(name);
     }
-    Ok(tags)
+    Ok(ItemTags { names, rows })
 }

@@ -36,7 +36,7 @@ use super::blobs::{encode, Blob, Blobs};
 use super::ccsr::EncoderBlob;
 use super::cml::negative_distances;
 use super::params::Kind;
-use super::{fingerprint, Algorithm, FromTags, Model, Param, Params};
+use super::{fingerprint, Algorithm, FromTags, Model, Param, Params, Similarity, TagPoints};
 use crate::error::{Error, Result};
 use crate::models::nn::{l2_normalize, Input, Mlp};
 use crate::progress::Progress;
@@ -440,6 +440,26 @@ impl FromTags for TwoTowerModel {
             tagged_users,
         };
         Box::new(TwoTowerModel { late, ..self.clone() })
+    }
+
+    /// The item tower over each item tag alone, the id input zeroed (one batch).
+    fn tag_points(&self) -> TagPoints {
+        let mut rows = Rows::new();
+        for t in 0..self.item_layout.tags as u32 {
+            rows.push(&self.item_layout, None, &[t], &[], &[]);
+        }
+        let points = if self.item_layout.tags > 0 { self.run(&self.item_tower, &rows) } else { Vec::new() };
+        TagPoints::new(self.dim, points)
+    }
+
+    /// A user's [`TwoTowerModel::serving_point`]; an item's point, `None` for one added after training
+    /// without a tag the model knows (it scores at the floor).
+    fn point(&self, of: Similarity<'_>) -> Option<Vec<f32>> {
+        match of {
+            Similarity::User(user, seen) => Some(self.serving_point(user, seen)),
+            Similarity::Item(item) if self.late.untagged.binary_search(&item).is_ok() => None,
+            Similarity::Item(item) => self.item(item).map(<[f32]>::to_vec),
+        }
     }
 }
 
