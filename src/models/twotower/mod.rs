@@ -19,6 +19,9 @@
 //! store's tags: the model is [`FromTags`], and the catalog keeps its extension per data version
 //! ([`crate::models::catalog::Loaded::serving`]). An item added after training without a tag the model
 //! knows carries nothing to place it and scores at the floor (`-inf`).
+//!
+//! **Tags** have points too: the item tower over one tag alone, id input zeroed
+//! ([`FromTags::tag_points`]); RECOMMEND TAGS ranks them by distance to a user's or an item's point.
 
 pub mod inputs;
 pub mod loss;
