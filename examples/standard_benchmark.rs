@@ -14,11 +14,17 @@
 //! cargo run --release --example standard_benchmark -- --tags ../shared/data/ml-1m \
 //!     --cold ../shared/data/splits/ml-1m-r4/cold_items.txt \
 //!     "twotower WITH (sampler = 'uniform', item_dropout = 0.5, epochs = 10)"
+//! cargo run --release --example standard_benchmark -- --tags ../shared/data/ml-1m --tag-rec \
+//!     "twotower WITH (epochs = 10)"
 //! ```
 //!
 //! `--cold FILE` runs the item cold-start protocol instead (`docs/evaluation.md`): each model is trained
 //! with `hold_out_items = FILE` and evaluated with `EVALUATE m COLD ITEMS FROM FILE AGAINST test.tsv AT
 //! 10, 20 WITH (match = 'genre:')`, whose random and genre-match baselines the table shows beside it.
+//!
+//! `--tag-rec` (with `--tags`) evaluates tag recommendation instead (`docs/evaluation.md` §9c): each
+//! model is trained on the training file and evaluated with `EVALUATE m TAGS AGAINST test.tsv AT 5, 10`
+//! over every item tag and over the `genre:` tags, beside the most-frequent-tags baseline.
 //!
 //! `--tags DIR` tags the split's users and items from ML-1M's `users.dat` (`gender:`, `age:`,
 //! `occupation:`) and `movies.dat` (`genre:` and the `year:` bucket of the title, see
@@ -70,6 +76,7 @@ fn main() -> ExitCode {
         args.remove(at);
     }
     let balance = args.iter().position(|a| a == "--balance").map(|at| args.remove(at)).is_some();
+    let tag_rec = args.iter().position(|a| a == "--tag-rec").map(|at| args.remove(at)).is_some();
     if let Some(at) = args.iter().position(|a| a == "--data") {
         if at + 1 >= args.len() {
             eprintln!("error: --data needs a directory");
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         if args.is_empty() { ALGORITHMS.iter().map(|a| a.name.to_string()).collect() } else { args };
     let result = match &cold {
         Some(cold) => run_cold(&data, tags.as_deref(), cold, &specs),
+        None if tag_rec => run_tag_rec(&data, tags.as_deref(), &specs),
         None => run(&data, tags.as_deref(), &specs, balance),
     };
     match result {
@@ -123,16 +131,7 @@ fn run_cold(
             &format!("EVALUATE {name} COLD ITEMS FROM ? AGAINST ? AT 10, 20 WITH (match = 'genre:')"),
             &[Value::from(cold.as_str()), Value::from(test.display().to_string())],
         )?;
-        let value = |column: &str, m: &str, k: Option<i64>| {
-            evaluated
-                .rows()
-                .find(|r| {
-                    r.get::<String>("metric").ok().as_deref() == Some(m)
-                        && r.get::<Option<i64>>("k").ok() == Some(k)
-                })
-                .and_then(|r| r.get::<f64>(column).ok())
-                .unwrap_or(f64::NAN)
-        };
+        let value = |column: &str, m: &str, k: Option<i64>| figure(&evaluated, column, m, k);
         println!(
             "| {spec} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {} | {train_s:.2} | {:.2} |",
             value(&name, "ndcg", Some(10)),
@@ -145,6 +144,59 @@ fn run_cold(
             value(&name, "cold_items", None),
             value(&name, "seconds", None),
         );
+    }
+    Ok(())
+}
+
+/// The value of `column` in the row of `metric` at cut-off `k` of an EVALUATE result (NaN if absent).
+fn figure(evaluated: &ResultSet, column: &str, metric: &str, k: Option<i64>) -> f64 {
+    evaluated
+        .rows()
+        .find(|r| {
+            r.get::<String>("metric").ok().as_deref() == Some(metric)
+                && r.get::<Option<i64>>("k").ok() == Some(k)
+        })
+        .and_then(|r| r.get::<f64>(column).ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Tag recommendation (`--tag-rec`): each spec trained on the split's training file (tagged from ML-1M),
+/// then `EVALUATE m TAGS AGAINST test.tsv AT 5, 10` over every item tag and over the `genre:` tags,
+/// beside the most-frequent-tags baseline of the same statement.
+fn run_tag_rec(data: &Path, tags: Option<&Path>, specs: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(dir) = tags else {
+        return Err("--tag-rec needs --tags DIR (ML-1M's users.dat and movies.dat)".into());
+    };
+    let (train, test) = (data.join("train.tsv"), data.join("test.tsv"));
+    let db = Database::open_temporary()?;
+    db.query("IMPORT INTERACTIONS FROM ?", &[Value::from(train.display().to_string())])?;
+    tag_entities(&db, dir)?;
+    println!("| model | tags | Precision@5 | Recall@5 | Recall@10 | frequent tags Precision@5 | Recall@5 | Recall@10 | users | tags ranked | train s | EVALUATE s |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (i, spec) in specs.iter().enumerate() {
+        let name = format!("m{i}");
+        let trained = db.query(&train_statement(spec, &name), &[])?;
+        let train_s = first_float(&trained, "seconds");
+        for prefix in ["", "genre:"] {
+            let evaluated = db.query(
+                &format!("EVALUATE {name} TAGS AGAINST ? AT 5, 10 WITH (match = ?)"),
+                &[Value::from(test.display().to_string()), Value::from(prefix)],
+            )?;
+            let value = |column: &str, m: &str, k: Option<i64>| figure(&evaluated, column, m, k);
+            println!(
+                "| {spec} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {} | {train_s:.2} | {:.2} |",
+                if prefix.is_empty() { "all" } else { prefix },
+                value(&name, "precision", Some(5)),
+                value(&name, "recall", Some(5)),
+                value(&name, "recall", Some(10)),
+                value("frequent_tags", "precision", Some(5)),
+                value("frequent_tags", "recall", Some(5)),
+                value("frequent_tags", "recall", Some(10)),
+                value(&name, "users", None),
+                value(&name, "tags", None),
+                value(&name, "seconds", None),
+            );
+        }
     }
     Ok(())
 }

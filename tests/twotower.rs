@@ -4,13 +4,14 @@
 
 mod common;
 
-use common::{items, run};
+use common::{failure, items, run};
 use recodb::synth::{generate, SynthConfig, SynthData};
-use recodb::{Database, Value};
+use recodb::{Database, ResultSet, Value};
 
 /// 300 users in 4 clusters over 120 items, every user tagged `taste:K` and every item `cluster:K`
-/// (their planted clusters), and a twotower model `tt` trained on them with item-id dropout.
-fn trained() -> (Database, SynthData, tempfile::TempDir) {
+/// (their planted clusters), and a twotower model `tt` trained on them with item-id dropout (after a
+/// holdout of a fifth of each user's interactions when `holdout`).
+fn trained(holdout: bool) -> (Database, SynthData, tempfile::TempDir) {
     let config = SynthConfig {
         users: 300,
         items: 120,
@@ -34,6 +35,9 @@ fn trained() -> (Database, SynthData, tempfile::TempDir) {
         .collect();
     let user_tags = common::write_file(&dir, "user_tags.tsv", &user_tags);
     run(&db, &format!("IMPORT USERS FROM '{}' WITH (header = true)", user_tags.display()));
+    if holdout {
+        run(&db, "SPLIT HOLDOUT 0.2 SEED 5");
+    }
     run(
         &db,
         "TRAIN twotower AS tt WITH (dim = 16, hidden = 32, epochs = 15, batch = 128, learning_rate = 0.01, \
@@ -72,7 +76,7 @@ fn property(db: &Database, name: &str) -> String {
 
 #[test]
 fn entities_added_after_training_are_served_from_their_tags() {
-    let (db, data, dir) = trained();
+    let (db, data, dir) = trained(false);
     assert_eq!(property(&db, "items_after_training_from_tags"), "0");
 
     // A tags-only item of cluster 2, added after training: recommended to that cluster's users far more
@@ -119,4 +123,103 @@ fn entities_added_after_training_are_served_from_their_tags() {
     // The trained model's bound still tells the items that arrived after training apart.
     run(&db, "INSERT INTERACTION USER 'nobody' ITEM 'fresh'");
     assert_eq!(property(&db, "items_after_training"), "1");
+}
+
+/// The value of `column` in the row of `metric` at `k`.
+fn figure(result: &ResultSet, column: &str, name: &str, k: Option<i64>) -> f64 {
+    result
+        .rows()
+        .find(|r| {
+            r.get::<String>("metric").ok().as_deref() == Some(name)
+                && r.get::<Option<i64>>("k").ok() == Some(k)
+        })
+        .and_then(|r| r.get::<f64>(column).ok())
+        .unwrap_or_else(|| panic!("no {name} at {k:?} in {column}"))
+}
+
+/// The `tag` column of a result set.
+fn tags(set: &ResultSet) -> Vec<String> {
+    set.column::<String>("tag").expect("tag column")
+}
+
+#[test]
+fn the_tags_nearest_a_user_are_its_clusters_and_an_item_gets_those_it_lacks() {
+    let (db, data, _dir) = trained(false);
+    // Planted: the cluster tag nearest each user's point is its own cluster's.
+    let own = data
+        .user_cluster
+        .iter()
+        .enumerate()
+        .filter(|&(u, &c)| {
+            tags(&run(&db, &format!("RECOMMEND TAGS FOR USER {u} TOP 1 USING tt")))
+                == [format!("cluster:{c}")]
+        })
+        .count();
+    assert!(own * 10 >= data.user_cluster.len() * 9, "{own} of {} users", data.user_cluster.len());
+    // All four item tags, nearest first, scores (−squared distance) descending; user tags are not
+    // candidates.
+    let all = run(&db, "RECOMMEND TAGS FOR USER 0 TOP 10 USING tt");
+    assert_eq!(tags(&all).len(), 4, "{:?}", tags(&all));
+    assert!(tags(&all).iter().all(|t| t.starts_with("cluster:")));
+    let scores = all.column::<f64>("score").expect("scores");
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores.iter().all(|&s| s <= 0.0), "{scores:?}");
+    // `match` keeps the tags whose names start with it.
+    let c = data.user_cluster[0];
+    let only = run(&db, &format!("RECOMMEND TAGS FOR USER 0 TOP 10 USING tt WITH (match = 'cluster:{c}')"));
+    assert_eq!(tags(&only), [format!("cluster:{c}")]);
+
+    // An item: the tags it lacks, its own left out.
+    let item_cluster = data.item_cluster[0];
+    let lacks = tags(&run(&db, "RECOMMEND TAGS FOR ITEM 0 TOP 10 USING tt"));
+    assert_eq!(lacks.len(), 3, "{lacks:?}");
+    assert!(!lacks.contains(&format!("cluster:{item_cluster}")), "{lacks:?}");
+    // A user added after training with a profile is placed from it; one with nothing to place it gets
+    // the tags carried by the most items, with a notice; without USING, a notice names the model.
+    run(&db, "ADD USER 'newcomer' TAGS ('taste:2')");
+    assert_eq!(tags(&run(&db, "RECOMMEND TAGS FOR USER 'newcomer' TOP 1 USING tt")), ["cluster:2"]);
+    run(&db, "ADD USER 'nobody'");
+    let fallback = run(&db, "RECOMMEND TAGS FOR USER 'nobody' TOP 4 USING tt");
+    assert_eq!(fallback.notices().len(), 1, "{:?}", fallback.notices());
+    let counts = fallback.column::<f64>("score").expect("scores");
+    assert_eq!(counts.iter().sum::<f64>(), data.item_cluster.len() as f64);
+    assert_eq!(run(&db, "RECOMMEND TAGS FOR USER 0 TOP 1").notices().len(), 1);
+    let bound = db.query("RECOMMEND TAGS FOR USER ? TOP ? USING tt", &[Value::from(0i64), Value::from(2i64)]);
+    assert_eq!(bound.expect("bound parameters").len(), 2);
+
+    // Errors: unknown keys, a model without tag points, an unknown option.
+    failure(&db, "RECOMMEND TAGS FOR USER 'ghost' TOP 3 USING tt", "not_found", "'ghost'");
+    failure(&db, "RECOMMEND TAGS FOR ITEM 'ghost' TOP 3 USING tt", "not_found", "'ghost'");
+    run(&db, "TRAIN pop AS p");
+    let error = failure(&db, "RECOMMEND TAGS FOR USER 0 TOP 3 USING p", "unsupported", "p");
+    assert!(error.to_string().contains("'p' (pop) has no tag points"), "{error}");
+    failure(&db, "RECOMMEND TAGS FOR USER 0 TOP 3 USING tt WITH (prefix = 'x')", "not_found", "prefix");
+}
+
+#[test]
+fn evaluate_tags_reports_the_model_beside_the_frequent_tags_baseline() {
+    let (db, _data, _dir) = trained(true);
+    let result = run(&db, "EVALUATE tt TAGS AT 1, 4 WITH (seed = 3)");
+    let value = |column: &str, name: &str, k: Option<i64>| figure(&result, column, name, k);
+    // Every test user's held-out items carry some cluster tag; there are four tags to rank, so at 4
+    // every tag is listed and recall is 1.
+    assert_eq!(value("tt", "users", None), value("frequent_tags", "users", None));
+    assert!(value("tt", "users", None) >= 290.0);
+    assert_eq!(value("tt", "tags", None), 4.0);
+    assert_eq!(value("tt", "users_without_test_tags", None), 0.0);
+    for column in ["tt", "frequent_tags"] {
+        assert!((value(column, "recall", Some(4)) - 1.0).abs() < 1e-9);
+        // A user's test items are mostly of its cluster: the first tag is usually one of theirs.
+        assert!(
+            value(column, "precision", Some(1)) >= 0.8,
+            "{column}: {}",
+            value(column, "precision", Some(1))
+        );
+    }
+    failure(&db, "EVALUATE tt, p TAGS", "not_found", "p");
+    run(&db, "TRAIN pop AS p");
+    failure(&db, "EVALUATE tt, p TAGS", "unsupported", "p");
+    failure(&db, "EVALUATE tt RERANK 10 USING p TAGS", "unsupported", "10");
+    failure(&db, "EVALUATE tt TAGS WITH (negatives = 5)", "not_found", "negatives");
+    let one = run(&db, "EVALUATE tt TAGS AT 2 WITH (match = 'cluster:1')");
+    assert_eq!(figure(&one, "tt", "tags", None), 1.0);
 }

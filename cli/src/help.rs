@@ -41,7 +41,9 @@ const STATEMENTS: &[(&str, &str)] = &[
     (
         "RECOMMEND",
         "RECOMMEND user key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]\n  \
-         filter: TAG = 't' | TAG IN ('t', ...) | ITEM IN (key, ...) | NOT f | f AND f | f OR f | (f)",
+         filter: TAG = 't' | TAG IN ('t', ...) | ITEM IN (key, ...) | NOT f | f AND f | f OR f | (f)\n\
+         RECOMMEND TAGS FOR user|item key TOP n [USING name] [WITH (match = 'genre:')]\n  \
+         (the tags nearest a user, or those an item lacks, by a model that places tags: twotower)",
     ),
     ("SIMILAR", "SIMILAR item|user key TOP n [USING name] [WHERE filter]"),
     ("EXPLAIN", "EXPLAIN RECOMMEND ... | EXPLAIN SIMILAR ...    (the Hamming engine's plan for a model with codes)"),
@@ -50,7 +52,9 @@ const STATEMENTS: &[(&str, &str)] = &[
         "EVALUATE name [RERANK m USING name] [AGAINST 'path' [FORMAT f]] [AT k, ...]\n         \
          [WITH (protocol = 'sampled', negatives = 100)]\n\
          EVALUATE name, ... COLD ITEMS FROM 'path' [AGAINST 'path'] [AT k, ...] [WITH (match = 'genre:', seed = 0)]\n  \
-         (item cold start: the model trained WITH (hold_out_items = 'path'); random and tag_match baselines)",
+         (item cold start: the model trained WITH (hold_out_items = 'path'); random and tag_match baselines)\n\
+         EVALUATE name, ... TAGS [AGAINST 'path'] [AT k, ...] [WITH (match = 'genre:', seed = 0)]\n  \
+         (tag recommendation against the tags of the test items; frequent_tags baseline)",
     ),
     ("EXPORT", "EXPORT RECOMMENDATIONS name TOP n TO 'path'\nEXPORT CODES name USERS|ITEMS TO 'path'"),
     ("SET", "SET durability = 'full' | 'relaxed'"),

@@ -92,18 +92,19 @@ pub enum StatementKind {
     },
     /// `RECOMMEND USER key TOP n ...`
     Recommend(Recommend),
+    /// `RECOMMEND TAGS FOR USER|ITEM key TOP n ...`
+    RecommendTags(RecommendTags),
     /// `SIMILAR ITEM|USER key TOP n ...`
     Similar(Similar),
-    /// `EVALUATE name [, name ...] [RERANK m USING name] [COLD ITEMS FROM 'path'] [AGAINST 'path' [FORMAT
-    /// name]] [AT k1, k2, ...] [WITH (option = value, ...)]`
+    /// `EVALUATE name [, name ...] [RERANK m USING name] [COLD ITEMS FROM 'path' | TAGS] [AGAINST 'path'
+    /// [FORMAT name]] [AT k1, k2, ...] [WITH (option = value, ...)]`
     Evaluate {
         /// The models to evaluate (at least one), side by side.
         models: Vec<Ident>,
         /// `RERANK m USING name`: evaluate the two-stage ranking (the model retrieves, another ranks).
         rerank: Option<Rerank>,
-        /// `COLD ITEMS FROM 'path'`: the item cold-start protocol over the items the file lists (a
-        /// string or `?`).
-        cold_items: Option<Literal>,
+        /// `COLD ITEMS FROM 'path'` or `TAGS`: another protocol than item recommendation.
+        task: Option<EvaluateTask>,
         /// An external test file; the database's holdout when absent.
         against: Option<Source>,
         /// The cut-offs K (unsigned integers or `?`); empty when `AT` is absent.
@@ -179,6 +180,32 @@ pub struct Recommend {
     pub filter: Option<Filter>,
     /// Whether `INCLUDE SEEN` was given (keep items the user already interacted with).
     pub include_seen: bool,
+}
+
+/// `RECOMMEND TAGS FOR USER|ITEM key TOP n [USING name] [WITH (option = value, ...)]`: the tags nearest a
+/// user, or those an item lacks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecommendTags {
+    /// Tags for a user or for an item.
+    pub side: Side,
+    /// The user's or item's key.
+    pub key: Literal,
+    /// How many tags: an unsigned integer or `?`.
+    pub top: Literal,
+    /// The model; the most recently trained one when absent.
+    pub using: Option<Ident>,
+    /// Options (e.g. a tag prefix); empty when `WITH` is absent.
+    pub options: Vec<OptionPair>,
+}
+
+/// What an `EVALUATE` measures besides item recommendation (its default).
+#[derive(Clone, Debug, PartialEq)]
+pub enum EvaluateTask {
+    /// `COLD ITEMS FROM 'path'`: the item cold-start protocol over the items the file lists (a string or
+    /// `?`).
+    ColdItems(Literal),
+    /// `TAGS`: tag recommendation, against the tags of each user's test items.
+    Tags,
 }
 
 /// `RERANK m USING name`: order the first `m` candidates by another model's scores.

@@ -45,6 +45,8 @@ pub enum Keyword {
     Export,
     /// `FALSE`
     False,
+    /// `FOR`
+    For,
     /// `FORMAT`
     Format,
     /// `FROM`
@@ -151,6 +153,7 @@ pub const KEYWORDS: &[&str] = &[
     "EXPLAIN",
     "EXPORT",
     "FALSE",
+    "FOR",
     "FORMAT",
     "FROM",
     "HOLDOUT",
@@ -220,6 +223,7 @@ impl Keyword {
             Keyword::Explain => "EXPLAIN",
             Keyword::Export => "EXPORT",
             Keyword::False => "FALSE",
+            Keyword::For => "FOR",
             Keyword::Format => "FORMAT",
             Keyword::From => "FROM",
             Keyword::Holdout => "HOLDOUT",
@@ -294,6 +298,7 @@ impl Keyword {
             b"EXPLAIN" => Keyword::Explain,
             b"EXPORT" => Keyword::Export,
             b"FALSE" => Keyword::False,
+            b"FOR" => Keyword::For,
             b"FORMAT" => Keyword::Format,
             b"FROM" => Keyword::From,
             b"HOLDOUT" => Keyword::Holdout,

@@ -39,8 +39,8 @@ mod visit;
 mod tests;
 
 pub use ast::{
-    DescribeTarget, Filter, Ident, ImportTarget, Literal, LiteralValue, OptionPair, Query, Recommend, Rerank,
-    ShowObject, Side, Similar, Source, Statement, StatementKind,
+    DescribeTarget, EvaluateTask, Filter, Ident, ImportTarget, Literal, LiteralValue, OptionPair, Query,
+    Recommend, RecommendTags, Rerank, ShowObject, Side, Similar, Source, Statement, StatementKind,
 };
 pub use complete::{completeness, is_complete, Completeness};
 pub use error::{excerpt, ErrorKind, ParseError, END_OF_INPUT};

@@ -9,8 +9,8 @@
 use std::fmt::{self, Display, Formatter, Write};
 
 use crate::ast::{
-    DescribeTarget, Filter, Ident, ImportTarget, Literal, LiteralValue, OptionPair, Query, Recommend, Rerank,
-    ShowObject, Side, Similar, Source, Statement, StatementKind,
+    DescribeTarget, EvaluateTask, Filter, Ident, ImportTarget, Literal, LiteralValue, OptionPair, Query,
+    Recommend, RecommendTags, Rerank, ShowObject, Side, Similar, Source, Statement, StatementKind,
 };
 use crate::keyword::Keyword;
 use crate::token::write_quoted;
@@ -266,6 +266,25 @@ impl Display for Recommend {
     }
 }
 
+/// `RECOMMEND TAGS FOR USER|ITEM key TOP n [USING name] [WITH (option = value, ...)]`
+impl Display for RecommendTags {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "RECOMMEND TAGS FOR {} {} TOP {}", self.side, self.key, self.top)?;
+        write_opt_ident(f, Keyword::Using, &self.using)?;
+        write_options(f, &self.options)
+    }
+}
+
+/// `COLD ITEMS FROM 'path'` or `TAGS`
+impl Display for EvaluateTask {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            EvaluateTask::ColdItems(path) => write!(f, "COLD ITEMS FROM {path}"),
+            EvaluateTask::Tags => f.write_str("TAGS"),
+        }
+    }
+}
+
 /// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter]`
 impl Display for Similar {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -346,15 +365,16 @@ impl Display for StatementKind {
                 Ok(())
             }
             StatementKind::Recommend(recommend) => recommend.fmt(f),
+            StatementKind::RecommendTags(tags) => tags.fmt(f),
             StatementKind::Similar(similar) => similar.fmt(f),
-            StatementKind::Evaluate { models, rerank, cold_items, against, cutoffs, options } => {
+            StatementKind::Evaluate { models, rerank, task, against, cutoffs, options } => {
                 f.write_str("EVALUATE ")?;
                 write_list(f, models)?;
                 if let Some(rerank) = rerank {
                     write!(f, " {rerank}")?;
                 }
-                if let Some(path) = cold_items {
-                    write!(f, " COLD ITEMS FROM {path}")?;
+                if let Some(task) = task {
+                    write!(f, " {task}")?;
                 }
                 if let Some(against) = against {
                     write!(f, " AGAINST {against}")?;

@@ -2,7 +2,8 @@
 
 use crate::ast::StatementKind as K;
 use crate::ast::{
-    DescribeTarget, Filter, Literal, LiteralValue, OptionPair, Query, Recommend, Similar, Statement,
+    DescribeTarget, EvaluateTask, Filter, Literal, LiteralValue, OptionPair, Query, Recommend, Similar,
+    Statement,
 };
 
 /// Visits every literal of a statement, in the order they appear in its text. One macro body serves the
@@ -49,11 +50,16 @@ macro_rules! walk {
                 K::Train { options, .. } => $options(options, f),
                 K::Recommend(recommend) | K::Explain(Query::Recommend(recommend)) => $recommend(recommend, f),
                 K::Similar(similar) | K::Explain(Query::Similar(similar)) => $similar(similar, f),
-                K::Evaluate { rerank, cold_items, against, cutoffs, options, .. } => {
+                K::RecommendTags(tags) => {
+                    f(& $($mut)? tags.key);
+                    f(& $($mut)? tags.top);
+                    $options(& $($mut)? tags.options, f);
+                }
+                K::Evaluate { rerank, task, against, cutoffs, options, .. } => {
                     if let Some(rerank) = rerank {
                         f(& $($mut)? rerank.candidates);
                     }
-                    if let Some(path) = cold_items {
+                    if let Some(EvaluateTask::ColdItems(path)) = task {
                         f(path);
                     }
                     if let Some(source) = against {
@@ -157,6 +163,7 @@ impl Statement {
         matches!(
             self.kind,
             K::Recommend(_)
+                | K::RecommendTags(_)
                 | K::Similar(_)
                 | K::Explain(_)
                 | K::Evaluate { .. }

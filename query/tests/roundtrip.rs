@@ -3,9 +3,9 @@
 
 use proptest::prelude::*;
 use recodb_query::{
-    format_script, parse_script, parse_statement, DescribeTarget, Filter, Ident, ImportTarget, Literal,
-    LiteralValue as V, OptionPair, Query, Recommend, Rerank, ShowObject, Side, Similar, Source, Span,
-    Statement, StatementKind as K,
+    format_script, parse_script, parse_statement, DescribeTarget, EvaluateTask, Filter, Ident, ImportTarget,
+    Literal, LiteralValue as V, OptionPair, Query, Recommend, RecommendTags, Rerank, ShowObject, Side,
+    Similar, Source, Span, Statement, StatementKind as K,
 };
 
 fn lit(value: V) -> Literal {
@@ -160,19 +160,27 @@ fn kind() -> impl Strategy<Value = K> {
             |(algorithm, name, options, background)| K::Train { algorithm, name, options, background }
         ),
         recommend().prop_map(K::Recommend),
+        (side(), key(), count(), prop::option::of(name()), options()).prop_map(
+            |(side, key, top, using, options)| {
+                K::RecommendTags(RecommendTags { side, key, top, using, options })
+            }
+        ),
         similar().prop_map(K::Similar),
         (
             prop::collection::vec(name(), 1..3),
             prop::option::of(rerank()),
-            prop::option::of(string()),
+            prop::option::of(prop_oneof![
+                string().prop_map(EvaluateTask::ColdItems),
+                Just(EvaluateTask::Tags)
+            ]),
             prop::option::of(source),
             prop::collection::vec(count(), 0..3),
             options()
         )
-            .prop_map(|(models, rerank, cold_items, against, cutoffs, options)| K::Evaluate {
+            .prop_map(|(models, rerank, task, against, cutoffs, options)| K::Evaluate {
                 models,
                 rerank,
-                cold_items,
+                task,
                 against,
                 cutoffs,
                 options

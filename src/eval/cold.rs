@@ -1,4 +1,4 @@
-//! The item cold-start protocol (`EVALUATE ... COLD ITEMS FROM 'path'`, docs/evaluation.md §8): a list
+//! The item cold-start protocol (`EVALUATE ... COLD ITEMS FROM 'path'`, docs/evaluation.md §9b): a list
 //! of items is hidden from training entirely (`TRAIN ... WITH (hold_out_items = 'path')`), every
 //! interaction with them is a test interaction, and each user with such interactions ranks the cold
 //! items only, from its training items (its items minus the cold ones). Beside the models, two
@@ -121,6 +121,30 @@ fn user_rng(seed: u64, user: u32) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed ^ u64::from(user).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// How many of `seen` (a user's training items) carry each tag, by `tags[i]`, the tags of item `i`
+/// (items past its end have none).
+pub(super) fn tag_counts(tags: &[Vec<u32>], seen: &[u32]) -> BTreeMap<u32, f32> {
+    let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
+    for t in seen.iter().flat_map(|&i| tags.get(i as usize).map_or(&[][..], Vec::as_slice)) {
+        *counts.entry(*t).or_default() += 1.0;
+    }
+    counts
+}
+
+/// The ids of `scored` (id, score) best first: by score ([`rank_order`]), equal scores in the random
+/// order of `user`'s generator under `seed` rather than by id.
+pub(super) fn ranked_with_seeded_ties(
+    scored: impl Iterator<Item = (u32, f32)>,
+    seed: u64,
+    user: u32,
+) -> Vec<u32> {
+    let mut rng = user_rng(seed, user);
+    // (id, score, tie order): ranked by score, then by the drawn tie order.
+    let mut ranked: Vec<(u32, f32, u32)> = scored.map(|(i, s)| (i, s, rng.random::<u32>())).collect();
+    ranked.sort_unstable_by(|a, b| rank_order(&(a.2, a.1), &(b.2, b.1)));
+    ranked.into_iter().map(|p| p.0).collect()
+}
+
 impl Ranker<'_> {
     /// Scores of `cold` for `u`, one per item.
     fn scores(&self, u: &ColdUser, cold: &[u32]) -> Result<Vec<f32>> {
@@ -129,11 +153,8 @@ impl Ranker<'_> {
             Ranker::Model(model) => model.score_items(u.user, &u.seen, cold, &mut out)?,
             Ranker::Random => {}
             Ranker::TagMatch(tags) => {
+                let counts = tag_counts(tags, &u.seen);
                 let of = |i: u32| tags.get(i as usize).map_or(&[][..], Vec::as_slice);
-                let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
-                for t in u.seen.iter().flat_map(|&i| of(i)) {
-                    *counts.entry(*t).or_default() += 1.0;
-                }
                 for (s, &i) in out.iter_mut().zip(cold) {
                     *s = of(i).iter().map(|t| counts.get(t).copied().unwrap_or(0.0)).sum();
                 }
@@ -166,12 +187,7 @@ pub fn evaluate(
             || vec![Summary::default(); cutoffs.len()],
             |mut sums, u| {
                 let scores = ranker.scores(u, &cold.items)?;
-                let mut rng = user_rng(seed, u.user);
-                // (item, score, tie order): ranked by score, then by the drawn tie order.
-                let mut ranked: Vec<(u32, f32, u32)> =
-                    cold.items.iter().zip(scores).map(|(&i, s)| (i, s, rng.random::<u32>())).collect();
-                ranked.sort_unstable_by(|a, b| rank_order(&(a.2, a.1), &(b.2, b.1)));
-                let ranked: Vec<u32> = ranked.into_iter().map(|p| p.0).collect();
+                let ranked = ranked_with_seeded_ties(cold.items.iter().copied().zip(scores), seed, u.user);
                 for (summary, &k) in sums.iter_mut().zip(cutoffs) {
                     let m = user_metrics(&ranked, |i| u.tests.binary_search(&i).is_ok(), u.tests.len(), k);
                     summary.add(&ranked, k, &m, popularity, n_users);
@@ -190,17 +206,28 @@ pub fn evaluate(
     Ok(Report { metrics: Metrics::Full(averages), users: users.len(), users_without_training_data: 0 })
 }
 
-/// The tags of every item below `n_items` whose name starts with `prefix`, numbered in name order: what
-/// the tag-match baseline counts.
-pub fn baseline_tags(store: &Store, prefix: &str, n_items: u32) -> Result<Vec<Vec<u32>>> {
-    let mut tags = vec![Vec::new(); n_items as usize];
-    let names = store.tags(Side::Item)?;
-    for (k, (name, _)) in names.iter().filter(|(name, _)| name.starts_with(prefix)).enumerate() {
-        for item in store.tag_members(Side::Item, name)?.unwrap_or_default() {
-            if let Some(row) = tags.get_mut(item as usize) {
-                row.push(k as u32);
+/// The item tags whose names start with a prefix, numbered from 0 in name order, and which items
+/// carry them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemTags {
+    /// The tags' names, in name order: tag `k` is `names[k]`.
+    pub names: Vec<String>,
+    /// The tags (numbers) of every item below the bound asked for, ascending.
+    pub rows: Vec<Vec<u32>>,
+}
+
+/// The tags carried by at least one item whose name starts with `prefix`, with those of every item
+/// below `n_items`: what the tag-match baseline counts, and the tags EVALUATE ... TAGS ranks.
+pub fn item_tags(store: &Store, prefix: &str, n_items: u32) -> Result<ItemTags> {
+    let mut rows = vec![Vec::new(); n_items as usize];
+    let mut names = Vec::new();
+    for (name, _) in store.tags(Side::Item)?.into_iter().filter(|(name, _)| name.starts_with(prefix)) {
+        for item in store.tag_members(Side::Item, &name)?.unwrap_or_default() {
+            if let Some(row) = rows.get_mut(item as usize) {
+                row.push(names.len() as u32);
             }
         }
+        names.push(name);
     }
-    Ok(tags)
+    Ok(ItemTags { names, rows })
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use recodb_query::{Ident, Literal, OptionPair, Rerank, Source};
+use recodb_query::{EvaluateTask, Ident, Literal, OptionPair, Rerank, Source};
 use recodb_storage::{Side, Snapshot};
 
 use super::bind::{shown, BoundOption};
@@ -33,41 +33,53 @@ pub(super) const DEFAULT_NEGATIVES: usize = 100;
 /// The options `EVALUATE ... WITH (...)` takes.
 const OPTIONS: [&str; 3] = ["protocol", "negatives", "seed"];
 
-/// The options `EVALUATE ... COLD ITEMS FROM ... WITH (...)` takes.
-const COLD_OPTIONS: [&str; 2] = ["seed", "match"];
+/// The options `EVALUATE ... COLD ITEMS FROM ... WITH (...)` and `EVALUATE ... TAGS WITH (...)` take.
+pub(super) const SEED_AND_MATCH: [&str; 2] = ["seed", "match"];
 
-/// What an EVALUATE tests against: `COLD ITEMS FROM 'path'` and `AGAINST 'path' [FORMAT f]`.
+/// What an EVALUATE tests against: `COLD ITEMS FROM 'path'` or `TAGS`, and `AGAINST 'path' [FORMAT f]`.
 #[derive(Clone, Copy)]
 pub(super) struct Sources<'a> {
-    /// The file of cold items, for the item cold-start protocol.
-    pub cold_items: Option<&'a Literal>,
+    /// Another protocol than item recommendation: item cold start, or tag recommendation.
+    pub task: Option<&'a EvaluateTask>,
     /// A test file.
     pub against: Option<&'a Source>,
 }
 
-/// The random baseline's seed and the tag-match baseline's tag prefix that `WITH (seed = s, match =
-/// 'genre:')` give the cold-start protocol (0 and every tag by default).
-fn cold_options(options: &[BoundOption]) -> Result<(u64, String)> {
+/// The random seed and the tag prefix that `WITH (seed = s, match = 'genre:')` give (0 and every tag
+/// by default), for `statement`, which accepts the options `names` (of [`SEED_AND_MATCH`]); any other
+/// option is a not-found error at its name.
+pub(super) fn seed_and_match(
+    options: &[BoundOption],
+    statement: &str,
+    names: &[&'static str],
+) -> Result<(u64, String)> {
     let (mut seed, mut prefix) = (0u64, String::new());
     for o in options {
         let bad =
             |expected: &str| Error::invalid(o.name.as_str(), expected, shown(&o.value)).at(o.value_span);
-        match o.name.to_ascii_lowercase().as_str() {
-            "seed" => {
+        let name = o.name.to_ascii_lowercase();
+        match name.as_str() {
+            "seed" if names.contains(&"seed") => {
                 seed = o
                     .value
                     .as_i64()
                     .and_then(|s| u64::try_from(s).ok())
                     .ok_or_else(|| bad("an integer of zero or more"))?
             }
-            "match" => {
+            "match" if names.contains(&"match") => {
                 prefix = o.value.as_str().ok_or_else(|| bad("a tag prefix, e.g. 'genre:'"))?.to_string()
             }
             _ => {
-                let message = format!("unknown EVALUATE ... COLD ITEMS option '{}'", o.name);
-                let hint = format!("options: {}", COLD_OPTIONS.join(", "));
-                return Err(Error::not_found(Object::Option, o.name.as_str(), message, COLD_OPTIONS, &hint)
-                    .at(o.name_span));
+                let message = format!("unknown {statement} option '{}'", o.name);
+                let hint = format!("options: {}", names.join(", "));
+                return Err(Error::not_found(
+                    Object::Option,
+                    o.name.as_str(),
+                    message,
+                    names.iter().copied(),
+                    &hint,
+                )
+                .at(o.name_span));
             }
         }
     }
@@ -128,7 +140,8 @@ fn protocol(options: &[BoundOption]) -> Result<Protocol> {
 /// `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row. With RERANK each list is a
 /// model's best `m` items ordered by model `f` (full ranking only). Notices say when a model was
 /// trained before the current split, or when a test file overlaps the training data. With COLD ITEMS,
-/// the item cold-start protocol (see [`cold`]).
+/// the item cold-start protocol (see [`cold`]); with TAGS, tag recommendation (see
+/// [`super::tags::evaluate`]).
 pub(super) fn evaluate(
     ctx: &Context<'_>,
     models: &[Ident],
@@ -157,12 +170,16 @@ pub(super) fn evaluate(
             return Err(Error::invalid("the models of EVALUATE", "each named once", twice).at(model.span));
         }
     }
-    if let Some(path) = sources.cold_items {
+    if let Some(task) = sources.task {
         if let Some(r) = rerank {
-            let message = "EVALUATE ... COLD ITEMS ranks the cold items by each model alone, without RERANK";
+            let message =
+                format!("EVALUATE ... {} ranks by each model alone, without RERANK", task_name(task));
             return Err(Error::unsupported(message).at(r.candidates.span));
         }
-        return cold(ctx, models, path, against, &cutoffs, &bound);
+        return match task {
+            EvaluateTask::ColdItems(path) => cold(ctx, models, path, against, &cutoffs, &bound),
+            EvaluateTask::Tags => super::tags::evaluate(ctx, models, against, &cutoffs, &bound),
+        };
     }
     let protocol = protocol(&bound)?;
     let loaded = models.iter().map(|m| ctx.model(m)).collect::<Result<Vec<_>>>()?;
@@ -222,8 +239,16 @@ pub(super) fn evaluate(
     Ok(table(&value_columns, &columns).with_notices(notices))
 }
 
+/// The statement's name for a task, in errors.
+fn task_name(task: &EvaluateTask) -> &'static str {
+    match task {
+        EvaluateTask::ColdItems(_) => "COLD ITEMS",
+        EvaluateTask::Tags => "TAGS",
+    }
+}
+
 /// The rows of `test` file `source`, mapped onto the database's ids.
-fn test_file(ctx: &Context<'_>, source: &Source) -> Result<Vec<TestUser>> {
+pub(super) fn test_file(ctx: &Context<'_>, source: &Source) -> Result<Vec<TestUser>> {
     let file = ctx.bind.text(&source.path, "the test file path")?;
     let format = source.format.as_ref().map(|f| f.value.as_str());
     let spec = ImportSpec::new(Path::new(&file), Target::Interactions, format, &[]).at(source.path.span)?;
@@ -231,7 +256,10 @@ fn test_file(ctx: &Context<'_>, source: &Source) -> Result<Vec<TestUser>> {
 }
 
 /// The result of an EVALUATE: `metric`, `k`, then one column of figures per name of `value_columns`.
-fn table(value_columns: &[&str], columns: &[Vec<(&'static str, Option<usize>, f64)>]) -> ResultSet {
+pub(super) fn table(
+    value_columns: &[&str],
+    columns: &[Vec<(&'static str, Option<usize>, f64)>],
+) -> ResultSet {
     let mut header = vec![("metric", ColumnType::Text), ("k", ColumnType::Int)];
     header.extend(value_columns.iter().map(|name| (*name, ColumnType::Float)));
     let mut set = ResultSet::new(&header);
@@ -258,7 +286,7 @@ fn cold(
     cutoffs: &[usize],
     options: &[BoundOption],
 ) -> Result<ResultSet> {
-    let (seed, prefix) = cold_options(options)?;
+    let (seed, prefix) = seed_and_match(options, "EVALUATE ... COLD ITEMS", &SEED_AND_MATCH)?;
     let file = ctx.bind.text(path, "the cold items file path")?;
     let items = ColdItems::read(ctx.store(), Path::new(&file)).at(path.span)?;
     let loaded = models.iter().map(|m| ctx.model(m)).collect::<Result<Vec<_>>>()?;
@@ -277,7 +305,7 @@ fn cold(
     let extra = against.map(|source| test_file(ctx, source)).transpose()?.unwrap_or_default();
     let snapshot = ctx.snapshot()?;
     let users = cold::test_users(ctx.store(), &items, &snapshot, &extra)?;
-    let tags = cold::baseline_tags(ctx.store(), &prefix, snapshot.n_items)?;
+    let tags = cold::item_tags(ctx.store(), &prefix, snapshot.n_items)?.rows;
     let mut rankers = Vec::with_capacity(loaded.len() + 2);
     let serving = loaded.iter().map(|l| l.serving(ctx.store())).collect::<Result<Vec<_>>>()?;
     rankers.extend(serving.iter().map(|m| cold::Ranker::Model(m.as_ref())));
@@ -344,7 +372,7 @@ fn figures(
 
 /// A notice when `model` was trained before the split in force was made: it has seen the
 /// interactions that are now held out, so its figures flatter it.
-fn trained_before_split(ctx: &Context<'_>, model: &Loaded) -> Result<Option<String>> {
+pub(super) fn trained_before_split(ctx: &Context<'_>, model: &Loaded) -> Result<Option<String>> {
     let made_at = split::current(ctx.store())?.and_then(|s| s.data_version);
     let record = &model.record;
     Ok(made_at.filter(|&version| record.data_version < version).map(|_| {

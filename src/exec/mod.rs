@@ -23,6 +23,7 @@ mod set;
 mod show;
 mod similar;
 mod split;
+mod tags;
 
 use recodb_query::{DescribeTarget, ShowObject, Statement, StatementKind};
 use recodb_storage::Side;
@@ -95,11 +96,12 @@ fn dispatch(ctx: &Context<'_>, kind: &StatementKind) -> Result<ResultSet> {
         }
         StatementKind::DropModel { name } => model::drop_model(ctx, name),
         StatementKind::Recommend(q) => recommend::recommend(ctx, q),
+        StatementKind::RecommendTags(q) => tags::recommend(ctx, q),
         StatementKind::Similar(q) => similar::similar(ctx, q),
         StatementKind::Explain(recodb_query::Query::Recommend(q)) => recommend::explain(ctx, q),
         StatementKind::Explain(recodb_query::Query::Similar(q)) => similar::explain(ctx, q),
-        StatementKind::Evaluate { models, rerank, cold_items, against, cutoffs, options } => {
-            let sources = evaluate::Sources { cold_items: cold_items.as_ref(), against: against.as_ref() };
+        StatementKind::Evaluate { models, rerank, task, against, cutoffs, options } => {
+            let sources = evaluate::Sources { task: task.as_ref(), against: against.as_ref() };
             evaluate::evaluate(ctx, models, rerank.as_ref(), sources, cutoffs, options)
         }
         StatementKind::ExportCodes { model, side, path } => export::codes(ctx, model, side_of(*side), path),
@@ -117,7 +119,7 @@ pub(crate) fn read_only() -> Error {
 }
 
 /// The storage side of a side of the language.
-fn side_of(side: recodb_query::Side) -> Side {
+pub(super) fn side_of(side: recodb_query::Side) -> Side {
     match side {
         recodb_query::Side::User => Side::User,
         recodb_query::Side::Item => Side::Item,

@@ -18,6 +18,7 @@ pub(crate) mod migrate;
 pub mod nn;
 pub mod params;
 pub mod pop;
+pub mod tag_points;
 pub mod topk;
 pub mod twotower;
 
@@ -29,6 +30,7 @@ use recodb_storage::{Snapshot, TagSnapshot};
 
 pub use blobs::{Blob, Blobs};
 pub use params::{Param, Params};
+pub use tag_points::TagPoints;
 
 use crate::error::{Error, Object, Result};
 use crate::progress::Progress;
@@ -101,8 +103,9 @@ pub trait Model: Send + Sync {
     }
 
     /// For a model that places users and items from their tags: how it extends itself to the users
-    /// and items added since training. `None` (the default) for a model that cannot;
-    /// [`catalog::Loaded::serving`] keeps the extension for each data version.
+    /// and items added since training, and where it places the tags themselves (RECOMMEND TAGS). `None`
+    /// (the default) for a model that cannot; [`catalog::Loaded::serving`] keeps the extension for each
+    /// data version.
     fn tag_placement(&self) -> Option<&dyn FromTags> {
         None
     }
@@ -172,11 +175,21 @@ pub trait BinaryCodes {
 }
 
 /// A model that places users and items from their tags (see [`Model::tag_placement`]).
-pub trait FromTags {
+pub trait FromTags: Send + Sync {
     /// The model extended to the users and items the store has now beyond those it knew at training,
     /// placed from their tag ids in `tags` (rows by id; the entities known at training keep their
     /// trained points).
     fn extended(&self, tags: &TagSnapshot) -> Box<dyn Model>;
+
+    /// The point of every item tag the model was trained with (row `t` for the store's item tag id
+    /// `t`): where an item carrying that tag alone would be placed. RECOMMEND TAGS ranks tags by their
+    /// distance to a user's or an item's point ([`FromTags::point`]).
+    fn tag_points(&self) -> TagPoints;
+
+    /// The point `of` is served with: a user's from what the model learned for it or from its tags
+    /// and visible items, as RECOMMEND places it; an item's. `None` for an item the model has no point
+    /// for (one added after training without a tag the model knows).
+    fn point(&self, of: Similarity<'_>) -> Option<Vec<f32>>;
 }
 
 /// What a SIMILAR asks the similarity to.

@@ -310,6 +310,12 @@ impl Store {
         }
     }
 
+    /// The id of tag `name` of `side` (the id entities' tag rows hold); `None` if no entity of that side
+    /// ever had it.
+    pub fn tag_id(&self, side: Side, name: &str) -> Result<Option<u32>> {
+        read_tag_id(&self.engine, side, name)
+    }
+
     /// Every tag of a side with the number of entities carrying it, sorted by name.
     pub fn tags(&self, side: Side) -> Result<Vec<(String, u64)>> {
         let mut out = Vec::new();

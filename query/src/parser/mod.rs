@@ -281,7 +281,7 @@ impl<'a> Parser<'a> {
             Keyword::Split => self.then(Self::parse_split)?,
             Keyword::Export => self.then(Self::parse_export)?,
             Keyword::Train => self.then(Self::parse_train)?,
-            Keyword::Recommend => StatementKind::Recommend(self.then(Self::parse_recommend)?),
+            Keyword::Recommend => self.then(Self::parse_recommend_statement)?,
             Keyword::Similar => StatementKind::Similar(self.then(Self::parse_similar)?),
             Keyword::Explain => self.then(Self::parse_explain)?,
             Keyword::Evaluate => self.then(Self::parse_evaluate)?,

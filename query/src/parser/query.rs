@@ -2,7 +2,9 @@
 
 use super::literal::LiteralKind;
 use super::{Parser, Result};
-use crate::ast::{Filter, Query, Recommend, Rerank, Similar, Source, StatementKind};
+use crate::ast::{
+    EvaluateTask, Filter, Query, Recommend, RecommendTags, Rerank, Similar, Source, StatementKind,
+};
 use crate::keyword::Keyword;
 
 impl Parser<'_> {
@@ -21,6 +23,22 @@ impl Parser<'_> {
             self.expect_keyword(Keyword::Seen)?;
         }
         Ok(Recommend { user, top, using, rerank, filter, include_seen })
+    }
+
+    /// `RECOMMEND USER ...` (see [`Parser::parse_recommend`]) or `RECOMMEND TAGS FOR USER|ITEM key TOP n
+    /// [USING name] [WITH (...)]`, after `RECOMMEND`.
+    pub(crate) fn parse_recommend_statement(&mut self) -> Result<StatementKind> {
+        if !self.next_if_keyword(Keyword::Tags)? {
+            return Ok(StatementKind::Recommend(self.parse_recommend()?));
+        }
+        self.expect_keyword(Keyword::For)?;
+        let side = self.parse_side()?;
+        let key = self.parse_literal(LiteralKind::KEY)?;
+        self.expect_keyword(Keyword::Top)?;
+        let top = self.parse_literal(LiteralKind::COUNT)?;
+        let using = self.parse_opt_name(Keyword::Using)?;
+        let options = self.parse_with_options()?;
+        Ok(StatementKind::RecommendTags(RecommendTags { side, key, top, using, options }))
     }
 
     /// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter]`, after `SIMILAR`.
@@ -65,15 +83,17 @@ impl Parser<'_> {
         Ok(StatementKind::Explain(query))
     }
 
-    /// `EVALUATE name [RERANK m USING name] [COLD ITEMS FROM 'path'] [AGAINST 'path' [FORMAT name]] [AT k1,
-    /// k2, ...] [WITH (...)]`, after `EVALUATE`.
+    /// `EVALUATE name [RERANK m USING name] [COLD ITEMS FROM 'path' | TAGS] [AGAINST 'path' [FORMAT name]]
+    /// [AT k1, k2, ...] [WITH (...)]`, after `EVALUATE`.
     pub(crate) fn parse_evaluate(&mut self) -> Result<StatementKind> {
         let models = self.parse_comma_list(Self::parse_name)?;
         let rerank = self.parse_rerank()?;
-        let cold_items = if self.next_if_keyword(Keyword::Cold)? {
+        let task = if self.next_if_keyword(Keyword::Cold)? {
             self.expect_keyword(Keyword::Items)?;
             self.expect_keyword(Keyword::From)?;
-            Some(self.parse_literal(LiteralKind::STRING)?)
+            Some(EvaluateTask::ColdItems(self.parse_literal(LiteralKind::STRING)?))
+        } else if self.next_if_keyword(Keyword::Tags)? {
+            Some(EvaluateTask::Tags)
         } else {
             None
         };
@@ -89,6 +109,6 @@ impl Parser<'_> {
             Vec::new()
         };
         let options = self.parse_with_options()?;
-        Ok(StatementKind::Evaluate { models, rerank, cold_items, against, cutoffs, options })
+        Ok(StatementKind::Evaluate { models, rerank, task, against, cutoffs, options })
     }
 }

@@ -76,7 +76,24 @@ fn data_statements() {
 
 #[test]
 fn query_statements() {
-    assert_error("RECOMMEND 42 TOP 10", 1, 11, &["USER"], "42");
+    assert_error("RECOMMEND 42 TOP 10", 1, 11, &["TAGS", "USER"], "42");
+    assert_error("RECOMMEND TAGS USER 42 TOP 5", 1, 16, &["FOR"], "USER");
+    assert_error("RECOMMEND TAGS FOR MODEL m TOP 5", 1, 20, &["USER", "ITEM"], "MODEL");
+    assert_error(
+        "RECOMMEND TAGS FOR USER 42 TOP 5 WHERE TAG = 'x'",
+        1,
+        34,
+        &["USING", "WITH", ";", END_OF_INPUT],
+        "WHERE",
+    );
+    assert_error(
+        "RECOMMEND TAGS FOR ITEM 1\n  TOP 5 USING tt INCLUDE SEEN",
+        2,
+        18,
+        &["WITH", ";", END_OF_INPUT],
+        "INCLUDE",
+    );
+    assert_error("EXPLAIN RECOMMEND TAGS FOR USER 1 TOP 5", 1, 19, &["USER"], "TAGS");
     assert_error("RECOMMEND USER 42 TOP", 1, 22, COUNT, END_OF_INPUT);
     assert_error("RECOMMEND USER 42 TOP -5", 1, 23, COUNT, "-");
     assert_error("RECOMMEND USER 42 TOP 10 USING", 1, 31, &["a name"], END_OF_INPUT);
@@ -126,6 +143,14 @@ fn query_statements() {
     assert_error("EVALUATE m AGAINST 'f' FORMAT", 1, 30, &["a name"], END_OF_INPUT);
     assert_error("EVALUATE m COLD 'f'", 1, 17, &["ITEMS"], "'f'");
     assert_error("EVALUATE m COLD ITEMS 'f'", 1, 23, &["FROM"], "'f'");
+    assert_error("EVALUATE m TAGS FROM 'f'", 1, 17, &["AGAINST", "AT", "WITH", ";", END_OF_INPUT], "FROM");
+    assert_error(
+        "EVALUATE m COLD ITEMS FROM 'f' TAGS",
+        1,
+        32,
+        &["AGAINST", "AT", "WITH", ";", END_OF_INPUT],
+        "TAGS",
+    );
     assert_error("EVALUATE m\n  COLD ITEMS FROM 7", 2, 19, &["a string", "?"], "7");
 }
 

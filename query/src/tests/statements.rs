@@ -2,7 +2,7 @@
 
 use super::{verified_as, verified_stmt};
 use crate::ast::{Filter, Ident, Literal, LiteralValue as V, StatementKind as K};
-use crate::{parse_script, parse_statement, DescribeTarget, ImportTarget, ShowObject, Side};
+use crate::{parse_script, parse_statement, DescribeTarget, EvaluateTask, ImportTarget, ShowObject, Side};
 
 fn lit(value: V) -> Literal {
     Literal::new(value)
@@ -125,8 +125,35 @@ fn evaluate() {
     verified_stmt("EVALUATE tt, pop COLD ITEMS FROM ? AGAINST 'test.tsv' AT 10, 20 WITH (match = 'genre:')");
     let statement =
         verified_as("evaluate tt cold items from 'c.txt' at 10", "EVALUATE tt COLD ITEMS FROM 'c.txt' AT 10");
-    let K::Evaluate { cold_items, rerank, against, .. } = statement.kind else { panic!("not an evaluate") };
-    assert_eq!((cold_items, rerank, against), (Some(lit(V::Str("c.txt".into()))), None, None));
+    let K::Evaluate { task, rerank, against, .. } = statement.kind else { panic!("not an evaluate") };
+    assert_eq!(
+        (task, rerank, against),
+        (Some(EvaluateTask::ColdItems(lit(V::Str("c.txt".into())))), None, None)
+    );
+    verified_stmt("EVALUATE tt TAGS");
+    verified_stmt(
+        "EVALUATE tt, other TAGS AGAINST 'test.tsv' FORMAT tsv AT 5, 10 WITH (match = 'genre:', seed = 2)",
+    );
+    let statement = verified_as("evaluate tt tags at ?", "EVALUATE tt TAGS AT ?");
+    let K::Evaluate { task, cutoffs, .. } = statement.kind else { panic!("not an evaluate") };
+    assert_eq!((task, cutoffs), (Some(EvaluateTask::Tags), vec![lit(V::Param(0))]));
+}
+
+#[test]
+fn recommend_tags() {
+    verified_stmt("RECOMMEND TAGS FOR USER 42 TOP 5 USING tt");
+    verified_stmt("RECOMMEND TAGS FOR ITEM 'Toy Story (1995)' TOP 3");
+    verified_stmt("RECOMMEND TAGS FOR USER ? TOP ? USING tt WITH (match = 'genre:')");
+    let statement = verified_as(
+        "recommend tags for item 7 top 10 using \"My Model\" with (MATCH = 'year:')",
+        "RECOMMEND TAGS FOR ITEM 7 TOP 10 USING \"My Model\" WITH (match = 'year:')",
+    );
+    let K::RecommendTags(tags) = statement.kind else { panic!("not a recommend tags") };
+    assert_eq!(
+        (tags.side, tags.key, tags.top, tags.using),
+        (Side::Item, lit(V::Int(7)), lit(V::Int(10)), Some(ident("My Model")))
+    );
+    assert_eq!(tags.options.len(), 1);
 }
 
 #[test]

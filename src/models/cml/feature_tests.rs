@@ -135,6 +135,32 @@ fn an_item_added_with_tag_a_is_recommended_to_group_a() {
 }
 
 #[test]
+fn tag_points_put_each_groups_genre_nearest_to_its_users() {
+    let data = data();
+    let model = trained(&data, &[]).expect("train");
+    let placement = model.tag_placement().expect("features");
+    let points = placement.tag_points();
+    assert_eq!(points.len(), 2, "one point per tag the network was trained with");
+    // On average over each group's users, its genre's tag is the nearer one.
+    for (users, genre) in [(0..USERS / 2, 0usize), (USERS / 2..USERS, 1)] {
+        let margins: Vec<f32> = users
+            .map(|u| {
+                let point = placement.point(Similarity::User(u, data.row(u))).expect("a user's point");
+                let mut scores = [0f32; 2];
+                points.scores(&point, &[0, 1], &mut scores);
+                scores[genre] - scores[1 - genre]
+            })
+            .collect();
+        let mean = margins.iter().sum::<f32>() / margins.len() as f32;
+        assert!(mean > 0.1, "genre {genre}: mean margin {mean:.3} ({margins:?})");
+    }
+    let item = placement.point(Similarity::Item(30)).expect("item 30 was placed");
+    assert_eq!(item, model.item_points()[30 * 8..31 * 8].to_vec());
+    let plain = trained(&data, &[("features", Value::Bool(false))]).expect("train");
+    assert!(plain.tag_placement().is_none(), "no tag points without features");
+}
+
+#[test]
 fn without_features_the_points_do_not_depend_on_the_tags() {
     let data = data();
     let mut untagged = data.clone();

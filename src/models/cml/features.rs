@@ -72,6 +72,11 @@ impl TagNet {
         Features { weight: self.weight, hidden }
     }
 
+    /// How many item tags (store ids `0..n`) `f` was trained with.
+    pub fn n_tags(&self) -> usize {
+        self.n_tags
+    }
+
     /// Whether `tags` holds a tag `f` knows (else it has nothing to place an item with).
     pub fn knows(&self, tags: &[u32]) -> bool {
         tags.iter().any(|&t| (t as usize) < self.n_tags)

@@ -42,7 +42,7 @@ use super::blobs::{encode, Blob, Blobs};
 use super::dsiml::codes::words_for;
 use super::factors::dispatch;
 use super::params::Kind;
-use super::{fingerprint, Algorithm, BinaryCodes, FromTags, Model, Param, Params, Similarity};
+use super::{fingerprint, Algorithm, BinaryCodes, FromTags, Model, Param, Params, Similarity, TagPoints};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -467,6 +467,27 @@ impl FromTags for CmlModel {
             features: self.features.clone(),
             late,
         })
+    }
+
+    /// `f` of each tag alone: where an item carrying only that tag would be placed.
+    fn tag_points(&self) -> TagPoints {
+        let points = match &self.features {
+            Some(net) if net.n_tags() > 0 => {
+                let tags: Vec<[u32; 1]> = (0..net.n_tags() as u32).map(|t| [t]).collect();
+                net.points(tags.iter().map(|t| &t[..]))
+            }
+            _ => Vec::new(),
+        };
+        TagPoints::new(self.settings.dims, points)
+    }
+
+    /// A user's point as RECOMMEND serves it (trained, or folded in); an item's point, `None` for one
+    /// the model has no point for.
+    fn point(&self, of: Similarity<'_>) -> Option<Vec<f32>> {
+        match of {
+            Similarity::User(user, seen) => Some(self.user_point(user, seen)),
+            Similarity::Item(item) => self.item(item).map(<[f32]>::to_vec),
+        }
     }
 }
 

@@ -19,6 +19,9 @@
 //! store's tags: the model is [`FromTags`], and the catalog keeps its extension per data version
 //! ([`crate::models::catalog::Loaded::serving`]). An item added after training without a tag the model
 //! knows carries nothing to place it and scores at the floor (`-inf`).
+//!
+//! **Tags** have points too: the item tower over one tag alone, id input zeroed
+//! ([`FromTags::tag_points`]); RECOMMEND TAGS ranks them by distance to a user's or an item's point.
 
 pub mod inputs;
 pub mod loss;
@@ -36,7 +39,7 @@ use super::blobs::{encode, Blob, Blobs};
 use super::ccsr::EncoderBlob;
 use super::cml::{negative_distances, squared_norms};
 use super::params::Kind;
-use super::{fingerprint, Algorithm, FromTags, Model, Param, Params};
+use super::{fingerprint, Algorithm, FromTags, Model, Param, Params, Similarity, TagPoints};
 use crate::error::{Error, Result};
 use crate::models::nn::{l2_normalize, Input, Mlp};
 use crate::progress::Progress;
@@ -435,6 +438,26 @@ impl FromTags for TwoTowerModel {
             tagged_users,
         };
         Box::new(TwoTowerModel { late, ..self.clone() })
+    }
+
+    /// The item tower over each item tag alone, the id input zeroed (one batch).
+    fn tag_points(&self) -> TagPoints {
+        let mut rows = Rows::new();
+        for t in 0..self.item_layout.tags as u32 {
+            rows.push(&self.item_layout, None, &[t], &[], &[]);
+        }
+        let points = if self.item_layout.tags > 0 { self.run(&self.item_tower, &rows) } else { Vec::new() };
+        TagPoints::new(self.dim, points)
+    }
+
+    /// A user's [`TwoTowerModel::serving_point`]; an item's point, `None` for one added after training
+    /// without a tag the model knows (it scores at the floor).
+    fn point(&self, of: Similarity<'_>) -> Option<Vec<f32>> {
+        match of {
+            Similarity::User(user, seen) => Some(self.serving_point(user, seen)),
+            Similarity::Item(item) if self.late.untagged.binary_search(&item).is_ok() => None,
+            Similarity::Item(item) => self.item(item).map(<[f32]>::to_vec),
+        }
     }
 }
 
