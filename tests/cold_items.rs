@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{failure, run, write_file};
-use recodb::{Database, ResultSet};
+use common::{failure, figure, run, write_file};
+use recodb::Database;
 
 /// Items `a`, `b` (cold) and `c`, `d`, `e`; tags `genre:x` on a, c, d and `genre:y` on b, e; users u1
 /// (c, d, and cold a), u2 (e, and cold b), u3 (c, and cold b). The cold file lists a and b.
@@ -21,18 +21,6 @@ fn database(dir: &tempfile::TempDir) -> (Database, String) {
     }
     let cold = write_file(dir, "cold.txt", "a\n\nb\nnot-an-item\n");
     (db, cold.display().to_string())
-}
-
-/// The value of `column` in the row of `metric` at `k`.
-fn value(result: &ResultSet, column: &str, name: &str, k: Option<i64>) -> f64 {
-    result
-        .rows()
-        .find(|r| {
-            r.get::<String>("metric").ok().as_deref() == Some(name)
-                && r.get::<Option<i64>>("k").ok() == Some(k)
-        })
-        .and_then(|r| r.get::<f64>(column).ok())
-        .unwrap_or_else(|| panic!("no {name} at {k:?} in {column}"))
 }
 
 #[test]
@@ -57,22 +45,22 @@ fn cold_items_are_hidden_from_training_and_ranked_against_the_baselines() {
     // column's (not in id order, which would favour the items imported first).
     for (metric, k) in [("ndcg", Some(10)), ("hr", Some(1)), ("recall", Some(1)), ("mrr", Some(10))] {
         assert_eq!(
-            value(&result, "hidden", metric, k),
-            value(&result, "random", metric, k),
+            figure(&result, "hidden", metric, k),
+            figure(&result, "random", metric, k),
             "{metric}@{k:?}"
         );
     }
     let at_two = 1.0 / 3f64.log2();
     // Genre match: u1 (two x items) puts a first, u2 (one y) puts b first, u3 (one x) puts a first.
-    assert!((value(&result, "tag_match", "ndcg", Some(10)) - (2.0 + at_two) / 3.0).abs() < 1e-9);
-    assert!((value(&result, "tag_match", "hr", Some(1)) - 2.0 / 3.0).abs() < 1e-9);
-    assert_eq!(value(&result, "random", "recall", Some(10)), 1.0, "two cold items: every list holds both");
-    assert_eq!(value(&result, "hidden", "users", None), 3.0);
-    assert_eq!(value(&result, "tag_match", "cold_items", None), 2.0);
+    assert!((figure(&result, "tag_match", "ndcg", Some(10)) - (2.0 + at_two) / 3.0).abs() < 1e-9);
+    assert!((figure(&result, "tag_match", "hr", Some(1)) - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(figure(&result, "random", "recall", Some(10)), 1.0, "two cold items: every list holds both");
+    assert_eq!(figure(&result, "hidden", "users", None), 3.0);
+    assert_eq!(figure(&result, "tag_match", "cold_items", None), 2.0);
     assert_eq!(result.notices().len(), 1, "one key of the file is no item: {:?}", result.notices());
     // Every tag counts by default: `other:` tags are each on one item, so nothing changes here.
     let all_tags = run(&db, &format!("EVALUATE hidden COLD ITEMS FROM '{cold}' AT 1"));
-    assert_eq!(value(&all_tags, "tag_match", "hr", Some(1)), value(&result, "tag_match", "hr", Some(1)));
+    assert_eq!(figure(&all_tags, "tag_match", "hr", Some(1)), figure(&result, "tag_match", "hr", Some(1)));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{failure, items, run};
+use common::{failure, figure, items, run};
 use recodb::synth::{generate, SynthConfig, SynthData};
 use recodb::{Database, ResultSet, Value};
 
@@ -123,18 +123,6 @@ fn entities_added_after_training_are_served_from_their_tags() {
     // The trained model's bound still tells the items that arrived after training apart.
     run(&db, "INSERT INTERACTION USER 'nobody' ITEM 'fresh'");
     assert_eq!(property(&db, "items_after_training"), "1");
-}
-
-/// The value of `column` in the row of `metric` at `k`.
-fn figure(result: &ResultSet, column: &str, name: &str, k: Option<i64>) -> f64 {
-    result
-        .rows()
-        .find(|r| {
-            r.get::<String>("metric").ok().as_deref() == Some(name)
-                && r.get::<Option<i64>>("k").ok() == Some(k)
-        })
-        .and_then(|r| r.get::<f64>(column).ok())
-        .unwrap_or_else(|| panic!("no {name} at {k:?} in {column}"))
 }
 
 /// The `tag` column of a result set.

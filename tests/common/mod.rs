@@ -55,6 +55,18 @@ pub fn metric(result: &ResultSet, name: &str, k: Option<i64>) -> f64 {
         .unwrap_or_else(|| panic!("no {name} row at {k:?}"))
 }
 
+/// The value in `column` of an EVALUATE row of several columns: metric `name` at cut-off `k`.
+pub fn figure(result: &ResultSet, column: &str, name: &str, k: Option<i64>) -> f64 {
+    result
+        .rows()
+        .find(|r| {
+            r.get::<String>("metric").ok().as_deref() == Some(name)
+                && r.get::<Option<i64>>("k").ok() == Some(k)
+        })
+        .and_then(|r| r.get::<f64>(column).ok())
+        .unwrap_or_else(|| panic!("no {name} at {k:?} in {column}"))
+}
+
 /// A database holding the standard split's training pairs, trained with `train`, and the test file;
 /// `None` (with a printed reason) when the shared data is absent.
 pub fn standard_split(train_statement: &str) -> Option<(Database, std::path::PathBuf)> {
