@@ -28,7 +28,7 @@ fn placement<'m>(loaded: &Loaded, model: &'m dyn Model, statement: &str) -> Resu
     model.tag_placement().ok_or_else(|| {
         let r = &loaded.record;
         Error::unsupported(format!(
-            "{statement} needs a model that places tags in its space (twotower); '{}' ({}) has no tag points",
+            "{statement} needs a model that places tags in its space (twotower, or cml WITH (features = true)); '{}' ({}) has no tag points",
             r.name, r.algorithm
         ))
     })
