@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use recodb_query::Statement;
-use recodb_storage::{IntegrityReport, Key, Side, Snapshot, SnapshotPart, Store};
+use recodb_storage::{IntegrityCheck, IntegrityReport, Key, Side, Snapshot, SnapshotPart, Store};
 
 use crate::data::{self, EntityInfo, Interaction, Stats};
 use crate::error::{Error, ErrorKind, Result};
@@ -265,6 +265,12 @@ impl Database {
     /// Verifies every invariant of the on-disk format (see `recodb_storage::Store::check_integrity`).
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
         Ok(self.store().check_integrity()?)
+    }
+
+    /// Runs the integrity checks and returns what they counted with every problem found (see
+    /// `recodb_storage::Store::inspect_integrity`); an error means a structure could not be read at all.
+    pub fn inspect_integrity(&self) -> Result<IntegrityCheck> {
+        Ok(self.store().inspect_integrity()?)
     }
 }
 

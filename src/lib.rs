@@ -54,7 +54,7 @@ pub use error::{Error, ErrorKind, Object, Result};
 pub use exec::Recommendations;
 pub use import::{Entity, Format, ImportError, ImportErrorKind, ImportSpec, ImportSummary, Target};
 pub use progress::{NoProgress, Progress};
-pub use recodb_storage::{IntegrityReport, Key, OpenError, Side, Snapshot, StorageError};
+pub use recodb_storage::{IntegrityCheck, IntegrityReport, Key, OpenError, Side, Snapshot, StorageError};
 pub use result::{Column, ColumnRef, ColumnType, FromValue, ResultSet, Row};
 pub use value::Value;
 

@@ -38,6 +38,7 @@ const STATEMENTS: &[(&str, &str)] = &[
     ("DROP", "DROP MODEL name"),
     ("WAIT", "WAIT JOB id"),
     ("CANCEL", "CANCEL JOB id"),
+    ("CHECK", "CHECK    (integrity: the counts, then one 'problem' row per damage; or recodb --check DB)"),
     (
         "RECOMMEND",
         "RECOMMEND user key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]\n  \

@@ -1,6 +1,7 @@
 //! `recodb`: the recodb shell. Opens (or creates) a database and reads statements interactively, from
 //! `-c`, from `-f FILE`, or from piped standard input.
 
+mod check;
 mod commands;
 mod demo;
 mod help;
@@ -24,7 +25,9 @@ use run::{Flow, Session};
 ///
 /// Without a path, the database is temporary and lives in memory. With -c or -f, or with statements
 /// piped on standard input, recodb runs them (and any dot-commands on lines of their own) and exits
-/// (status 1 on the first error); otherwise it starts an interactive shell (type .help).
+/// (status 1 on the first error); otherwise it starts an interactive shell (type .help). With --check, it
+/// checks the database's integrity and exits (status 0 when sound, 1 when damaged, 2 when it cannot
+/// be checked).
 #[derive(Debug, Parser)]
 #[command(name = "recodb", version, about, long_about = None)]
 struct Args {
@@ -46,6 +49,11 @@ struct Args {
     /// (a database has one writer at a time). Statements that would change it are refused.
     #[arg(long, requires = "db_path")]
     read_only: bool,
+    /// Check the integrity of the database and exit: prints what was checked and every problem, naming
+    /// the damaged structure and key or blob file; status 0 when sound, 1 when damaged, 2 when the
+    /// database cannot be opened. Reads a private copy, so the database is left as it is.
+    #[arg(long, requires = "db_path", conflicts_with_all = ["command", "file", "read_only", "demo"])]
+    check: bool,
     /// Build a demo database from the built-in synthetic data set and show what recodb does.
     #[arg(long, conflicts_with_all = ["command", "file"])]
     demo: bool,
@@ -53,6 +61,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let (true, Some(path)) = (args.check, &args.db_path) {
+        return check::run(path);
+    }
     let db = match &args.db_path {
         Some(path) if args.read_only => Database::open_read_only(path),
         Some(path) => Database::open(path),

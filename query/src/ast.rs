@@ -128,6 +128,8 @@ pub enum StatementKind {
         /// The model to drop, with all its versions.
         name: Ident,
     },
+    /// `CHECK`: the database's integrity check.
+    Check,
     /// `CANCEL JOB id`
     CancelJob {
         /// The job id: an unsigned integer or `?`.

@@ -25,6 +25,8 @@ pub enum Keyword {
     Background,
     /// `CANCEL`
     Cancel,
+    /// `CHECK`
+    Check,
     /// `CLEAR`
     Clear,
     /// `CODES`
@@ -143,6 +145,7 @@ pub const KEYWORDS: &[&str] = &[
     "AT",
     "BACKGROUND",
     "CANCEL",
+    "CHECK",
     "CLEAR",
     "CODES",
     "COLD",
@@ -213,6 +216,7 @@ impl Keyword {
             Keyword::At => "AT",
             Keyword::Background => "BACKGROUND",
             Keyword::Cancel => "CANCEL",
+            Keyword::Check => "CHECK",
             Keyword::Clear => "CLEAR",
             Keyword::Codes => "CODES",
             Keyword::Cold => "COLD",
@@ -288,6 +292,7 @@ impl Keyword {
             b"AT" => Keyword::At,
             b"BACKGROUND" => Keyword::Background,
             b"CANCEL" => Keyword::Cancel,
+            b"CHECK" => Keyword::Check,
             b"CLEAR" => Keyword::Clear,
             b"CODES" => Keyword::Codes,
             b"COLD" => Keyword::Cold,

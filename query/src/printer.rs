@@ -395,6 +395,7 @@ impl Display for StatementKind {
             }
             StatementKind::Describe(target) => write!(f, "DESCRIBE {target}"),
             StatementKind::DropModel { name } => write!(f, "DROP MODEL {name}"),
+            StatementKind::Check => f.write_str("CHECK"),
             StatementKind::CancelJob { job } => write!(f, "CANCEL JOB {job}"),
             StatementKind::WaitJob { job } => write!(f, "WAIT JOB {job}"),
             StatementKind::ExportCodes { model, side, path } => {

@@ -76,7 +76,7 @@ macro_rules! walk {
                     }
                 }
                 K::Describe(DescribeTarget::User(key) | DescribeTarget::Item(key)) => f(key),
-                K::Describe(DescribeTarget::Model(_)) => {}
+                K::Describe(DescribeTarget::Model(_)) | K::Check => {}
                 K::CancelJob { job } | K::WaitJob { job } => f(job),
                 K::ExportCodes { path, .. } => f(path),
                 K::ExportRecommendations { top, path, .. } => {
@@ -157,7 +157,7 @@ impl Statement {
     }
 
     /// Whether the statement leaves the database unchanged: RECOMMEND, SIMILAR, EXPLAIN, EVALUATE, SHOW,
-    /// DESCRIBE, WAIT JOB and EXPORT (which writes a file, not the database). Everything else (ADD,
+    /// DESCRIBE, WAIT JOB, CHECK and EXPORT (which writes a file, not the database). Everything else (ADD,
     /// INSERT, DELETE, IMPORT, SPLIT, TRAIN, DROP, CANCEL JOB, SET) is a write.
     pub fn is_read_only(&self) -> bool {
         matches!(
@@ -170,6 +170,7 @@ impl Statement {
                 | K::Show { .. }
                 | K::Describe(_)
                 | K::WaitJob { .. }
+                | K::Check
                 | K::ExportCodes { .. }
                 | K::ExportRecommendations { .. }
         )

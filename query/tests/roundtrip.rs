@@ -197,6 +197,7 @@ fn kind() -> impl Strategy<Value = K> {
         name().prop_map(|name| K::DropModel { name }),
         count().prop_map(|job| K::CancelJob { job }),
         count().prop_map(|job| K::WaitJob { job }),
+        Just(K::Check),
         (name(), side(), string()).prop_map(|(model, side, path)| K::ExportCodes { model, side, path }),
         (name(), count(), string()).prop_map(|(model, top, path)| K::ExportRecommendations {
             model,

@@ -108,6 +108,7 @@ fn dispatch(ctx: &Context<'_>, kind: &StatementKind) -> Result<ResultSet> {
         StatementKind::ExportRecommendations { model, top, path } => {
             export::recommendations(ctx, model, top, path)
         }
+        StatementKind::Check => show::check(ctx),
         StatementKind::CancelJob { job } => jobs::cancel(ctx, job),
         StatementKind::WaitJob { job } => jobs::wait(ctx, job),
     }

@@ -1,4 +1,4 @@
-//! SHOW USERS, ITEMS, TAGS and STATS, and DESCRIBE USER and ITEM: reading what the database holds.
+//! SHOW USERS, ITEMS, TAGS and STATS, DESCRIBE USER and ITEM, and CHECK: reading what the database holds.
 
 use recodb_query::Literal;
 use recodb_storage::Side;
@@ -87,6 +87,26 @@ pub(super) fn stats(ctx: &Context<'_>) -> Result<ResultSet> {
         ("data_version", s.data_version.to_string()),
     ];
     Ok(pairs(["stat", "value"], rows))
+}
+
+/// `CHECK`: the integrity check, one row per count (`check`, `result`), then `problems` with how many were
+/// found and one `problem` row naming each damaged structure and its key or blob. Data that cannot be
+/// read at all is an error.
+pub(super) fn check(ctx: &Context<'_>) -> Result<ResultSet> {
+    let check = ctx.store().inspect_integrity()?;
+    let c = &check.counted;
+    let counts = [
+        ("users", c.users),
+        ("items", c.items),
+        ("interactions", c.interactions),
+        ("held_out", c.holdout),
+        ("tags", c.tags),
+        ("blobs", c.blobs),
+        ("problems", check.problems.len() as u64),
+    ];
+    let counts = counts.into_iter().map(|(name, n)| (name, n.to_string()));
+    let problems = check.problems.into_iter().map(|problem| ("problem", problem));
+    Ok(pairs(["check", "result"], counts.chain(problems)))
 }
 
 /// `DESCRIBE USER|ITEM key`: one row per property (`property`, `value`); the key is shown bare.

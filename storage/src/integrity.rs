@@ -29,6 +29,16 @@ pub struct IntegrityReport {
     pub blobs: u64,
 }
 
+/// What an integrity check found: what it counted and every problem, each naming the damaged structure
+/// and its key or blob. Sound when `problems` is empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IntegrityCheck {
+    /// What the check counted.
+    pub counted: IntegrityReport,
+    /// The problems found, in the order checked.
+    pub problems: Vec<String>,
+}
+
 impl Store {
     /// Checks that the database is consistent: key dictionaries are bijections within the id bounds and
     /// match the counters; both interaction directions hold the same pairs; attributes align with rows;
@@ -37,6 +47,17 @@ impl Store {
     /// the blob's name and the file's path). Returns what it counted,
     /// or a `Corrupt` error listing every problem found.
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
+        let check = self.inspect_integrity()?;
+        if check.problems.is_empty() {
+            Ok(check.counted)
+        } else {
+            Err(corrupt(check.problems.join("; ")))
+        }
+    }
+
+    /// Runs the checks of [`Store::check_integrity`] and returns what they counted with every problem
+    /// found. An error means a structure could not be read at all (a `Corrupt` error naming it, or I/O).
+    pub fn inspect_integrity(&self) -> Result<IntegrityCheck> {
         let _consistent = self.consistent();
         let mut problems = Vec::new();
         let mut report = IntegrityReport::default();
@@ -207,11 +228,6 @@ impl Store {
         }
 
         report.blobs = self.check_blobs(&mut problems)?;
-
-        if problems.is_empty() {
-            Ok(report)
-        } else {
-            Err(corrupt(problems.join("; ")))
-        }
+        Ok(IntegrityCheck { counted: report, problems })
     }
 }

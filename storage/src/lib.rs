@@ -31,7 +31,7 @@ pub use error::{OpenError, Result, StorageError};
 pub use files::BLOB_DIR;
 pub use format::{Durability, DURABILITY_SETTING, FORMAT_VERSION};
 pub use hamming::{CodeStore, HammingIndex};
-pub use integrity::IntegrityReport;
+pub use integrity::{IntegrityCheck, IntegrityReport};
 pub use key::{parse_u64, Key};
 pub use rkyv;
 pub use roaring::RoaringBitmap;

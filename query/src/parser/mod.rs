@@ -35,6 +35,7 @@ pub(crate) type Result<T> = std::result::Result<T, Box<ParseError>>;
 const STATEMENT_KEYWORDS: &[&str] = &[
     "ADD",
     "CANCEL",
+    "CHECK",
     "DELETE",
     "DESCRIBE",
     "DROP",
@@ -289,6 +290,7 @@ impl<'a> Parser<'a> {
             Keyword::Describe => self.then(Self::parse_describe)?,
             Keyword::Drop => self.then(Self::parse_drop)?,
             Keyword::Cancel => self.then(Self::parse_cancel)?,
+            Keyword::Check => self.then(|_| Ok(StatementKind::Check))?,
             Keyword::Wait => self.then(Self::parse_wait)?,
             Keyword::Set => self.then(Self::parse_set)?,
             _ => return Err(self.unexpected(STATEMENT_KEYWORDS)),

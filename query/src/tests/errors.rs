@@ -22,6 +22,7 @@ fn statement_starts() {
     let all = [
         "ADD",
         "CANCEL",
+        "CHECK",
         "DELETE",
         "DESCRIBE",
         "DROP",
@@ -187,6 +188,7 @@ fn admin_statements() {
     assert_error("DROP m", 1, 6, &["MODEL"], "m");
     assert_error("CANCEL JOB 'x'", 1, 12, COUNT, "'x'");
     assert_error("WAIT 3", 1, 6, &["JOB"], "3");
+    assert_error("CHECK INTEGRITY", 1, 7, &[";", END_OF_INPUT], "INTEGRITY");
     assert_error("SET = 1", 1, 5, &["a name"], "=");
     assert_error("SET a 1", 1, 7, &["="], "1");
     assert_error("SET a = (", 1, 9, &["a value", "?"], "(");

@@ -197,6 +197,12 @@ fn models_and_jobs() {
 }
 
 #[test]
+fn check() {
+    assert_eq!(verified_stmt("CHECK").kind, K::Check);
+    assert_eq!(parse_statement("check;").map(|s| s.kind), Ok(K::Check));
+}
+
+#[test]
 fn export() {
     verified_stmt("EXPORT CODES dsiml USERS TO 'users.codes'");
     verified_stmt("EXPORT CODES dsiml ITEMS TO ?");
@@ -305,6 +311,7 @@ fn read_only_statements() {
         "SHOW STATS",
         "DESCRIBE MODEL m",
         "WAIT JOB 1",
+        "CHECK",
         "EXPORT CODES m USERS TO 'f'",
     ] {
         assert_eq!(read_only(text), Ok(true), "{text}");
