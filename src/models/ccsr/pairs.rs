@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 use recodb_storage::Snapshot;
 
+use crate::models::dsiml::triplets::group_by_key;
 use crate::models::hogwild::{generator, negative};
 use crate::models::nn::SparseRows;
 
@@ -128,19 +129,7 @@ pub struct ByItem {
 impl ByItem {
     /// Groups the triplets `(user[t], key[t], partner[t])` by `key` (each below `n`).
     fn group(keys: &[u32], user: &[u32], partner: &[u32], n: usize) -> ByItem {
-        let mut indptr = vec![0usize; n + 1];
-        for &k in keys {
-            indptr[k as usize + 1] += 1;
-        }
-        for k in 0..n {
-            indptr[k + 1] += indptr[k];
-        }
-        let mut next = indptr.clone();
-        let mut pairs = vec![(0u32, 0u32); keys.len()];
-        for ((&k, &u), &j) in keys.iter().zip(user).zip(partner) {
-            pairs[next[k as usize]] = (u, j);
-            next[k as usize] += 1;
-        }
+        let (indptr, pairs) = group_by_key(keys, user.iter().copied().zip(partner.iter().copied()), n);
         ByItem { indptr, pairs }
     }
 

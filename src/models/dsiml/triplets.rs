@@ -134,29 +134,35 @@ pub struct ItemIndex {
     neg_ids: Vec<u32>,
 }
 
-/// The triplet ids grouped by `key` (CSR over `n` keys).
-fn group(key: &[u32], n: usize) -> (Vec<usize>, Vec<u32>) {
+/// `values` (one per key) grouped by `keys[t]` (each below `n`), in their order within a key: a CSR
+/// of `n + 1` offsets and the values. The triplets' index over items (here, of triplet ids) and
+/// `ccsr`'s triplets stored by item share it.
+pub(crate) fn group_by_key<T: Copy + Default>(
+    keys: &[u32],
+    values: impl IntoIterator<Item = T>,
+    n: usize,
+) -> (Vec<usize>, Vec<T>) {
     let mut ptr = vec![0usize; n + 1];
-    for &k in key {
+    for &k in keys {
         ptr[k as usize + 1] += 1;
     }
     for i in 0..n {
         ptr[i + 1] += ptr[i];
     }
     let mut next = ptr.clone();
-    let mut ids = vec![0u32; key.len()];
-    for (t, &k) in key.iter().enumerate() {
-        ids[next[k as usize]] = t as u32;
+    let mut grouped = vec![T::default(); keys.len()];
+    for (&k, v) in keys.iter().zip(values) {
+        grouped[next[k as usize]] = v;
         next[k as usize] += 1;
     }
-    (ptr, ids)
+    (ptr, grouped)
 }
 
 impl ItemIndex {
     /// The index of `triplets` over `n_items` items.
     pub fn new(triplets: &Triplets, n_items: usize) -> Self {
-        let (pos_ptr, pos_ids) = group(&triplets.pos, n_items);
-        let (neg_ptr, neg_ids) = group(&triplets.neg, n_items);
+        let (pos_ptr, pos_ids) = group_by_key(&triplets.pos, 0..triplets.pos.len() as u32, n_items);
+        let (neg_ptr, neg_ids) = group_by_key(&triplets.neg, 0..triplets.neg.len() as u32, n_items);
         ItemIndex { pos_ptr, pos_ids, neg_ptr, neg_ids }
     }
 
@@ -174,6 +180,14 @@ impl ItemIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouping_by_key_keeps_each_keys_values_in_order() {
+        let (ptr, grouped) = group_by_key(&[2, 0, 2, 3, 0], ['a', 'b', 'c', 'd', 'e'], 5);
+        assert_eq!(ptr, [0, 2, 2, 4, 5, 5], "key 1 and key 4 have none");
+        assert_eq!(grouped, ['b', 'e', 'a', 'c', 'd']);
+        assert_eq!(group_by_key::<u32>(&[], [], 2), (vec![0, 0, 0], vec![]));
+    }
 
     #[test]
     fn negatives_avoid_the_users_items_and_sampling_is_seeded() {
