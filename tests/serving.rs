@@ -174,7 +174,7 @@ fn similar_users_and_items_search_the_code_spaces_and_codes_export() {
             "SIMILAR user 3 TOP 10 USING taste WHERE ITEM IN (1)",
             "unsupported",
             "ITEM IN (1)",
-            "ITEM IN filters items; similar users are filtered by TAG",
+            "ITEM IN filters items; users are filtered by TAG",
         ),
         (
             "SIMILAR user 3 TOP 10 USING pop",

@@ -375,6 +375,130 @@ fn a_listing_cut_by_the_default_limit_says_so() {
 }
 
 #[test]
+fn offset_pages_through_a_listing_and_its_notice_names_the_rows() {
+    let db = Database::open_temporary().expect("open");
+    for u in 0..105u64 {
+        db.insert_interaction(u, 0u64, None, None).expect("insert");
+    }
+    let keys = |set: &recodb::ResultSet| set.column::<i64>("user").expect("integer keys");
+    let page = one(&db, "SHOW USERS LIMIT 3 OFFSET 101");
+    assert_eq!(keys(&page), [101, 102, 103]);
+    assert!(page.notices().is_empty());
+    let rest = one(&db, "SHOW USERS OFFSET 2");
+    assert_eq!((rest.len(), keys(&rest)[0]), (100, 2));
+    assert_eq!(rest.notices(), ["showing users 3 to 102 of 105; LIMIT n shows more"]);
+    assert!(one(&db, "SHOW USERS OFFSET 5").notices().is_empty(), "the last page is whole");
+    assert!(one(&db, "SHOW USERS OFFSET 500").is_empty(), "past the end: no rows");
+    let tags = db.query("SHOW TAGS OFFSET ?", &[Value::Int(0)]).expect("a bound offset");
+    assert!(tags.is_empty(), "no tags");
+    let err = db.query("SHOW USERS OFFSET ?", &[Value::Int(-1)]).expect_err("a negative offset");
+    assert_eq!(err.kind().code(), "invalid_argument", "{err}");
+}
+
+#[test]
+fn show_lists_users_and_items_by_tag_and_by_interactions() {
+    let db = Database::open_temporary().expect("open");
+    // Item 1 has three users, item 2 two, items 3 and 4 one each.
+    for (u, i) in [(1u64, 1u64), (2, 1), (3, 1), (1, 2), (2, 2), (1, 3), (3, 4)] {
+        db.insert_interaction(u, i, None, None).expect("insert");
+    }
+    one(&db, "ADD ITEM 2 TAGS ('genre:a')");
+    one(&db, "ADD ITEM 4 TAGS ('genre:a', 'genre:b')");
+    one(&db, "ADD USER 3 TAGS ('age:young')");
+    let items = |statement: &str| one(&db, statement).column::<i64>("item").expect("integer keys");
+    assert_eq!(items("SHOW ITEMS ORDER BY INTERACTIONS DESC"), [1, 2, 3, 4]);
+    assert_eq!(items("SHOW ITEMS ORDER BY INTERACTIONS"), [3, 4, 2, 1], "ascending, ties by id");
+    assert_eq!(items("SHOW ITEMS WHERE TAG = 'genre:a'"), [2, 4]);
+    assert_eq!(items("SHOW ITEMS WHERE TAG = 'genre:a' ORDER BY INTERACTIONS DESC LIMIT 1"), [2]);
+    assert_eq!(items("SHOW ITEMS WHERE NOT TAG = 'genre:a' OFFSET 1"), [3]);
+    assert_eq!(items("SHOW ITEMS WHERE ITEM IN (4, 1, 99)"), [1, 4]);
+    let counts =
+        one(&db, "SHOW ITEMS ORDER BY INTERACTIONS DESC").column::<i64>("interactions").expect("counts");
+    assert_eq!(counts, [3, 2, 1, 1]);
+    let users = one(&db, "SHOW USERS WHERE TAG IN ('age:young')").column::<i64>("user").expect("keys");
+    assert_eq!(users, [3]);
+    failure(&db, "SHOW USERS WHERE TAG = 'genre:a'", "not_found", "'genre:a'");
+    failure(&db, "SHOW USERS WHERE ITEM IN (1)", "unsupported", "ITEM IN (1)");
+    // A deleted entity is not listed, in either order.
+    one(&db, "DELETE ITEM 1");
+    assert_eq!(items("SHOW ITEMS ORDER BY INTERACTIONS DESC"), [2, 3, 4]);
+    assert_eq!(items("SHOW ITEMS WHERE NOT TAG = 'genre:b'"), [2, 3]);
+}
+
+#[test]
+fn show_interactions_lists_weights_times_and_held_out_marks() {
+    let db = Database::open_temporary().expect("open");
+    one(&db, "INSERT INTERACTION USER 'ann' ITEM 7 WEIGHT 4.5 AT 1700000000");
+    one(&db, "INSERT INTERACTION USER 'ann' ITEM 3");
+    one(&db, "INSERT INTERACTION USER 'bob' ITEM 7 WEIGHT 2");
+    let all = one(&db, "SHOW INTERACTIONS");
+    assert_eq!(
+        all.columns().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["user", "item", "weight", "time", "held_out"]
+    );
+    let rows: Vec<(Key, Key, f64, Option<i64>, bool)> = all
+        .rows()
+        .map(|r| {
+            (
+                r.get("user").expect("user"),
+                r.get("item").expect("item"),
+                r.get("weight").expect("weight"),
+                r.get("time").expect("time"),
+                r.get("held_out").expect("held_out"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Key::from("ann"), Key::Int(7), 4.5, Some(1_700_000_000), false),
+            (Key::from("ann"), Key::Int(3), 1.0, None, false),
+            (Key::from("bob"), Key::Int(7), 2.0, None, false),
+        ],
+        "by user id, then item id (item 7 was added first)"
+    );
+    let of_item = one(&db, "SHOW INTERACTIONS ITEM 7").column::<Key>("user").expect("users");
+    assert_eq!(of_item, [Key::from("ann"), Key::from("bob")]);
+    let of_user =
+        db.query("SHOW INTERACTIONS USER ? LIMIT 1 OFFSET 1", &[Value::from("ann")]).expect("bound");
+    assert_eq!(of_user.column::<Key>("item").expect("items"), [Key::Int(3)]);
+    failure(&db, "SHOW INTERACTIONS USER 'cat'", "not_found", "'cat'");
+    for item in 10..16u64 {
+        one(&db, &format!("INSERT INTERACTION USER 'ann' ITEM {item}"));
+    }
+    for u in 0..120u64 {
+        db.insert_interaction(u, 1u64, None, None).expect("insert");
+    }
+    one(&db, "SPLIT HOLDOUT 0.5 SEED 1");
+    let cut = one(&db, "SHOW INTERACTIONS");
+    assert_eq!(cut.notices(), ["showing the first 100 of 129 interactions; LIMIT n shows more"]);
+    let held = one(&db, "SHOW INTERACTIONS USER 'ann'").column::<bool>("held_out").expect("marks");
+    let described = one(&db, "DESCRIBE USER 'ann'");
+    let row = described.rows().find(|r| r.get::<String>("property").expect("p") == "held_out");
+    let expected: usize = row.expect("a held_out row").get::<String>("value").expect("v").parse().expect("n");
+    assert_eq!((held.len(), held.iter().filter(|&&h| h).count()), (8, expected));
+    assert_eq!(expected, 4, "half of ann's eight interactions are held out");
+}
+
+#[test]
+fn show_models_and_describe_model_give_the_bytes_on_disk() {
+    let db = splittable();
+    one(&db, "TRAIN pop AS small");
+    one(&db, "TRAIN ease AS big WITH (lambda = 10)");
+    let models = one(&db, "SHOW MODELS");
+    let bytes: Vec<i64> = models.column("bytes").expect("a bytes column");
+    let names: Vec<String> = models.column("name").expect("names");
+    let of = |name: &str| bytes[names.iter().position(|n| n == name).expect("listed")];
+    let items = db.stats().expect("stats").items as i64;
+    assert!(of("big") >= items * items * 4, "ease keeps a dense item-item matrix: {} bytes", of("big"));
+    assert!(of("small") < of("big") / 10, "pop keeps a score per item: {} bytes", of("small"));
+    let described = one(&db, "DESCRIBE MODEL big");
+    let row = described.rows().find(|r| r.get::<String>("property").expect("p") == "bytes_on_disk");
+    assert_eq!(row.map(|r| r.get::<String>("value").expect("v")), Some(of("big").to_string()));
+    assert_eq!(one(&db, "SHOW MODELS LIMIT 1 OFFSET 1").column::<String>("name").expect("names").len(), 1);
+}
+
+#[test]
 fn labels_show_beside_keys_once_any_entity_has_one() {
     let db = splittable();
     one(&db, "TRAIN pop AS m");

@@ -28,7 +28,12 @@ const STATEMENTS: &[(&str, &str)] = &[
         "IMPORT INTERACTIONS|USERS|ITEMS FROM 'path' [FORMAT csv|tsv|movielens|lightgcn] [WITH (opt = v, ...)]",
     ),
     ("SPLIT", "SPLIT HOLDOUT fraction [SEED n]\nSPLIT CLEAR"),
-    ("SHOW", "SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n]"),
+    (
+        "SHOW",
+        "SHOW USERS|ITEMS [WHERE filter] [ORDER BY INTERACTIONS [ASC|DESC]] [LIMIT n] [OFFSET n]\n\
+         SHOW INTERACTIONS [USER key | ITEM key] [LIMIT n] [OFFSET n]\n\
+         SHOW TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n] [OFFSET n]",
+    ),
     ("DESCRIBE", "DESCRIBE USER key | ITEM key | MODEL name"),
     (
         "TRAIN",

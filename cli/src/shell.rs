@@ -26,7 +26,8 @@ const PROMPT: &str = "recodb> ";
 const CONTINUE: &str = "   ...> ";
 
 /// The nouns that follow SHOW.
-const SHOW_NOUNS: &[&str] = &["ALGORITHMS", "ITEMS", "JOBS", "MODELS", "STATS", "TAGS", "USERS"];
+const SHOW_NOUNS: &[&str] =
+    &["ALGORITHMS", "INTERACTIONS", "ITEMS", "JOBS", "MODELS", "STATS", "TAGS", "USERS"];
 
 /// Line editing help: completion that knows where it is (algorithms after TRAIN, models after USING
 /// and MODEL, nouns after SHOW, dot-commands at the start of a line, file paths inside quotes).

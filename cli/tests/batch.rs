@@ -57,6 +57,26 @@ fn command_mode_prints_each_format() {
 }
 
 #[test]
+fn show_pages_orders_and_lists_interactions_through_the_binary() {
+    let script = "INSERT INTERACTION user 1 item 'a' WEIGHT 4 AT 100; INSERT INTERACTION user 1 item 'b'; \
+                  INSERT INTERACTION user 2 item 'b'; ADD ITEM 'b' TAGS ('x'); \
+                  SHOW ITEMS ORDER BY INTERACTIONS DESC LIMIT 1; SHOW ITEMS WHERE TAG = 'x'; \
+                  SHOW USERS LIMIT 1 OFFSET 1; SHOW INTERACTIONS USER 1; SHOW MODELS;";
+    let out = recodb(&["--format", "csv", "-c", script], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "item,interactions,tags\nb,2,x\n",
+        "user,interactions,tags\n2,1,\n",
+        "user,item,weight,time,held_out\n1,a,4,100,false\n1,b,1,,false\n",
+        "name,algorithm,version,interactions,seconds,bytes\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    assert_eq!(text.matches("item,interactions,tags\nb,2,x\n").count(), 2, "by count, and by tag: {text}");
+}
+
+#[test]
 fn file_mode_and_piped_input_run_scripts_against_a_database_on_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");

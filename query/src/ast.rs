@@ -114,13 +114,8 @@ pub enum StatementKind {
     },
     /// `EXPLAIN RECOMMEND ...` or `EXPLAIN SIMILAR ...`
     Explain(Query),
-    /// `SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n]`
-    Show {
-        /// What to list.
-        object: ShowObject,
-        /// At most this many rows: an unsigned integer or `?`.
-        limit: Option<Literal>,
-    },
+    /// `SHOW USERS|ITEMS|INTERACTIONS|TAGS|MODELS|JOBS|STATS|ALGORITHMS ... [LIMIT n] [OFFSET n]`
+    Show(Show),
     /// `DESCRIBE USER key`, `DESCRIBE ITEM key` or `DESCRIBE MODEL name`
     Describe(DescribeTarget),
     /// `DROP MODEL name`
@@ -272,8 +267,33 @@ pub enum ImportTarget {
     Items,
 }
 
-/// What `SHOW` lists.
+/// `SHOW object [WHERE filter] [ORDER BY INTERACTIONS [ASC|DESC]] [LIMIT n] [OFFSET n]`; the parser
+/// accepts `WHERE` and `ORDER BY` only after `USERS` and `ITEMS`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Show {
+    /// What to list.
+    pub object: ShowObject,
+    /// `WHERE filter`: the users or items listed.
+    pub filter: Option<Filter>,
+    /// `ORDER BY INTERACTIONS [ASC|DESC]`: by number of interactions instead of by id.
+    pub order: Option<SortOrder>,
+    /// At most this many rows: an unsigned integer or `?`.
+    pub limit: Option<Literal>,
+    /// Rows skipped before the first one shown: an unsigned integer or `?`.
+    pub offset: Option<Literal>,
+}
+
+/// The direction of `ORDER BY`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// `ASC` (the default): smallest first.
+    Ascending,
+    /// `DESC`: largest first.
+    Descending,
+}
+
+/// What `SHOW` lists.
+#[derive(Clone, Debug, PartialEq)]
 pub enum ShowObject {
     /// `USERS`
     Users,
@@ -289,6 +309,8 @@ pub enum ShowObject {
     Stats,
     /// `ALGORITHMS`: the algorithms TRAIN knows, with their parameters.
     Algorithms,
+    /// `INTERACTIONS [USER key | ITEM key]`: every interaction, or one user's or one item's.
+    Interactions(Option<(Side, Literal)>),
 }
 
 /// What `DESCRIBE` describes.

@@ -19,10 +19,14 @@ pub enum Keyword {
     And,
     /// `AS`
     As,
+    /// `ASC`
+    Asc,
     /// `AT`
     At,
     /// `BACKGROUND`
     Background,
+    /// `BY`
+    By,
     /// `CANCEL`
     Cancel,
     /// `CHECK`
@@ -35,6 +39,8 @@ pub enum Keyword {
     Cold,
     /// `DELETE`
     Delete,
+    /// `DESC`
+    Desc,
     /// `DESCRIBE`
     Describe,
     /// `DROP`
@@ -85,8 +91,12 @@ pub enum Keyword {
     Models,
     /// `NOT`
     Not,
+    /// `OFFSET`
+    Offset,
     /// `OR`
     Or,
+    /// `ORDER`
+    Order,
     /// `RECOMMEND`
     Recommend,
     /// `RECOMMENDATIONS`
@@ -142,14 +152,17 @@ pub const KEYWORDS: &[&str] = &[
     "ALGORITHMS",
     "AND",
     "AS",
+    "ASC",
     "AT",
     "BACKGROUND",
+    "BY",
     "CANCEL",
     "CHECK",
     "CLEAR",
     "CODES",
     "COLD",
     "DELETE",
+    "DESC",
     "DESCRIBE",
     "DROP",
     "EVALUATE",
@@ -175,7 +188,9 @@ pub const KEYWORDS: &[&str] = &[
     "MODEL",
     "MODELS",
     "NOT",
+    "OFFSET",
     "OR",
+    "ORDER",
     "RECOMMEND",
     "RECOMMENDATIONS",
     "RERANK",
@@ -213,14 +228,17 @@ impl Keyword {
             Keyword::Algorithms => "ALGORITHMS",
             Keyword::And => "AND",
             Keyword::As => "AS",
+            Keyword::Asc => "ASC",
             Keyword::At => "AT",
             Keyword::Background => "BACKGROUND",
+            Keyword::By => "BY",
             Keyword::Cancel => "CANCEL",
             Keyword::Check => "CHECK",
             Keyword::Clear => "CLEAR",
             Keyword::Codes => "CODES",
             Keyword::Cold => "COLD",
             Keyword::Delete => "DELETE",
+            Keyword::Desc => "DESC",
             Keyword::Describe => "DESCRIBE",
             Keyword::Drop => "DROP",
             Keyword::Evaluate => "EVALUATE",
@@ -246,7 +264,9 @@ impl Keyword {
             Keyword::Model => "MODEL",
             Keyword::Models => "MODELS",
             Keyword::Not => "NOT",
+            Keyword::Offset => "OFFSET",
             Keyword::Or => "OR",
+            Keyword::Order => "ORDER",
             Keyword::Recommend => "RECOMMEND",
             Keyword::Recommendations => "RECOMMENDATIONS",
             Keyword::Rerank => "RERANK",
@@ -289,14 +309,17 @@ impl Keyword {
             b"ALGORITHMS" => Keyword::Algorithms,
             b"AND" => Keyword::And,
             b"AS" => Keyword::As,
+            b"ASC" => Keyword::Asc,
             b"AT" => Keyword::At,
             b"BACKGROUND" => Keyword::Background,
+            b"BY" => Keyword::By,
             b"CANCEL" => Keyword::Cancel,
             b"CHECK" => Keyword::Check,
             b"CLEAR" => Keyword::Clear,
             b"CODES" => Keyword::Codes,
             b"COLD" => Keyword::Cold,
             b"DELETE" => Keyword::Delete,
+            b"DESC" => Keyword::Desc,
             b"DESCRIBE" => Keyword::Describe,
             b"DROP" => Keyword::Drop,
             b"EVALUATE" => Keyword::Evaluate,
@@ -322,7 +345,9 @@ impl Keyword {
             b"MODEL" => Keyword::Model,
             b"MODELS" => Keyword::Models,
             b"NOT" => Keyword::Not,
+            b"OFFSET" => Keyword::Offset,
             b"OR" => Keyword::Or,
+            b"ORDER" => Keyword::Order,
             b"RECOMMEND" => Keyword::Recommend,
             b"RECOMMENDATIONS" => Keyword::Recommendations,
             b"RERANK" => Keyword::Rerank,

@@ -40,7 +40,8 @@ mod tests;
 
 pub use ast::{
     DescribeTarget, EvaluateTask, Filter, Ident, ImportTarget, Literal, LiteralValue, OptionPair, Query,
-    Recommend, RecommendTags, Rerank, ShowObject, Side, Similar, Source, Statement, StatementKind,
+    Recommend, RecommendTags, Rerank, Show, ShowObject, Side, Similar, SortOrder, Source, Statement,
+    StatementKind,
 };
 pub use complete::{completeness, is_complete, Completeness};
 pub use error::{excerpt, ErrorKind, ParseError, END_OF_INPUT};

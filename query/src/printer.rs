@@ -10,7 +10,8 @@ use std::fmt::{self, Display, Formatter, Write};
 
 use crate::ast::{
     DescribeTarget, EvaluateTask, Filter, Ident, ImportTarget, Literal, LiteralValue, OptionPair, Query,
-    Recommend, RecommendTags, Rerank, ShowObject, Side, Similar, Source, Statement, StatementKind,
+    Recommend, RecommendTags, Rerank, Show, ShowObject, Side, Similar, SortOrder, Source, Statement,
+    StatementKind,
 };
 use crate::keyword::Keyword;
 use crate::token::write_quoted;
@@ -208,6 +209,27 @@ impl Display for ImportTarget {
 }
 
 /// `USERS`, `ITEMS`, `TAGS`, `MODELS`, `JOBS`, `STATS` or `ALGORITHMS`.
+impl Display for Show {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "SHOW {}", self.object)?;
+        if let Some(filter) = &self.filter {
+            write!(f, " WHERE {filter}")?;
+        }
+        match self.order {
+            Some(SortOrder::Ascending) => f.write_str(" ORDER BY INTERACTIONS")?,
+            Some(SortOrder::Descending) => f.write_str(" ORDER BY INTERACTIONS DESC")?,
+            None => {}
+        }
+        if let Some(limit) = &self.limit {
+            write!(f, " LIMIT {limit}")?;
+        }
+        if let Some(offset) = &self.offset {
+            write!(f, " OFFSET {offset}")?;
+        }
+        Ok(())
+    }
+}
+
 impl Display for ShowObject {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -218,6 +240,8 @@ impl Display for ShowObject {
             ShowObject::Jobs => "JOBS",
             ShowObject::Stats => "STATS",
             ShowObject::Algorithms => "ALGORITHMS",
+            ShowObject::Interactions(None) => "INTERACTIONS",
+            ShowObject::Interactions(Some((side, key))) => return write!(f, "INTERACTIONS {side} {key}"),
         })
     }
 }
@@ -386,13 +410,7 @@ impl Display for StatementKind {
                 write_options(f, options)
             }
             StatementKind::Explain(query) => write!(f, "EXPLAIN {query}"),
-            StatementKind::Show { object, limit } => {
-                write!(f, "SHOW {object}")?;
-                if let Some(limit) = limit {
-                    write!(f, " LIMIT {limit}")?;
-                }
-                Ok(())
-            }
+            StatementKind::Show(show) => write!(f, "{show}"),
             StatementKind::Describe(target) => write!(f, "DESCRIBE {target}"),
             StatementKind::DropModel { name } => write!(f, "DROP MODEL {name}"),
             StatementKind::Check => f.write_str("CHECK"),

@@ -2,8 +2,8 @@
 
 use crate::ast::StatementKind as K;
 use crate::ast::{
-    DescribeTarget, EvaluateTask, Filter, Literal, LiteralValue, OptionPair, Query, Recommend, Similar,
-    Statement,
+    DescribeTarget, EvaluateTask, Filter, Literal, LiteralValue, OptionPair, Query, Recommend, ShowObject,
+    Similar, Statement,
 };
 
 /// Visits every literal of a statement, in the order they appear in its text. One macro body serves the
@@ -70,9 +70,18 @@ macro_rules! walk {
                     }
                     $options(options, f);
                 }
-                K::Show { limit, .. } => {
-                    if let Some(limit) = limit {
+                K::Show(show) => {
+                    if let ShowObject::Interactions(Some((_, key))) = & $($mut)? show.object {
+                        f(key);
+                    }
+                    if let Some(filter) = & $($mut)? show.filter {
+                        $filter(filter, f);
+                    }
+                    if let Some(limit) = & $($mut)? show.limit {
                         f(limit);
+                    }
+                    if let Some(offset) = & $($mut)? show.offset {
+                        f(offset);
                     }
                 }
                 K::Describe(DescribeTarget::User(key) | DescribeTarget::Item(key)) => f(key),
@@ -167,7 +176,7 @@ impl Statement {
                 | K::Similar(_)
                 | K::Explain(_)
                 | K::Evaluate { .. }
-                | K::Show { .. }
+                | K::Show(_)
                 | K::Describe(_)
                 | K::WaitJob { .. }
                 | K::Check

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use recodb_query::{
     format_script, parse_script, parse_statement, DescribeTarget, EvaluateTask, Filter, Ident, ImportTarget,
-    Literal, LiteralValue as V, OptionPair, Query, Recommend, RecommendTags, Rerank, ShowObject, Side,
-    Similar, Source, Span, Statement, StatementKind as K,
+    Literal, LiteralValue as V, OptionPair, Query, Recommend, RecommendTags, Rerank, Show, ShowObject, Side,
+    Similar, SortOrder, Source, Span, Statement, StatementKind as K,
 };
 
 fn lit(value: V) -> Literal {
@@ -134,14 +134,25 @@ fn similar() -> impl Strategy<Value = Similar> {
 fn kind() -> impl Strategy<Value = K> {
     let import_target =
         prop_oneof![Just(ImportTarget::Interactions), Just(ImportTarget::Users), Just(ImportTarget::Items)];
-    let show = prop_oneof![
-        Just(ShowObject::Users),
-        Just(ShowObject::Items),
+    let others = prop_oneof![
         Just(ShowObject::Tags),
         Just(ShowObject::Models),
         Just(ShowObject::Jobs),
         Just(ShowObject::Stats),
-        Just(ShowObject::Algorithms)
+        Just(ShowObject::Algorithms),
+        prop::option::of((side(), key())).prop_map(ShowObject::Interactions)
+    ];
+    let order = prop::option::of(prop_oneof![Just(SortOrder::Ascending), Just(SortOrder::Descending)]);
+    let page = || (prop::option::of(count()), prop::option::of(count()));
+    let entities =
+        (prop_oneof![Just(ShowObject::Users), Just(ShowObject::Items)], prop::option::of(filter()), order);
+    let show = prop_oneof![
+        (entities, page()).prop_map(|((object, filter, order), (limit, offset))| {
+            K::Show(Show { object, filter, order, limit, offset })
+        }),
+        (others, page()).prop_map(|(object, (limit, offset))| {
+            K::Show(Show { object, filter: None, order: None, limit, offset })
+        })
     ];
     let source = (string(), prop::option::of(name())).prop_map(|(path, format)| Source { path, format });
     prop_oneof![
@@ -187,7 +198,7 @@ fn kind() -> impl Strategy<Value = K> {
             }),
         prop_oneof![recommend().prop_map(Query::Recommend), similar().prop_map(Query::Similar)]
             .prop_map(K::Explain),
-        (show, prop::option::of(count())).prop_map(|(object, limit)| K::Show { object, limit }),
+        show,
         prop_oneof![
             key().prop_map(DescribeTarget::User),
             key().prop_map(DescribeTarget::Item),

@@ -24,9 +24,7 @@ pub(super) fn allowed(ctx: &Context<'_>, side: Side, filter: &Filter) -> Result<
             out
         }
         Filter::ItemIn { span, .. } if side == Side::User => {
-            return Err(
-                Error::unsupported("ITEM IN filters items; similar users are filtered by TAG").at(*span)
-            )
+            return Err(Error::unsupported("ITEM IN filters items; users are filtered by TAG").at(*span))
         }
         Filter::ItemIn { items, .. } => {
             let mut out = RoaringBitmap::new();

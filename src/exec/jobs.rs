@@ -3,15 +3,16 @@
 use recodb_query::Literal;
 
 use super::context::Context;
+use super::show::Page;
 use crate::error::{Error, ErrorKind, Object, Result, ResultExt};
 use crate::jobs::{records, JobRecord, JobState};
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
 
-/// `SHOW JOBS [LIMIT n]`: the most recent jobs first, with live progress for running ones: id, model,
+/// `SHOW JOBS [LIMIT n] [OFFSET n]`: the most recent jobs first, with live progress for running ones: id, model,
 /// algorithm, state, phase, progress (the phase's done fraction), elapsed and remaining (an estimate
 /// for the current phase) seconds, and the message of a job that failed.
-pub(super) fn show(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet> {
+pub(super) fn show(ctx: &Context<'_>, page: &Page) -> Result<ResultSet> {
     let mut set = ResultSet::new(&[
         ("id", ColumnType::Int),
         ("model", ColumnType::Text),
@@ -23,7 +24,7 @@ pub(super) fn show(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet>
         ("remaining", ColumnType::Float),
         ("message", ColumnType::Text),
     ]);
-    for r in records(ctx.store())?.into_iter().rev().take(limit.unwrap_or(usize::MAX)) {
+    for r in page.rows(records(ctx.store())?.into_iter().rev(), usize::MAX) {
         let live = ctx.jobs().get(r.id).filter(|_| r.state == JobState::Running);
         let (phase, progress, elapsed, remaining) = match live.map(|job| job.status()) {
             Some(s) => (

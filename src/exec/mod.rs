@@ -25,7 +25,7 @@ mod similar;
 mod split;
 mod tags;
 
-use recodb_query::{DescribeTarget, ShowObject, Statement, StatementKind};
+use recodb_query::{DescribeTarget, Literal, Show, ShowObject, Statement, StatementKind};
 use recodb_storage::Side;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -75,18 +75,7 @@ fn dispatch(ctx: &Context<'_>, kind: &StatementKind) -> Result<ResultSet> {
         }
         StatementKind::SplitHoldout { fraction, seed } => split::holdout(ctx, fraction, seed.as_ref()),
         StatementKind::SplitClear => split::clear(ctx),
-        StatementKind::Show { object, limit } => {
-            let limit = limit.as_ref().map(|l| ctx.bind.count_to(l, "LIMIT", u64::MAX)).transpose()?;
-            match object {
-                ShowObject::Users => show::entities(ctx, Side::User, limit),
-                ShowObject::Items => show::entities(ctx, Side::Item, limit),
-                ShowObject::Tags => show::tags(ctx, limit),
-                ShowObject::Stats => show::stats(ctx),
-                ShowObject::Models => model::show(ctx, limit),
-                ShowObject::Jobs => jobs::show(ctx, limit),
-                ShowObject::Algorithms => model::algorithms(limit),
-            }
-        }
+        StatementKind::Show(show) => self::show(ctx, show),
         StatementKind::Describe(DescribeTarget::User(key)) => show::describe(ctx, Side::User, key),
         StatementKind::Describe(DescribeTarget::Item(key)) => show::describe(ctx, Side::Item, key),
         StatementKind::Describe(DescribeTarget::Model(name)) => model::describe(ctx, name),
@@ -120,6 +109,32 @@ pub(crate) fn read_only() -> Error {
 }
 
 /// The storage side of a side of the language.
+/// `SHOW ...`: binds LIMIT and OFFSET and lists what the statement names. WHERE and ORDER BY (which
+/// the parser accepts only there) list users or items.
+fn show(ctx: &Context<'_>, show: &Show) -> Result<ResultSet> {
+    let count = |literal: &Option<Literal>, what| {
+        literal.as_ref().map(|l| ctx.bind.count_to(l, what, u64::MAX)).transpose()
+    };
+    let page = show::Page {
+        offset: count(&show.offset, "OFFSET")?.unwrap_or(0),
+        limit: count(&show.limit, "LIMIT")?,
+    };
+    let entities = |side| show::entities(ctx, side, show.filter.as_ref(), show.order, &page);
+    match &show.object {
+        ShowObject::Users => entities(Side::User),
+        ShowObject::Items => entities(Side::Item),
+        _ if show.filter.is_some() || show.order.is_some() => {
+            Err(Error::unsupported("WHERE and ORDER BY list users or items only"))
+        }
+        ShowObject::Interactions(of) => show::interactions(ctx, of.as_ref(), &page),
+        ShowObject::Tags => show::tags(ctx, &page),
+        ShowObject::Stats => show::stats(ctx),
+        ShowObject::Models => model::show(ctx, &page),
+        ShowObject::Jobs => jobs::show(ctx, &page),
+        ShowObject::Algorithms => model::algorithms(&page),
+    }
+}
+
 pub(super) fn side_of(side: recodb_query::Side) -> Side {
     match side {
         recodb_query::Side::User => Side::User,

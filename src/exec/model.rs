@@ -8,10 +8,11 @@ use std::path::Path;
 use super::bind::{locate, pairs, shown};
 use super::context::Context;
 use super::rows;
+use super::show::Page;
 use crate::error::{Error, Result, ResultExt};
 use crate::eval::cold::ColdItems;
 use crate::jobs::JobState;
-use crate::models::catalog::records;
+use crate::models::catalog::{blob_prefix, records};
 use crate::models::{algorithm, ALGORITHMS};
 use crate::result::{ColumnType, ResultSet};
 use crate::training::{HeldOut, Training, HOLD_OUT_ITEMS};
@@ -70,31 +71,34 @@ pub(super) fn train(
     ]))
 }
 
-/// `SHOW MODELS [LIMIT n]`: one row per model.
-pub(super) fn show(ctx: &Context<'_>, limit: Option<usize>) -> Result<ResultSet> {
+/// `SHOW MODELS [LIMIT n] [OFFSET n]`: one row per model, with the bytes its data takes on disk.
+pub(super) fn show(ctx: &Context<'_>, page: &Page) -> Result<ResultSet> {
     let mut set = ResultSet::new(&[
         ("name", ColumnType::Text),
         ("algorithm", ColumnType::Text),
         ("version", ColumnType::Int),
         ("interactions", ColumnType::Int),
         ("seconds", ColumnType::Float),
+        ("bytes", ColumnType::Int),
     ]);
-    for r in records(ctx.store())?.into_iter().take(limit.unwrap_or(usize::MAX)) {
+    for r in page.rows(records(ctx.store())?.into_iter(), usize::MAX) {
+        let bytes = ctx.store().blob_bytes(&blob_prefix(&r.name, r.version))?;
         set.push(vec![
             Value::Text(r.name),
             Value::Text(r.algorithm),
             Value::Int(r.version as i64),
             Value::Int(r.interactions as i64),
             Value::Float(r.train_ms as f64 / 1000.0),
+            Value::Int(bytes as i64),
         ]);
     }
     Ok(set)
 }
 
-/// `SHOW ALGORITHMS [LIMIT n]`: one row per parameter of every algorithm (algorithm, parameter, type,
+/// `SHOW ALGORITHMS [LIMIT n] [OFFSET n]`: one row per parameter of every algorithm (algorithm, parameter, type,
 /// default, accepted, description); an algorithm without parameters has one row that says so. This is
 /// the table of README.md and the shell's `.help TRAIN`.
-pub(super) fn algorithms(limit: Option<usize>) -> Result<ResultSet> {
+pub(super) fn algorithms(page: &Page) -> Result<ResultSet> {
     let mut set = ResultSet::new(&[
         ("algorithm", ColumnType::Text),
         ("parameter", ColumnType::Text),
@@ -126,7 +130,7 @@ pub(super) fn algorithms(limit: Option<usize>) -> Result<ResultSet> {
             ]);
         }
     }
-    for row in rows.into_iter().take(limit.unwrap_or(usize::MAX)) {
+    for row in page.rows(rows.into_iter(), usize::MAX) {
         set.push(row);
     }
     Ok(set)
@@ -140,6 +144,7 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
     let loaded = ctx.model(name)?;
     let r = loaded.record.clone();
     let params = r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
+    let bytes = ctx.store().blob_bytes(&blob_prefix(&r.name, r.version))?;
     let mut properties = vec![
         ("name", r.name),
         ("algorithm", r.algorithm),
@@ -150,6 +155,7 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
         ("items", r.items.to_string()),
         ("interactions", r.interactions.to_string()),
         ("train_seconds", format!("{:.3}", r.train_ms as f64 / 1000.0)),
+        ("bytes_on_disk", bytes.to_string()),
     ];
     let data = ctx.snapshot()?;
     let serving = loaded.serving(ctx.store())?;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use recodb_query::{Side as QuerySide, Similar};
+use recodb_query::Similar;
 use recodb_storage::hamming::{Allowed, Explain, Filter, HammingIndex};
 use recodb_storage::{RoaringBitmap, Side};
 
@@ -38,10 +38,7 @@ struct Request {
 
 fn request(ctx: &Context<'_>, q: &Similar) -> Result<Request> {
     let top = top(ctx, &q.top)?;
-    let side = match q.side {
-        QuerySide::User => Side::User,
-        QuerySide::Item => Side::Item,
-    };
+    let side = super::side_of(q.side);
     let (_, id) = ctx.entity(side, &q.key)?;
     let loaded = ctx.model_or_latest(q.using.as_ref())?;
     let allowed = q.filter.as_ref().map(|f| allowed(ctx, side, f)).transpose()?;

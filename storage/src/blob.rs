@@ -256,6 +256,16 @@ impl Store {
             .collect()
     }
 
+    /// The bytes of the blobs whose name starts with `prefix` (one model version's data on disk).
+    pub fn blob_bytes(&self, prefix: &str) -> Result<u64> {
+        let mut bytes = 0;
+        for entry in self.engine.scan_prefix(tree::BLOB_FILES, prefix.as_bytes()) {
+            let (k, v) = entry?;
+            bytes += Entry::decode(&v, &String::from_utf8_lossy(&k))?.len;
+        }
+        Ok(bytes)
+    }
+
     /// What the database takes on disk: sled's files, the blob files, and blob files nothing names.
     pub fn disk_usage(&self) -> Result<DiskUsage> {
         let _consistent = self.consistent();

@@ -225,6 +225,8 @@ fn a_format_1_database_moves_its_blobs_into_files_when_opened() {
     let store = Store::open(&path).expect("a format-1 database opens");
     assert_eq!(store.blob("model/a/v1/als").expect("read").expect("moved").as_slice(), &big[..]);
     assert_eq!(store.blob_names("model/a/").expect("names"), ["model/a/v1/als", "model/a/v1/format"]);
+    assert_eq!(store.blob_bytes("model/a/").expect("bytes"), 600_004, "the two blobs' lengths");
+    assert_eq!(store.blob_bytes("model/b/").expect("bytes"), 0);
     assert_eq!(files(&path).len(), 2, "one file per blob, the orphan gone");
     let report = store.check_integrity().expect("no chunk or manifest is left in sled");
     assert_eq!(report.blobs, 2);

@@ -1,8 +1,8 @@
-//! Statements about models, jobs and settings: TRAIN, SHOW, DESCRIBE, DROP, CANCEL, WAIT, SET.
+//! Statements about data, models, jobs and settings: TRAIN, SHOW, DESCRIBE, DROP, CANCEL, WAIT, SET.
 
 use super::literal::LiteralKind;
 use super::{Parser, Result};
-use crate::ast::{DescribeTarget, ShowObject, StatementKind};
+use crate::ast::{DescribeTarget, Literal, Show, ShowObject, Side, SortOrder, StatementKind};
 use crate::keyword::Keyword;
 use crate::token::Token;
 
@@ -16,7 +16,8 @@ impl Parser<'_> {
         Ok(StatementKind::Train { algorithm, name, options, background })
     }
 
-    /// `SHOW USERS|ITEMS|TAGS|MODELS|JOBS|STATS|ALGORITHMS [LIMIT n]`, after `SHOW`.
+    /// `SHOW object [WHERE filter] [ORDER BY INTERACTIONS [ASC|DESC]] [LIMIT n] [OFFSET n]`, after
+    /// `SHOW`; `WHERE` and `ORDER BY` only after `USERS` and `ITEMS`.
     pub(crate) fn parse_show(&mut self) -> Result<StatementKind> {
         const OBJECTS: [(Keyword, ShowObject); 7] = [
             (Keyword::Users, ShowObject::Users),
@@ -28,7 +29,12 @@ impl Parser<'_> {
             (Keyword::Algorithms, ShowObject::Algorithms),
         ];
         let mut object = None;
-        for (keyword, candidate) in OBJECTS {
+        for (at, (keyword, candidate)) in OBJECTS.into_iter().enumerate() {
+            // INTERACTIONS is tried (and offered in errors) after USERS and ITEMS.
+            if at == 2 && self.next_if_keyword(Keyword::Interactions)? {
+                object = Some(ShowObject::Interactions(self.parse_opt_entity()?));
+                break;
+            }
             if self.next_if_keyword(keyword)? {
                 object = Some(candidate);
                 break;
@@ -37,8 +43,38 @@ impl Parser<'_> {
         let Some(object) = object else {
             return Err(self.unexpected(&[]));
         };
+        let entities = matches!(object, ShowObject::Users | ShowObject::Items);
+        let filter = if entities { self.parse_where()? } else { None };
+        let order = if entities { self.parse_opt_order()? } else { None };
         let limit = self.parse_opt_literal(Keyword::Limit, LiteralKind::COUNT)?;
-        Ok(StatementKind::Show { object, limit })
+        let offset = self.parse_opt_literal(Keyword::Offset, LiteralKind::COUNT)?;
+        Ok(StatementKind::Show(Show { object, filter, order, limit, offset }))
+    }
+
+    /// An optional `USER key` or `ITEM key`.
+    fn parse_opt_entity(&mut self) -> Result<Option<(Side, Literal)>> {
+        let side = if self.next_if_keyword(Keyword::User)? {
+            Side::User
+        } else if self.next_if_keyword(Keyword::Item)? {
+            Side::Item
+        } else {
+            return Ok(None);
+        };
+        Ok(Some((side, self.parse_literal(LiteralKind::KEY)?)))
+    }
+
+    /// An optional `ORDER BY INTERACTIONS [ASC|DESC]`.
+    fn parse_opt_order(&mut self) -> Result<Option<SortOrder>> {
+        if !self.next_if_keyword(Keyword::Order)? {
+            return Ok(None);
+        }
+        self.expect_keyword(Keyword::By)?;
+        self.expect_keyword(Keyword::Interactions)?;
+        if self.next_if_keyword(Keyword::Desc)? {
+            return Ok(Some(SortOrder::Descending));
+        }
+        self.next_if_keyword(Keyword::Asc)?;
+        Ok(Some(SortOrder::Ascending))
     }
 
     /// `DESCRIBE USER key`, `DESCRIBE ITEM key` or `DESCRIBE MODEL name`, after `DESCRIBE`.

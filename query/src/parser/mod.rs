@@ -11,7 +11,7 @@
 //!
 //! Error messages list everything that was possible at the failing spot: each optional clause that was
 //! looked for and not found is remembered (until the next token is consumed) and joins the expected list,
-//! so `SHOW USERS foo` says "expected LIMIT or ;, found 'foo'".
+//! so `SHOW TAGS foo` says "expected LIMIT, OFFSET or ;, found 'foo'".
 
 mod admin;
 mod data;

@@ -63,7 +63,7 @@ impl Parser<'_> {
     }
 
     /// An optional `WHERE filter`.
-    fn parse_where(&mut self) -> Result<Option<Filter>> {
+    pub(crate) fn parse_where(&mut self) -> Result<Option<Filter>> {
         if self.next_if_keyword(Keyword::Where)? {
             self.parse_filter().map(Some)
         } else {

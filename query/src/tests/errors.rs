@@ -172,18 +172,21 @@ fn admin_statements() {
         "SHOW",
         1,
         5,
-        &["USERS", "ITEMS", "TAGS", "MODELS", "JOBS", "STATS", "ALGORITHMS"],
+        &["USERS", "ITEMS", "INTERACTIONS", "TAGS", "MODELS", "JOBS", "STATS", "ALGORITHMS"],
         END_OF_INPUT,
     );
     assert_error(
         "SHOW USER",
         1,
         6,
-        &["USERS", "ITEMS", "TAGS", "MODELS", "JOBS", "STATS", "ALGORITHMS"],
+        &["USERS", "ITEMS", "INTERACTIONS", "TAGS", "MODELS", "JOBS", "STATS", "ALGORITHMS"],
         "USER",
     );
     assert_error("SHOW USERS LIMIT ten", 1, 18, COUNT, "ten");
-    assert_error("SHOW USERS foo", 1, 12, &["LIMIT", ";", "end of input"], "foo");
+    assert_error("SHOW USERS foo", 1, 12, &["WHERE", "ORDER", "LIMIT", "OFFSET", ";", "end of input"], "foo");
+    assert_error("SHOW TAGS foo", 1, 11, &["LIMIT", "OFFSET", ";", "end of input"], "foo");
+    assert_error("SHOW USERS ORDER interactions", 1, 18, &["BY"], "interactions");
+    assert_error("SHOW INTERACTIONS USER", 1, 23, &["an integer", "a string", "?"], "end of input");
     assert_error("DESCRIBE JOB 1", 1, 10, &["USER", "ITEM", "MODEL"], "JOB");
     assert_error("DROP m", 1, 6, &["MODEL"], "m");
     assert_error("CANCEL JOB 'x'", 1, 12, COUNT, "'x'");
@@ -202,7 +205,7 @@ fn errors_in_later_lines_and_statements() {
     assert_eq!((error.line, error.column, error.found.as_str()), (3, 8, "USRS"));
     assert_eq!(
         error.render(script),
-        "3 |   SHOW USRS;\n  |        ^^^^ expected USERS, ITEMS, TAGS, MODELS, JOBS, STATS or ALGORITHMS, found 'USRS'"
+        "3 |   SHOW USRS;\n  |        ^^^^ expected USERS, ITEMS, INTERACTIONS, TAGS, MODELS, JOBS, STATS or ALGORITHMS, found 'USRS'"
     );
     let error = parse_script("ADD USER 1\nADD USER 2").expect_err("missing ;");
     assert_eq!((error.line, error.column, error.found.as_str()), (2, 1, "ADD"));
@@ -210,7 +213,7 @@ fn errors_in_later_lines_and_statements() {
     let error = parse_statement("ADD USER 1; ADD USER 2").expect_err("two statements");
     assert_eq!((error.column, error.expected.clone()), (13, vec![END_OF_INPUT]));
     let error = parse_statement("SHOW USERS LIMIT 5 5").expect_err("trailing garbage");
-    assert_eq!((error.column, error.expected.clone()), (20, vec![";", END_OF_INPUT]));
+    assert_eq!((error.column, error.expected.clone()), (20, vec!["OFFSET", ";", END_OF_INPUT]));
     let error = parse_script("SHOW USERS; SHOW 'x").expect_err("unterminated");
     assert_eq!((error.kind, error.column), (ErrorKind::Unterminated, 18));
 }

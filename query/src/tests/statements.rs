@@ -2,7 +2,10 @@
 
 use super::{verified_as, verified_stmt};
 use crate::ast::{Filter, Ident, Literal, LiteralValue as V, StatementKind as K};
-use crate::{parse_script, parse_statement, DescribeTarget, EvaluateTask, ImportTarget, ShowObject, Side};
+use crate::{
+    parse_script, parse_statement, DescribeTarget, EvaluateTask, ImportTarget, Show, ShowObject, Side,
+    SortOrder,
+};
 
 fn lit(value: V) -> Literal {
     Literal::new(value)
@@ -173,10 +176,42 @@ fn show() {
         ("SHOW STATS", ShowObject::Stats),
         ("SHOW ALGORITHMS", ShowObject::Algorithms),
     ] {
-        assert_eq!(verified_stmt(text).kind, K::Show { object, limit: None });
+        let show = Show { object, filter: None, order: None, limit: None, offset: None };
+        assert_eq!(verified_stmt(text).kind, K::Show(show));
     }
     verified_stmt("SHOW USERS LIMIT 10");
     verified_stmt("SHOW TAGS LIMIT ?");
+    verified_stmt("SHOW MODELS LIMIT 5 OFFSET 10");
+    verified_stmt("SHOW ITEMS WHERE TAG = 'genre:Drama' ORDER BY INTERACTIONS DESC LIMIT 3 OFFSET ?");
+    verified_stmt("SHOW USERS WHERE NOT TAG IN ('a', 'b') LIMIT 3");
+    verified_stmt("SHOW INTERACTIONS USER 42 LIMIT 5");
+    verified_stmt("SHOW INTERACTIONS ITEM 'sku'");
+    let K::Show(show) = verified_stmt("SHOW INTERACTIONS").kind else { panic!("a SHOW") };
+    assert_eq!(show.object, ShowObject::Interactions(None));
+    // ASC is the default and prints as nothing.
+    let K::Show(show) =
+        parse_statement("show users order by interactions asc offset 2").expect("parses").kind
+    else {
+        panic!("a SHOW")
+    };
+    assert_eq!((show.order, show.offset.is_some()), (Some(SortOrder::Ascending), true));
+    assert_eq!(
+        parse_statement("SHOW USERS ORDER BY INTERACTIONS ASC").expect("parses").to_string(),
+        "SHOW USERS ORDER BY INTERACTIONS"
+    );
+}
+
+#[test]
+fn show_clauses_are_checked_where_they_stand() {
+    // WHERE and ORDER BY list users or items only.
+    let error = parse_statement("SHOW MODELS WHERE TAG = 'x'").expect_err("MODELS has no WHERE");
+    assert!(error.to_string().contains("expected LIMIT, OFFSET, ; or end of input"), "{error}");
+    let error = parse_statement("SHOW USERS ORDER BY weight").expect_err("only INTERACTIONS");
+    assert!(error.to_string().contains("expected INTERACTIONS"), "{error}");
+    let error = parse_statement("SHOW USERS LIMIT 3 WHERE TAG = 'x'").expect_err("clauses in order");
+    assert!(error.to_string().contains("expected OFFSET, ; or end of input"), "{error}");
+    let error = parse_statement("SHOW INTERACTIONS USER").expect_err("a key after USER");
+    assert!(error.to_string().contains("end of input"), "{error}");
 }
 
 #[test]
