@@ -350,6 +350,9 @@ impl From<StorageError> for Error {
         let message = e.to_string();
         match e {
             StorageError::Corrupt(what) => Error::new(ErrorKind::Corrupt(what), message),
+            StorageError::TooLarge { what, got, max, unit } => {
+                Error::invalid(what, format!("at most {max} {unit}"), format!("{got} {unit}"))
+            }
             other => Error::new(ErrorKind::Storage(other), message),
         }
     }

@@ -40,6 +40,7 @@ pub mod eval;
 mod exec;
 pub mod import;
 pub mod jobs;
+pub mod limits;
 pub mod models;
 mod progress;
 mod result;

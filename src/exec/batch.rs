@@ -10,8 +10,8 @@ use recodb_storage::{Key, RoaringBitmap, Side};
 use super::bind::Binder;
 use super::context::{Context, Parts};
 use super::filter::allowed;
-use super::recommend::MAX_TOP;
 use crate::error::{Error, Result};
+use crate::limits::MAX_TOP;
 use crate::progress::NoProgress;
 use crate::serve::retrieve;
 

@@ -1,11 +1,11 @@
 //! ADD, INSERT INTERACTION and DELETE: single-record writes.
 
 use recodb_query::Literal;
-use recodb_storage::{Key, Side};
+use recodb_storage::{limits, Key, Side};
 
 use super::context::{twin, twin_explained, Context};
 use crate::data;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::result::ResultSet;
 use crate::value::Value;
 
@@ -18,10 +18,24 @@ pub(super) fn add(
     label: Option<&Literal>,
     tags: &[Literal],
 ) -> Result<ResultSet> {
+    let tag_literals = tags;
     let tags = tags.iter().map(|t| ctx.bind.text(t, "a tag")).collect::<Result<Vec<_>>>()?;
+    for (tag, literal) in tags.iter().zip(tag_literals) {
+        within(limits::check_tag(tag), literal)?;
+    }
+    if let Some(past) = tag_literals.get(limits::MAX_TAGS_PER_ENTITY) {
+        within(limits::check_tag_count(tags.len()), past)?;
+    }
     let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-    let label = label.map(|l| ctx.bind.text(l, "a label")).transpose()?;
-    let key = ctx.bind.key(key)?;
+    let label = match label {
+        Some(literal) => {
+            let label = ctx.bind.text(literal, "a label")?;
+            within(limits::check_label(&label), literal)?;
+            Some(label)
+        }
+        None => None,
+    };
+    let key = bound_key(ctx, key)?;
     let notices = twin_notices(ctx, &[(side, &key)])?;
     let new = data::add(ctx.store(), side, &key, label.as_deref(), &tags)?;
     let set = ResultSet::single(vec![
@@ -41,10 +55,22 @@ pub(super) fn insert(
 ) -> Result<ResultSet> {
     let weight = weight.as_ref().map(|w| ctx.bind.number(w, "WEIGHT").map(|w| w as f32)).transpose()?;
     let time = time.as_ref().map(|t| ctx.bind.integer(t, "AT")).transpose()?;
-    let (user, item) = (ctx.bind.key(user)?, ctx.bind.key(item)?);
+    let (user, item) = (bound_key(ctx, user)?, bound_key(ctx, item)?);
     let notices = twin_notices(ctx, &[(Side::User, &user), (Side::Item, &item)])?;
     let new = data::insert(ctx.store(), &user, &item, weight, time)?;
     Ok(ResultSet::single(vec![("inserted", Value::Int(i64::from(new)))]).with_notices(notices))
+}
+
+/// A key a write may create: bound, and within [`limits::MAX_KEY_BYTES`] (an error at the literal).
+fn bound_key(ctx: &Context<'_>, literal: &Literal) -> Result<Key> {
+    let key = ctx.bind.key(literal)?;
+    within(limits::check_key(&key), literal)?;
+    Ok(key)
+}
+
+/// Fails at `literal` when a value the statement would store is over its limit.
+fn within(check: recodb_storage::Result<()>, literal: &Literal) -> Result<()> {
+    check.map_err(|e| Error::from(e).at(literal.span))
 }
 
 /// Notices for keys about to be created while a key of the other type that reads the same exists

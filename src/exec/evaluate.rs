@@ -9,13 +9,13 @@ use recodb_storage::{Side, Snapshot};
 
 use super::bind::{shown, BoundOption};
 use super::context::Context;
-use super::recommend::MAX_TOP;
 use crate::error::{Error, ErrorKind, Object, Result, ResultExt};
 use crate::eval::cold::{self, ColdItems};
 use crate::eval::protocol::{self, Metrics, Protocol, Ranker, Report};
 use crate::eval::split;
 use crate::eval::test_set::{self, TestUser};
 use crate::import::{ImportSpec, Target};
+use crate::limits::{MAX_CUTOFF, MAX_TOP};
 use crate::models::catalog::Loaded;
 use crate::result::{ColumnType, ResultSet};
 use crate::training::HOLD_OUT_FINGERPRINT;
@@ -23,9 +23,6 @@ use crate::value::Value;
 
 /// Cut-offs used when `AT` is not given.
 pub(super) const DEFAULT_CUTOFFS: [usize; 2] = [10, 20];
-
-/// The largest cut-off accepted.
-pub(super) const MAX_CUTOFF: u64 = 1_000;
 
 /// Negatives per test item of the sampled protocol when `negatives` is not given.
 pub(super) const DEFAULT_NEGATIVES: usize = 100;

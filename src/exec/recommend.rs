@@ -12,15 +12,13 @@ use super::explain::{micros, not_binary, plan, refined};
 use super::filter::allowed;
 use super::rows::{live_rows, pairs};
 use crate::error::{Error, Result, ResultExt};
+use crate::limits::MAX_TOP;
 use crate::models::catalog::Loaded;
 use crate::models::folded::FoldedItems;
 use crate::models::topk::rank_order;
 use crate::models::Model;
 use crate::result::ResultSet;
 use crate::serve::{rerank, retrieve, Retrieved};
-
-/// The largest TOP (and RERANK) accepted.
-pub(super) const MAX_TOP: u64 = 10_000;
 
 /// The TOP of a RECOMMEND, SIMILAR or EXPORT: an integer from 0 to [`MAX_TOP`].
 pub(super) fn top(ctx: &Context<'_>, top: &Literal) -> Result<usize> {

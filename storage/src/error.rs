@@ -53,6 +53,18 @@ pub enum StorageError {
     /// A limit of the format was reached (e.g. more than 2^32 users).
     #[error("limit reached: {0}")]
     Limit(String),
+    /// A value is larger than a limit of [`crate::limits`] allows.
+    #[error("{what} is too large: {got} {unit}, the limit is {max}")]
+    TooLarge {
+        /// What is too large ("a key").
+        what: String,
+        /// Its size.
+        got: usize,
+        /// The limit.
+        max: usize,
+        /// What the sizes count ("bytes", "tags").
+        unit: &'static str,
+    },
 }
 
 impl From<sled::Error> for StorageError {

@@ -16,6 +16,7 @@ mod idblock;
 mod integrity;
 mod key;
 mod legacy;
+pub mod limits;
 mod migrate;
 pub mod prefetch;
 mod read;

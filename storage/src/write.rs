@@ -15,6 +15,7 @@ use crate::format::{
     tag_name_key, tree, Durability, DURABILITY_SETTING,
 };
 use crate::idblock;
+use crate::limits;
 use crate::read::{
     read_bitmap, read_id, read_key, read_label, read_meta_u32, read_meta_u64, read_row, read_side_bitmap,
     read_tag_id,
@@ -120,6 +121,7 @@ impl<'s> WriteTxn<'s> {
         if let Some(id) = self.id_of(side, key)? {
             return Ok((id, false));
         }
+        limits::check_key(key)?;
         let s = &mut self.sides[side.index()];
         let id = s.next_id;
         s.next_id =
@@ -273,6 +275,7 @@ impl<'s> WriteTxn<'s> {
         if let Some(id) = read_tag_id(self.engine, side, name)? {
             return Ok(id);
         }
+        limits::check_tag(name)?;
         let s = &mut self.sides[side.index()];
         let id = s.next_tag_id;
         s.next_tag_id =
@@ -288,6 +291,7 @@ impl<'s> WriteTxn<'s> {
         if !tags.insert(tag_id) {
             return Ok(false);
         }
+        limits::check_tag_count(tags.len() as usize)?;
         self.sides[side.index()].entity_tags.insert(id, tags);
         self.tag_members_mut(side, tag_id)?.insert(id);
         self.data_changed = true;
@@ -305,6 +309,7 @@ impl<'s> WriteTxn<'s> {
         if current.as_deref() == Some(label) {
             return Ok(false);
         }
+        limits::check_label(label)?;
         self.sides[side.index()].labels.insert(id, Some(label.to_string()));
         Ok(true)
     }

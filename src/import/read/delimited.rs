@@ -269,7 +269,7 @@ pub(crate) fn read_entities<'a, R: Rows<'a>>(
                 None => add(text),
             }
         }
-        sink(Entity { key, label, tags });
+        sink(Entity { key, label, tags }.checked(rows.at())?);
         stats.records += 1;
     }
     stats.lines = rows.lines();

@@ -1,5 +1,6 @@
 //! Parsing one field's bytes into a key, a weight or a timestamp, without allocating for numbers.
 
+use crate::limits::MAX_KEY_BYTES;
 use recodb_storage::{parse_u64, Key};
 
 /// Why a key field was rejected.
@@ -9,14 +10,17 @@ pub(crate) enum KeyError {
     Empty,
     /// A string key that is not valid UTF-8.
     Utf8,
+    /// A string key longer than [`MAX_KEY_BYTES`].
+    TooLong,
 }
 
 impl KeyError {
     /// The problem, for an error message ("empty key in column 'UserID'").
-    pub(crate) fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> String {
         match self {
-            KeyError::Empty => "empty key",
-            KeyError::Utf8 => "invalid UTF-8 in the key",
+            KeyError::Empty => "empty key".into(),
+            KeyError::Utf8 => "invalid UTF-8 in the key".into(),
+            KeyError::TooLong => format!("a key longer than the limit of {MAX_KEY_BYTES} bytes"),
         }
     }
 }
@@ -35,6 +39,7 @@ pub(crate) fn key(field: &[u8], string_keys: bool) -> Result<Key, KeyError> {
         }
     }
     match std::str::from_utf8(field) {
+        Ok(s) if s.len() > MAX_KEY_BYTES => Err(KeyError::TooLong),
         Ok(s) => Ok(Key::Str(s.to_string())),
         Err(_) => Err(KeyError::Utf8),
     }
@@ -80,6 +85,8 @@ mod tests {
         assert_eq!(key(b"u-1", false), Ok(Key::Str("u-1".into())));
         assert_eq!(key(b"-1", false), Ok(Key::Str("-1".into())));
         assert_eq!(key(b"99999999999999999999999", false), Ok(Key::Str("99999999999999999999999".into())));
+        assert_eq!(key(&[b'k'; MAX_KEY_BYTES], false), Ok(Key::Str("k".repeat(MAX_KEY_BYTES))));
+        assert_eq!(key(&[b'k'; MAX_KEY_BYTES + 1], false), Err(KeyError::TooLong));
         assert_eq!(key(b"", false), Err(KeyError::Empty));
         assert_eq!(key(b"  ", true), Err(KeyError::Empty));
         assert_eq!(key(b"a\xff", false), Err(KeyError::Utf8));

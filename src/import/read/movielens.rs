@@ -194,7 +194,7 @@ pub(crate) fn read_entities(
             (Target::Items | Target::Interactions, true) => movie_1m(spec, line, at)?,
             (Target::Items | Target::Interactions, false) => movie_100k(spec, line, at)?,
         };
-        sink(entity);
+        sink(entity.checked(at)?);
         stats.records += 1;
     }
     stats.lines = lines.number();

@@ -1,6 +1,8 @@
 //! What the readers produce: interactions, entities with tags, and counts of what was read.
 
-use recodb_storage::Key;
+use recodb_storage::{limits, Key};
+
+use super::error::{At, ImportError};
 
 /// One interaction read from a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +27,20 @@ pub struct Entity {
     pub label: Option<String>,
     /// Its tags, in file order.
     pub tags: Vec<String>,
+}
+
+impl Entity {
+    /// The entity, if its label and tags are within the limits of `recodb_storage::limits` (its key
+    /// was checked when read); else an error at `at`, the line it was read from.
+    pub(crate) fn checked(self, at: At<'_>) -> Result<Entity, ImportError> {
+        let label = self.label.as_deref().map(limits::check_label);
+        let tags = self.tags.iter().map(|t| limits::check_tag(t));
+        let count = limits::check_tag_count(self.tags.len());
+        match label.into_iter().chain(tags).chain([count]).find_map(Result::err) {
+            Some(e) => Err(at.parse(e.to_string())),
+            None => Ok(self),
+        }
+    }
 }
 
 /// A column of an interactions file that the import did not read, with its first record's value, so

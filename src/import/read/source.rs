@@ -11,6 +11,7 @@ use std::sync::Arc;
 use flate2::bufread::MultiGzDecoder;
 
 use super::error::{At, ImportError, ImportErrorKind};
+use crate::limits::MAX_IMPORT_LINE_BYTES;
 
 /// The read buffer, and the size of the blocks the inflating thread hands over.
 const BUFFER: usize = 256 * 1024;
@@ -225,9 +226,13 @@ impl<'a> Lines<'a> {
     pub(crate) fn advance(&mut self) -> Result<bool, ImportError> {
         self.progress.check()?;
         self.buf.clear();
-        let n = self.reader.read_until(b'\n', &mut self.buf).map_err(|e| {
-            At { path: self.path, line: Some(self.number + 1) }.io(format!("cannot read the file: {e}"))
-        })?;
+        // Two bytes past the limit: room for a `\r\n` after a line of the longest length.
+        let n = (&mut self.reader)
+            .take(MAX_IMPORT_LINE_BYTES as u64 + 2)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| {
+                At { path: self.path, line: Some(self.number + 1) }.io(format!("cannot read the file: {e}"))
+            })?;
         if n == 0 {
             self.progress.finish();
             self.start = 0;
@@ -241,6 +246,11 @@ impl<'a> Lines<'a> {
         }
         if self.buf[..end].ends_with(b"\r") {
             end -= 1;
+        }
+        if end > MAX_IMPORT_LINE_BYTES {
+            return Err(self
+                .at()
+                .parse(format!("a line longer than the limit of {MAX_IMPORT_LINE_BYTES} bytes")));
         }
         self.start = if self.number == 1 && self.buf[..end].starts_with(BOM) { BOM.len() } else { 0 };
         self.end = end;
@@ -284,6 +294,23 @@ mod tests {
         assert_eq!(lines, vec!["a\tb", "", "c", "", "d"]);
         assert_eq!(reports.first(), Some(&(14, 14)));
         assert_eq!(reports.last(), Some(&(14, 14)));
+    }
+
+    #[test]
+    fn a_line_at_the_limit_is_read_and_one_past_it_is_refused_with_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.tsv");
+        let longest = "x".repeat(MAX_IMPORT_LINE_BYTES);
+        std::fs::write(&path, format!("a\n{longest}\r\n{longest}")).unwrap();
+        let (lines, _) = all_lines(&path).unwrap();
+        assert_eq!(
+            lines.iter().map(String::len).collect::<Vec<_>>(),
+            [1, MAX_IMPORT_LINE_BYTES, MAX_IMPORT_LINE_BYTES]
+        );
+        std::fs::write(&path, format!("a\n{longest}y\nb\n")).unwrap();
+        let err = all_lines(&path).expect_err("one byte past the limit");
+        assert_eq!(err.line, Some(2));
+        assert!(err.to_string().contains("longer than the limit of 1048576 bytes"), "{err}");
     }
 
     #[test]
