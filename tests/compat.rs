@@ -214,7 +214,7 @@ fn fixture_contents(db: &Database) -> String {
     for model in RELEASE_MODELS {
         for (user, top) in [(Value::Int(1), 5), (Value::from("zoe"), 3)] {
             let set = db
-                .query(&format!("RECOMMEND user ? TOP {top} USING {model}"), &[user.clone()])
+                .query(&format!("RECOMMEND user ? TOP {top} USING {model}"), std::slice::from_ref(&user))
                 .unwrap_or_else(|e| panic!("{model}: {e}"));
             let keys = set.column::<Key>("item").expect("keys");
             let scores = set.column::<f64>("score").expect("scores");
@@ -305,9 +305,10 @@ fn unpack_release(dir: &Path) -> PathBuf {
 fn a_database_written_by_release_0_1_reads_back_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = unpack_release(dir.path());
-    let expected =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(RELEASE_FIXTURE).join("expected.txt"))
-            .expect("expected contents");
+    let expected = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(RELEASE_FIXTURE).join("expected.txt"),
+    )
+    .expect("expected contents");
     for round in 0..2 {
         // The second opening reads what the first one (and any migration it ran) left.
         let db = Database::open(&path).expect("a database of release 0.1 opens");
