@@ -169,10 +169,35 @@ impl Catalog {
 
     /// The current version of model `name`, loaded (from the cache when it holds that version). An
     /// unknown name is a not-found error that suggests a close model name.
+    ///
+    /// A DROP MODEL or a retraining that commits between reading the record and reading its blobs
+    /// removes the blobs of the version read; the load then fails, the record is found changed (or
+    /// gone), and the lookup starts again from the current record, so a reader sees a whole version or
+    /// a not-found error, never the missing blobs (`tests/concurrent_readers.rs`).
     pub fn get(&self, store: &Store, name: &str) -> Result<Arc<Loaded>> {
-        let Some(record) = record(store, name)? else {
-            return Err(unknown(store, name)?);
-        };
+        /// Lookups that may each lose the race to a writer before the error is returned as it is.
+        const ATTEMPTS: usize = 16;
+        let mut attempt = 0;
+        loop {
+            let Some(current) = record(store, name)? else {
+                return Err(unknown(store, name)?);
+            };
+            let read = (current.version, current.trained_at_ms);
+            match self.load(store, name, current) {
+                Ok(loaded) => return Ok(loaded),
+                Err(error) => {
+                    attempt += 1;
+                    let now = record(store, name)?.map(|r| (r.version, r.trained_at_ms));
+                    if now == Some(read) || attempt >= ATTEMPTS {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads version `record` of model `name` (from the cache when it holds that version).
+    fn load(&self, store: &Store, name: &str, record: ModelRecord) -> Result<Arc<Loaded>> {
         if let Some(loaded) = self.cache.read().get(name) {
             if loaded.record.version == record.version {
                 return Ok(Arc::clone(loaded));
