@@ -104,19 +104,39 @@ pub(crate) fn blob_prefix(name: &str, version: u64) -> String {
 
 /// The record of model `name`, if it exists.
 pub fn record(store: &Store, name: &str) -> Result<Option<ModelRecord>> {
-    store
-        .record(NAMESPACE, name)?
-        .map(|bytes| Ok(read_archive::<ModelRecord>(&aligned(&bytes), name)?))
-        .transpose()
+    store.record(NAMESPACE, name)?.map(|bytes| decode(name, &bytes)).transpose()
 }
 
 /// Every model record, in name order.
 pub fn records(store: &Store) -> Result<Vec<ModelRecord>> {
-    store
+    store.records(NAMESPACE)?.into_iter().map(|(name, bytes)| decode(&name, &bytes)).collect()
+}
+
+/// The model records that decode, in name order, skipping damaged ones (which CHECK reports, and
+/// which make statements that read them fail naming the model): opening the database reads these.
+pub fn readable_records(store: &Store) -> Result<Vec<ModelRecord>> {
+    Ok(store.records(NAMESPACE)?.into_iter().filter_map(|(name, bytes)| decode(&name, &bytes).ok()).collect())
+}
+
+/// One problem for each model record that does not decode, naming the model (for CHECK).
+pub fn damaged_records(store: &Store) -> Result<Vec<String>> {
+    Ok(store
         .records(NAMESPACE)?
         .into_iter()
-        .map(|(name, bytes)| Ok(read_archive::<ModelRecord>(&aligned(&bytes), &name)?))
-        .collect()
+        .filter_map(|(name, bytes)| decode(&name, &bytes).err())
+        .map(|e| e.to_string())
+        .collect())
+}
+
+/// Model record `name` decoded from `bytes`; a corrupt error naming the model's record if they do not
+/// validate.
+fn decode(name: &str, bytes: &[u8]) -> Result<ModelRecord> {
+    read_archive::<ModelRecord>(&aligned(bytes), name).map_err(|_| {
+        Error::corrupt(format!(
+            "the record of model '{name}' is damaged: its {} bytes do not decode",
+            bytes.len()
+        ))
+    })
 }
 
 /// `bytes` copied into memory aligned for rkyv.
