@@ -262,15 +262,22 @@ impl Database {
         Ok(self.store().snapshot(SnapshotPart::Visible)?)
     }
 
-    /// Verifies every invariant of the on-disk format (see `recodb_storage::Store::check_integrity`).
+    /// Verifies every invariant of the on-disk format (see `recodb_storage::Store::check_integrity`),
+    /// and that every model record and job record decodes.
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
-        Ok(self.store().check_integrity()?)
+        let report = self.store().check_integrity()?;
+        let damaged = damaged_records(self.store())?;
+        if !damaged.is_empty() {
+            return Err(Error::corrupt(damaged.join("; ")));
+        }
+        Ok(report)
     }
 
     /// Runs the integrity checks and returns what they counted with every problem found (see
-    /// `recodb_storage::Store::inspect_integrity`); an error means a structure could not be read at all.
+    /// `recodb_storage::Store::inspect_integrity`, and a problem for each model or job record that does
+    /// not decode); an error means a structure could not be read at all.
     pub fn inspect_integrity(&self) -> Result<IntegrityCheck> {
-        Ok(self.store().inspect_integrity()?)
+        inspect(self.store())
     }
 }
 
@@ -280,6 +287,21 @@ impl Drop for Database {
     fn drop(&mut self) {
         self.parts.jobs.cancel_all();
     }
+}
+
+/// The integrity check of `store` with the damaged model and job records as problems (`CHECK` and
+/// [`Database::inspect_integrity`]).
+pub(crate) fn inspect(store: &Store) -> Result<IntegrityCheck> {
+    let mut check = store.inspect_integrity()?;
+    check.problems.extend(damaged_records(store)?);
+    Ok(check)
+}
+
+/// The problems of the model and job records that do not decode.
+fn damaged_records(store: &Store) -> Result<Vec<String>> {
+    let mut problems = crate::models::catalog::damaged_records(store)?;
+    problems.extend(crate::jobs::damaged_records(store)?);
+    Ok(problems)
 }
 
 /// Copies the files of directory `from` (recursively) into the existing directory `to`.

@@ -78,11 +78,26 @@ fn record_name(id: u64) -> String {
 
 /// Every job record in the store, oldest first.
 pub fn records(store: &Store) -> Result<Vec<JobRecord>> {
-    store
+    store.records(NAMESPACE)?.into_iter().map(|(name, bytes)| decode(&name, &bytes)).collect()
+}
+
+/// One problem for each job record that does not decode, naming the job (for CHECK).
+pub fn damaged_records(store: &Store) -> Result<Vec<String>> {
+    Ok(store
         .records(NAMESPACE)?
         .into_iter()
-        .map(|(name, bytes)| Ok(read_archive::<JobRecord>(&aligned(&bytes), &name)?))
-        .collect()
+        .filter_map(|(name, bytes)| decode(&name, &bytes).err())
+        .map(|e| e.to_string())
+        .collect())
+}
+
+/// The job record stored as `name` (its zero-padded id); a corrupt error naming the job if its bytes
+/// do not validate.
+fn decode(name: &str, bytes: &[u8]) -> Result<JobRecord> {
+    read_archive::<JobRecord>(&aligned(bytes), name).map_err(|_| {
+        let id = name.trim_start_matches('0');
+        Error::corrupt(format!("the record of job {id} is damaged: its {} bytes do not decode", bytes.len()))
+    })
 }
 
 /// Stores `record` as part of the write `txn`.
@@ -201,8 +216,14 @@ pub struct Jobs {
 impl Jobs {
     /// Reads the job records of `store`: jobs recorded as running belong to a process that died, and
     /// are marked failed.
+    ///
+    /// A damaged record does not stop the open (CHECK reports it, SHOW JOBS fails naming it); its id,
+    /// from its key, still counts for the next id.
     pub fn open(store: &Store) -> Result<Jobs> {
-        let all = records(store)?;
+        let stored = store.records(NAMESPACE)?;
+        let largest = stored.iter().filter_map(|(name, _)| name.parse::<u64>().ok()).max().unwrap_or(0);
+        let all: Vec<JobRecord> =
+            stored.iter().filter_map(|(name, bytes)| decode(name, bytes).ok()).collect();
         let interrupted: Vec<JobRecord> =
             all.iter().filter(|r| r.state == JobState::Running).cloned().collect();
         if !interrupted.is_empty() {
@@ -215,7 +236,7 @@ impl Jobs {
                 Ok(())
             })?;
         }
-        let next_id = all.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+        let next_id = all.iter().map(|r| r.id).max().unwrap_or(0).max(largest) + 1;
         Ok(Jobs { live: Mutex::new(HashMap::new()), next_id: Mutex::new(next_id) })
     }
 
@@ -233,7 +254,9 @@ impl Jobs {
             finished_ms: 0,
             version: 0,
         };
-        let old = records(store)?;
+        // A damaged record is left for CHECK to report, not pruned and not in the way of a new job.
+        let old: Vec<JobRecord> =
+            store.records(NAMESPACE)?.iter().filter_map(|(name, bytes)| decode(name, bytes).ok()).collect();
         store.write(|txn| -> Result<()> {
             let finished: Vec<&JobRecord> = old.iter().filter(|r| r.state != JobState::Running).collect();
             for r in finished.iter().take(finished.len().saturating_sub(KEPT_JOBS - 1)) {

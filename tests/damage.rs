@@ -1,6 +1,8 @@
 //! Damaged blob files: a flipped bit or a truncated file is found by the integrity check (the API and the
 //! CHECK statement name the blob and its file) and makes serving the model fail with an error naming the
-//! blob, never a panic or a wrong answer.
+//! blob, never a panic or a wrong answer. Damaged records (a model's, a job's): the database still opens,
+//! a record that no longer decodes is named by the integrity check, CHECK and the statement that reads
+//! it, and no damage gives a panic or a wrong RECOMMEND answer.
 
 use std::path::{Path, PathBuf};
 
@@ -90,4 +92,131 @@ fn a_truncated_blob_is_named() {
         handle.set_len(len / 2).expect("truncate");
     };
     damage_is_named(truncate, "is not");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Damaged records: a model's record and a job's record (namespace `model` and `job` of the `records`
+// tree) with a bit flipped or cut short.
+
+/// A database in `dir` as `database_with_model` makes it (model `pop`, job 1 done); returns what
+/// RECOMMEND answers with the sound model.
+fn sound_answer(dir: &Path) -> Vec<String> {
+    database_with_model(dir);
+    let db = Database::open(dir).expect("reopen");
+    answer(&db).expect("a sound model answers")
+}
+
+fn answer(db: &Database) -> recodb::Result<Vec<String>> {
+    let set = db.query("RECOMMEND user 2 TOP 3 USING pop", &[])?;
+    Ok(set
+        .rows()
+        .map(|r| {
+            format!("{} {}", r.get::<String>("item").expect("item"), r.get::<f64>("score").expect("score"))
+        })
+        .collect())
+}
+
+/// Rewrites record `name` of `namespace` in the database in `dir` with `damage` applied to its bytes.
+fn damage_record(dir: &Path, namespace: &str, name: &str, damage: impl FnOnce(&mut Vec<u8>)) {
+    let db = Database::open(dir).expect("open");
+    let mut bytes = db.store().record(namespace, name).expect("read").expect("the record exists");
+    damage(&mut bytes);
+    db.store().write(|txn| txn.put_record(namespace, name, &bytes)).expect("write the damaged record");
+}
+
+/// A change made to a record's bytes.
+type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+
+/// Every damage tried on a record: cut to nothing, to half, one byte short, and one bit flipped in
+/// every third byte.
+fn damages(len: usize) -> Vec<(String, Damage)> {
+    let mut all: Vec<(String, Damage)> = Vec::new();
+    for cut in [0, len / 2, len - 1] {
+        all.push((format!("cut to {cut} bytes"), Box::new(move |b: &mut Vec<u8>| b.truncate(cut))));
+    }
+    for byte in (0..len).step_by(3) {
+        all.push((
+            format!("bit flipped in byte {byte}"),
+            Box::new(move |b: &mut Vec<u8>| b[byte] ^= 1 << (byte % 8)),
+        ));
+    }
+    all
+}
+
+fn record_len(namespace: &str, name: &str) -> usize {
+    let dir = tempfile::tempdir().expect("tempdir");
+    sound_answer(dir.path());
+    let db = Database::open(dir.path()).expect("open");
+    let len = db.store().record(namespace, name).expect("read").expect("the record exists").len();
+    len
+}
+
+/// A damaged model record never stops the database from opening, never panics and never gives a
+/// wrong answer: the model's RECOMMEND answers as before, or fails with an error naming the model;
+/// when the record no longer decodes, the integrity check, CHECK and SHOW MODELS name its record.
+#[test]
+fn a_damaged_model_record_is_named_and_the_rest_of_the_database_opens() {
+    let len = record_len("model", "pop");
+    for (what, damage) in damages(len) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sound = sound_answer(dir.path());
+        damage_record(dir.path(), "model", "pop", damage);
+        let db = Database::open(dir.path()).unwrap_or_else(|e| panic!("{what}: the open was refused: {e}"));
+        let problems = db.inspect_integrity().expect("readable").problems;
+        let named = |text: &str| text.contains("the record of model 'pop' is damaged");
+        match answer(&db) {
+            Ok(answer) => assert_eq!(answer, sound, "{what}: a wrong answer"),
+            Err(e) => assert!(e.to_string().contains("'pop'"), "{what}: {e}"),
+        }
+        if what.starts_with("cut") {
+            assert!(problems.len() == 1 && named(&problems[0]), "{what}: {problems:?}");
+        }
+        if problems.iter().any(|p| named(p)) {
+            let error = db.check_integrity().expect_err("damaged");
+            assert!(
+                matches!(error.kind(), ErrorKind::Corrupt(_)) && named(&error.to_string()),
+                "{what}: {error}"
+            );
+            assert_eq!(results(&check(&db), "problem"), problems, "{what}");
+            let error = db.query("SHOW MODELS", &[]).expect_err("the record does not decode");
+            assert!(named(&error.to_string()), "{what}: {error}");
+            let error = answer(&db).expect_err("the record does not decode");
+            assert!(named(&error.to_string()), "{what}: {error}");
+        }
+    }
+}
+
+/// A damaged job record never stops the database from opening or the models from answering; when it
+/// no longer decodes, the integrity check, CHECK and SHOW JOBS name it, and the next job still gets a
+/// new id.
+#[test]
+fn a_damaged_job_record_is_named_and_the_rest_of_the_database_opens() {
+    let name = format!("{:020}", 1);
+    let len = record_len("job", &name);
+    for (what, damage) in damages(len) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sound = sound_answer(dir.path());
+        damage_record(dir.path(), "job", &name, damage);
+        let db = Database::open(dir.path()).unwrap_or_else(|e| panic!("{what}: the open was refused: {e}"));
+        assert_eq!(answer(&db).unwrap_or_else(|e| panic!("{what}: {e}")), sound, "{what}");
+        let problems = db.inspect_integrity().expect("readable").problems;
+        let named = |text: &str| text.contains("the record of job 1 is damaged");
+        if what.starts_with("cut") {
+            assert!(problems.len() == 1 && named(&problems[0]), "{what}: {problems:?}");
+        }
+        if !problems.is_empty() {
+            assert!(problems.len() == 1 && named(&problems[0]), "{what}: {problems:?}");
+            let error = db.check_integrity().expect_err("damaged");
+            assert!(
+                matches!(error.kind(), ErrorKind::Corrupt(_)) && named(&error.to_string()),
+                "{what}: {error}"
+            );
+            assert_eq!(results(&check(&db), "problem"), problems, "{what}");
+            let error = db.query("SHOW JOBS", &[]).expect_err("the record does not decode");
+            assert!(named(&error.to_string()), "{what}: {error}");
+            let trained = db.query("TRAIN pop AS other", &[]).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let job = trained.rows().next().expect("a row").get::<i64>("job").expect("job");
+            assert_eq!(job, 2, "{what}: the damaged record's id is not reused");
+        }
+    }
 }

@@ -321,7 +321,7 @@ pub(super) fn stats(ctx: &Context<'_>) -> Result<ResultSet> {
 /// found and one `problem` row naming each damaged structure and its key or blob. Data that cannot be
 /// read at all is an error.
 pub(super) fn check(ctx: &Context<'_>) -> Result<ResultSet> {
-    let check = ctx.store().inspect_integrity()?;
+    let check = crate::db::inspect(ctx.store())?;
     let c = &check.counted;
     let counts = [
         ("users", c.users),

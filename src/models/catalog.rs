@@ -104,19 +104,39 @@ pub(crate) fn blob_prefix(name: &str, version: u64) -> String {
 
 /// The record of model `name`, if it exists.
 pub fn record(store: &Store, name: &str) -> Result<Option<ModelRecord>> {
-    store
-        .record(NAMESPACE, name)?
-        .map(|bytes| Ok(read_archive::<ModelRecord>(&aligned(&bytes), name)?))
-        .transpose()
+    store.record(NAMESPACE, name)?.map(|bytes| decode(name, &bytes)).transpose()
 }
 
 /// Every model record, in name order.
 pub fn records(store: &Store) -> Result<Vec<ModelRecord>> {
-    store
+    store.records(NAMESPACE)?.into_iter().map(|(name, bytes)| decode(&name, &bytes)).collect()
+}
+
+/// The model records that decode, in name order, skipping damaged ones (which CHECK reports, and
+/// which make statements that read them fail naming the model): opening the database reads these.
+pub fn readable_records(store: &Store) -> Result<Vec<ModelRecord>> {
+    Ok(store.records(NAMESPACE)?.into_iter().filter_map(|(name, bytes)| decode(&name, &bytes).ok()).collect())
+}
+
+/// One problem for each model record that does not decode, naming the model (for CHECK).
+pub fn damaged_records(store: &Store) -> Result<Vec<String>> {
+    Ok(store
         .records(NAMESPACE)?
         .into_iter()
-        .map(|(name, bytes)| Ok(read_archive::<ModelRecord>(&aligned(&bytes), &name)?))
-        .collect()
+        .filter_map(|(name, bytes)| decode(&name, &bytes).err())
+        .map(|e| e.to_string())
+        .collect())
+}
+
+/// Model record `name` decoded from `bytes`; a corrupt error naming the model's record if they do not
+/// validate.
+fn decode(name: &str, bytes: &[u8]) -> Result<ModelRecord> {
+    read_archive::<ModelRecord>(&aligned(bytes), name).map_err(|_| {
+        Error::corrupt(format!(
+            "the record of model '{name}' is damaged: its {} bytes do not decode",
+            bytes.len()
+        ))
+    })
 }
 
 /// `bytes` copied into memory aligned for rkyv.
@@ -169,10 +189,35 @@ impl Catalog {
 
     /// The current version of model `name`, loaded (from the cache when it holds that version). An
     /// unknown name is a not-found error that suggests a close model name.
+    ///
+    /// A DROP MODEL or a retraining that commits between reading the record and reading its blobs
+    /// removes the blobs of the version read; the load then fails, the record is found changed (or
+    /// gone), and the lookup starts again from the current record, so a reader sees a whole version or
+    /// a not-found error, never the missing blobs (`tests/concurrent_readers.rs`).
     pub fn get(&self, store: &Store, name: &str) -> Result<Arc<Loaded>> {
-        let Some(record) = record(store, name)? else {
-            return Err(unknown(store, name)?);
-        };
+        /// Lookups that may each lose the race to a writer before the error is returned as it is.
+        const ATTEMPTS: usize = 16;
+        let mut attempt = 0;
+        loop {
+            let Some(current) = record(store, name)? else {
+                return Err(unknown(store, name)?);
+            };
+            let read = (current.version, current.trained_at_ms);
+            match self.load(store, name, current) {
+                Ok(loaded) => return Ok(loaded),
+                Err(error) => {
+                    attempt += 1;
+                    let now = record(store, name)?.map(|r| (r.version, r.trained_at_ms));
+                    if now == Some(read) || attempt >= ATTEMPTS {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads version `record` of model `name` (from the cache when it holds that version).
+    fn load(&self, store: &Store, name: &str, record: ModelRecord) -> Result<Arc<Loaded>> {
         if let Some(loaded) = self.cache.read().get(name) {
             if loaded.record.version == record.version {
                 return Ok(Arc::clone(loaded));

@@ -9,7 +9,7 @@ use recodb_storage::Store;
 use super::als::{AlsBlob, ALS_BLOB};
 use super::blobs::{encode, Blob, BlobFormat, Blobs, BLOB_FORMAT, FORMAT_BLOB};
 use super::bpr::{BprBlob, BPR_BLOB};
-use super::catalog::{blob_prefix, records, ModelRecord};
+use super::catalog::{blob_prefix, readable_records, ModelRecord};
 use super::dsiml::{DsimlBlob, DSIML_BLOB};
 use super::ease::{EaseBlob, EASE_BLOB};
 use super::factors::SavedFactors;
@@ -19,10 +19,12 @@ use crate::error::{Error, Result};
 /// Rewrites every model version of `store` saved in format 1; returns how many were rewritten.
 pub fn run(store: &Store) -> Result<usize> {
     let mut old = Vec::new();
-    for record in records(store)? {
+    // A damaged record (or one naming blobs that are not there) is not migrated: CHECK reports it,
+    // and serving the model fails naming it, while the rest of the database opens.
+    for record in readable_records(store)? {
         let prefix = blob_prefix(&record.name, record.version);
         let names = store.blob_names(&prefix)?;
-        if !names.contains(&format!("{prefix}{FORMAT_BLOB}")) {
+        if !names.is_empty() && !names.contains(&format!("{prefix}{FORMAT_BLOB}")) {
             old.push((record, names));
         }
     }
