@@ -15,7 +15,7 @@
 //! copied while open, optionally with garbage appended to the copy's newest log file (a torn write of
 //! a statement never acknowledged: past the last synced byte), and the copy is opened, checked with
 //! `check_integrity` and compared with the model; the sequence then continues on the copy or on the
-//! original, as the input says.
+//! original, as the input says. A clean close and reopen is checked the same way.
 //!
 //! The SPLIT HOLDOUT draw is the database's own (seeded by internal ids): the model checks its shape
 //! (who is split, how many are held out, only their own interactions) and adopts the marks.
@@ -68,18 +68,50 @@ const MIN_INTERACTIONS_TO_SPLIT: usize = 5;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Add { side: Side, key: Key, label: Option<&'static str>, tags: Vec<&'static str> },
-    Insert { user: Key, item: Key, weight: Option<f32>, time: Option<i64> },
-    DeleteInteraction { user: Key, item: Key },
-    Delete { side: Side, key: Key },
-    SplitHoldout { fraction: (&'static str, f64), seed: Option<u64> },
+    Add {
+        side: Side,
+        key: Key,
+        label: Option<&'static str>,
+        tags: Vec<&'static str>,
+    },
+    Insert {
+        user: Key,
+        item: Key,
+        weight: Option<f32>,
+        time: Option<i64>,
+    },
+    DeleteInteraction {
+        user: Key,
+        item: Key,
+    },
+    Delete {
+        side: Side,
+        key: Key,
+    },
+    SplitHoldout {
+        fraction: (&'static str, f64),
+        seed: Option<u64>,
+    },
     SplitClear,
     /// TRAIN of `pop` (or of an algorithm that does not exist), with or without AS.
-    Train { algorithm: &'static str, name: Option<(&'static str, &'static str)> },
-    DropModel { name: (&'static str, &'static str) },
-    Describe { side: Side, key: Key },
+    Train {
+        algorithm: &'static str,
+        name: Option<(&'static str, &'static str)>,
+    },
+    DropModel {
+        name: (&'static str, &'static str),
+    },
+    Describe {
+        side: Side,
+        key: Key,
+    },
     /// A simulated crash; continue on the copy or the original; garbage for a torn write.
-    Crash { on_copy: bool, torn: Option<Vec<u8>> },
+    Crash {
+        on_copy: bool,
+        torn: Option<Vec<u8>>,
+    },
+    /// A clean close and reopen of the same directory.
+    Reopen,
 }
 
 fn side_word(side: Side) -> &'static str {
@@ -131,7 +163,7 @@ impl Op {
             },
             Op::DropModel { name } => format!("DROP MODEL {}", name.0),
             Op::Describe { side, key } => format!("DESCRIBE {} {key}", side_word(*side)),
-            Op::Crash { .. } => return None,
+            Op::Crash { .. } | Op::Reopen => return None,
         })
     }
 }
@@ -178,6 +210,10 @@ fn decode(data: &[u8]) -> Vec<Op> {
             27..=28 => Op::Describe { side, key: key(next()) },
             _ => {
                 let flags = next();
+                if flags & 4 != 0 {
+                    ops.push(Op::Reopen);
+                    continue;
+                }
                 let torn = (flags & 2 != 0).then(|| {
                     let n = usize::from(next() % 64) + 1;
                     (0..n).map(|_| next()).collect()
@@ -272,9 +308,10 @@ impl Model {
                 if *time == Some(i64::MIN) {
                     // -2^63 marks "no time" in storage and is refused (it used to be acknowledged and
                     // read back as no time: this target's first finding).
-                    return Expected::Error("invalid argument (AT)", |k| {
-                        matches!(k, ErrorKind::InvalidArgument { name, .. } if name == "AT")
-                    });
+                    return Expected::Error(
+                        "invalid argument (AT)",
+                        |k| matches!(k, ErrorKind::InvalidArgument { name, .. } if name == "AT"),
+                    );
                 }
                 self.users.entry(user.clone()).or_default();
                 self.items.entry(item.clone()).or_default();
@@ -358,7 +395,7 @@ impl Model {
                     }),
                 }
             }
-            Op::Crash { .. } => unreachable!("a crash is no statement"),
+            Op::Crash { .. } | Op::Reopen => unreachable!("a crash is no statement"),
         }
     }
 
@@ -415,7 +452,8 @@ fn compare(db: &Database, model: &Model, context: &str) {
     let tags_in_use = |entities: &BTreeMap<Key, Entity>| {
         entities.values().flat_map(|e| e.tags.iter()).collect::<BTreeSet<_>>().len() as u64
     };
-    let counts = (stats.users, stats.items, stats.interactions, stats.held_out, stats.user_tags, stats.item_tags);
+    let counts =
+        (stats.users, stats.items, stats.interactions, stats.held_out, stats.user_tags, stats.item_tags);
     let expected = (
         model.users.len() as u64,
         model.items.len() as u64,
@@ -472,6 +510,22 @@ fn compare(db: &Database, model: &Model, context: &str) {
             .collect();
         assert_eq!(held_items(db, &user), held, "{context}: user {user}'s held-out items");
     }
+    let shown = db.execute("SHOW TAGS").expect("SHOW TAGS");
+    let got: BTreeSet<(String, String, i64)> = shown[0]
+        .rows()
+        .map(|r| {
+            (r.get("side").expect("side"), r.get("tag").expect("tag"), r.get("entities").expect("entities"))
+        })
+        .collect();
+    let mut expected = BTreeSet::new();
+    for (side, entities) in [("user", &model.users), ("item", &model.items)] {
+        let mut counts: BTreeMap<&String, i64> = BTreeMap::new();
+        for tag in entities.values().flat_map(|e| e.tags.iter()) {
+            *counts.entry(tag).or_default() += 1;
+        }
+        expected.extend(counts.into_iter().map(|(tag, n)| (side.to_string(), tag.clone(), n)));
+    }
+    assert_eq!(got, expected, "{context}: SHOW TAGS (side, tag, entities)");
     let shown = db.execute("SHOW MODELS").expect("SHOW MODELS");
     let got: BTreeMap<String, (u64, u64)> = shown[0]
         .rows()
@@ -560,6 +614,14 @@ fuzz_target!(|data: &[u8]| {
             }
             continue;
         }
+        if let Op::Reopen = op {
+            let dir = std::mem::replace(&mut scratch.dir, scratch::fresh("differential"));
+            drop(scratch);
+            scratch = open(dir);
+            scratch.db().check_integrity().unwrap_or_else(|e| panic!("{context}: integrity: {e}"));
+            compare(scratch.db(), &model, &format!("{context}, reopened"));
+            continue;
+        }
         let text = op.text().expect("a statement");
         let outcome = scratch.db().execute(&text);
         let before = model.clone();
@@ -584,7 +646,9 @@ fuzz_target!(|data: &[u8]| {
                 assert!(is(e.kind()), "{context}: {text}: expected {what}, got {e:?}");
                 model = before;
             }
-            (Expected::Error(what, _), Ok(sets)) => panic!("{context}: {text}: expected {what}, got {sets:?}"),
+            (Expected::Error(what, _), Ok(sets)) => {
+                panic!("{context}: {text}: expected {what}, got {sets:?}")
+            }
             (_, Err(e)) => panic!("{context}: {text}: unexpected error {e:?}"),
         }
         compare(scratch.db(), &model, &format!("{context}: {text}"));
