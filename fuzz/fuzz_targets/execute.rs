@@ -112,11 +112,11 @@ fuzz_target!(|bytes: &[u8]| {
     }
     db.check_integrity().expect("the database stays consistent");
     scratch.runs += 1;
-    if scratch.runs % FRESH_EVERY == 0 {
+    if scratch.runs.is_multiple_of(FRESH_EVERY) {
         // Drop the database before its directory, then start over.
         scratch.db = None;
         *scratch = seeded();
-    } else if scratch.runs % 64 == 0 {
+    } else if scratch.runs.is_multiple_of(64) {
         let path = scratch.dir.path().join("db");
         scratch.db = None;
         let db = Database::open(&path).expect("the database reopens");
