@@ -4,7 +4,7 @@
 //!
 //! [`Database`]: crate::Database
 
-use recodb_storage::{DiskUsage, Key, PairAttrs, Side, StorageError, Store};
+use recodb_storage::{DiskUsage, Key, PairAttrs, Side, StorageError, Store, NO_TIME};
 
 use crate::error::{Error, Result};
 
@@ -80,8 +80,19 @@ pub(crate) fn add(store: &Store, side: Side, key: &Key, label: Option<&str>, tag
     })?)
 }
 
+/// The one timestamp that cannot be stored, refused where times come in: a row marks an interaction
+/// without a time by [`NO_TIME`] (`i64::MIN`, -2^63), which would read back as no time at all.
+pub(crate) fn check_time(what: &str, time: i64) -> Result<i64> {
+    if time == NO_TIME {
+        let expected = "a timestamp from -9223372036854775807 to 9223372036854775807";
+        return Err(Error::invalid(what, expected, time.to_string()));
+    }
+    Ok(time)
+}
+
 /// Records that `user` interacted with `item`, creating either if new; a given weight or time replaces
-/// the stored one. A weight that is not a finite number is refused. Returns whether the pair is new.
+/// the stored one. A weight that is not a finite number is refused, and so is the time -2^63 (see
+/// [`check_time`]). Returns whether the pair is new.
 pub(crate) fn insert(
     store: &Store,
     user: &Key,
@@ -91,6 +102,9 @@ pub(crate) fn insert(
 ) -> Result<bool> {
     if let Some(w) = weight.filter(|w| !w.is_finite()) {
         return Err(Error::invalid("WEIGHT", "a finite number", w.to_string()));
+    }
+    if let Some(t) = time {
+        check_time("AT", t)?;
     }
     Ok(store.write(|txn| -> Result<bool, StorageError> {
         let (u, _) = txn.ensure(Side::User, user)?;

@@ -38,6 +38,30 @@ fn data_statements_change_the_database() {
     db.check_integrity().expect("consistent");
 }
 
+/// Found by the `differential` fuzz target: `AT -9223372036854775808` (-2^63, the value storage uses
+/// for "no time") was acknowledged and then read back as no time at all. It is refused now, through
+/// the statement, the typed API and the columnar insert, and the times beside it keep working.
+#[test]
+fn the_timestamp_that_marks_no_time_is_refused() {
+    let db = Database::open_temporary().expect("open");
+    let err = failure(
+        &db,
+        "INSERT INTERACTION USER 1 ITEM 2 AT -9223372036854775808",
+        "invalid_argument",
+        "-9223372036854775808",
+    );
+    assert!(err.to_string().contains("AT must be a timestamp"), "{err}");
+    assert!(db.insert_interaction(1u64, 2u64, None, Some(i64::MIN)).is_err());
+    let (users, items) = ([Key::from(1u64)], [Key::from(2u64)]);
+    assert!(db.insert_interactions(&users, &items, None, Some(&[i64::MIN])).is_err());
+    assert_eq!(db.stats().expect("stats").interactions, 0, "nothing was written");
+    one(&db, "INSERT INTERACTION USER 1 ITEM 2 AT -9223372036854775807");
+    one(&db, "INSERT INTERACTION USER 1 ITEM 3 AT 9223372036854775807");
+    let seen = db.interactions_of(&Key::from(1u64)).expect("read").expect("user 1");
+    let times: Vec<Option<i64>> = seen.iter().map(|i| i.time).collect();
+    assert_eq!(times, [Some(-i64::MAX), Some(i64::MAX)]);
+}
+
 #[test]
 fn scripts_run_in_order_and_stop_at_the_first_error() {
     let db = Database::open_temporary().expect("open");

@@ -5,7 +5,7 @@ use recodb_storage::{limits, Key, Side};
 
 use super::context::{twin, twin_explained, Context};
 use crate::data;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::result::ResultSet;
 use crate::value::Value;
 
@@ -54,7 +54,10 @@ pub(super) fn insert(
     time: &Option<Literal>,
 ) -> Result<ResultSet> {
     let weight = weight.as_ref().map(|w| ctx.bind.number(w, "WEIGHT").map(|w| w as f32)).transpose()?;
-    let time = time.as_ref().map(|t| ctx.bind.integer(t, "AT")).transpose()?;
+    let time = time
+        .as_ref()
+        .map(|t| ctx.bind.integer(t, "AT").and_then(|v| data::check_time("AT", v).at(t.span)))
+        .transpose()?;
     let (user, item) = (bound_key(ctx, user)?, bound_key(ctx, item)?);
     let notices = twin_notices(ctx, &[(Side::User, &user), (Side::Item, &item)])?;
     let new = data::insert(ctx.store(), &user, &item, weight, time)?;

@@ -212,6 +212,9 @@ pub(crate) fn load_columns(
     if let Some(w) = weights.and_then(|w| w.iter().find(|w| !w.is_finite())) {
         return Err(Error::invalid("weights", "finite numbers", w.to_string()));
     }
+    for &t in times.unwrap_or_default() {
+        crate::data::check_time("times", t)?;
+    }
     let mut pairs = Pairs::default();
     for (i, (user, item)) in users.iter().zip(items).enumerate() {
         let attrs = PairAttrs { weight: weights.map(|w| w[i]), time: times.map(|t| t[i]) };

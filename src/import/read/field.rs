@@ -57,14 +57,15 @@ pub(crate) fn weight(field: &[u8]) -> Option<f32> {
     std::str::from_utf8(field).ok()?.parse::<f32>().ok().filter(|w| w.is_finite())
 }
 
-/// A signed integer timestamp, or `None`.
+/// A signed integer timestamp, or `None`; -2^63 is refused, as it marks "no time" in storage
+/// (`crate::data::check_time`).
 #[inline]
 pub(crate) fn time(field: &[u8]) -> Option<i64> {
     let field = field.trim_ascii();
     if let Some(v) = parse_u64(field) {
         return i64::try_from(v).ok();
     }
-    std::str::from_utf8(field).ok()?.parse::<i64>().ok()
+    std::str::from_utf8(field).ok()?.parse::<i64>().ok().filter(|&t| t != recodb_storage::NO_TIME)
 }
 
 /// Text: valid UTF-8, trimmed; `None` if not UTF-8.
@@ -106,5 +107,7 @@ mod tests {
         assert_eq!(time(b"-5"), Some(-5));
         assert_eq!(time(b"1.5"), None);
         assert_eq!(time(b"18446744073709551615"), None);
+        assert_eq!(time(b"-9223372036854775807"), Some(-i64::MAX));
+        assert_eq!(time(b"-9223372036854775808"), None, "-2^63 marks no time in storage");
     }
 }
