@@ -63,6 +63,33 @@ fn a_background_job_trains_while_recommend_answers_from_the_previous_version() {
     assert_eq!(version(&db, "m"), ("1".into(), "pop".into()), "readers see the published version");
     let pop_list = run(&db, "RECOMMEND user 7 TOP 5 USING m");
     assert_eq!(pop_list.len(), 5);
+    // Readers keep answering for as long as the job trains: the previous version's answer every time
+    // until the job publishes; the latency is reported (speed itself is measured by benchmarks).
+    let pop_items = pop_list.column::<String>("item").expect("items");
+    let mut latencies = Vec::new();
+    'training: while text(&run(&db, "SHOW JOBS"), "state") == "running" {
+        for _ in 0..20 {
+            let asked = std::time::Instant::now();
+            let answer = run(&db, "RECOMMEND user 7 TOP 5 USING m");
+            latencies.push(asked.elapsed());
+            if answer.column::<String>("item").expect("items") != pop_items {
+                assert_eq!(
+                    text(&run(&db, "SHOW JOBS"), "state"),
+                    "done",
+                    "only the new version answers otherwise"
+                );
+                break 'training;
+            }
+        }
+    }
+    latencies.sort();
+    assert!(!latencies.is_empty(), "RECOMMEND answered while the job ran");
+    println!(
+        "RECOMMEND during TRAIN ease BACKGROUND: {} answers, median {:?}, max {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
 
     let waited = run(&db, &format!("WAIT JOB {job}"));
     assert_eq!((text(&waited, "state"), int(&waited, "version")), ("done".into(), 2));
