@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use roaring::RoaringBitmap;
 
-use crate::error::{corrupt, Result};
+use crate::error::{corrupt, Result, StorageError};
 use crate::format::{self, count_key, ids_tree, keys_tree, meta, next_tag_id_key, tree};
 use crate::idblock;
 use crate::read::{read_meta_u32, read_meta_u64, read_next_id};
@@ -74,8 +74,9 @@ impl Store {
             }
             for entry in e.scan(ids_tree(side)) {
                 let (k, v) = entry?;
-                let first = idblock::first_id(&k)?;
-                for (slot, key) in idblock::decode(&v)?.into_iter().enumerate() {
+                let block = idblock::first_id(&k).and_then(|first| Ok((first, idblock::decode(&v)?)));
+                let (first, keys) = block.map_err(|e| naming(&format!("{side} id map"), e))?;
+                for (slot, key) in keys.into_iter().enumerate() {
                     let Some(key) = key else { continue };
                     let id = first + slot as u32;
                     let key = Key::decode(key).ok_or_else(|| corrupt(format!("bad {side} key bytes")))?;
@@ -229,5 +230,13 @@ impl Store {
 
         report.blobs = self.check_blobs(&mut problems)?;
         Ok(IntegrityCheck { counted: report, problems })
+    }
+}
+
+/// A `Corrupt` error about `what` (the structure being read); other errors unchanged.
+fn naming(what: &str, e: StorageError) -> StorageError {
+    match e {
+        StorageError::Corrupt(detail) => StorageError::Corrupt(format!("{what}: {detail}")),
+        other => other,
     }
 }
