@@ -341,3 +341,42 @@ where
     rkyv::from_bytes::<T, rancor::Error>(bytes)
         .map_err(|e| corrupt(format!("blob '{name}' does not validate: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::files::Step;
+    use crate::{Key, Side, StorageError, Store};
+
+    /// An I/O error at any step of writing blob files fails the write as a whole: the blobs it put are
+    /// not visible, the old ones still are, its other changes are not made, no file of it is left, and
+    /// the next write and a reopen work as if it had never been tried.
+    #[test]
+    fn an_io_error_while_writing_blob_files_fails_the_write_and_changes_nothing() {
+        for step in [Step::Create, Step::Write, Step::Sync, Step::SyncDir] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("db");
+            let store = Store::open(&path).expect("open");
+            store.write(|txn| txn.put_blob("m/v1/a", &[1; 100])).expect("first version");
+            store.files.fail_next(step);
+            let failed = store.write(|txn| -> Result<(), StorageError> {
+                txn.ensure(Side::User, &Key::Int(7))?;
+                txn.delete_blob("m/v1/a")?;
+                txn.put_blob("m/v2/a", &[2; 100])?;
+                txn.put_blob("m/v2/b", &[3; 10])
+            });
+            let error = failed.expect_err("the injected error fails the write");
+            assert!(
+                error.to_string().contains(&format!("injected I/O error at {step:?}")),
+                "{step:?}: {error}"
+            );
+            assert_eq!(store.blob("m/v1/a").expect("read").as_deref(), Some(&[1u8; 100][..]), "{step:?}");
+            assert_eq!(store.blob_names("m/").expect("names"), ["m/v1/a"], "{step:?}");
+            assert_eq!(store.count(Side::User).expect("count"), 0, "{step:?}: nothing of the write");
+            assert_eq!(store.files.list().expect("files").len(), 1, "{step:?}: its files are removed");
+            store.write(|txn| txn.put_blob("m/v2/a", &[2; 100])).expect("the next write works");
+            drop(store);
+            let store = Store::open(&path).expect("reopens");
+            assert_eq!(store.check_integrity().expect("sound").blobs, 2, "{step:?}");
+        }
+    }
+}

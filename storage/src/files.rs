@@ -43,6 +43,22 @@ pub(crate) struct BlobFiles {
     pending: Mutex<HashSet<u64>>,
     /// The directory of a temporary database, removed with it.
     _temporary: Option<tempfile::TempDir>,
+    /// The step at which the next I/O error is injected (tests of the failure paths).
+    #[cfg(test)]
+    fault: Mutex<Option<Step>>,
+}
+
+/// A step of writing blob files where an I/O error can happen (and tests inject one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Creating a new file.
+    Create,
+    /// Writing its bytes.
+    Write,
+    /// Syncing the file.
+    Sync,
+    /// Syncing the directory before the write that names the files commits.
+    SyncDir,
 }
 
 /// A file of the directory: its number and size.
@@ -70,8 +86,14 @@ impl BlobFiles {
     }
 
     fn in_dir(dir: PathBuf, temporary: Option<tempfile::TempDir>) -> Result<BlobFiles> {
-        let files =
-            BlobFiles { dir, next: AtomicU64::new(0), pending: Mutex::default(), _temporary: temporary };
+        let files = BlobFiles {
+            dir,
+            next: AtomicU64::new(0),
+            pending: Mutex::default(),
+            _temporary: temporary,
+            #[cfg(test)]
+            fault: Mutex::default(),
+        };
         let next = files.list()?.iter().map(|f| f.number + 1).max().unwrap_or(0);
         files.next.store(next, Ordering::Relaxed);
         Ok(files)
@@ -88,8 +110,11 @@ impl BlobFiles {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
         self.pending.lock().insert(number);
         let written = (|| -> std::io::Result<()> {
+            self.inject(Step::Create)?;
             let mut file = File::options().write(true).create_new(true).open(self.path(number))?;
+            self.inject(Step::Write)?;
             file.write_all(bytes)?;
+            self.inject(Step::Sync)?;
             file.sync_all()
         })();
         if let Err(e) = written {
@@ -101,7 +126,23 @@ impl BlobFiles {
 
     /// Makes the directory entries of the files written so far durable.
     pub(crate) fn sync_dir(&self) -> Result<()> {
+        self.inject(Step::SyncDir)?;
         sync_dir(&self.dir)
+    }
+
+    /// Makes the next `step` fail with an I/O error, once.
+    #[cfg(test)]
+    pub(crate) fn fail_next(&self, step: Step) {
+        *self.fault.lock() = Some(step);
+    }
+
+    /// The injected I/O error of `step`, if a test asked for one.
+    fn inject(&self, _step: Step) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.fault.lock().take_if(|s| *s == _step).is_some() {
+            return Err(std::io::Error::other(format!("injected I/O error at {_step:?}")));
+        }
+        Ok(())
     }
 
     /// Marks files as no longer pending: a committed write names them now.
