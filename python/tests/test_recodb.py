@@ -194,11 +194,24 @@ def test_train_reports_progress_and_binds_parameters(db):
 def test_ctrl_c_cancels_training_which_publishes_nothing(db):
     many_users, many_items = clustered(users=3000, items=4000, per_user=40, clusters=8)
     db.insert_interactions(many_users + 10_000, many_items + 10_000)
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
+    # Ctrl-C from 0.5 s on, pressed again every 0.2 s until the training has stopped, as a user
+    # would: one press is enough, but once on a loaded CI machine a single timed press went unseen.
+    stop = threading.Event()
+
+    def press_ctrl_c():
+        wait = 0.5
+        while not stop.wait(wait):
+            _thread.interrupt_main()
+            wait = 0.2
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
     with pytest.raises(KeyboardInterrupt):
-        db.train("als", factors=64, iterations=1000)
-    timer.cancel()
+        try:
+            db.train("als", factors=64, iterations=1000)
+        finally:
+            stop.set()
+            presser.join()
     jobs = db.query("SHOW JOBS LIMIT 1").to_dicts()
     assert jobs[0]["state"] == "cancelled"
     assert len(db.query("SHOW MODELS")) == 0
