@@ -4,6 +4,7 @@ round trips, threads, Ctrl-C during training, read-only copies, and the README's
 import _thread
 import pathlib
 import re
+import signal
 import threading
 import time
 import tracemalloc
@@ -194,24 +195,17 @@ def test_train_reports_progress_and_binds_parameters(db):
 def test_ctrl_c_cancels_training_which_publishes_nothing(db):
     many_users, many_items = clustered(users=3000, items=4000, per_user=40, clusters=8)
     db.insert_interactions(many_users + 10_000, many_items + 10_000)
-    # Ctrl-C from 0.5 s on, pressed again every 0.2 s until the training has stopped, as a user
-    # would: one press is enough, but once on a loaded CI machine a single timed press went unseen.
-    stop = threading.Event()
-
-    def press_ctrl_c():
-        wait = 0.5
-        while not stop.wait(wait):
-            _thread.interrupt_main()
-            wait = 0.2
-
-    presser = threading.Thread(target=press_ctrl_c)
-    presser.start()
-    with pytest.raises(KeyboardInterrupt):
-        try:
+    # Ctrl-C as in an interactive session: Python's own SIGINT handler, even when the tests were
+    # started in the background, where SIGINT is ignored and interrupt_main() would do nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
             db.train("als", factors=64, iterations=1000)
-        finally:
-            stop.set()
-            presser.join()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     jobs = db.query("SHOW JOBS LIMIT 1").to_dicts()
     assert jobs[0]["state"] == "cancelled"
     assert len(db.query("SHOW MODELS")) == 0
