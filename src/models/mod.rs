@@ -324,3 +324,24 @@ pub fn algorithm(name: &str) -> Result<&'static Algorithm> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use super::HeapBytes;
+
+    #[test]
+    fn heap_bytes_count_lengths_times_element_sizes() {
+        let mut codes: Vec<u64> = Vec::with_capacity(100);
+        codes.extend([1, 2, 3]);
+        assert_eq!(codes.heap_bytes(), 24, "the length, not the capacity");
+        let pairs: Arc<[(u32, f32)]> = Arc::from(vec![(0, 1.0); 5]);
+        assert_eq!(pairs.heap_bytes(), 40);
+        assert_eq!(None::<Vec<f32>>.heap_bytes(), 0);
+        let lazy: OnceLock<Vec<i8>> = OnceLock::new();
+        assert_eq!(lazy.heap_bytes(), 0, "not built yet");
+        lazy.set(vec![0; 7]).expect("set");
+        assert_eq!(lazy.heap_bytes(), 7);
+    }
+}
