@@ -72,10 +72,10 @@ pub(super) fn train(
 }
 
 /// `SHOW MODELS [LIMIT n] [OFFSET n]`: one row per model, with the bytes its data takes on disk
-/// (`bytes`) and in memory (`memory`, [`Model::memory_bytes`](crate::models::Model::memory_bytes)). `memory` is null for a model this
-/// database has not loaded since it was opened (or not since its current version was trained): SHOW
-/// MODELS does not load every model to list them; a statement that uses the model (DESCRIBE MODEL,
-/// RECOMMEND) loads it.
+/// (`bytes`) and in memory (`memory`, [`Model::memory_bytes`](crate::models::Model::memory_bytes)).
+/// `memory` is null for a model this database has not loaded since it was opened (or not since its
+/// current version was trained): SHOW MODELS does not load every model to list them; a statement that
+/// uses the model (DESCRIBE MODEL, RECOMMEND) loads it.
 pub(super) fn show(ctx: &Context<'_>, page: &Page) -> Result<ResultSet> {
     let mut set = ResultSet::new(&[
         ("name", ColumnType::Text),
