@@ -355,3 +355,48 @@ fn twotower_on_the_standard_split_with_user_tags_beats_popularity() {
         .and_then(|r| r.get::<String>("value").ok());
     assert_eq!(cold.as_deref(), Some("2"), "users.dat has 2 users without positives in the split");
 }
+
+/// Every algorithm, trained small: DESCRIBE MODEL's `bytes_in_memory` counts the loaded model's large
+/// buffers, so it is positive and within 4x of its blobs' bytes on disk (dsiml's code book also holds
+/// each bit as a `±1` float: 3x its blobs here).
+#[test]
+fn every_algorithm_reports_the_bytes_its_loaded_model_holds() {
+    let db = Database::open_temporary().expect("open");
+    for u in 0..48u64 {
+        let group = u % 3;
+        for k in 0..8u64 {
+            db.insert_interaction(u, group * 12 + (u + k * 5) % 12, None, None).expect("insert");
+        }
+    }
+    let trains = [
+        ("pop", ""),
+        ("ease", "lambda = 10"),
+        ("als", "factors = 8, iterations = 3"),
+        ("bpr", "factors = 8, epochs = 5"),
+        ("dsiml", "bits = 16, epochs = 5, iterations = 1"),
+        ("dsiml", "bits = 16, epochs = 5, iterations = 1, keep_real = true"),
+        ("ccsr", "bits = 16, hidden = 16, epochs = 2"),
+        ("cml", "dims = 8, epochs = 5"),
+        ("cml", "dims = 8, epochs = 5, serve = 'codes', code_bits = 64, candidates = 10"),
+        ("corml", "k = 8, iterations = 5"),
+        ("twotower", "dim = 8, hidden = 16, epochs = 2"),
+    ];
+    let algorithms: Vec<String> = run(&db, "SHOW ALGORITHMS LIMIT 1000").column("algorithm").expect("names");
+    for algorithm in &algorithms {
+        assert!(trains.iter().any(|(a, _)| a == algorithm), "{algorithm} is not trained here");
+    }
+    for (n, (algorithm, with)) in trains.iter().enumerate() {
+        let with = if with.is_empty() { String::new() } else { format!(" WITH ({with})") };
+        run(&db, &format!("TRAIN {algorithm} AS m{n}{with}"));
+        let described = run(&db, &format!("DESCRIBE MODEL m{n}"));
+        let value = |property: &str| -> i64 {
+            let row = described.rows().find(|r| r.get::<String>("property").expect("p") == property);
+            row.expect("a row").get::<String>("value").expect("v").parse().expect("bytes")
+        };
+        let (memory, disk) = (value("bytes_in_memory"), value("bytes_on_disk"));
+        assert!(
+            memory > 0 && memory <= disk * 4 && disk <= memory * 4,
+            "{algorithm}{with}: {memory} bytes in memory, {disk} on disk"
+        );
+    }
+}

@@ -522,6 +522,58 @@ fn show_models_and_describe_model_give_the_bytes_on_disk() {
     assert_eq!(one(&db, "SHOW MODELS LIMIT 1 OFFSET 1").column::<String>("name").expect("names").len(), 1);
 }
 
+/// The `(name, memory)` of every model SHOW MODELS lists.
+fn memory_of_models(db: &Database) -> Vec<(String, Option<i64>)> {
+    let models = one(db, "SHOW MODELS");
+    let names: Vec<String> = models.column("name").expect("names");
+    names.into_iter().zip(models.column::<Option<i64>>("memory").expect("a memory column")).collect()
+}
+
+/// DESCRIBE MODEL's row `property`, as an integer.
+fn described(db: &Database, model: &str, property: &str) -> i64 {
+    let set = one(db, &format!("DESCRIBE MODEL {model}"));
+    let row = set.rows().find(|r| r.get::<String>("property").expect("p") == property);
+    row.unwrap_or_else(|| panic!("a {property} row")).get::<String>("value").expect("v").parse().expect("n")
+}
+
+#[test]
+fn show_models_and_describe_model_give_the_bytes_in_memory_of_loaded_models() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let db = Database::open(&path).expect("open");
+        for u in 0..12u64 {
+            for j in 0..8u64 {
+                db.insert_interaction(u, (u * 3 + j) % 20, None, None).expect("insert");
+            }
+        }
+        one(&db, "TRAIN pop AS small");
+        one(&db, "TRAIN ease AS big WITH (lambda = 10)");
+        let trained = memory_of_models(&db);
+        assert!(
+            trained.iter().all(|(_, m)| m.is_some_and(|m| m > 0)),
+            "a trained model is loaded: {trained:?}"
+        );
+    }
+    let db = Database::open(&path).expect("reopen");
+    assert_eq!(
+        memory_of_models(&db),
+        [("big".to_string(), None), ("small".to_string(), None)],
+        "SHOW MODELS loads no model"
+    );
+    let items = db.stats().expect("stats").items as i64;
+    let in_memory = described(&db, "big", "bytes_in_memory");
+    let on_disk = described(&db, "big", "bytes_on_disk");
+    assert!(in_memory >= items * items * 4, "ease holds a dense item-item matrix: {in_memory} bytes");
+    assert!(in_memory <= on_disk * 2 && on_disk <= in_memory * 2, "{in_memory} in memory, {on_disk} on disk");
+    assert_eq!(memory_of_models(&db), [("big".to_string(), Some(in_memory)), ("small".to_string(), None)]);
+    one(&db, "RECOMMEND USER 0 TOP 3 USING small");
+    let small = memory_of_models(&db)[1].1.expect("pop was loaded by RECOMMEND");
+    assert_eq!(small, described(&db, "small", "bytes_in_memory"));
+    assert!(small > 0 && small <= items * 8, "pop holds a count and a rank per item: {small} bytes");
+    assert!(small < in_memory / 5, "{small} for pop, {in_memory} for ease (20 items)");
+}
+
 #[test]
 fn labels_show_beside_keys_once_any_entity_has_one() {
     let db = splittable();

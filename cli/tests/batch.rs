@@ -69,7 +69,7 @@ fn show_pages_orders_and_lists_interactions_through_the_binary() {
         "item,interactions,tags\nb,2,x\n",
         "user,interactions,tags\n2,1,\n",
         "user,item,weight,time,held_out\n1,a,4,100,false\n1,b,1,,false\n",
-        "name,algorithm,version,interactions,seconds,bytes\n",
+        "name,algorithm,version,interactions,seconds,bytes,memory\n",
     ] {
         assert!(text.contains(expected), "{expected:?} in {text}");
     }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result, ResultExt};
 use crate::eval::cold::ColdItems;
 use crate::jobs::JobState;
 use crate::models::catalog::{blob_prefix, records};
-use crate::models::{algorithm, ALGORITHMS};
+use crate::models::{algorithm, HeapBytes, ALGORITHMS};
 use crate::result::{ColumnType, ResultSet};
 use crate::training::{HeldOut, Training, HOLD_OUT_ITEMS};
 use crate::value::Value;
@@ -71,7 +71,11 @@ pub(super) fn train(
     ]))
 }
 
-/// `SHOW MODELS [LIMIT n] [OFFSET n]`: one row per model, with the bytes its data takes on disk.
+/// `SHOW MODELS [LIMIT n] [OFFSET n]`: one row per model, with the bytes its data takes on disk
+/// (`bytes`) and in memory (`memory`, [`Model::memory_bytes`](crate::models::Model::memory_bytes)).
+/// `memory` is null for a model this database has not loaded since it was opened (or not since its
+/// current version was trained): SHOW MODELS does not load every model to list them; a statement that
+/// uses the model (DESCRIBE MODEL, RECOMMEND) loads it.
 pub(super) fn show(ctx: &Context<'_>, page: &Page) -> Result<ResultSet> {
     let mut set = ResultSet::new(&[
         ("name", ColumnType::Text),
@@ -80,9 +84,12 @@ pub(super) fn show(ctx: &Context<'_>, page: &Page) -> Result<ResultSet> {
         ("interactions", ColumnType::Int),
         ("seconds", ColumnType::Float),
         ("bytes", ColumnType::Int),
+        ("memory", ColumnType::Int),
     ]);
     for r in page.rows(records(ctx.store())?.into_iter(), usize::MAX) {
         let bytes = ctx.store().blob_bytes(&blob_prefix(&r.name, r.version))?;
+        let loaded = ctx.catalog().cached(&r.name, r.version);
+        let memory = loaded.map_or(Value::Null, |l| Value::Int(l.model.memory_bytes() as i64));
         set.push(vec![
             Value::Text(r.name),
             Value::Text(r.algorithm),
@@ -90,6 +97,7 @@ pub(super) fn show(ctx: &Context<'_>, page: &Page) -> Result<ResultSet> {
             Value::Int(r.interactions as i64),
             Value::Float(r.train_ms as f64 / 1000.0),
             Value::Int(bytes as i64),
+            memory,
         ]);
     }
     Ok(set)
@@ -139,7 +147,9 @@ pub(super) fn algorithms(page: &Page) -> Result<ResultSet> {
 /// `DESCRIBE MODEL name`: one row per property. For models that keep per-user state, how many of the
 /// users with visible interactions now are served as trained and how many are folded in (new, or their
 /// items changed since training); how many items with interactions arrived after training; for a model
-/// with binary codes, how its item index searches and its bytes per item (codes and index).
+/// with binary codes, how its item index searches and its bytes per item (codes and index). The bytes
+/// of its blobs on disk (`bytes_on_disk`) and of the loaded model in memory (`bytes_in_memory`,
+/// [`Model::memory_bytes`](crate::models::Model::memory_bytes)).
 pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
     let loaded = ctx.model(name)?;
     let r = loaded.record.clone();
@@ -156,6 +166,7 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
         ("interactions", r.interactions.to_string()),
         ("train_seconds", format!("{:.3}", r.train_ms as f64 / 1000.0)),
         ("bytes_on_disk", bytes.to_string()),
+        ("bytes_in_memory", loaded.model.memory_bytes().to_string()),
     ];
     let data = ctx.snapshot()?;
     let serving = loaded.serving(ctx.store())?;
@@ -173,7 +184,7 @@ pub(super) fn describe(ctx: &Context<'_>, name: &Ident) -> Result<ResultSet> {
     properties.extend(model.properties());
     if let Some(codes) = model.binary() {
         let index = codes.item_index();
-        let served = index.codes().as_words().len() * 8 + index.index_bytes();
+        let served = index.heap_bytes();
         let per_item = served as f64 / f64::from(index.codes().len().max(1));
         let plan = if index.uses_mih() {
             format!("multi-index hashing, {} tables", index.tables())

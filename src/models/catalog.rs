@@ -241,6 +241,12 @@ impl Catalog {
         Ok(loaded)
     }
 
+    /// Version `version` of model `name` when the cache holds it loaded; `None` otherwise, without
+    /// loading it (SHOW MODELS' `memory` column).
+    pub fn cached(&self, name: &str, version: u64) -> Option<Arc<Loaded>> {
+        self.cache.read().get(name).filter(|loaded| loaded.record.version == version).cloned()
+    }
+
     /// Model `name`, or without a name the most recently trained model.
     pub fn resolve(&self, store: &Store, name: Option<&str>) -> Result<Arc<Loaded>> {
         match name {

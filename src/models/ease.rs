@@ -12,7 +12,7 @@ use recodb_storage::rkyv;
 use recodb_storage::Snapshot;
 
 use super::blobs::{encode, Blob, Blobs};
-use super::{Algorithm, Model, Param, Params};
+use super::{Algorithm, HeapBytes, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -175,6 +175,10 @@ impl Model for EaseModel {
 
     fn blobs(&self) -> Result<Vec<Blob>> {
         Ok(vec![encode(EASE_BLOB, &EaseBlob { items: self.n, weights: self.weights.clone() })?])
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.weights.heap_bytes()
     }
 }
 

@@ -19,7 +19,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use recodb_storage::rkyv;
 
 use super::blobs::Blob;
-use super::{fingerprint, Model};
+use super::{fingerprint, HeapBytes, Model};
 use crate::error::{Error, Result};
 
 /// The vectors of a factor model as saved, inside the blob of `als` and of `bpr`.
@@ -52,6 +52,12 @@ pub struct Factors {
     pub items: Vec<f32>,
     /// Per-item bias added to every score, or empty for none.
     pub item_bias: Vec<f32>,
+}
+
+impl HeapBytes for Factors {
+    fn heap_bytes(&self) -> usize {
+        self.users.heap_bytes() + self.items.heap_bytes() + self.item_bias.heap_bytes()
+    }
 }
 
 impl Factors {
@@ -263,6 +269,12 @@ impl<F: FoldIn> Model for FactorModel<F> {
 
     fn blobs(&self) -> Result<Vec<Blob>> {
         self.fold_in.blobs(self.saved())
+    }
+
+    /// The vectors, fingerprints and norms; the fold-in's state (ALS's `dim × dim` Gram matrix at most)
+    /// is small beside them and not counted.
+    fn memory_bytes(&self) -> usize {
+        self.factors.heap_bytes() + self.fingerprints.heap_bytes() + self.item_norms.heap_bytes()
     }
 }
 

@@ -137,6 +137,62 @@ pub trait Model: Send + Sync {
     /// The model's data as named blobs (rkyv archives of named structs, see [`blobs`]), to be stored
     /// with its record.
     fn blobs(&self) -> Result<Vec<Blob>>;
+
+    /// Heap bytes this loaded model holds: its vectors, matrices, codes and indexes, including those
+    /// built lazily once built (a user index, folded-in late entities). An estimate that counts the
+    /// large buffers (lengths × element sizes, see [`HeapBytes`]), not every small field; SHOW MODELS'
+    /// `memory` and DESCRIBE MODEL's `bytes_in_memory`.
+    fn memory_bytes(&self) -> usize;
+}
+
+/// The heap bytes of a model's large buffers, summed field by field for [`Model::memory_bytes`]: a
+/// slice or `Vec` of plain values counts its length times the element size (its spare capacity not
+/// counted), a Hamming index its code words and its tables, and a part of a model the buffers it owns.
+pub trait HeapBytes {
+    /// The bytes of the buffers `self` owns on the heap.
+    fn heap_bytes(&self) -> usize;
+}
+
+impl<T: Copy> HeapBytes for [T] {
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
+}
+
+impl<T: Copy> HeapBytes for Vec<T> {
+    fn heap_bytes(&self) -> usize {
+        self.as_slice().heap_bytes()
+    }
+}
+
+impl<T: HeapBytes + ?Sized> HeapBytes for std::sync::Arc<T> {
+    fn heap_bytes(&self) -> usize {
+        (**self).heap_bytes()
+    }
+}
+
+impl<T: HeapBytes> HeapBytes for Option<T> {
+    fn heap_bytes(&self) -> usize {
+        self.as_ref().map_or(0, T::heap_bytes)
+    }
+}
+
+impl<T: HeapBytes> HeapBytes for std::sync::OnceLock<T> {
+    fn heap_bytes(&self) -> usize {
+        self.get().map_or(0, T::heap_bytes)
+    }
+}
+
+impl HeapBytes for HammingIndex {
+    fn heap_bytes(&self) -> usize {
+        self.codes().as_words().heap_bytes() + self.index_bytes()
+    }
+}
+
+impl HeapBytes for recodb_storage::TagRows {
+    fn heap_bytes(&self) -> usize {
+        self.indptr.heap_bytes() + self.indices.heap_bytes()
+    }
 }
 
 /// The binary codes of a model, each side with an exact Hamming index.
@@ -267,4 +323,25 @@ pub fn algorithm(name: &str) -> Result<&'static Algorithm> {
             &format!("available: {}", names.join(", ")),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use super::HeapBytes;
+
+    #[test]
+    fn heap_bytes_count_lengths_times_element_sizes() {
+        let mut codes: Vec<u64> = Vec::with_capacity(100);
+        codes.extend([1, 2, 3]);
+        assert_eq!(codes.heap_bytes(), 24, "the length, not the capacity");
+        let pairs: Arc<[(u32, f32)]> = Arc::from(vec![(0, 1.0); 5]);
+        assert_eq!(pairs.heap_bytes(), 40);
+        assert_eq!(None::<Vec<f32>>.heap_bytes(), 0);
+        let lazy: OnceLock<Vec<i8>> = OnceLock::new();
+        assert_eq!(lazy.heap_bytes(), 0, "not built yet");
+        lazy.set(vec![0; 7]).expect("set");
+        assert_eq!(lazy.heap_bytes(), 7);
+    }
 }

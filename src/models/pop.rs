@@ -5,7 +5,7 @@ use recodb_storage::Snapshot;
 
 use super::blobs::{encode, Blob, Blobs};
 use super::topk::rank_order;
-use super::{Algorithm, Model, Params};
+use super::{Algorithm, HeapBytes, Model, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -96,6 +96,10 @@ impl Model for PopModel {
 
     fn blobs(&self) -> Result<Vec<Blob>> {
         Ok(vec![encode(POP_BLOB, &PopBlob { counts: self.counts.clone() })?])
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.counts.heap_bytes() + self.order.heap_bytes()
     }
 }
 

@@ -39,7 +39,7 @@ use super::dsiml::RealVectors;
 use super::factors::rows_dot;
 use super::nn::{Activation, Dense, Input, Matrix, Mlp};
 use super::params::Kind;
-use super::{fingerprint, Algorithm, BinaryCodes, Model, Param, Params};
+use super::{fingerprint, Algorithm, BinaryCodes, HeapBytes, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -560,6 +560,13 @@ impl Model for CcsrModel {
             real_items,
         };
         Ok(vec![encode(CCSR_BLOB, &blob)?])
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let encoders = self.user_encoder.heap_bytes() + self.item_encoder.heap_bytes();
+        let codes = self.users.heap_bytes() + self.items.heap_bytes() + self.fingerprints.heap_bytes();
+        let indexes = self.index.heap_bytes() + self.user_index.heap_bytes();
+        encoders + codes + self.real.heap_bytes() + indexes
     }
 }
 

@@ -13,12 +13,19 @@ use super::super::factors::rows_dot;
 use super::super::hogwild::generator;
 use super::train::gaussian;
 use crate::error::{Error, Result};
+use crate::models::HeapBytes;
 
 /// The `bits × dim` Gaussian directions of the codes, drawn from a seed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Projection {
     bits: usize,
     directions: Vec<f32>,
+}
+
+impl HeapBytes for Projection {
+    fn heap_bytes(&self) -> usize {
+        self.directions.heap_bytes()
+    }
 }
 
 impl Projection {
@@ -64,6 +71,13 @@ pub struct Codes {
     pub users: Vec<u64>,
     /// The index over the codes of the trained users with items.
     user_index: OnceLock<HammingIndex>,
+}
+
+impl HeapBytes for Codes {
+    fn heap_bytes(&self) -> usize {
+        let indexes = self.items.heap_bytes() + self.user_index.heap_bytes();
+        self.projection.heap_bytes() + indexes + self.users.heap_bytes()
+    }
 }
 
 impl Codes {

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::models::nn::{
     clip_to_unit_ball, clip_to_unit_ball_backward, Activation, Adam, Grads, Input, Matrix, Mlp, Tape,
 };
+use crate::models::HeapBytes;
 
 /// Adam steps `f` takes on the feature loss after each epoch of the points.
 pub const FIT_STEPS: usize = 5;
@@ -58,6 +59,12 @@ pub struct TagNet {
     n_tags: usize,
     weight: f32,
     placed: Vec<u32>,
+}
+
+impl HeapBytes for TagNet {
+    fn heap_bytes(&self) -> usize {
+        self.mlp.heap_bytes() + self.placed.heap_bytes()
+    }
 }
 
 impl TagNet {

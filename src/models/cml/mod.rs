@@ -42,7 +42,9 @@ use super::blobs::{encode, Blob, Blobs};
 use super::dsiml::codes::words_for;
 use super::factors::dispatch;
 use super::params::Kind;
-use super::{fingerprint, Algorithm, BinaryCodes, FromTags, Model, Param, Params, Similarity, TagPoints};
+use super::{
+    fingerprint, Algorithm, BinaryCodes, FromTags, HeapBytes, Model, Param, Params, Similarity, TagPoints,
+};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -204,6 +206,12 @@ struct Late {
     /// Those without a tag the network knows (ascending): their point is the origin, and they score at
     /// the floor (`-inf`).
     untagged: Vec<u32>,
+}
+
+impl HeapBytes for Late {
+    fn heap_bytes(&self) -> usize {
+        self.untagged.heap_bytes()
+    }
 }
 
 impl CmlModel {
@@ -651,6 +659,12 @@ impl Model for CmlModel {
             blobs.push(encode(CML_FEATURES_BLOB, &net.blob())?);
         }
         Ok(blobs)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let points = self.users.heap_bytes() + self.items.heap_bytes() + self.item_norms.heap_bytes();
+        let parts = self.codes.heap_bytes() + self.features.heap_bytes() + self.late.heap_bytes();
+        self.fingerprints.heap_bytes() + points + parts
     }
 }
 

@@ -27,7 +27,7 @@ use recodb_storage::Snapshot;
 use super::blobs::{encode, Blob, Blobs};
 use super::factors::{picked_rows_dot, rows_dot, SCORE_BLOCK};
 use super::topk::{best_of, top_k};
-use super::{Algorithm, Model, Param, Params};
+use super::{Algorithm, HeapBytes, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use screen::Quantised;
@@ -590,6 +590,13 @@ impl Model for CormlModel {
             vectors: self.vectors.clone(),
         };
         Ok(vec![encode(CORML_BLOB, &blob)?])
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let learned = self.learned.heap_bytes() + self.learned_scaled.heap_bytes();
+        let vectors = self.vectors.heap_bytes() + self.quantised.heap_bytes();
+        let per_item = [&self.degrees, &self.inv_sqrt, &self.sqrt, &self.self_loop, &self.norms];
+        learned + vectors + per_item.iter().map(|v| v.heap_bytes()).sum::<usize>()
     }
 }
 

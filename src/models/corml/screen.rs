@@ -8,6 +8,7 @@
 //! `|V_j − s_j q_j| ≤ s_j / 2` and `|y − s_y p| ≤ s_y / 2` per component, the error is at most
 //! `s_j (‖y‖₁ + s_y ‖q_j‖₁) / 2`, widened by [`SLACK`] for the rounding of the `f32` arithmetic.
 
+use crate::models::HeapBytes;
 #[cfg(target_arch = "x86_64")]
 use faer::traits::pulp::{bytemuck, i16x16, i8x16, x86, Simd, WithSimd};
 
@@ -25,6 +26,12 @@ pub(super) struct Quantised {
     scales: Vec<f32>,
     /// `‖q_j‖₁` of each item.
     l1: Vec<f32>,
+}
+
+impl HeapBytes for Quantised {
+    fn heap_bytes(&self) -> usize {
+        self.codes.heap_bytes() + self.scales.heap_bytes() + self.l1.heap_bytes()
+    }
 }
 
 /// The screen's view of one user: the approximate dot product of every item with its error bound.

@@ -1,6 +1,7 @@
 //! Sparse matrices of corml: a compressed-row matrix, and the learned entries kept under a storage
 //! budget (spec A.7).
 
+use crate::models::HeapBytes;
 use rayon::prelude::*;
 
 /// A compressed sparse row matrix of `f32`: row `r` holds columns `indices[indptr[r]..indptr[r + 1]]`
@@ -13,6 +14,12 @@ pub(super) struct Csr {
     pub indices: Vec<u32>,
     /// Values aligned with `indices`.
     pub values: Vec<f32>,
+}
+
+impl HeapBytes for Csr {
+    fn heap_bytes(&self) -> usize {
+        self.indptr.heap_bytes() + self.indices.heap_bytes() + self.values.heap_bytes()
+    }
 }
 
 impl Csr {

@@ -3,6 +3,8 @@
 //! `+1`, a clear one `-1`. Hamming distances are `count_ones` of the XOR; the `±1` inner product of two
 //! codes is `r - 2·H`.
 
+use crate::models::HeapBytes;
+
 /// Number of `u64` words that hold a code of `bits` bits.
 pub fn words_for(bits: usize) -> usize {
     bits.div_ceil(64)
@@ -39,6 +41,12 @@ pub struct CodeBook {
     words: usize,
     packed: Vec<u64>,
     signs: Vec<f32>,
+}
+
+impl HeapBytes for CodeBook {
+    fn heap_bytes(&self) -> usize {
+        self.packed.heap_bytes() + self.signs.heap_bytes()
+    }
 }
 
 impl CodeBook {

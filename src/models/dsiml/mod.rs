@@ -47,7 +47,7 @@ use self::codes::{hamming, words_for, CodeBook};
 use super::blobs::{encode, Blob, Blobs, SavedCodes};
 use super::factors::rows_dot;
 use super::params::Kind;
-use super::{fingerprint, Algorithm, BinaryCodes, Model, Param, Params};
+use super::{fingerprint, Algorithm, BinaryCodes, HeapBytes, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -236,6 +236,12 @@ pub struct RealVectors {
     pub users: Vec<f32>,
     /// Item vectors.
     pub items: Vec<f32>,
+}
+
+impl HeapBytes for RealVectors {
+    fn heap_bytes(&self) -> usize {
+        self.users.heap_bytes() + self.items.heap_bytes()
+    }
 }
 
 impl RealVectors {
@@ -626,6 +632,12 @@ impl Model for DsimlModel {
             real_items,
         };
         Ok(vec![encode(DSIML_BLOB, &blob)?])
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let codes = self.users.heap_bytes() + self.items.heap_bytes() + self.fingerprints.heap_bytes();
+        let indexes = self.index.heap_bytes() + self.user_index.heap_bytes() + self.user_book.heap_bytes();
+        codes + self.real.heap_bytes() + indexes
     }
 }
 

@@ -6,6 +6,7 @@ use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::matrix::{gemm, sparse_dense, sparse_t_dense, Matrix, Op, SparseRows};
+use crate::models::HeapBytes;
 
 /// An element-wise activation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,6 +71,12 @@ pub struct Dense {
     pub weight: Matrix,
     /// The biases, `outputs` long.
     pub bias: Vec<f32>,
+}
+
+impl HeapBytes for Dense {
+    fn heap_bytes(&self) -> usize {
+        self.weight.heap_bytes() + self.bias.heap_bytes()
+    }
 }
 
 /// The gradients of a dense layer's parameters, shaped like them.

@@ -11,6 +11,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::models::factors::{axpy, dispatch};
+use crate::models::HeapBytes;
 
 /// A dense matrix of `rows × cols` values stored row by row.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,12 @@ pub struct Matrix {
     rows: usize,
     cols: usize,
     data: Vec<f32>,
+}
+
+impl HeapBytes for Matrix {
+    fn heap_bytes(&self) -> usize {
+        self.data.heap_bytes()
+    }
 }
 
 impl Matrix {

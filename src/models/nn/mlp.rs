@@ -6,11 +6,18 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::layers::{Activation, Dense, DenseGrad, Input};
 use super::matrix::Matrix;
+use crate::models::HeapBytes;
 
 /// A stack of dense layers with their activations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mlp {
     layers: Vec<(Dense, Activation)>,
+}
+
+impl HeapBytes for Mlp {
+    fn heap_bytes(&self) -> usize {
+        self.layers.iter().map(|(dense, _)| dense.heap_bytes()).sum()
+    }
 }
 
 /// What a forward pass keeps for the backward pass: every layer's output after its activation.

@@ -39,7 +39,7 @@ use super::blobs::{encode, Blob, Blobs};
 use super::ccsr::EncoderBlob;
 use super::cml::{negative_distances, squared_norms};
 use super::params::Kind;
-use super::{fingerprint, Algorithm, FromTags, Model, Param, Params, Similarity, TagPoints};
+use super::{fingerprint, Algorithm, FromTags, HeapBytes, Model, Param, Params, Similarity, TagPoints};
 use crate::error::{Error, Result};
 use crate::models::nn::{l2_normalize, Input, Mlp};
 use crate::progress::Progress;
@@ -225,6 +225,13 @@ struct Late {
     untagged: Vec<u32>,
     /// Users added after training with a tag the model knows.
     tagged_users: usize,
+}
+
+impl HeapBytes for Late {
+    fn heap_bytes(&self) -> usize {
+        let points = self.items.heap_bytes() + self.norms.heap_bytes();
+        self.user_tags.heap_bytes() + points + self.untagged.heap_bytes()
+    }
 }
 
 impl TwoTowerModel {
@@ -536,5 +543,17 @@ impl Model for TwoTowerModel {
             items: self.items.to_vec(),
         };
         Ok(vec![encode(TWOTOWER_BLOB, &blob)?])
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let towers = self.user_tower.heap_bytes() + self.item_tower.heap_bytes();
+        let cold = self.cold_users.heap_bytes() + self.cold_items.heap_bytes();
+        let points = self.users.heap_bytes() + self.items.heap_bytes() + self.item_norms.heap_bytes();
+        towers
+            + self.user_tags.heap_bytes()
+            + cold
+            + self.fingerprints.heap_bytes()
+            + points
+            + self.late.heap_bytes()
     }
 }
