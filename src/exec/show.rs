@@ -56,14 +56,17 @@ pub(super) fn entities(
 ) -> Result<ResultSet> {
     let store = ctx.store();
     let allowed = filter.map(|f| allowed(ctx, side, f)).transpose()?;
-    let live = |id: &u32| allowed.as_ref().is_none_or(|a| a.contains(*id));
+    let wanted = |e: &Result<(u32, Key)>| {
+        e.as_ref().map_or(true, |(id, _)| allowed.as_ref().is_none_or(|a| a.contains(*id)))
+    };
+    // The entities the filter allows, in id order (errors passed on).
+    let entities = || EntityIter::new(store, side).filter(wanted);
     let interactions = |id: u32| Ok::<_, Error>(store.neighbours(side, id)?.map_or(0, |b| b.len()));
     // Without an order, entities stream in id order and only the page is read; with one, every
     // allowed entity's count is read and sorted.
     let (listed, total): (Vec<(u32, Key, u64)>, u64) = match order {
         None => {
-            let mut all =
-                EntityIter::new(store, side).filter(|e| e.as_ref().map_or(true, |(id, _)| live(id)));
+            let mut all = entities();
             let listed = page.rows(all.by_ref(), DEFAULT_SHOW_LIMIT).collect::<Result<Vec<_>>>()?;
             let total = match (&allowed, page.limit) {
                 (None, _) => store.count(side)?,
@@ -80,8 +83,7 @@ pub(super) fn entities(
             (listed, total)
         }
         Some(order) => {
-            let mut all = EntityIter::new(store, side)
-                .filter(|e| e.as_ref().map_or(true, |(id, _)| live(id)))
+            let mut all = entities()
                 .map(|e| e.and_then(|(id, key)| Ok((id, key, interactions(id)?))))
                 .collect::<Result<Vec<_>>>()?;
             match order {
