@@ -15,7 +15,7 @@ use recodb_storage::rkyv::{self, rancor};
 use recodb_storage::{read_archive, Store, WriteTxn};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::models::catalog::{aligned, now_ms};
+use crate::models::catalog::{aligned, damaged_in, now_ms};
 use crate::progress::Progress;
 
 const NAMESPACE: &str = "job";
@@ -83,12 +83,7 @@ pub fn records(store: &Store) -> Result<Vec<JobRecord>> {
 
 /// One problem for each job record that does not decode, naming the job (for CHECK).
 pub fn damaged_records(store: &Store) -> Result<Vec<String>> {
-    Ok(store
-        .records(NAMESPACE)?
-        .into_iter()
-        .filter_map(|(name, bytes)| decode(&name, &bytes).err())
-        .map(|e| e.to_string())
-        .collect())
+    damaged_in(store, NAMESPACE, decode)
 }
 
 /// The job record stored as `name` (its zero-padded id); a corrupt error naming the job if its bytes

@@ -120,8 +120,17 @@ pub fn readable_records(store: &Store) -> Result<Vec<ModelRecord>> {
 
 /// One problem for each model record that does not decode, naming the model (for CHECK).
 pub fn damaged_records(store: &Store) -> Result<Vec<String>> {
+    damaged_in(store, NAMESPACE, decode)
+}
+
+/// The errors of `decode` for the records of `namespace` that do not decode, as text (for CHECK).
+pub(crate) fn damaged_in<T>(
+    store: &Store,
+    namespace: &str,
+    decode: fn(&str, &[u8]) -> Result<T>,
+) -> Result<Vec<String>> {
     Ok(store
-        .records(NAMESPACE)?
+        .records(namespace)?
         .into_iter()
         .filter_map(|(name, bytes)| decode(&name, &bytes).err())
         .map(|e| e.to_string())
