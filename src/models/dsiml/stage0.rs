@@ -6,8 +6,9 @@
 //!
 //! The gradients are linear in the vectors (dsiml.md §9): with `gx = a·σ(a·x)` and `gy = λσ(y)`,
 //! `∂/∂u = gx(v_k − v_j)/(2r) + gy(2γ²v_k − (1+γ²)v_j)`, `∂/∂v_j = −gx·u/(2r) + gy(2γ²v_k − (1+γ²)u)` and
-//! `∂/∂v_k = gx·u/(2r) + gy·2γ²(u + v_j)`. The Adam step and projection run in parallel over rows; the
-//! sampling and gradient accumulation are sequential, so the result depends on the seed only.
+//! `∂/∂v_k = gx·u/(2r) + gy·2γ²(u + v_j)`. The gradients run in parallel over the batch; the sampling,
+//! the gradient accumulation and the (lazy: see [`Adam`]) step are sequential, so the result depends on
+//! the seed only.
 
 use rand::RngExt;
 use rayon::prelude::*;
@@ -39,10 +40,17 @@ pub struct Stage0 {
     pub seed: u64,
 }
 
-/// Adam's moments and step count for one matrix.
+/// Adam's moments for one matrix, stepped lazily: a step moves only the rows that the batch touched
+/// (as TensorFlow's LazyAdam and PyTorch's SparseAdam do), so that it costs the batch and not the
+/// catalogue. A dense step over every row made an epoch cost `pairs / BATCH × (users + items)`: 16
+/// minutes for 10 epochs at 5M interactions, against 26 s at 1M (`examples/scale.rs`).
 struct Adam {
     m: Vec<f32>,
     v: Vec<f32>,
+    /// The rows with a gradient since the last step, each once.
+    touched: Vec<u32>,
+    /// Whether each row is in `touched`.
+    is_touched: Vec<bool>,
 }
 
 const BETA1: f32 = 0.9;
@@ -50,28 +58,41 @@ const BETA2: f32 = 0.999;
 const EPSILON: f32 = 1e-8;
 
 impl Adam {
-    fn new(n: usize) -> Self {
-        Adam { m: vec![0.0; n], v: vec![0.0; n] }
+    fn new(rows: usize, dim: usize) -> Self {
+        Adam {
+            m: vec![0.0; rows * dim],
+            v: vec![0.0; rows * dim],
+            touched: Vec::new(),
+            is_touched: vec![false; rows],
+        }
     }
 
-    /// One step on `params` (rows of `dim`) with gradient `grad` (then zeroed), step size `lr` (bias
-    /// corrections included), each row projected onto the sphere of radius `radius`.
+    /// Marks `row` as having a gradient for the next step.
+    fn touch(&mut self, row: usize) {
+        if !self.is_touched[row] {
+            self.is_touched[row] = true;
+            self.touched.push(row as u32);
+        }
+    }
+
+    /// One step on the touched rows of `params` (rows of `dim`) with gradient `grad` (then zeroed),
+    /// step size `lr` (bias corrections included), each row projected onto the sphere of radius
+    /// `radius`.
     fn step(&mut self, params: &mut [f32], grad: &mut [f32], dim: usize, lr: f32, radius: f32) {
-        params
-            .par_chunks_mut(dim * 64)
-            .zip(grad.par_chunks_mut(dim * 64))
-            .zip(self.m.par_chunks_mut(dim * 64).zip(self.v.par_chunks_mut(dim * 64)))
-            .for_each(|((p, g), (m, v))| {
-                for (((p, g), m), v) in p.iter_mut().zip(g.iter_mut()).zip(m.iter_mut()).zip(v.iter_mut()) {
-                    *m = BETA1 * *m + (1.0 - BETA1) * *g;
-                    *v = BETA2 * *v + (1.0 - BETA2) * *g * *g;
-                    *p -= lr * *m / (v.sqrt() + EPSILON);
-                    *g = 0.0;
-                }
-                for row in p.chunks_exact_mut(dim) {
-                    project(row, radius);
-                }
-            });
+        for row in self.touched.drain(..) {
+            let row = row as usize;
+            self.is_touched[row] = false;
+            let span = row * dim..(row + 1) * dim;
+            let (p, g) = (&mut params[span.clone()], &mut grad[span.clone()]);
+            let (m, v) = (&mut self.m[span.clone()], &mut self.v[span]);
+            for (((p, g), m), v) in p.iter_mut().zip(g.iter_mut()).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = BETA1 * *m + (1.0 - BETA1) * *g;
+                *v = BETA2 * *v + (1.0 - BETA2) * *g * *g;
+                *p -= lr * *m / (v.sqrt() + EPSILON);
+                *g = 0.0;
+            }
+            project(p, radius);
+        }
     }
 }
 
@@ -123,7 +144,7 @@ pub fn train<'a>(
     let pairs: Vec<(u32, u32)> =
         (0..n_users as u32).flat_map(|u| rows(u).iter().map(move |&j| (u, j))).collect();
     let (mut gu, mut gi) = (vec![0f32; users.len()], vec![0f32; items.len()]);
-    let (mut adam_u, mut adam_i) = (Adam::new(users.len()), Adam::new(items.len()));
+    let (mut adam_u, mut adam_i) = (Adam::new(n_users, dim), Adam::new(n_items, dim));
     let (g2, g1) = o.angular_coefficients();
     let (g2, g1) = (g2 as f32, g1 as f32);
     let inv2r = 1.0 / (2.0 * dim as f32);
@@ -182,6 +203,9 @@ pub fn train<'a>(
                 add(&mut gu[u..u + dim], &g[..dim]);
                 add(&mut gi[j..j + dim], &g[dim..2 * dim]);
                 add(&mut gi[k..k + dim], &g[2 * dim..]);
+                adam_u.touch(u / dim);
+                adam_i.touch(j / dim);
+                adam_i.touch(k / dim);
             }
             count += batch_triplets.len();
             t += 1;
