@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use super::bound::{sigmoid, softplus, Objective};
 use super::triplets::{below, generator, negative};
 use crate::error::{Error, Result};
+use crate::models::nn::adam::{update, BETA1, BETA2};
 use crate::progress::Progress;
 
 /// Triplets per Adam step.
@@ -53,10 +54,6 @@ struct Adam {
     is_touched: Vec<bool>,
 }
 
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
-const EPSILON: f32 = 1e-8;
-
 impl Adam {
     fn new(rows: usize, dim: usize) -> Self {
         Adam {
@@ -84,13 +81,8 @@ impl Adam {
             self.is_touched[row] = false;
             let span = row * dim..(row + 1) * dim;
             let (p, g) = (&mut params[span.clone()], &mut grad[span.clone()]);
-            let (m, v) = (&mut self.m[span.clone()], &mut self.v[span]);
-            for (((p, g), m), v) in p.iter_mut().zip(g.iter_mut()).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *m = BETA1 * *m + (1.0 - BETA1) * *g;
-                *v = BETA2 * *v + (1.0 - BETA2) * *g * *g;
-                *p -= lr * *m / (v.sqrt() + EPSILON);
-                *g = 0.0;
-            }
+            update(p, g, &mut self.m[span.clone()], &mut self.v[span], lr);
+            g.fill(0.0);
             project(p, radius);
         }
     }

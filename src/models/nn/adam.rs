@@ -12,8 +12,8 @@ pub struct Adam {
     moments: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
+pub(crate) const BETA1: f32 = 0.9;
+pub(crate) const BETA2: f32 = 0.999;
 const EPSILON: f32 = 1e-8;
 /// Values per parallel task of an update.
 const CHUNK: usize = 16_384;
@@ -81,7 +81,7 @@ impl Adam {
 
 /// Adam's element-wise update of values `p` with gradients `g` and moments `m`, `v` at step size `lr`
 /// (bias correction included).
-fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32) {
+pub(crate) fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32) {
     // Equal lengths up front, so the loop has no bounds checks and vectorises.
     let n = p.len().min(g.len()).min(m.len()).min(v.len());
     let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[..n], &mut v[..n]);
