@@ -5,9 +5,10 @@
 //! Only `bits + 1` distances exist, so ties are frequent; this rule makes every path (scan, scan over the
 //! allowed ids, MIH) return the same ids in the same order, and a model may re-rank them with a finer score.
 //!
-//! The full scan computes every distance and selects the top `k` by counting distances (see [`scan_all`]);
-//! the scan over the allowed ids and MIH offer codes to a bounded top-k ([`TopK`]) and check presence and
-//! the excluded set only for codes close enough to enter it.
+//! The full scan runs the kernel over blocks of codes with the current `k`-th distance as its limit, so
+//! only codes that can still enter the top `k` are emitted, and selects the top `k` by counting distances
+//! (see [`scan_all`]). The scan over the allowed ids and MIH offer codes to a bounded top-k ([`TopK`]) and
+//! check presence and the excluded set only for codes close enough to enter it.
 
 use std::collections::BinaryHeap;
 
@@ -98,28 +99,30 @@ impl TopK {
     }
 }
 
-/// The work space of [`scan_all`], reused across searches so that a scan allocates nothing once warm.
+/// The work space of [`scan_all`], reused across searches.
 #[derive(Debug, Default)]
 pub(crate) struct ScanScratch {
-    /// `(distance, id)` of every code slot in id order; an id that is absent or filtered out gets the
-    /// distance `bits + 1`, which no code has.
-    pairs: Vec<(u32, u32)>,
+    /// `(distance, id)` of the codes the kernel emitted for the current block.
+    emitted: Vec<(u32, u32)>,
+    /// `(distance, id)` of the emitted codes that are present and pass the filter, in id order.
+    kept: Vec<(u32, u32)>,
     /// The ids that are present and pass the filter, one bit per slot (bit `id % 64` of word `id / 64`).
     admitted: Vec<u64>,
-    /// How many admitted codes lie at each distance `0..=bits` (and the rest at `bits + 1`); then the
-    /// next output position of each distance.
+    /// How many kept codes lie at each distance `0..=bits`; at the end, the next output position of each
+    /// distance.
     counts: Vec<u32>,
 }
 
 /// Scans every code slot and writes the `k` nearest codes that `filter` passes to `out` (cleared first),
 /// under the tie rule; returns the number of codes compared.
 ///
-/// Distances are small integers (`0..=bits`), so the top `k` is selected by counting rather than by a
-/// heap: the kernel computes every distance, a histogram of the admitted codes' distances gives the
-/// distance `t` at which `k` are reached, and a second pass places each admitted code at distance `t` or
-/// less at its rank (a counting sort, stable in id order, so equal distances keep the lower ids first and
-/// only the first codes at distance `t` fit). Presence, the allowed set and the excluded set are merged
-/// once into a dense bit mask, so each code costs one bit test whatever the filter.
+/// Distances are small integers (`0..=bits`), so the top `k` is selected by counting rather than with a
+/// heap. The kernel runs over blocks of codes, emitting those below a limit; the admitted ones are kept
+/// and counted per distance, and the limit becomes the smallest distance `t` at which `k` codes are kept
+/// (a later code at `t` or farther cannot enter: the `k` kept codes precede it). At the end, a counting
+/// sort of the kept codes up to the final `t`, stable in id order, places each at its rank: equal distances
+/// keep the lower ids first, and only the first codes at distance `t` fit. Presence, the allowed set and
+/// the excluded set are merged once into a dense bit mask, so an emitted code costs one bit test.
 pub(crate) fn scan_all(
     kernel: Kernel,
     codes: &CodeStore,
@@ -130,44 +133,61 @@ pub(crate) fn scan_all(
     out: &mut Vec<Hit>,
 ) -> u64 {
     out.clear();
-    let slots = codes.slots();
-    if k == 0 || slots == 0 {
+    let slots = codes.slots() as usize;
+    if k == 0 {
         return 0;
     }
     admitted_mask(codes, filter, &mut sc.admitted);
-    let absent = codes.bits() + 1;
     sc.counts.clear();
-    sc.counts.resize(absent as usize + 1, 0);
-    sc.pairs.clear();
-    kernel.scan(query, codes.as_words(), 0, u32::MAX, &mut sc.pairs);
-    for pair in sc.pairs.iter_mut() {
-        if sc.admitted[pair.1 as usize / 64] >> (pair.1 % 64) & 1 == 0 {
-            pair.0 = absent;
+    sc.counts.resize(codes.bits() as usize + 1, 0);
+    sc.kept.clear();
+    let (w, data) = (codes.words(), codes.as_words());
+    let mut limit = u32::MAX;
+    // Small first blocks: until `k` codes are kept, every code is emitted.
+    let mut block = 256;
+    let mut start = 0;
+    while start < slots {
+        let end = (start + block).min(slots);
+        sc.emitted.clear();
+        kernel.scan(query, &data[start * w..end * w], start as u32, limit, &mut sc.emitted);
+        for &(distance, id) in &sc.emitted {
+            if sc.admitted[id as usize / 64] >> (id % 64) & 1 == 1 {
+                sc.counts[distance as usize] += 1;
+                sc.kept.push((distance, id));
+            }
         }
-        sc.counts[pair.0 as usize] += 1;
+        limit = kth_distance(&sc.counts, k).unwrap_or(u32::MAX);
+        start = end;
+        block = (block * 2).min(8192);
     }
     // The counts of distances up to `t` become their first output positions.
-    let (mut t, mut taken) = (absent - 1, 0);
-    for (d, count) in sc.counts[..absent as usize].iter_mut().enumerate() {
-        let n = *count as usize;
-        *count = taken as u32;
-        taken += n;
-        if taken >= k {
-            t = d as u32;
-            break;
-        }
+    let t = kth_distance(&sc.counts, k).unwrap_or(codes.bits()) as usize;
+    let mut taken = 0;
+    for count in &mut sc.counts[..=t] {
+        (*count, taken) = (taken, taken + *count);
     }
-    out.resize(taken.min(k), Hit { distance: 0, id: 0 });
-    for &(distance, id) in &sc.pairs {
-        if distance <= t {
-            let at = &mut sc.counts[distance as usize];
+    out.resize((taken as usize).min(k), Hit { distance: 0, id: 0 });
+    for &(distance, id) in &sc.kept {
+        if let Some(at) = sc.counts[..=t].get_mut(distance as usize) {
             if let Some(slot) = out.get_mut(*at as usize) {
                 *slot = Hit { distance, id };
             }
             *at += 1;
         }
     }
-    u64::from(slots)
+    slots as u64
+}
+
+/// The smallest distance at which `counts` (codes per distance) adds up to `k` codes, if it does.
+fn kth_distance(counts: &[u32], k: usize) -> Option<u32> {
+    let mut taken = 0;
+    counts
+        .iter()
+        .position(|&count| {
+            taken += count as usize;
+            taken >= k
+        })
+        .map(|d| d as u32)
 }
 
 /// Writes to `mask` one bit per code slot of `codes`: set for the ids that have a code and pass `filter`.
