@@ -113,6 +113,11 @@ impl CodeStore {
         self.present.contains(id)
     }
 
+    /// The ids that have a code, as a dense set.
+    pub(crate) fn presence(&self) -> &IdSet {
+        &self.present
+    }
+
     /// The code of `id`, if it has one.
     pub fn get(&self, id: u32) -> Option<&[u64]> {
         self.contains(id).then(|| self.code(id))

@@ -31,6 +31,11 @@ impl Allowed {
         self.dense.contains(id)
     }
 
+    /// The allowed ids as a dense set (no bit set at or past the largest allowed id + 1).
+    pub(crate) fn dense(&self) -> &IdSet {
+        &self.dense
+    }
+
     /// The number of allowed ids.
     pub fn len(&self) -> u64 {
         self.ids.len()

@@ -10,7 +10,7 @@ use super::filter::{Allowed, Filter};
 use super::kernels::Kernel;
 use super::mih::{Layout, Mih, Scratch};
 use super::plan::{Explain, Path, Plan};
-use super::scan::{scan_all, scan_ids, Hit, TopK};
+use super::scan::{scan_all, scan_ids, Hit, ScanScratch, TopK};
 use crate::error::{Result, StorageError};
 
 /// Below this many codes the index never builds tables: a scan takes microseconds.
@@ -194,7 +194,7 @@ impl HammingIndex {
             index: self,
             top: TopK::default(),
             scratch: Scratch::default(),
-            buf: Vec::new(),
+            scan: ScanScratch::default(),
             ids: Vec::new(),
             dist: Vec::new(),
             explain: Explain::new(Path::Scan, "", self.kernel),
@@ -234,7 +234,7 @@ pub struct Searcher<'a> {
     index: &'a HammingIndex,
     top: TopK,
     scratch: Scratch,
-    buf: Vec<(u32, u32)>,
+    scan: ScanScratch,
     ids: Vec<u32>,
     dist: Vec<u32>,
     explain: Explain,
@@ -285,7 +285,7 @@ impl Searcher<'_> {
         };
         let mut e = Explain::new(path, reason, index.kernel);
         self.top.reset(k);
-        match (path, &index.mih) {
+        let hits = match (path, &index.mih) {
             (Path::Mih, Some(mih)) => {
                 let st =
                     mih.search(&index.codes, index.kernel, query, filter, &mut self.top, &mut self.scratch);
@@ -296,6 +296,7 @@ impl Searcher<'_> {
                 e.candidates = st.candidates;
                 e.filtered = st.filtered;
                 e.lookups = st.lookups;
+                self.top.take_sorted()
             }
             (Path::ScanAllowed, _) => {
                 e.candidates = scan_ids(
@@ -307,15 +308,18 @@ impl Searcher<'_> {
                     &mut self.ids,
                     &mut self.dist,
                 );
+                self.top.take_sorted()
             }
             _ => {
+                let mut hits = Vec::new();
                 e.candidates =
-                    scan_all(index.kernel, &index.codes, query, filter, &mut self.top, &mut self.buf)
+                    scan_all(index.kernel, &index.codes, query, k, filter, &mut self.scan, &mut hits);
+                hits
             }
-        }
+        };
         e.elapsed = start.elapsed();
         self.explain = e;
-        self.top.take_sorted()
+        hits
     }
 }
 

@@ -54,7 +54,7 @@ use super::codes::CodeStore;
 use super::cut::Cut;
 use super::filter::Filter;
 use super::kernels::Kernel;
-use super::scan::{scan_all, Hit, TopK};
+use super::scan::{scan_all, Hit, ScanScratch, TopK};
 use crate::prefetch::pipelined;
 
 /// How the buckets of the substring tables are stored.
@@ -146,12 +146,14 @@ pub(crate) struct Scratch {
     runs: Vec<Run>,
     /// What the tables read runs with.
     read: ReadScratch,
+    /// The full scan's work space and results, when a round would cost more than a scan.
+    scan: (ScanScratch, Vec<Hit>),
 }
 
 /// The buffers a table reads a round's runs with.
 #[derive(Debug, Default)]
 struct ReadScratch {
-    /// `(distance, position)` of the entries a scan kernel emitted (also the full scan's buffer).
+    /// `(distance, position)` of the entries a scan kernel emitted.
     emit: Vec<(u32, u32)>,
     /// Distances gathered from the code store (arena).
     dist: Vec<u32>,
@@ -244,11 +246,12 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                     break 'radius; // that table was enumerated whole: every code has been seen
                 }
                 if binomial(cut.len(), s) > max_probes {
-                    // Probing would cost more than a scan: scan every code, from an empty top k so that no
-                    // code is offered twice.
+                    // Probing would cost more than a scan: the scan's top k replaces what the rounds found.
                     top.clear();
+                    let (scan, hits) = &mut sc.scan;
                     stats.candidates +=
-                        scan_all(self.kernel, self.codes, self.query, self.filter, top, &mut sc.read.emit);
+                        scan_all(self.kernel, self.codes, self.query, top.k(), self.filter, scan, hits);
+                    hits.iter().for_each(|&hit| top.push(hit));
                     stats.radius = self.codes.bits();
                     break 'radius;
                 }
