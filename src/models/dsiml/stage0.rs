@@ -220,6 +220,29 @@ mod tests {
     use crate::progress::NoProgress;
 
     #[test]
+    fn a_step_moves_only_the_touched_rows_and_clears_their_gradient() {
+        let dim = 4;
+        let mut params: Vec<f32> = (0..3 * dim).map(|x| x as f32 + 1.0).collect();
+        (0..3).for_each(|r| project(&mut params[r * dim..(r + 1) * dim], 2.0));
+        let before = params.clone();
+        let mut grad = vec![0.5f32; 3 * dim];
+        let mut adam = Adam::new(3, dim);
+        adam.touch(1);
+        adam.touch(1);
+        adam.step(&mut params, &mut grad, dim, 0.1, 2.0);
+        assert_eq!(&params[..dim], &before[..dim], "row 0 was not touched");
+        assert_eq!(&params[2 * dim..], &before[2 * dim..], "row 2 was not touched");
+        assert_ne!(&params[dim..2 * dim], &before[dim..2 * dim]);
+        assert!((dot(&params[dim..2 * dim], &params[dim..2 * dim]).sqrt() - 2.0).abs() < 1e-5);
+        assert_eq!(&grad[dim..2 * dim], &[0.0; 4], "the touched row's gradient is consumed");
+        assert_eq!(grad[0], 0.5, "an untouched row's gradient waits");
+        // The touched list was emptied: the next step moves nothing.
+        let after = params.clone();
+        adam.step(&mut params, &mut grad, dim, 0.1, 2.0);
+        assert_eq!(params, after);
+    }
+
+    #[test]
     fn vectors_stay_on_the_sphere_and_training_is_seeded() {
         let rows: Vec<Vec<u32>> = (0..20u32).map(|u| (0..5).map(|t| (u % 4) * 5 + t).collect()).collect();
         let get = |u: u32| &rows[u as usize][..];
