@@ -3,6 +3,8 @@
 //! file is a clear integrity error, and a format-1 database (blobs chunked inside sled) moves its blobs
 //! into files when opened.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use recodb_storage::{DiskUsage, StorageError, Store, BLOB_DIR, DURABILITY_SETTING, FORMAT_VERSION};
@@ -177,7 +179,7 @@ fn a_temporary_store_keeps_its_blob_files_in_a_directory_of_its_own() {
 fn write_format_1(path: &Path, blobs: &[(&str, Vec<u8>)]) {
     drop(Store::open(path).expect("create"));
     std::fs::remove_dir(path.join(BLOB_DIR)).expect("format 1 had no blob file directory");
-    let db = sled::open(path).expect("sled");
+    let db = common::open_sled(path);
     let meta = db.open_tree("meta").expect("tree");
     meta.insert("format_version", &1u32.to_be_bytes()).expect("insert");
     let manifests = db.open_tree("blob_meta").expect("tree");
@@ -232,7 +234,7 @@ fn a_format_1_database_moves_its_blobs_into_files_when_opened() {
     assert_eq!(report.blobs, 2);
     drop(store);
     {
-        let db = sled::open(&path).expect("sled");
+        let db = common::open_sled(&path);
         let version = db.open_tree("meta").expect("tree").get("format_version").expect("get").expect("set");
         assert_eq!(version.as_ref(), FORMAT_VERSION.to_be_bytes());
         assert!(db.open_tree("blob_chunks").expect("tree").is_empty());
@@ -246,13 +248,13 @@ fn a_format_1_blob_that_does_not_match_its_manifest_is_refused_and_left_as_it_wa
     let (_dir, path) = new_db();
     write_format_1(&path, &[("b", vec![1, 2, 3])]);
     {
-        let db = sled::open(&path).expect("sled");
+        let db = common::open_sled(&path);
         db.open_tree("blob_chunks").expect("tree").insert(b"b\0\0\0\0\0", b"xyz".to_vec()).expect("damage");
         db.flush().expect("flush");
     }
     let err = Store::open(&path).err().expect("a damaged old blob stops the migration");
     assert!(err.to_string().contains("blob 'b': length or checksum does not match"), "{err}");
     assert!(files(&path).is_empty());
-    let db = sled::open(&path).expect("sled");
+    let db = common::open_sled(&path);
     assert_eq!(db.open_tree("blob_meta").expect("tree").len(), 1, "the old blob is still there");
 }

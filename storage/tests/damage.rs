@@ -6,6 +6,8 @@
 //! Blobs (model data and code stores) carry checksums and are covered in `blob_files.rs`; model and job
 //! records in the root crate's `tests/damage.rs`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use recodb_storage::{Key, PairAttrs, RoaringBitmap, Side, StorageError, Store};
@@ -46,7 +48,7 @@ type Damage = fn(&[u8]) -> Vec<u8>;
 
 /// Replaces the first value of `tree` by `damage(value)`, with the database closed.
 fn damage(path: &Path, tree: &str, damage: Damage) {
-    let db = sled::open(path).expect("sled");
+    let db = common::open_sled(path);
     let tree = db.open_tree(tree).expect("tree");
     let (key, value) = tree.iter().next().expect("an entry").expect("read");
     tree.insert(key, damage(&value)).expect("write");

@@ -1,5 +1,7 @@
 //! Behaviour of the store through its public API; `check_integrity` runs after every kind of write.
 
+mod common;
+
 use recodb_storage::{
     Durability, Key, OpenError, PairAttrs, RoaringBitmap, Side, SnapshotPart, StorageError, Store,
     DURABILITY_SETTING, FORMAT_VERSION,
@@ -311,7 +313,7 @@ fn opening_something_else_is_a_clear_error() {
 
     let plain = dir.path().join("plain-sled");
     {
-        let db = sled::open(&plain).expect("sled");
+        let db = common::open_sled(&plain);
         db.insert("k", "v").expect("insert");
         db.flush().expect("flush");
     }
@@ -325,7 +327,7 @@ fn another_format_version_is_refused() {
     let path = dir.path().join("db");
     drop(Store::open(&path).expect("create"));
     {
-        let db = sled::open(&path).expect("sled");
+        let db = common::open_sled(&path);
         let meta = db.open_tree("meta").expect("tree");
         meta.insert("format_version", &(FORMAT_VERSION + 1).to_be_bytes()).expect("insert");
         db.flush().expect("flush");
