@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::bound::{sigmoid, softplus, Objective};
 use super::triplets::{below, generator, negative};
 use crate::error::{Error, Result};
-use crate::models::nn::adam::{update, BETA1, BETA2};
+use crate::models::nn::adam::{step_size, update};
 use crate::progress::Progress;
 
 /// Triplets per Adam step.
@@ -201,7 +201,7 @@ pub fn train<'a>(
             }
             count += batch_triplets.len();
             t += 1;
-            let lr = s.learning_rate * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t));
+            let lr = step_size(s.learning_rate, t);
             adam_u.step(&mut users, &mut gu, dim, lr, s.radius);
             adam_i.step(&mut items, &mut gi, dim, lr, s.radius);
         }

@@ -12,8 +12,8 @@ pub struct Adam {
     moments: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
-pub(crate) const BETA1: f32 = 0.9;
-pub(crate) const BETA2: f32 = 0.999;
+const BETA1: f32 = 0.9;
+const BETA2: f32 = 0.999;
 const EPSILON: f32 = 1e-8;
 /// Values per parallel task of an update.
 const CHUNK: usize = 16_384;
@@ -33,7 +33,7 @@ impl Adam {
     pub fn step(&mut self, params: Vec<&mut [f32]>, grads: &[&[f32]]) {
         self.steps = self.steps.saturating_add(1);
         let t = self.steps;
-        let lr = self.learning_rate * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t));
+        let lr = step_size(self.learning_rate, t);
         for ((p, g), (m, v)) in params.into_iter().zip(grads).zip(&mut self.moments) {
             p.par_chunks_mut(CHUNK)
                 .zip(g.par_chunks(CHUNK))
@@ -54,7 +54,7 @@ impl Adam {
         }
         self.steps = self.steps.saturating_add(1);
         let t = self.steps;
-        let lr = self.learning_rate * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t));
+        let lr = step_size(self.learning_rate, t);
         let (first, rest) = params.split_at_mut(1);
         let (p, g, (m, v)) = (&mut *first[0], grads[0], &mut self.moments[0]);
         let width = width.max(1);
@@ -77,6 +77,11 @@ impl Adam {
                 .for_each(|((p, g), (m, v))| update(p, g, m, v, lr));
         }
     }
+}
+
+/// Adam's step size at step `t` (from 1): `learning_rate` with both bias corrections folded in.
+pub(crate) fn step_size(learning_rate: f32, t: i32) -> f32 {
+    learning_rate * (1.0 - BETA2.powi(t)).sqrt() / (1.0 - BETA1.powi(t))
 }
 
 /// Adam's element-wise update of values `p` with gradients `g` and moments `m`, `v` at step size `lr`
