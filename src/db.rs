@@ -162,7 +162,7 @@ impl Database {
     ) -> Result<ImportSummary> {
         self.writable()?;
         let spec = ImportSpec::new(path.as_ref(), target, format, options)?;
-        import::import(self.store(), &spec, progress)
+        import::import(self.store(), &spec, progress, &mut |_, _| {})
     }
 
     /// Inserts many interactions in one atomic write: `users[i]` interacted with `items[i]`, with weight
@@ -185,7 +185,7 @@ impl Database {
     pub fn add_entities(&self, side: Side, entities: &[Entity]) -> Result<ImportSummary> {
         self.writable()?;
         let mut summary = ImportSummary { records: entities.len() as u64, ..ImportSummary::default() };
-        load::load_entities(self.store(), side, entities, &mut summary)?;
+        load::load_entities(self.store(), side, entities, &mut summary, &mut |_, _| {})?;
         Ok(summary)
     }
 

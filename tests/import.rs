@@ -4,7 +4,9 @@
 mod common;
 
 use common::{failure, shared_data, write_file};
-use recodb::{Database, ErrorKind, ImportErrorKind, Key, Side, Stats, Target, Value};
+use std::sync::Mutex;
+
+use recodb::{Database, ErrorKind, ImportErrorKind, Key, Progress, Side, Stats, Target, Value};
 
 fn opts(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
@@ -136,6 +138,42 @@ fn a_cancelled_import_changes_nothing() {
         .expect_err("cancelled");
     assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "import"), "{err}");
     assert_eq!(counts(&db.stats().expect("stats")), (0, 0, 0));
+}
+
+/// Records every progress report and asks to cancel once the commit has begun, as a Ctrl-C then would.
+struct CancelDuringCommit(Mutex<Vec<(String, u64, u64)>>);
+
+impl Progress for CancelDuringCommit {
+    fn update(&self, phase: &str, done: u64, total: u64) -> bool {
+        self.0.lock().expect("lock").push((phase.to_string(), done, total));
+        phase != "commit"
+    }
+}
+
+#[test]
+fn a_large_import_ticks_through_its_commit_which_a_cancel_does_not_interrupt() {
+    // Chunks of 64 entries: this import of 1,000 users and 777 items commits in about 60.
+    recodb_storage::set_commit_chunk_entries(64);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text: String = (0..20_000).map(|i| format!("{}\t{}\n", i % 1000, i % 777)).collect();
+    let file = write_file(&dir, "big.tsv", &text);
+    let db = Database::open(dir.path().join("db")).expect("open");
+    let statement = format!("IMPORT INTERACTIONS FROM '{}'", file.display());
+    let statement = recodb::query::parse_statement(&statement).expect("parse");
+    let progress = CancelDuringCommit(Mutex::new(Vec::new()));
+    db.run(&statement, &[], &progress).expect("the commit completes");
+    let reports = progress.0.into_inner().expect("reports");
+    let commit: Vec<(u64, u64)> = reports
+        .iter()
+        .filter(|(phase, ..)| phase == "commit")
+        .map(|&(_, done, total)| (done, total))
+        .collect();
+    assert!(commit.len() > 10, "a report per chunk: {commit:?}");
+    assert!(commit.windows(2).all(|w| w[0].0 < w[1].0), "done grows: {commit:?}");
+    let &(done, total) = commit.last().expect("reports");
+    assert_eq!(done, total, "the last report is the whole commit");
+    assert_eq!(counts(&db.stats().expect("stats")), (1000, 777, 20_000));
+    db.check_integrity().expect("consistent");
 }
 
 #[test]

@@ -7,6 +7,9 @@
 //! interactions with weights and times, held-out counts, model names and versions, job records). The
 //! statement in flight at the kill may be applied wholly or not at all, never partly.
 //!
+//! Odd rounds make every write of more than 16 sled entries a large write (a journal, then chunks of
+//! 16; `recodb-storage`'s `journal` module), so kills also land inside those.
+//!
 //! The child appends `start N <statement>` to its log before running a statement and `ack N <info>`
 //! (or `err N <kind>`) after it returns, each line fsynced, so an `ack` line means the statement was
 //! acknowledged to the caller before the kill.
@@ -218,6 +221,11 @@ fn kill_child_role() {
     let dir = PathBuf::from(dir);
     let seed: u64 = std::env::var(CHILD_SEED_ENV).ok().and_then(|s| s.parse().ok()).expect("seed");
     let round: u64 = std::env::var(CHILD_ROUND_ENV).ok().and_then(|s| s.parse().ok()).expect("round");
+    if round % 2 == 1 {
+        // Odd rounds commit every write of more than 16 entries through the journal, in chunks of 16,
+        // so that kills land between a large write's chunks too.
+        recodb_storage::set_commit_chunk_entries(16);
+    }
     let db = std::sync::Arc::new(Database::open(dir.join("db")).expect("the child opens"));
     let open_log = |name: String| {
         Log(OpenOptions::new().create(true).append(true).open(dir.join(name)).expect("open the log"))

@@ -44,9 +44,16 @@ pub(super) fn import(
             _ => locate(e, &options).at(clause),
         }
     })?;
-    let s: ImportSummary =
-        import::import(ctx.store(), &spec, &mut |done, total| ctx.progress.update("import", done, total))
-            .map_err(|e| if matches!(e.kind(), ErrorKind::Import(_)) { e.at(path.span) } else { e })?;
+    let s: ImportSummary = import::import(
+        ctx.store(),
+        &spec,
+        &mut |done, total| ctx.progress.update("import", done, total),
+        // The commit cannot stop once it has begun: a cancel asked for during it is not taken up.
+        &mut |done, total| {
+            ctx.progress.update("commit", done, total);
+        },
+    )
+    .map_err(|e| if matches!(e.kind(), ErrorKind::Import(_)) { e.at(path.span) } else { e })?;
     let count = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
     let mut row = vec![("records", count(s.records)), ("skipped", count(s.skipped))];
     match target {

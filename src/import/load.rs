@@ -61,16 +61,19 @@ impl Interner {
     }
 }
 
-/// Reads the file of `spec` and loads it into `store` in one atomic write.
+/// Reads the file of `spec` and loads it into `store` in one atomic write. `progress(bytes_done,
+/// bytes_total)` follows the reading and can cancel it (by returning `false`); `committed(done,
+/// total)` follows the commit, which cannot be cancelled once it has started.
 pub fn import(
     store: &Store,
     spec: &ImportSpec,
     progress: &mut dyn FnMut(u64, u64) -> bool,
+    committed: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportSummary> {
     match spec.target {
-        Target::Interactions => import_interactions(store, spec, progress),
-        Target::Users => import_entities(store, spec, Side::User, progress),
-        Target::Items => import_entities(store, spec, Side::Item, progress),
+        Target::Interactions => import_interactions(store, spec, progress, committed),
+        Target::Users => import_entities(store, spec, Side::User, progress, committed),
+        Target::Items => import_entities(store, spec, Side::Item, progress, committed),
     }
 }
 
@@ -83,13 +86,14 @@ fn import_interactions(
     store: &Store,
     spec: &ImportSpec,
     progress: &mut dyn FnMut(u64, u64) -> bool,
+    committed: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportSummary> {
     let mut pairs = Pairs::default();
     let stats = read_interactions(spec, progress, &mut |r| {
         pairs.push(r.user, r.item, PairAttrs { weight: r.weight, time: r.time })
     })?;
     let mut summary = summary_of(stats);
-    pairs.load(store, &mut summary)?;
+    pairs.load(store, &mut summary, committed)?;
     Ok(summary)
 }
 
@@ -109,8 +113,14 @@ impl Pairs {
         self.records.push((user, item, attrs));
     }
 
-    /// Loads every interaction into `store` in one atomic write, counting what was new in `summary`.
-    fn load(self, store: &Store, summary: &mut ImportSummary) -> Result<()> {
+    /// Loads every interaction into `store` in one atomic write, counting what was new in `summary`
+    /// and reporting the commit's progress to `committed`.
+    fn load(
+        self,
+        store: &Store,
+        summary: &mut ImportSummary,
+        committed: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
         let Pairs { users, items, records } = self;
         // Group by local user with a counting sort that keeps file order within a user, so that for a
         // repeated pair the later line wins.
@@ -128,24 +138,27 @@ impl Pairs {
             fill[u as usize] += 1;
         }
 
-        store.write(|txn| -> Result<(), Error> {
-            let mut item_ids = Vec::with_capacity(items.keys.len());
-            for key in &items.keys {
-                let (id, new) = txn.ensure(Side::Item, key)?;
-                item_ids.push(id);
-                summary.new_items += u64::from(new);
-            }
-            for (u, key) in users.keys.iter().enumerate() {
-                let (user, new) = txn.ensure(Side::User, key)?;
-                summary.new_users += u64::from(new);
-                let entries = &mut grouped[starts[u]..starts[u + 1]];
-                for e in entries.iter_mut() {
-                    e.0 = item_ids[e.0 as usize];
+        store.write_reporting(
+            |txn| -> Result<(), Error> {
+                let mut item_ids = Vec::with_capacity(items.keys.len());
+                for key in &items.keys {
+                    let (id, new) = txn.ensure(Side::Item, key)?;
+                    item_ids.push(id);
+                    summary.new_items += u64::from(new);
                 }
-                summary.new_interactions += txn.add_interactions(user, entries)?;
-            }
-            Ok(())
-        })
+                for (u, key) in users.keys.iter().enumerate() {
+                    let (user, new) = txn.ensure(Side::User, key)?;
+                    summary.new_users += u64::from(new);
+                    let entries = &mut grouped[starts[u]..starts[u + 1]];
+                    for e in entries.iter_mut() {
+                        e.0 = item_ids[e.0 as usize];
+                    }
+                    summary.new_interactions += txn.add_interactions(user, entries)?;
+                }
+                Ok(())
+            },
+            committed,
+        )
     }
 }
 
@@ -154,38 +167,43 @@ fn import_entities(
     spec: &ImportSpec,
     side: Side,
     progress: &mut dyn FnMut(u64, u64) -> bool,
+    committed: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportSummary> {
     let mut entities = Vec::new();
     let stats = read_entities(spec, progress, &mut |e| entities.push(e))?;
     let mut summary = summary_of(stats);
-    load_entities(store, side, &entities, &mut summary)?;
+    load_entities(store, side, &entities, &mut summary, committed)?;
     Ok(summary)
 }
 
 /// Adds the users or items of `entities`, each with its tags, in one atomic write, counting what was
-/// new in `summary`.
+/// new in `summary` and reporting the commit's progress to `committed`.
 pub(crate) fn load_entities(
     store: &Store,
     side: Side,
     entities: &[Entity],
     summary: &mut ImportSummary,
+    committed: &mut dyn FnMut(u64, u64),
 ) -> Result<()> {
-    store.write(|txn| -> Result<(), StorageError> {
-        for entity in entities {
-            let (id, new) = txn.ensure(side, &entity.key)?;
-            match side {
-                Side::User => summary.new_users += u64::from(new),
-                Side::Item => summary.new_items += u64::from(new),
+    store.write_reporting(
+        |txn| -> Result<(), StorageError> {
+            for entity in entities {
+                let (id, new) = txn.ensure(side, &entity.key)?;
+                match side {
+                    Side::User => summary.new_users += u64::from(new),
+                    Side::Item => summary.new_items += u64::from(new),
+                }
+                for tag in &entity.tags {
+                    summary.new_tags += u64::from(txn.add_tag(side, id, tag)?);
+                }
+                if let Some(label) = &entity.label {
+                    summary.labels += u64::from(txn.set_label(side, id, label)?);
+                }
             }
-            for tag in &entity.tags {
-                summary.new_tags += u64::from(txn.add_tag(side, id, tag)?);
-            }
-            if let Some(label) = &entity.label {
-                summary.labels += u64::from(txn.set_label(side, id, label)?);
-            }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+        committed,
+    )?;
     Ok(())
 }
 
@@ -221,6 +239,6 @@ pub(crate) fn load_columns(
         pairs.push(user.clone(), item.clone(), attrs);
     }
     let mut summary = ImportSummary { records: n as u64, ..ImportSummary::default() };
-    pairs.load(store, &mut summary)?;
+    pairs.load(store, &mut summary, &mut |_, _| {})?;
     Ok(summary)
 }

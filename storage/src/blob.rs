@@ -183,7 +183,12 @@ impl WriteTxn<'_> {
 
 /// The bytes of blob `name` from its file, checked against its entry. Called with the file opened while
 /// the entry was current (so that a commit removing the file cannot come between).
-fn load(files: &BlobFiles, name: &str, entry: Entry, file: Option<std::fs::File>) -> Result<AlignedVec> {
+pub(crate) fn load(
+    files: &BlobFiles,
+    name: &str,
+    entry: Entry,
+    file: Option<std::fs::File>,
+) -> Result<AlignedVec> {
     let path = files.path(entry.file);
     let file =
         file.ok_or_else(|| corrupt(format!("blob '{name}': its file {} is missing", path.display())))?;

@@ -97,6 +97,10 @@ pub mod meta {
     pub const DATA_VERSION: &[u8] = b"data_version";
     /// Prefix of persisted settings: `setting/<name>` → UTF-8 value.
     pub const SETTING_PREFIX: &[u8] = b"setting/";
+    /// The journal of a large write whose chunks are not all applied yet (see `journal`): its blob
+    /// file's number, length and CRC-32. Present only between a large write's start and end, or after a
+    /// crash in between until the next open.
+    pub const PENDING_COMMIT: &[u8] = b"pending_commit";
 }
 
 /// Encodes a `u32` id as a big-endian tree key.

@@ -14,6 +14,7 @@ use crate::format::{
     MAGIC,
 };
 use crate::idblock;
+use crate::journal::{self, Staged};
 use crate::read::{
     read_bitmap, read_id, read_key, read_label, read_meta_u64, read_next_id, read_row, read_setting,
     read_side_bitmap, read_tag_id, read_tag_name,
@@ -34,6 +35,8 @@ pub struct Store {
     writer: Mutex<()>,
     visible: RwLock<()>,
     relaxed: AtomicBool,
+    /// A large write failed after its journal's marker: the next write finishes it first.
+    unfinished: AtomicBool,
 }
 
 impl Store {
@@ -116,10 +119,12 @@ impl Store {
             writer: Mutex::new(()),
             visible: RwLock::new(()),
             relaxed: AtomicBool::new(false),
+            unfinished: AtomicBool::new(false),
         };
         let durability = store.setting(DURABILITY_SETTING).map_err(storage_err)?;
         let relaxed = durability.is_some_and(|v| Durability::from_setting(&v) == Durability::Relaxed);
         store.relaxed.store(relaxed, Ordering::Relaxed);
+        journal::finish_pending(&store.engine, &store.files).map_err(storage_err)?;
         store.sweep_unreferenced_files().map_err(storage_err)?;
         Ok(store)
     }
@@ -140,7 +145,25 @@ impl Store {
     where
         E: From<StorageError>,
     {
+        self.write_reporting(f, &mut |_, _| {})
+    }
+
+    /// Like [`Store::write`], calling `committed(done, total)` as the write's entries are committed: a
+    /// large write commits in chunks (see `journal` in FORMAT.md), and can take seconds.
+    pub fn write_reporting<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTxn<'_>) -> std::result::Result<T, E>,
+        committed: &mut dyn FnMut(u64, u64),
+    ) -> std::result::Result<T, E>
+    where
+        E: From<StorageError>,
+    {
         let _writer = self.writer.lock();
+        if self.unfinished.load(Ordering::Relaxed) {
+            let _visible = self.visible.write();
+            journal::finish_pending(&self.engine, &self.files)?;
+            self.unfinished.store(false, Ordering::Relaxed);
+        }
         let mut txn = WriteTxn::new(&self.engine, &self.files)?;
         let out = f(&mut txn)?;
         let Prepared { writes, durability, blobs } = txn.finish()?;
@@ -148,16 +171,41 @@ impl Store {
             self.files.sync_dir()?;
         }
         let frees_files = blobs.frees_files();
-        let obsolete = {
+        let staged = journal::stage(&self.files, writes)?;
+        let (journal, obsolete) = {
             let _visible = self.visible.write();
-            self.engine.commit(writes)?;
-            blobs.committed()
+            match staged {
+                Staged::Direct(writes) => {
+                    let total = writes.len() as u64;
+                    self.engine.commit(writes)?;
+                    committed(total, total);
+                    (None, blobs.committed())
+                }
+                Staged::Journaled(journal) => {
+                    journal.mark(&self.engine, &self.files)?;
+                    // The journal names the blob files now; the files replaced are removed by the sweep
+                    // of the next open if applying fails.
+                    let obsolete = blobs.committed();
+                    match journal.apply(&self.engine, committed) {
+                        Ok(file) => (Some(file), obsolete),
+                        Err(e) => {
+                            // Part of the write is applied: the next write (or the next open) applies
+                            // the rest before anything else.
+                            self.unfinished.store(true, Ordering::Relaxed);
+                            return Err(e.into());
+                        }
+                    }
+                }
+            }
         };
         if let Some(d) = durability {
             self.relaxed.store(d == Durability::Relaxed, Ordering::Relaxed);
         }
-        if self.durability() == Durability::Full || frees_files {
+        if self.durability() == Durability::Full || frees_files || journal.is_some() {
             self.engine.flush()?;
+        }
+        if let Some(file) = journal {
+            self.files.remove(file);
         }
         if !obsolete.is_empty() {
             // Readers open a blob's file while its entry is current (under the read lock), so none can
