@@ -187,6 +187,25 @@ fn an_ease_train_ticks_during_its_inverse_and_stops_there_within_a_second() {
 }
 
 #[test]
+fn wait_job_passes_the_jobs_progress_on_and_stops_waiting_when_told() {
+    let db = database(None, 6_000);
+    let job = int(&run(&db, "TRAIN ease AS m BACKGROUND"), "job");
+    let statement = recodb::query::parse_statement(&format!("WAIT JOB {job}")).expect("parse");
+    let progress = StopInPhase { phase: "train ease: inverse", stop_at: 2, seen: Default::default() };
+    let err = db.run(&statement, &[], &progress).expect_err("stopped waiting");
+    let stopped = progress.seen.lock().1.expect("the job's inverse was reported").elapsed();
+    assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "wait"), "{err:?}");
+    assert_eq!(
+        err.message(),
+        format!("stopped waiting for job {job}; it goes on running (CANCEL JOB {job} stops it)")
+    );
+    assert!(stopped < Duration::from_millis(500), "WAIT JOB returned {stopped:?} after the refusal");
+    let jobs = run(&db, "SHOW JOBS LIMIT 1");
+    assert_eq!((int(&jobs, "id"), text(&jobs, "state")), (job, "running".into()));
+    assert_eq!(text(&run(&db, &format!("CANCEL JOB {job}")), "state"), "cancelled", "it was still running");
+}
+
+#[test]
 fn job_errors_name_the_job() {
     let db = database(None, 20);
     for (statement, code, expected) in [
