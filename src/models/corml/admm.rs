@@ -6,14 +6,14 @@
 //! work.
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::solvers::DenseSolveCore;
-use faer::{Accum, MatMut, MatRef, Par, Side};
+use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 use recodb_storage::Snapshot;
 
 use super::spectral::local_ids;
 use super::Settings;
 use crate::error::{Error, Result};
+use crate::models::dense;
 use crate::progress::Progress;
 
 /// Square tiles of the projection (a cache-friendly transpose).
@@ -54,7 +54,14 @@ pub(super) struct Start {
 }
 
 /// The set-up of the block `block` (sorted global item ids): Gram matrices, `G_c`, `A⁻¹` and `H_b`.
-pub(super) fn start(shared: &Shared<'_>, block: &[u32]) -> Result<Start> {
+/// The inverse and the product, `n³` multiply-adds each, run in blocks of columns that report to
+/// `progress` as `phase` (in thousandths of each) and stop when it says so.
+pub(super) fn start(
+    shared: &Shared<'_>,
+    block: &[u32],
+    progress: &dyn Progress,
+    phase: &str,
+) -> Result<Start> {
     let s = shared.settings;
     let n = block.len();
     let degree: Vec<f32> = block.iter().map(|&i| shared.degrees[i as usize]).collect();
@@ -72,19 +79,10 @@ pub(super) fn start(shared: &Shared<'_>, block: &[u32]) -> Result<Start> {
     for (j, shift) in shift.iter().enumerate() {
         a[j * n + j] += shift;
     }
-    let factor = mat(&a, n)
-        .llt(Side::Lower)
-        .map_err(|e| Error::internal(format!("corml: εQ + diag(θd + ρ) is not positive definite ({e:?})")))?;
+    let inverting = format!("{phase}: inverse");
+    let ainv =
+        dense::inverse(&mut a, n, dense::BLOCK_WORK, progress, &inverting, "corml: εQ + diag(θd + ρ)")?;
     drop(a);
-    let inverse = factor.inverse();
-    drop(factor);
-    let mut ainv = vec![0f32; n * n];
-    ainv.par_chunks_mut(n.max(1)).enumerate().for_each(|(j, column)| {
-        for (i, x) in column.iter_mut().enumerate() {
-            *x = inverse[(i, j)];
-        }
-    });
-    drop(inverse);
     let diagonal: Vec<f32> = (0..n).map(|j| ainv[j * n + j]).collect();
     // Since A⁻¹·εQ = I − A⁻¹·diag(θd + ρ), H_b = c·G_c + A⁻¹(P/(2λ) − c·diag(θd + ρ)·G_c): one
     // matrix product instead of two.
@@ -97,7 +95,17 @@ pub(super) fn start(shared: &Shared<'_>, block: &[u32]) -> Result<Start> {
     });
     let mut hb = gc;
     hb.par_iter_mut().for_each(|x| *x *= c);
-    matmul(mat_mut(&mut hb, n), Accum::Add, mat(&ainv, n), mat(&b, n), 1.0, Par::rayon(0));
+    let multiplying = format!("{phase}: product");
+    let total = (n * n * n) as f64;
+    let mut c0 = 0;
+    while c0 < n {
+        dense::report(progress, &multiplying, (n * n * c0) as f64, total)?;
+        let w = dense::width((n * n) as f64, dense::BLOCK_WORK, n - c0);
+        let columns = MatMut::from_column_major_slice_mut(&mut hb[c0 * n..(c0 + w) * n], n, w);
+        let from = MatRef::from_column_major_slice(&b[c0 * n..(c0 + w) * n], n, w);
+        matmul(columns, Accum::Add, mat(&ainv, n), from, 1.0, Par::rayon(0));
+        c0 += w;
+    }
     Ok(Start { ainv, diagonal, hb })
 }
 
@@ -110,7 +118,7 @@ pub(super) fn solve(
 ) -> Result<Solved> {
     let s = shared.settings;
     let n = block.len();
-    let Start { ainv, diagonal, hb } = start(shared, block)?;
+    let Start { ainv, diagonal, hb } = start(shared, block, progress, phase)?;
     let (mut z, mut gamma, mut work) = (vec![0f32; n * n], vec![0f32; n * n], vec![0f32; n * n]);
     let mut residuals = Vec::with_capacity(s.iterations as usize);
     for done in 0..s.iterations {

@@ -1,18 +1,17 @@
 //! `ease`: the closed-form item-item linear autoencoder (Steck, "Embarrassingly Shallow Autoencoders",
 //! WWW 2019). With `G = XᵀX + λI` and `P = G⁻¹` (a dense Cholesky inverse, faer's kernels in blocks that
-//! report progress, see [`inverse`], in `f32`: twice as fast as `f64` and the same metrics on ML-1M to
+//! report progress, see [`dense`], in `f32`: twice as fast as `f64` and the same metrics on ML-1M to
 //! four decimals), the item-item weights
 //! are `B[i][j] = -P[i][j] / P[j][j]` with a zero diagonal, and a user's scores are the sum of the rows
 //! of `B` for the user's items: any user is scored from its interactions, including users who arrived
 //! after training.
-
-mod inverse;
 
 use rayon::prelude::*;
 use recodb_storage::rkyv;
 use recodb_storage::Snapshot;
 
 use super::blobs::{encode, Blob, Blobs};
+use super::dense;
 use super::{Algorithm, HeapBytes, Model, Param, Params};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -88,7 +87,14 @@ fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Bo
     for i in 0..n {
         gram[i * n + i] += lambda as f32;
     }
-    let mut weights = inverse::inverse(&mut gram, n, inverse::BLOCK_WORK, progress)?;
+    let mut weights = dense::inverse(
+        &mut gram,
+        n,
+        dense::BLOCK_WORK,
+        progress,
+        "train ease: inverse",
+        "ease: the Gram matrix",
+    )?;
     drop(gram);
     if !progress.update("train ease: weights", 0, 1) {
         return Err(cancelled());

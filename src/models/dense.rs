@@ -1,5 +1,6 @@
-//! The inverse of EASE's Gram matrix in blocks of columns, so that a long inversion (minutes at 20,000
-//! items) reports progress and can be cancelled between blocks.
+//! Dense symmetric positive definite inverses (EASE's Gram matrix, CoRML's `A`) and products in blocks
+//! of columns, so that a long computation (minutes at 20,000 items) reports progress and can be
+//! cancelled between blocks.
 //!
 //! `G = L Lᵀ` is factored in place by a right-looking blocked Cholesky (faer's kernels for each
 //! diagonal block, panel solve and trailing update). Then `P = G⁻¹ = L⁻ᵀ L⁻¹` is computed one block of
@@ -20,9 +21,6 @@ use faer::{Accum, MatMut, MatRef};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// The phase EASE reports while inverting, in thousandths of the inversion's work.
-pub const PHASE: &str = "train ease: inverse";
-
 /// Multiply-adds of one block (about a tenth of a second on two cores): the work between two progress
 /// reports.
 pub const BLOCK_WORK: f64 = 2e9;
@@ -31,15 +29,17 @@ pub const BLOCK_WORK: f64 = 2e9;
 /// gain nothing.
 const WIDTH: (usize, usize) = (32, 512);
 
-/// The width of a block whose columns cost `per_column` multiply-adds each, for `work` per block.
-fn width(per_column: f64, work: f64, left: usize) -> usize {
+/// The width of a block whose columns cost `per_column` multiply-adds each, for `work` per block, with
+/// `left` columns left.
+pub fn width(per_column: f64, work: f64, left: usize) -> usize {
     ((work / per_column.max(1.0)) as usize).clamp(WIDTH.0, WIDTH.1).min(left)
 }
 
-/// Reports `done` of `total` work to `progress` in thousandths; a cancelled error when it says stop.
-fn report(progress: &dyn Progress, done: f64, total: f64) -> Result<()> {
+/// Reports `done` of `total` work as `phase` to `progress`, in thousandths; a cancelled error when it
+/// says stop.
+pub fn report(progress: &dyn Progress, phase: &str, done: f64, total: f64) -> Result<()> {
     let permille = if total > 0.0 { (1000.0 * done / total).round().min(1000.0) as u64 } else { 1000 };
-    if progress.update(PHASE, permille, 1000) {
+    if progress.update(phase, permille, 1000) {
         Ok(())
     } else {
         Err(Error::cancelled("training"))
@@ -48,15 +48,23 @@ fn report(progress: &dyn Progress, done: f64, total: f64) -> Result<()> {
 
 /// Inverts the symmetric positive definite `n × n` matrix `gram` (column-major; its lower triangle is
 /// read and overwritten by its Cholesky factor) and returns the full inverse, column-major. `work` is
-/// the work per block (see [`BLOCK_WORK`]); between blocks `progress` hears how far the inversion is
-/// and may cancel it.
-pub fn inverse(gram: &mut [f32], n: usize, work: f64, progress: &dyn Progress) -> Result<Vec<f32>> {
+/// the work per block (see [`BLOCK_WORK`]); between blocks `progress` hears how far the inversion is,
+/// as `phase` in thousandths, and may cancel it. A matrix that is not positive definite is an internal
+/// error naming `what`.
+pub fn inverse(
+    gram: &mut [f32],
+    n: usize,
+    work: f64,
+    progress: &dyn Progress,
+    phase: &str,
+    what: &str,
+) -> Result<Vec<f32>> {
     let par = faer::get_global_parallelism();
     let m3 = |m: usize| (m as f64).powi(3) / 3.0;
     // Factoring costs n³/3, the two solves n³/3 each.
     let total = 3.0 * m3(n);
     let mut done = 0.0;
-    report(progress, done, total)?;
+    report(progress, phase, done, total)?;
     let mut l = MatMut::from_column_major_slice_mut(gram, n, n);
     let mut stack = MemBuffer::new(cholesky_in_place_scratch::<f32>(WIDTH.1, par, Default::default()));
     let mut c0 = 0;
@@ -71,7 +79,7 @@ pub fn inverse(gram: &mut [f32], n: usize, work: f64, progress: &dyn Progress) -
             MemStack::new(&mut stack),
             Default::default(),
         )
-        .map_err(|e| Error::internal(format!("ease: the Gram matrix is not positive definite ({e:?})")))?;
+        .map_err(|e| Error::internal(format!("{what} is not positive definite ({e:?})")))?;
         solve_lower_triangular_in_place(a11.rb(), a21.rb_mut().transpose_mut(), par);
         matmul(
             a22,
@@ -86,7 +94,7 @@ pub fn inverse(gram: &mut [f32], n: usize, work: f64, progress: &dyn Progress) -
         );
         c0 += b;
         done += m3(m) - m3(n - c0);
-        report(progress, done, total)?;
+        report(progress, phase, done, total)?;
     }
     let l = MatRef::from_column_major_slice(gram, n, n);
     let mut inverse = vec![0f32; n * n];
@@ -104,7 +112,7 @@ pub fn inverse(gram: &mut [f32], n: usize, work: f64, progress: &dyn Progress) -
         solve_upper_triangular_in_place(trailing.transpose(), columns.rb_mut(), par);
         c0 += b;
         done += 2.0 * (m3(m) - m3(n - c0));
-        report(progress, done, total)?;
+        report(progress, phase, done, total)?;
     }
     mirror_lower(&mut inverse, n);
     Ok(inverse)
@@ -135,6 +143,9 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::progress::NoProgress;
+
+    const PHASE: &str = "inverse";
+    const WHAT: &str = "the test matrix";
 
     /// A symmetric positive definite `n × n` matrix, column-major: a Gram matrix of pseudo-random
     /// 0/1 rows plus `lambda` on the diagonal.
@@ -174,7 +185,7 @@ mod tests {
             let expected = MatRef::from_column_major_slice(&g, n, n).llt(Side::Lower).expect("llt").inverse();
             // Work for one column per block (the narrowest), a few, and everything at once.
             for work in [1.0, 1e7, 1e12] {
-                let got = inverse(&mut g.clone(), n, work, &NoProgress).expect("inverse");
+                let got = inverse(&mut g.clone(), n, work, &NoProgress, PHASE, WHAT).expect("inverse");
                 for j in 0..n {
                     for i in 0..n {
                         let (a, b) = (got[j * n + i], expected[(i, j)]);
@@ -192,7 +203,7 @@ mod tests {
     fn reports_each_block_and_stops_when_cancelled() {
         let n = 300;
         let record = Record { seen: Mutex::new(Vec::new()), stop_after: usize::MAX };
-        inverse(&mut gram(n, 3.0), n, 1.0, &record).expect("inverse");
+        inverse(&mut gram(n, 3.0), n, 1.0, &record, PHASE, WHAT).expect("inverse");
         let seen = record.seen.into_inner().expect("lock");
         // 32 columns per block: ten blocks to factor, ten to solve, and the report before them.
         assert_eq!(seen.len(), 21, "{seen:?}");
@@ -201,7 +212,7 @@ mod tests {
         assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1), "never moves back: {seen:?}");
 
         let stop = Record { seen: Mutex::new(Vec::new()), stop_after: 4 };
-        let err = inverse(&mut gram(n, 3.0), n, 1.0, &stop).expect_err("cancelled");
+        let err = inverse(&mut gram(n, 3.0), n, 1.0, &stop, PHASE, WHAT).expect_err("cancelled");
         assert!(matches!(err.kind(), ErrorKind::Cancelled(_)), "{err}");
         assert_eq!(stop.seen.into_inner().expect("lock").len(), 4, "no block after the refusal");
     }
@@ -209,7 +220,9 @@ mod tests {
     #[test]
     fn a_matrix_that_is_not_positive_definite_is_an_error() {
         let mut g = vec![1.0, 2.0, 2.0, 1.0];
-        let err = inverse(&mut g, 2, BLOCK_WORK, &NoProgress).expect_err("refused");
-        assert!(err.message().contains("not positive definite"), "{err}");
+        let err = inverse(&mut g, 2, BLOCK_WORK, &NoProgress, PHASE, WHAT).expect_err("refused");
+        assert!(err
+            .message()
+            .ends_with("the test matrix is not positive definite (NonPositivePivot { index: 1 })"));
     }
 }
