@@ -87,7 +87,7 @@ fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Bo
     for i in 0..n {
         gram[i * n + i] += lambda as f32;
     }
-    let mut weights = dense::inverse(
+    dense::inverse(
         &mut gram,
         n,
         dense::BLOCK_WORK,
@@ -95,7 +95,7 @@ fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Bo
         "train ease: inverse",
         "ease: the Gram matrix",
     )?;
-    drop(gram);
+    let mut weights = gram;
     if !progress.update("train ease: weights", 0, 1) {
         return Err(cancelled());
     }

@@ -80,9 +80,8 @@ pub(super) fn start(
         a[j * n + j] += shift;
     }
     let inverting = format!("{phase}: inverse");
-    let ainv =
-        dense::inverse(&mut a, n, dense::BLOCK_WORK, progress, &inverting, "corml: εQ + diag(θd + ρ)")?;
-    drop(a);
+    dense::inverse(&mut a, n, dense::BLOCK_WORK, progress, &inverting, "corml: εQ + diag(θd + ρ)")?;
+    let ainv = a;
     let diagonal: Vec<f32> = (0..n).map(|j| ainv[j * n + j]).collect();
     // Since A⁻¹·εQ = I − A⁻¹·diag(θd + ρ), H_b = c·G_c + A⁻¹(P/(2λ) − c·diag(θd + ρ)·G_c): one
     // matrix product instead of two.
