@@ -161,6 +161,24 @@ fn wait_job_draws_the_jobs_bar_and_ctrl_c_stops_the_wait_not_the_job() {
 }
 
 #[test]
+fn lines_typed_during_a_long_statement_run_after_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = wide_data(&dir);
+    let mut p = shell(&dir);
+    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("TRAIN ease AS m;").expect("send");
+    p.exp_string("train ease").expect("the training runs");
+    // Typed while EASE inverts its 6,000 × 6,000 matrix, before any prompt.
+    p.send_line(".mode csv").expect("send");
+    p.send_line("SHOW MODELS;").expect("send");
+    p.exp_string("m,ease,1,120000").expect("the lines typed ahead ran once the training ended");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line(".quit").expect("send");
+    p.exp_eof().expect("the shell ends");
+}
+
+#[test]
 fn prompts_show_an_open_statement_and_psql_words_leave_or_help() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut p = shell(&dir);
