@@ -143,6 +143,30 @@ pub fn inverse(
     Ok(())
 }
 
+/// `dst += alpha · a · b` for column-major `n × n` matrices, a block of columns of `dst` and `b` at a
+/// time (faer's product for each; `work` per block, see [`BLOCK_WORK`]), calling `between` with the
+/// columns done before each block: a report that may cancel the product with its error.
+pub fn multiply_add(
+    dst: &mut [f32],
+    (a, b): (&[f32], &[f32]),
+    n: usize,
+    alpha: f32,
+    work: f64,
+    between: &mut dyn FnMut(usize) -> Result<()>,
+) -> Result<()> {
+    let a = MatRef::from_column_major_slice(a, n, n);
+    let mut c0 = 0;
+    while c0 < n {
+        between(c0)?;
+        let w = width((n * n) as f64, work, n - c0);
+        let columns = MatMut::from_column_major_slice_mut(&mut dst[c0 * n..(c0 + w) * n], n, w);
+        let from = MatRef::from_column_major_slice(&b[c0 * n..(c0 + w) * n], n, w);
+        faer::linalg::matmul::matmul(columns, Accum::Add, a, from, alpha, faer::get_global_parallelism());
+        c0 += w;
+    }
+    Ok(())
+}
+
 /// Copies the strict lower triangle of the column-major `n × n` matrix `p` onto its upper triangle,
 /// in square tiles so that both sides are read and written a cache line at a time.
 fn mirror_lower(p: &mut [f32], n: usize) {
@@ -242,6 +266,37 @@ mod tests {
         let err = inverse(&mut gram(n, 3.0), n, 1.0, &stop, PHASE, WHAT).expect_err("cancelled");
         assert!(matches!(err.kind(), ErrorKind::Cancelled(_)), "{err}");
         assert_eq!(stop.seen.into_inner().expect("lock").len(), 4, "no block after the refusal");
+    }
+
+    #[test]
+    fn products_in_blocks_match_one_product_and_stop_when_told() {
+        let n = 300;
+        let (a, b) = (gram(n, 1.0), gram(n, 2.0));
+        let mut dst: Vec<f32> = (0..n * n).map(|x| (x % 7) as f32).collect();
+        let mut expected = faer::Mat::<f32>::from_fn(n, n, |i, j| dst[j * n + i]);
+        let (ma, mb) = (MatRef::from_column_major_slice(&a, n, n), MatRef::from_column_major_slice(&b, n, n));
+        faer::linalg::matmul::matmul(expected.as_mut(), Accum::Add, ma, mb, 0.5, faer::Par::Seq);
+        let mut starts = Vec::new();
+        multiply_add(&mut dst, (&a, &b), n, 0.5, 1.0, &mut |c0| {
+            starts.push(c0);
+            Ok(())
+        })
+        .expect("product");
+        assert_eq!(starts, [0, 128, 256], "a report before each block of 128 columns");
+        for j in 0..n {
+            for i in 0..n {
+                let (got, want) = (dst[j * n + i], expected[(i, j)]);
+                assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "({i}, {j}): {got} vs {want}");
+            }
+        }
+        let stop = multiply_add(&mut dst, (&a, &b), n, 1.0, 1.0, &mut |c0| {
+            if c0 == 0 {
+                Ok(())
+            } else {
+                Err(Error::cancelled("training"))
+            }
+        });
+        assert!(matches!(stop.map_err(|e| e.kind().code()), Err("cancelled")));
     }
 
     #[test]

@@ -95,16 +95,9 @@ pub(super) fn start(
     let mut hb = gc;
     hb.par_iter_mut().for_each(|x| *x *= c);
     let multiplying = format!("{phase}: product");
-    let total = (n * n * n) as f64;
-    let mut c0 = 0;
-    while c0 < n {
-        dense::report(progress, &multiplying, (n * n * c0) as f64, total)?;
-        let w = dense::width((n * n) as f64, dense::BLOCK_WORK, n - c0);
-        let columns = MatMut::from_column_major_slice_mut(&mut hb[c0 * n..(c0 + w) * n], n, w);
-        let from = MatRef::from_column_major_slice(&b[c0 * n..(c0 + w) * n], n, w);
-        matmul(columns, Accum::Add, mat(&ainv, n), from, 1.0, Par::rayon(0));
-        c0 += w;
-    }
+    dense::multiply_add(&mut hb, (&ainv, &b), n, 1.0, dense::BLOCK_WORK, &mut |c0| {
+        dense::report(progress, &multiplying, c0 as f64, n as f64)
+    })?;
     Ok(Start { ainv, diagonal, hb })
 }
 
@@ -127,7 +120,13 @@ pub(super) fn solve(
         // H̃ = H_b + ρ·A⁻¹(Z − Γ), written into `work`.
         z.par_iter_mut().zip(&gamma).for_each(|(z, g)| *z -= g);
         work.copy_from_slice(&hb);
-        matmul(mat_mut(&mut work, n), Accum::Add, mat(&ainv, n), mat(&z, n), s.rho, Par::rayon(0));
+        dense::multiply_add(&mut work, (&ainv, &z), n, s.rho, dense::BLOCK_WORK, &mut |_| {
+            if progress.update(phase, done, s.iterations) {
+                Ok(())
+            } else {
+                Err(Error::cancelled("training"))
+            }
+        })?;
         // H = H̃ − A⁻¹·diag(μ) with μ_j = H̃_jj / A⁻¹_jj: the diagonal becomes zero.
         work.par_chunks_mut(n.max(1)).enumerate().for_each(|(j, column)| {
             let mu = column[j] / (diagonal[j] + 1e-10);
@@ -158,10 +157,6 @@ pub(super) fn solve(
         })
         .collect();
     Ok(Solved { entries, residuals })
-}
-
-fn mat(buffer: &[f32], n: usize) -> MatRef<'_, f32> {
-    MatRef::from_column_major_slice(buffer, n, n)
 }
 
 fn mat_mut(buffer: &mut [f32], n: usize) -> MatMut<'_, f32> {
