@@ -16,7 +16,7 @@ use recodb_storage::{read_archive, Store, WriteTxn};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::models::catalog::{aligned, damaged_in, now_ms};
-use crate::progress::Progress;
+use crate::progress::{restarts, Progress};
 
 const NAMESPACE: &str = "job";
 
@@ -123,6 +123,8 @@ struct Live {
     done: u64,
     total: u64,
     phase_started: Instant,
+    /// Units done when the phase started.
+    phase_from: u64,
     finished: bool,
 }
 
@@ -150,8 +152,9 @@ impl Job {
     pub fn status(&self) -> Status {
         let live = self.live.lock();
         let in_phase = live.phase_started.elapsed();
-        let remaining = (live.done > 0 && live.total >= live.done)
-            .then(|| in_phase.mul_f64((live.total - live.done) as f64 / live.done as f64));
+        let remaining = (live.done > live.phase_from && live.total >= live.done).then(|| {
+            in_phase.mul_f64((live.total - live.done) as f64 / (live.done - live.phase_from) as f64)
+        });
         Status {
             phase: live.phase.clone(),
             done: live.done,
@@ -175,6 +178,17 @@ impl Job {
         drop(live);
         self.record()
     }
+
+    /// Blocks until the job has ended or `timeout` has passed: its final record, or `None` while it
+    /// still runs.
+    pub fn wait_for(&self, timeout: Duration) -> Option<JobRecord> {
+        let deadline = Instant::now() + timeout;
+        let mut live = self.live.lock();
+        while !live.finished && !self.ended.wait_until(&mut live, deadline).timed_out() {}
+        let finished = live.finished;
+        drop(live);
+        finished.then(|| self.record())
+    }
 }
 
 /// Forwards a job's progress to its live status and to the caller's progress (if any); cancels when
@@ -188,9 +202,11 @@ impl Progress for JobProgress<'_> {
     fn update(&self, phase: &str, done: u64, total: u64) -> bool {
         {
             let mut live = self.job.live.lock();
+            if restarts(live.done, live.total, done, total) {
+                (live.phase_started, live.phase_from) = (Instant::now(), done);
+            }
             if live.phase != phase {
                 live.phase = phase.to_string();
-                live.phase_started = Instant::now();
             }
             (live.done, live.total) = (done, total);
         }
@@ -268,6 +284,7 @@ impl Jobs {
                 done: 0,
                 total: 0,
                 phase_started: Instant::now(),
+                phase_from: 0,
                 finished: false,
             }),
             ended: Condvar::new(),

@@ -42,7 +42,7 @@ pub mod import;
 pub mod jobs;
 pub mod limits;
 pub mod models;
-mod progress;
+pub mod progress;
 mod result;
 pub mod serve;
 pub mod synth;

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{failure, run};
 use recodb::synth::{generate, SynthConfig};
@@ -146,6 +146,63 @@ fn a_foreground_train_cancelled_by_its_caller_publishes_nothing_at_any_phase() {
         assert_eq!(version(&db, "m"), ("1".into(), "pop".into()), "{phase}");
         assert_eq!(text(&run(&db, "SHOW JOBS LIMIT 1"), "state"), "cancelled");
     }
+}
+
+/// Counts the reports of `phase` and cancels at the `stop_at`-th, noting when.
+struct StopInPhase {
+    phase: &'static str,
+    stop_at: usize,
+    seen: parking_lot::Mutex<(usize, Option<Instant>)>,
+}
+
+impl Progress for StopInPhase {
+    fn update(&self, phase: &str, _done: u64, _total: u64) -> bool {
+        let mut seen = self.seen.lock();
+        if phase == self.phase {
+            seen.0 += 1;
+            if seen.0 == self.stop_at {
+                seen.1 = Some(Instant::now());
+            }
+        }
+        seen.1.is_none()
+    }
+}
+
+#[test]
+fn an_ease_train_ticks_during_its_inverse_and_stops_there_within_a_second() {
+    // 6,000 items: the inverse is some 7·10¹⁰ multiply-adds, tens of blocks.
+    let db = database(None, 6_000);
+    let statement = recodb::query::parse_statement("TRAIN ease AS m").expect("parse");
+    let progress = StopInPhase { phase: "train ease: inverse", stop_at: 4, seen: Default::default() };
+    let err = db.run(&statement, &[], &progress).expect_err("cancelled");
+    let stopped = progress.seen.lock().1.expect("cancelled during the inverse").elapsed();
+    assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "training"), "{err:?}");
+    assert_eq!(
+        progress.seen.lock().0,
+        4,
+        "the inverse reported before each block and stopped at the refusal"
+    );
+    assert!(stopped < Duration::from_secs(1), "the train returned {stopped:?} after the cancel");
+    assert_eq!(version(&db, "m"), ("1".into(), "pop".into()));
+}
+
+#[test]
+fn wait_job_passes_the_jobs_progress_on_and_stops_waiting_when_told() {
+    let db = database(None, 6_000);
+    let job = int(&run(&db, "TRAIN ease AS m BACKGROUND"), "job");
+    let statement = recodb::query::parse_statement(&format!("WAIT JOB {job}")).expect("parse");
+    let progress = StopInPhase { phase: "train ease: inverse", stop_at: 2, seen: Default::default() };
+    let err = db.run(&statement, &[], &progress).expect_err("stopped waiting");
+    let stopped = progress.seen.lock().1.expect("the job's inverse was reported").elapsed();
+    assert!(matches!(err.kind(), ErrorKind::Cancelled(what) if what == "wait"), "{err:?}");
+    assert_eq!(
+        err.message(),
+        format!("stopped waiting for job {job}; it goes on running (CANCEL JOB {job} stops it)")
+    );
+    assert!(stopped < Duration::from_millis(500), "WAIT JOB returned {stopped:?} after the refusal");
+    let jobs = run(&db, "SHOW JOBS LIMIT 1");
+    assert_eq!((int(&jobs, "id"), text(&jobs, "state")), (job, "running".into()));
+    assert_eq!(text(&run(&db, &format!("CANCEL JOB {job}")), "state"), "cancelled", "it was still running");
 }
 
 #[test]

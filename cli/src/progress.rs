@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use recodb::progress::restarts;
 
 /// A bar for one statement: bytes of a file for IMPORT, units of the current phase (with the phase's
 /// name, e.g. an epoch and its loss) for TRAIN and the rest; hidden when standard error is not a
@@ -31,11 +32,14 @@ impl StatementBar {
         StatementBar { bar, phase: phase.to_string(), cancel }
     }
 
-    /// Updates the bar (a new phase restarts it); returns false when the user asked to cancel.
+    /// Updates the bar (a phase whose units go back or change restarts its estimate, see
+    /// [`restarts`]); returns false when the user asked to cancel.
     pub fn update(&mut self, phase: &str, done: u64, total: u64) -> bool {
         if phase != self.phase {
             self.phase = phase.to_string();
             self.bar.set_message(self.phase.clone());
+        }
+        if restarts(self.bar.position(), self.bar.length().unwrap_or(0), done, total) {
             self.bar.reset_eta();
         }
         self.bar.set_length(total);

@@ -1,6 +1,7 @@
 //! The interactive shell driven through a pseudo-terminal, as a person would use it: a multi-line
 //! statement, syntax and execution errors with their underline, history recall, `.timer on`, `.mode`,
-//! `.help TRAIN`, and Ctrl-C during a long import, which cancels it and leaves the database unchanged.
+//! `.help TRAIN`, Ctrl-C during a long import, which cancels it and leaves the database unchanged, and
+//! Ctrl-C during WAIT JOB, which stops the wait and not the job.
 
 #![cfg(unix)]
 
@@ -100,19 +101,22 @@ fn ctrl_c_cancels_a_long_import_and_leaves_the_database_unchanged() {
     p.exp_eof().expect("the shell ends");
 }
 
+/// Writes 3,000 users over 6,000 items into `dir`: EASE's 6,000 × 6,000 inverse takes seconds.
+fn wide_data(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let data = dir.path().join("data.tsv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&data).expect("create"));
+    for u in 0..3_000u64 {
+        for j in 0..40u64 {
+            writeln!(out, "{u}\t{}", (u * 7 + j * 151) % 6_000).expect("write");
+        }
+    }
+    data
+}
+
 #[test]
 fn ctrl_c_cancels_training_which_publishes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // 3,000 users over 6,000 items: EASE's 6,000 × 6,000 solve takes seconds.
-    let data = dir.path().join("data.tsv");
-    {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&data).expect("create"));
-        for u in 0..3_000u64 {
-            for j in 0..40u64 {
-                writeln!(out, "{u}\t{}", (u * 7 + j * 151) % 6_000).expect("write");
-            }
-        }
-    }
+    let data = wide_data(&dir);
     let mut p = shell(&dir);
     p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
     p.exp_string(PROMPT).expect("prompt");
@@ -130,6 +134,46 @@ fn ctrl_c_cancels_training_which_publishes_nothing() {
     p.exp_string("name,algorithm,version,interactions,seconds").expect("the header");
     let rows = p.exp_string(PROMPT).expect("prompt");
     assert!(!rows.contains("ease"), "no model was published: {rows}");
+    p.send_line(".quit").expect("send");
+    p.exp_eof().expect("the shell ends");
+}
+
+#[test]
+fn wait_job_draws_the_jobs_bar_and_ctrl_c_stops_the_wait_not_the_job() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = wide_data(&dir);
+    let mut p = shell(&dir);
+    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("TRAIN ease AS m BACKGROUND;").expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("WAIT JOB 1;").expect("send");
+    p.exp_string("train ease: inverse").expect("the job's bar shows its phase");
+    p.send_control('c').expect("Ctrl-C");
+    p.exp_string("error: stopped waiting for job 1; it goes on running (CANCEL JOB 1 stops it)")
+        .expect("the wait says it stopped");
+    p.exp_string(PROMPT).expect("the shell is still there");
+    p.send_line("WAIT JOB 1;").expect("send");
+    p.exp_string("done").expect("the job went on and published");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line(".quit").expect("send");
+    p.exp_eof().expect("the shell ends");
+}
+
+#[test]
+fn lines_typed_during_a_long_statement_run_after_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = wide_data(&dir);
+    let mut p = shell(&dir);
+    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p.send_line("TRAIN ease AS m;").expect("send");
+    p.exp_string("train ease").expect("the training runs");
+    // Typed while EASE inverts its 6,000 × 6,000 matrix, before any prompt.
+    p.send_line(".mode csv").expect("send");
+    p.send_line("SHOW MODELS;").expect("send");
+    p.exp_string("m,ease,1,120000").expect("the lines typed ahead ran once the training ended");
+    p.exp_string(PROMPT).expect("prompt");
     p.send_line(".quit").expect("send");
     p.exp_eof().expect("the shell ends");
 }

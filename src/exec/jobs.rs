@@ -1,11 +1,13 @@
 //! SHOW JOBS, WAIT JOB and CANCEL JOB.
 
+use std::time::Duration;
+
 use recodb_query::Literal;
 
 use super::context::Context;
 use super::show::Page;
 use crate::error::{Error, ErrorKind, Object, Result, ResultExt};
-use crate::jobs::{records, JobRecord, JobState};
+use crate::jobs::{records, Job, JobRecord, JobState};
 use crate::result::{ColumnType, ResultSet};
 use crate::value::Value;
 
@@ -71,13 +73,18 @@ fn record(ctx: &Context<'_>, id: u64) -> Result<JobRecord> {
     })
 }
 
-/// `WAIT JOB id`: blocks until the job ends. One row (job, model, algorithm, state, version, seconds)
-/// when it published its model; when it failed, a job-failed error with its message; when it was
-/// cancelled, a cancelled error.
+/// How often WAIT JOB passes the job's progress on and asks whether to go on waiting.
+const WAIT_TICK: Duration = Duration::from_millis(100);
+
+/// `WAIT JOB id`: blocks until the job ends, passing the job's progress on to the statement's (the
+/// shell draws the job's bar) every [`WAIT_TICK`]. One row (job, model, algorithm, state, version,
+/// seconds) when it published its model; when it failed, a job-failed error with its message; when it
+/// was cancelled, a cancelled error. When the statement's progress says stop (Ctrl-C), a cancelled
+/// error of kind `wait`: the job itself runs on.
 pub(super) fn wait(ctx: &Context<'_>, job: &Literal) -> Result<ResultSet> {
     let id = ctx.bind.count(job, "the job id")?;
     let r = match ctx.jobs().get(id) {
-        Some(job) => job.wait(),
+        Some(job) => follow(ctx, &job)?,
         None => record(ctx, id).at(job.span)?,
     };
     match r.state {
@@ -97,6 +104,24 @@ pub(super) fn wait(ctx: &Context<'_>, job: &Literal) -> Result<ResultSet> {
             ErrorKind::JobFailed { job: id, message: r.message.clone() },
             format!("job {id} failed: {}", r.message),
         )),
+    }
+}
+
+/// Waits for the running `job`, reporting its progress to the statement's; its final record, or a
+/// cancelled error when the statement's progress says stop.
+fn follow(ctx: &Context<'_>, job: &Job) -> Result<JobRecord> {
+    loop {
+        if let Some(done) = job.wait_for(WAIT_TICK) {
+            return Ok(done);
+        }
+        let status = job.status();
+        if !ctx.progress.update(&status.phase, status.done, status.total) {
+            let id = job.id();
+            return Err(Error::new(
+                ErrorKind::Cancelled("wait".into()),
+                format!("stopped waiting for job {id}; it goes on running (CANCEL JOB {id} stops it)"),
+            ));
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod ccsr;
 pub mod cml;
 pub mod corml;
+pub mod dense;
 pub mod dsiml;
 pub mod ease;
 pub mod factors;

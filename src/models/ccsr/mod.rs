@@ -303,7 +303,7 @@ impl CcsrModel {
             bit_imbalance(&users, s.bits),
             bit_imbalance(items.packed(), s.bits)
         );
-        if !progress.update(&phase, s.epochs as u64, s.epochs as u64) {
+        if !progress.update(&phase, 1, 1) {
             return Err(Error::cancelled("training"));
         }
         let real = (s.keep_real || s.stage == Stage::Real).then(|| RealVectors {

@@ -103,12 +103,16 @@ fn bad_parameters_name_the_parameter_and_its_range() {
     assert_eq!(s.stage, Stage::Real, "scaled tanh is scored as is");
 }
 
-/// Records the progress phases; cancels after `stop` epochs.
-struct Record(Mutex<Vec<String>>, u64);
+/// Records each new progress phase with the units done and in all at its first report; cancels once
+/// `stop` units are done.
+struct Record(Mutex<Vec<(String, u64, u64)>>, u64);
 
 impl Progress for Record {
-    fn update(&self, phase: &str, done: u64, _: u64) -> bool {
-        self.0.lock().expect("lock").push(phase.to_string());
+    fn update(&self, phase: &str, done: u64, total: u64) -> bool {
+        let mut seen = self.0.lock().expect("lock");
+        if seen.last().is_none_or(|(last, _, _)| last != phase) {
+            seen.push((phase.to_string(), done, total));
+        }
         done < self.1
     }
 }
@@ -125,7 +129,12 @@ fn losses_fall_and_codes_recover_the_clusters() {
     let record = Record(Mutex::new(Vec::new()), u64::MAX);
     let model =
         CcsrModel::train(&data, &small(&[("rank_weight", Value::Float(1.0))]), &record).expect("train");
-    let phases = record.0.into_inner().expect("lock");
+    let mut phases = record.0.into_inner().expect("lock");
+    // Every mini-batch reports (240 users and 80 items in batches of 32: 8 + 3 an epoch), under the
+    // last epoch's losses.
+    assert_eq!(phases[0], ("ccsr: epoch 1".to_string(), 1, 16 * 11), "the first batch of the first epoch");
+    assert_eq!((phases[1].1, phases[16].1, phases[16].2), (11, 176, 176), "epochs end every 11 batches");
+    let phases: Vec<String> = phases.drain(1..).map(|(phase, _, _)| phase).collect();
     assert_eq!(phases.len(), 17, "16 epochs and the codes' balance");
     assert!(phases[16].starts_with("ccsr: codes, bit imbalance mean |E[b]| users 0."), "{}", phases[16]);
     for name in ["reconstruction", "similarity", "ranking"] {

@@ -216,6 +216,19 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn crate::progress::Prog
     let mut items = Tower::new(Rows::items(data), n_users, s, &mut rng)?;
     let terms = PairTerms { scale: s.logit_scale, negatives: s.negatives, rank: s.rank_weight };
     let mut f_all = users.encode_all();
+    // One unit per mini-batch, users' and items', reported after each: an epoch takes seconds.
+    let per_epoch = (n_users.div_ceil(s.batch) + n_items.div_ceil(s.batch)) as u64;
+    let total = s.epochs as u64 * per_epoch;
+    let mut done = 0;
+    let mut phase = "ccsr: epoch 1".to_string();
+    let mut step_done = |phase: &str| {
+        done += 1;
+        if progress.update(phase, done, total) {
+            Ok(())
+        } else {
+            Err(Error::cancelled("training"))
+        }
+    };
     for epoch in 0..s.epochs {
         let triplets = Triplets::draw(data, s.negatives, s.seed, epoch as u64);
         let mut order_rng = generator(s.seed ^ STREAM, epoch as u64, 1);
@@ -242,6 +255,7 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn crate::progress::Prog
                     })
             };
             users.step(ids, s, quantise.then_some(&f_all), pairs, &mut user_loss);
+            step_done(&phase)?;
         }
         f_all = users.encode_all();
         let mut item_loss = PassLoss::default();
@@ -264,10 +278,11 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn crate::progress::Prog
             for (r, &i) in ids.iter().enumerate() {
                 g_all.row_mut(i as usize).copy_from_slice(codes.row(r));
             }
+            step_done(&phase)?;
         }
         let per = |x: f64, n: usize| if n > 0 { x / n as f64 } else { 0.0 };
         let rows = user_loss.rows + item_loss.rows;
-        let mut phase = format!(
+        phase = format!(
             "ccsr: epoch {}, reconstruction {:.3}, similarity {:.4}, quantisation {:.3}",
             epoch + 1,
             per(user_loss.reconstruction + item_loss.reconstruction, rows),
@@ -277,7 +292,7 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn crate::progress::Prog
         if s.rank_weight > 0.0 {
             phase.push_str(&format!(", ranking {:.4}", per(user_loss.pairs.rank, triplets.count())));
         }
-        if !progress.update(&phase, epoch as u64 + 1, s.epochs as u64) {
+        if !progress.update(&phase, (epoch as u64 + 1) * per_epoch, total) {
             return Err(Error::cancelled("training"));
         }
     }

@@ -6,14 +6,14 @@
 //! work.
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::solvers::DenseSolveCore;
-use faer::{Accum, MatMut, MatRef, Par, Side};
+use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 use recodb_storage::Snapshot;
 
 use super::spectral::local_ids;
 use super::Settings;
 use crate::error::{Error, Result};
+use crate::models::dense;
 use crate::progress::Progress;
 
 /// Square tiles of the projection (a cache-friendly transpose).
@@ -54,7 +54,14 @@ pub(super) struct Start {
 }
 
 /// The set-up of the block `block` (sorted global item ids): Gram matrices, `G_c`, `A⁻¹` and `H_b`.
-pub(super) fn start(shared: &Shared<'_>, block: &[u32]) -> Result<Start> {
+/// The inverse and the product, `n³` multiply-adds each, run in blocks of columns that report to
+/// `progress` as `phase` (in thousandths of each) and stop when it says so.
+pub(super) fn start(
+    shared: &Shared<'_>,
+    block: &[u32],
+    progress: &dyn Progress,
+    phase: &str,
+) -> Result<Start> {
     let s = shared.settings;
     let n = block.len();
     let degree: Vec<f32> = block.iter().map(|&i| shared.degrees[i as usize]).collect();
@@ -72,19 +79,9 @@ pub(super) fn start(shared: &Shared<'_>, block: &[u32]) -> Result<Start> {
     for (j, shift) in shift.iter().enumerate() {
         a[j * n + j] += shift;
     }
-    let factor = mat(&a, n)
-        .llt(Side::Lower)
-        .map_err(|e| Error::internal(format!("corml: εQ + diag(θd + ρ) is not positive definite ({e:?})")))?;
-    drop(a);
-    let inverse = factor.inverse();
-    drop(factor);
-    let mut ainv = vec![0f32; n * n];
-    ainv.par_chunks_mut(n.max(1)).enumerate().for_each(|(j, column)| {
-        for (i, x) in column.iter_mut().enumerate() {
-            *x = inverse[(i, j)];
-        }
-    });
-    drop(inverse);
+    let inverting = format!("{phase}: inverse");
+    dense::inverse(&mut a, n, dense::BLOCK_WORK, progress, &inverting, "corml: εQ + diag(θd + ρ)")?;
+    let ainv = a;
     let diagonal: Vec<f32> = (0..n).map(|j| ainv[j * n + j]).collect();
     // Since A⁻¹·εQ = I − A⁻¹·diag(θd + ρ), H_b = c·G_c + A⁻¹(P/(2λ) − c·diag(θd + ρ)·G_c): one
     // matrix product instead of two.
@@ -97,7 +94,10 @@ pub(super) fn start(shared: &Shared<'_>, block: &[u32]) -> Result<Start> {
     });
     let mut hb = gc;
     hb.par_iter_mut().for_each(|x| *x *= c);
-    matmul(mat_mut(&mut hb, n), Accum::Add, mat(&ainv, n), mat(&b, n), 1.0, Par::rayon(0));
+    let multiplying = format!("{phase}: product");
+    dense::multiply_add(&mut hb, (&ainv, &b), n, 1.0, dense::BLOCK_WORK, &mut |c0| {
+        dense::report(progress, &multiplying, c0 as f64, n as f64)
+    })?;
     Ok(Start { ainv, diagonal, hb })
 }
 
@@ -110,7 +110,7 @@ pub(super) fn solve(
 ) -> Result<Solved> {
     let s = shared.settings;
     let n = block.len();
-    let Start { ainv, diagonal, hb } = start(shared, block)?;
+    let Start { ainv, diagonal, hb } = start(shared, block, progress, phase)?;
     let (mut z, mut gamma, mut work) = (vec![0f32; n * n], vec![0f32; n * n], vec![0f32; n * n]);
     let mut residuals = Vec::with_capacity(s.iterations as usize);
     for done in 0..s.iterations {
@@ -120,7 +120,13 @@ pub(super) fn solve(
         // H̃ = H_b + ρ·A⁻¹(Z − Γ), written into `work`.
         z.par_iter_mut().zip(&gamma).for_each(|(z, g)| *z -= g);
         work.copy_from_slice(&hb);
-        matmul(mat_mut(&mut work, n), Accum::Add, mat(&ainv, n), mat(&z, n), s.rho, Par::rayon(0));
+        dense::multiply_add(&mut work, (&ainv, &z), n, s.rho, dense::BLOCK_WORK, &mut |_| {
+            if progress.update(phase, done, s.iterations) {
+                Ok(())
+            } else {
+                Err(Error::cancelled("training"))
+            }
+        })?;
         // H = H̃ − A⁻¹·diag(μ) with μ_j = H̃_jj / A⁻¹_jj: the diagonal becomes zero.
         work.par_chunks_mut(n.max(1)).enumerate().for_each(|(j, column)| {
             let mu = column[j] / (diagonal[j] + 1e-10);
@@ -151,10 +157,6 @@ pub(super) fn solve(
         })
         .collect();
     Ok(Solved { entries, residuals })
-}
-
-fn mat(buffer: &[f32], n: usize) -> MatRef<'_, f32> {
-    MatRef::from_column_major_slice(buffer, n, n)
 }
 
 fn mat_mut(buffer: &mut [f32], n: usize) -> MatMut<'_, f32> {

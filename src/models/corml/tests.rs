@@ -5,7 +5,7 @@ use super::*;
 use crate::error::ErrorKind;
 use crate::models::blobs::in_memory;
 use crate::models::testing::snapshot;
-use crate::progress::NoProgress;
+use crate::progress::{NoProgress, Progress};
 use crate::synth::{generate, SynthConfig};
 use crate::value::Value;
 use faer::linalg::solvers::DenseSolveCore;
@@ -147,7 +147,19 @@ fn the_iterations_start_from_a_inverse_times_b0_computed_the_long_way() {
     };
     // A block of 40 items, not the whole catalogue.
     let block: Vec<u32> = (0..60).filter(|i| i % 3 != 1).collect();
-    let start = admm::start(&shared, &block).expect("start");
+    struct Phases(std::sync::Mutex<Vec<String>>);
+    impl Progress for Phases {
+        fn update(&self, phase: &str, _done: u64, _total: u64) -> bool {
+            let mut seen = self.0.lock().expect("lock");
+            if seen.last().is_none_or(|last| last != phase) {
+                seen.push(phase.to_string());
+            }
+            true
+        }
+    }
+    let phases = Phases(Default::default());
+    let start = admm::start(&shared, &block, &phases, "start").expect("start");
+    assert_eq!(phases.0.into_inner().expect("lock"), ["start: inverse", "start: product"], "both report");
 
     // In f64 from the definitions: P, Q, G_c, A and B₀, then A⁻¹ and A⁻¹B₀ by faer.
     let n = block.len();

@@ -49,7 +49,7 @@ use super::factors::rows_dot;
 use super::params::Kind;
 use super::{fingerprint, Algorithm, BinaryCodes, HeapBytes, Model, Param, Params};
 use crate::error::{Error, Result};
-use crate::progress::Progress;
+use crate::progress::{Progress, Stages};
 
 /// The DSIML algorithm.
 pub const DSIML: Algorithm = Algorithm {
@@ -65,7 +65,7 @@ const PARAMETERS: &[Param] = &[
     Param { name: "bits", kind: Kind::Int { default: 64, min: 8, max: 256, step: 8 }, doc: "code length" },
     Param::positive("gamma", 1.0, "γ = tan α, the angle of the angular term"),
     Param::non_negative("lambda", 1.0, "weight of the angular term against the ranking term"),
-    Param::int("negatives", 5, 1, 100, "negatives per positive in stage 2"),
+    Param::int("negatives", DEFAULT_NEGATIVES as i64, 1, 100, "negatives per positive in stage 2"),
     Param::int("epochs", 60, 1, 10_000, "stage-0 passes over the training pairs"),
     Param::positive("learning_rate", 0.003, "stage-0 Adam step size"),
     Param::int("iterations", 3, 0, 1000, "most outer iterations of stage 2 (0: the signs of stage 0)"),
@@ -289,6 +289,14 @@ fn item_index(
     Ok(Some(Arc::new(HammingIndex::build(store, options))))
 }
 
+/// About how many stage-0 epochs one outer iteration of stage 2 takes at [`DEFAULT_NEGATIVES`]
+/// negatives per positive (ML-1M at the defaults: 1.4 s an epoch, 17 s an iteration, debug build):
+/// the two stages' shares of the training's one progress bar.
+const ITERATION_EPOCHS: u64 = 12;
+
+/// The default of `negatives`, to which [`ITERATION_EPOCHS`] refers; an iteration's cost grows with it.
+const DEFAULT_NEGATIVES: u64 = 5;
+
 impl DsimlModel {
     /// Trains on the visible interactions of `data` with the `WITH (...)` parameters `params`.
     pub fn train(data: &Snapshot, params: &Params, progress: &dyn Progress) -> Result<Self> {
@@ -303,7 +311,14 @@ impl DsimlModel {
             learning_rate: s.learning_rate as f32,
             seed: s.seed,
         };
-        let (real_users, real_items) = stage0::train(&stage0, n_users, n_items, &rows, progress)?;
+        // One bar across both stages, each weighed by its passes.
+        let stage2_share = if s.stage == Stage::Binary {
+            s.iterations as u64 * ITERATION_EPOCHS * s.negatives as u64 / DEFAULT_NEGATIVES
+        } else {
+            0
+        };
+        let stages = Stages::new(progress, &[s.epochs as u64, stage2_share]);
+        let (real_users, real_items) = stage0::train(&stage0, n_users, n_items, &rows, &stages.stage(0))?;
         let mut users = CodeBook::from_values(&real_users, bits);
         let mut items = CodeBook::from_values(&real_items, bits);
         if s.stage == Stage::Binary {
@@ -314,7 +329,7 @@ impl DsimlModel {
                 tolerance: s.tolerance,
                 seed: s.seed,
             };
-            stage2::train(&stage2, &mut users, &mut items, &rows, progress)?;
+            stage2::train(&stage2, &mut users, &mut items, &rows, &stages.stage(1))?;
         }
         let real = (s.keep_real || s.stage == Stage::Real).then_some(RealVectors {
             dim: bits,
@@ -746,6 +761,32 @@ mod tests {
         assert!(s.keep_real);
         assert_eq!(s.objective.offset, -2.0 * 64.0);
         assert!((s.objective.scale - 2.0 / 64.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn both_stages_move_one_bar_forward_from_start_to_end() {
+        struct Record(std::sync::Mutex<Vec<(String, u64, u64)>>);
+        impl Progress for Record {
+            fn update(&self, phase: &str, done: u64, total: u64) -> bool {
+                self.0.lock().expect("lock").push((phase.to_string(), done, total));
+                true
+            }
+        }
+        let record = Record(Default::default());
+        DsimlModel::train(&data(), &small(), &record).expect("train");
+        let seen = record.0.into_inner().expect("lock");
+        assert!(seen.iter().all(|(_, _, total)| *total == Stages::UNITS), "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1), "never back: {seen:?}");
+        let first_of_stage_2 = seen.iter().position(|(phase, _, _)| phase.starts_with("dsiml stage 2"));
+        let at = first_of_stage_2.expect("stage 2 reports");
+        assert!(seen[..at].iter().all(|(phase, _, _)| phase.starts_with("dsiml stage 0")));
+        // Stage 0's share: its epochs against 12 epochs an iteration.
+        let s = Settings::read(&small()).expect("settings");
+        let epochs = s.epochs as u64;
+        let share =
+            epochs * 1000 / (epochs + s.iterations as u64 * ITERATION_EPOCHS * s.negatives as u64 / 5);
+        assert_eq!((seen[at - 1].1, seen[at].1), (share, share), "stage 2 starts where stage 0 ended");
+        assert_eq!(seen.last().map(|r| r.1), Some(1000));
     }
 
     #[test]

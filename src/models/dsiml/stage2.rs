@@ -7,6 +7,8 @@
 //! drawn once) decides whether to go on. A last user pass against the final item codes ends the stage,
 //! so that trained users are what fold-in computes.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::bound::{Block, Objective};
@@ -26,8 +28,10 @@ const FOLD_STREAM: u64 = 0x464f_4c44;
 const FOLD_ITEM_STREAM: u64 = 0x4649_544d;
 /// Most rounds (bound, solve) of a fold-in.
 pub const FOLD_ROUNDS: usize = 10;
-/// Items between progress reports (and cancellation checks) in the item pass.
-const ITEM_REPORT: usize = 256;
+/// Triplets (in either role, for the item pass) between progress reports and cancellation checks in
+/// the user and item passes: a few tenths of a second's work at most on MovieLens-1M (the item pass
+/// reported every 256 items, up to seconds apart among the popular items).
+const REPORT_TRIPLETS: usize = 1 << 16;
 
 /// Stage-2 settings.
 #[derive(Debug, Clone, Copy)]
@@ -172,28 +176,77 @@ pub fn triplet_loss(o: &Objective, users: &CodeBook, items: &CodeBook, t: &Tripl
     per_user.iter().sum()
 }
 
-/// Updates every user's code against the fixed items, in parallel; returns how many changed.
-pub fn user_pass(o: &Objective, users: &mut CodeBook, items: &CodeBook, t: &Triplets) -> usize {
+/// Consecutive ranges of users holding at least `per_range` triplets each (the last may hold fewer).
+fn user_ranges(t: &Triplets, per_range: usize) -> Vec<Range<usize>> {
+    let n = t.user_ptr.len() - 1;
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for u in 0..n {
+        if t.user_ptr[u + 1] - t.user_ptr[start] >= per_range {
+            ranges.push(start..u + 1);
+            start = u + 1;
+        }
+    }
+    if start < n {
+        ranges.push(start..n);
+    }
+    ranges
+}
+
+/// Updates every user's code against the fixed items, in parallel; returns how many changed. Calls
+/// `progress` before each range of users holding [`REPORT_TRIPLETS`] triplets; a cancelled error when
+/// it says stop.
+pub fn user_pass(
+    o: &Objective,
+    users: &mut CodeBook,
+    items: &CodeBook,
+    t: &Triplets,
+    progress: &mut dyn FnMut() -> bool,
+) -> Result<usize> {
+    user_pass_by(o, users, items, t, REPORT_TRIPLETS, progress)
+}
+
+/// [`user_pass`], reporting before each range of `per_report` triplets. Users are independent given
+/// the items, so the ranges change nothing but the reports.
+fn user_pass_by(
+    o: &Objective,
+    users: &mut CodeBook,
+    items: &CodeBook,
+    t: &Triplets,
+    per_report: usize,
+    progress: &mut dyn FnMut() -> bool,
+) -> Result<usize> {
     let bits = o.bits;
-    users
-        .rows_mut()
-        .enumerate()
-        .map_init(
-            || Work::new(bits),
-            |work, (u, (signs, packed))| {
-                let pairs = t.of_user(u).map(|at| (t.pos[at], t.neg[at]));
-                user_block(o, packed, items, pairs, &mut work.block);
-                let changed = work.solve(signs);
-                if changed {
-                    super::codes::pack(signs, packed);
-                }
-                usize::from(changed)
-            },
-        )
-        .sum()
+    let mut changed = 0;
+    for range in user_ranges(t, per_report) {
+        if !progress() {
+            return Err(Error::cancelled("training"));
+        }
+        changed += users
+            .rows_mut()
+            .enumerate()
+            .skip(range.start)
+            .take(range.len())
+            .map_init(
+                || Work::new(bits),
+                |work, (u, (signs, packed))| {
+                    let pairs = t.of_user(u).map(|at| (t.pos[at], t.neg[at]));
+                    user_block(o, packed, items, pairs, &mut work.block);
+                    let changed = work.solve(signs);
+                    if changed {
+                        super::codes::pack(signs, packed);
+                    }
+                    usize::from(changed)
+                },
+            )
+            .sum::<usize>();
+    }
+    Ok(changed)
 }
 
 /// Updates every item's code in id order, each against the current codes; returns how many changed.
+/// Calls `progress` (with the next item) before the first item and after each [`REPORT_TRIPLETS`]
+/// triplets that name the items passed; a cancelled error when it says stop.
 pub fn item_pass(
     o: &Objective,
     users: &CodeBook,
@@ -201,14 +254,32 @@ pub fn item_pass(
     t: &Triplets,
     progress: &mut dyn FnMut(usize) -> bool,
 ) -> Result<usize> {
+    item_pass_by(o, users, items, t, REPORT_TRIPLETS, progress)
+}
+
+/// [`item_pass`], reporting after each `per_report` triplets.
+fn item_pass_by(
+    o: &Objective,
+    users: &CodeBook,
+    items: &mut CodeBook,
+    t: &Triplets,
+    per_report: usize,
+    progress: &mut dyn FnMut(usize) -> bool,
+) -> Result<usize> {
     let roles = Roles::new(t, items.rows());
     let mut work = Work::new(o.bits);
     let mut v = vec![0f32; o.bits];
     let mut changed = 0;
+    // Each item counts one besides its triplets, so that a run of items without any still reports.
+    let mut since = per_report;
     for i in 0..items.rows() {
-        if i % ITEM_REPORT == 0 && !progress(i) {
-            return Err(Error::cancelled("training"));
+        if since >= per_report {
+            if !progress(i) {
+                return Err(Error::cancelled("training"));
+            }
+            since = 0;
         }
+        since += 1 + roles.index.as_positive(i).len() + roles.index.as_negative(i).len();
         item_block(o, i as u32, &roles, users, items, &mut work.block);
         v.copy_from_slice(items.signs(i as u32));
         if work.solve(&mut v) {
@@ -241,7 +312,8 @@ pub fn train<'a>(
         }
         let t =
             Triplets::sample(n_users, n_items, rows, s.negatives, s.seed, TRAIN_STREAM + iteration as u64);
-        let mut changed = user_pass(o, users, items, &t);
+        let mut changed =
+            user_pass(o, users, items, &t, &mut || progress.update(&phase, iteration as u64, total))?;
         changed += item_pass(o, users, items, &t, &mut |_| progress.update(&phase, iteration as u64, total))?;
         let now = triplet_loss(o, users, items, &monitor);
         last = Some(t);
@@ -252,7 +324,8 @@ pub fn train<'a>(
         }
     }
     if let Some(t) = last {
-        user_pass(o, users, items, &t);
+        let phase = format!("dsiml stage 2: last user pass, objective {:.4}", per(previous));
+        user_pass(o, users, items, &t, &mut || progress.update(&phase, total, total))?;
     }
     let phase = format!("dsiml stage 2: done, objective {:.4}", per(triplet_loss(o, users, items, &monitor)));
     progress.update(&phase, total, total);
@@ -433,7 +506,7 @@ mod tests {
             let mut last = triplet_loss(&o, &users, &items, &t);
             let start = last;
             for _ in 0..3 {
-                user_pass(&o, &mut users, &items, &t);
+                user_pass(&o, &mut users, &items, &t, &mut || true).expect("user pass");
                 let after_users = triplet_loss(&o, &users, &items, &t);
                 assert!(after_users <= last + 1e-9 * last, "users: {last} → {after_users}");
                 item_pass(&o, &users, &mut items, &t, &mut |_| true).expect("item pass");
@@ -442,6 +515,52 @@ mod tests {
             }
             assert!(last < 0.9 * start, "the objective fell: {start} → {last}");
         }
+    }
+
+    #[test]
+    fn passes_report_after_each_stretch_of_triplets_and_give_the_same_codes() {
+        let (bits, rows) = (16, rows());
+        let get = |u: u32| &rows[u as usize][..];
+        let t = Triplets::sample(30, 40, &get, 5, 5, 2);
+        let o = objective(bits);
+        let mut once = (book(30, bits, 3), book(40, bits, 4));
+        let mut often = once.clone();
+        let mut reports = (0, 0);
+        let changed = user_pass_by(&o, &mut once.0, &once.1, &t, usize::MAX, &mut || true).expect("users");
+        let again = user_pass_by(&o, &mut often.0, &often.1, &t, 20, &mut || {
+            reports.0 += 1;
+            true
+        });
+        assert_eq!(again.expect("users"), changed);
+        item_pass_by(&o, &once.0, &mut once.1, &t, usize::MAX, &mut |_| true).expect("items");
+        item_pass_by(&o, &often.0, &mut often.1, &t, 20, &mut |_| {
+            reports.1 += 1;
+            true
+        })
+        .expect("items");
+        assert_eq!(
+            (once.0.into_packed(), once.1.into_packed()),
+            (often.0.into_packed(), often.1.into_packed())
+        );
+        // Every user has triplets, 5 per positive: one range per user of 4 or more positives.
+        let users_reports = user_ranges(&t, 20).len();
+        assert_eq!(reports.0, users_reports);
+        assert!(users_reports > 10, "{users_reports} ranges");
+        // Each item's triplets in both roles, one more per item: 2 · count + 40 units, 20 or more a report.
+        assert!(reports.1 > 10 && reports.1 <= (2 * t.count() + 40).div_ceil(20), "{} reports", reports.1);
+        let stop = user_pass_by(&o, &mut book(30, bits, 3), &book(40, bits, 4), &t, 20, &mut || false);
+        assert!(matches!(stop.map_err(|e| e.kind().code()), Err("cancelled")));
+    }
+
+    #[test]
+    fn users_are_cut_into_ranges_of_enough_triplets() {
+        let t = Triplets { user_ptr: vec![0, 3, 3, 4, 9, 10], pos: vec![0; 10], neg: vec![0; 10] };
+        assert_eq!(user_ranges(&t, 4), vec![0..3, 3..4, 4..5]);
+        assert_eq!(
+            user_ranges(&t, 1),
+            vec![0..1, 1..3, 3..4, 4..5],
+            "a user without triplets joins the next"
+        );
     }
 
     #[test]
