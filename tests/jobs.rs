@@ -169,7 +169,7 @@ impl Progress for StopInPhase {
 }
 
 #[test]
-fn an_ease_train_ticks_during_its_inverse_and_stops_there_within_a_second() {
+fn an_ease_train_ticks_during_its_inverse_and_stops_at_the_next_block() {
     // 6,000 items: the inverse is some 7·10¹⁰ multiply-adds, tens of blocks.
     let db = database(None, 6_000);
     let statement = recodb::query::parse_statement("TRAIN ease AS m").expect("parse");
@@ -182,7 +182,9 @@ fn an_ease_train_ticks_during_its_inverse_and_stops_there_within_a_second() {
         4,
         "the inverse reported before each block and stopped at the refusal"
     );
-    assert!(stopped < Duration::from_secs(1), "the train returned {stopped:?} after the cancel");
+    // The count above is the check (no block after the refusal); the clock only catches a hang, with a
+    // margin for a loaded machine.
+    assert!(stopped < Duration::from_secs(10), "the train returned {stopped:?} after the cancel");
     assert_eq!(version(&db, "m"), ("1".into(), "pop".into()));
 }
 
@@ -199,7 +201,9 @@ fn wait_job_passes_the_jobs_progress_on_and_stops_waiting_when_told() {
         err.message(),
         format!("stopped waiting for job {job}; it goes on running (CANCEL JOB {job} stops it)")
     );
-    assert!(stopped < Duration::from_millis(500), "WAIT JOB returned {stopped:?} after the refusal");
+    // WAIT JOB polls every 0.1 s; the bound only catches a wait that ignores the refusal, with a margin
+    // for a loaded machine.
+    assert!(stopped < Duration::from_secs(10), "WAIT JOB returned {stopped:?} after the refusal");
     let jobs = run(&db, "SHOW JOBS LIMIT 1");
     assert_eq!((int(&jobs, "id"), text(&jobs, "state")), (job, "running".into()));
     assert_eq!(text(&run(&db, &format!("CANCEL JOB {job}")), "state"), "cancelled", "it was still running");
