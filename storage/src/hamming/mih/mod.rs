@@ -20,8 +20,13 @@
 //!   held, so no tie at the worst distance is missed, and the top `k` follows the tie rule (distance, then
 //!   lower id; see [`scan`](super::scan)) as the scan's does.
 //!
-//! A round that would probe more buckets than a scan is worth (`C(len, s)` above the codes divided by
-//! [`PROBE_COST`]) gives up probing and scans every code instead, from an empty top `k`.
+//! **When a scan is cheaper.** Every round's cost is counted in codes scanned: [`PROBE_COST`] per bucket
+//! probed and [`ENTRY_COST`] per entry read. Before a round, its cost is estimated (its `C(len, s)`
+//! buckets, each holding `n / 2^len` entries on average); when the rounds so far and the next one would
+//! cost more than scanning all `n` codes, the search gives up probing and scans every code instead, from
+//! an empty top `k`. The probing already done is lost, so a search costs at most about twice the
+//! cheaper of the two. Long codes searched for many hits (256 bits, hundreds of candidates: radii where
+//! every table's buckets are probed by the thousand) take the scan; short codes and small `k` the rounds.
 //!
 //! **Memory access.** The search is bound by memory latency: a query probes hundreds of buckets scattered
 //! over the tables. A round locates its buckets with each directory entry prefetched a few keys ahead, then
@@ -75,9 +80,12 @@ pub enum Layout {
     Arena,
 }
 
-/// A bucket probe costs about as much as scanning this many codes: a round of more probes than the codes
-/// divided by this is abandoned for a full scan.
-const PROBE_COST: u32 = 16;
+/// A bucket probe costs about as much as scanning this many codes.
+const PROBE_COST: u64 = 16;
+
+/// Reading one entry of a bucket (its distance, the check that no earlier round found it) costs about as
+/// much as scanning this many codes.
+const ENTRY_COST: u64 = 8;
 
 /// One substring table of one layout: what the driver asks of a layout.
 ///
@@ -133,8 +141,9 @@ enum Tables {
 #[derive(Debug)]
 pub(crate) struct Mih {
     tables: Tables,
-    /// A round probing more buckets than this switches to a full scan.
-    max_probes: u64,
+    /// The cost of a full scan, in codes: the searched codes. Rounds stop for a scan once they would
+    /// have cost more.
+    scan_cost: u64,
 }
 
 /// Per-search work space, reused across searches.
@@ -231,21 +240,28 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
         })
     }
 
-    /// Runs the rounds until the pigeonhole bound stops them (or a round would cost more than a scan).
-    fn rounds(&mut self, max_probes: u64, top: &mut TopK, sc: &mut Scratch) -> MihStats {
+    /// Runs the rounds until the pigeonhole bound stops them, or until the rounds so far and the next
+    /// one would cost more than a full scan (`scan_cost`, in codes), which then answers instead.
+    fn rounds(&mut self, scan_cost: u64, top: &mut TopK, sc: &mut Scratch) -> MihStats {
         let mut stats = MihStats::default();
         if top.is_full() {
             return stats; // k = 0
         }
         let tables = self.tables;
         let m = tables.len() as u32;
+        let mut spent = 0u64;
         'radius: for s in 0..=substring_bits(tables) {
             for (j, table) in tables.iter().enumerate() {
                 let cut = table.cut();
                 if s > cut.len() {
                     break 'radius; // that table was enumerated whole: every code has been seen
                 }
-                if binomial(cut.len(), s) > max_probes {
+                let probes = binomial(cut.len(), s);
+                let expected_entries = probes.saturating_mul(scan_cost) >> cut.len();
+                let next = probes
+                    .saturating_mul(PROBE_COST)
+                    .saturating_add(expected_entries.saturating_mul(ENTRY_COST));
+                if spent.saturating_add(next) > scan_cost {
                     // Probing would cost more than a scan: the scan's top k replaces what the rounds found.
                     top.clear();
                     let (scan, hits) = &mut sc.scan;
@@ -258,6 +274,7 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                 (self.s, self.j) = (s, j);
                 round_keys(cut.key(self.query), s, cut.len(), &mut sc.keys);
                 stats.buckets += sc.keys.len() as u64;
+                let read_before = stats.candidates;
                 let dir = table.directory();
                 sc.runs.clear();
                 pipelined(
@@ -271,6 +288,7 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                     },
                 );
                 table.read_round(self, &sc.runs, top, &mut sc.read, &mut stats);
+                spent += sc.keys.len() as u64 * PROBE_COST + (stats.candidates - read_before) * ENTRY_COST;
                 stats.radius = m * s + j as u32;
                 if top.worst().is_some_and(|w| w.distance <= stats.radius) {
                     break 'radius;
@@ -320,7 +338,7 @@ impl Mih {
             Layout::Inline => Tables::Inline(build_tables(codes, &members, &cuts)),
             Layout::Arena => Tables::Arena(build_tables(codes, &members, &cuts)),
         };
-        Mih { tables, max_probes: (members.len() / PROBE_COST as usize) as u64 }
+        Mih { tables, scan_cost: members.len() as u64 }
     }
 
     /// An upper bound on the bytes of `m` tables in `layout` over `n` codes of `bits` bits, before building
@@ -372,7 +390,7 @@ impl Mih {
         top: &mut TopK,
         sc: &mut Scratch,
     ) -> MihStats {
-        let max = self.max_probes;
+        let max = self.scan_cost;
         match &self.tables {
             Tables::Packed(t) => Probe::new(t, codes, kernel, query, filter).rounds(max, top, sc),
             Tables::Inline(t) => Probe::new(t, codes, kernel, query, filter).rounds(max, top, sc),

@@ -85,7 +85,7 @@ fn probing_without_fallback_matches_brute_force() {
             let m0 = bits.div_ceil(12) as usize;
             for m in [m0, m0 + 1, m0 + 3] {
                 let mut mih = Mih::build(&codes, m, layout);
-                mih.max_probes = u64::MAX;
+                mih.scan_cost = u64::MAX;
                 let (mut top, mut sc) = (TopK::default(), Scratch::default());
                 for _ in 0..6 {
                     let query: Vec<u64> = (0..words)
@@ -102,5 +102,36 @@ fn probing_without_fallback_matches_brute_force() {
                 }
             }
         }
+    }
+}
+
+/// The rounds give way to a scan once the rounds so far and the next would cost more than one: at 256
+/// bits, for hundreds of hits among random codes, within radius 2; for one hit near a stored code, never. Either way the answer
+/// is brute force's.
+#[test]
+fn the_search_scans_once_probing_would_cost_more_and_answers_the_same() {
+    use crate::hamming::brute_force;
+
+    let mut seed = 11u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed ^ (seed >> 29)
+    };
+    let data: Vec<u64> = (0..4 * 20_000).map(|_| next()).collect();
+    let codes = CodeStore::from_words(256, data.clone()).expect("valid");
+    let mih = Mih::build(&codes, 16, Layout::Packed);
+    let (mut top, mut sc) = (TopK::default(), Scratch::default());
+    let far: Vec<u64> = (0..4).map(|_| next()).collect();
+    let mut near = data[4 * 77..4 * 78].to_vec();
+    near[0] ^= 1;
+    for (query, k, scans) in [(&far, 400, true), (&near, 1, false)] {
+        top.reset(k);
+        let stats = mih.search(&codes, Kernel::best(), query, &Filter::NONE, &mut top, &mut sc);
+        assert_eq!(stats.radius == 256, scans, "k {k}: radius {}", stats.radius);
+        if scans {
+            // Radius 2 of all 16 tables (2,192 buckets) would already cost more than the scan of 20,000.
+            assert!(stats.buckets < 16 * (1 + 16 + 120), "k {k}: {} buckets probed first", stats.buckets);
+        }
+        assert_eq!(top.take_sorted(), brute_force(&codes, query, k, &Filter::NONE), "k {k}");
     }
 }
