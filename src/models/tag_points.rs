@@ -3,6 +3,7 @@
 //! item's point, by which RECOMMEND TAGS and EVALUATE ... TAGS rank tags.
 
 use super::cml::{negative_distances, squared_norms};
+use super::HeapBytes;
 
 /// One point per item tag id below [`TagPoints::len`] (the tags the model was trained with), each
 /// `dim` values long.
@@ -40,6 +41,12 @@ impl TagPoints {
         for (o, &t) in out.iter_mut().zip(tags) {
             *o = all.get(t as usize).copied().unwrap_or(f32::NEG_INFINITY);
         }
+    }
+}
+
+impl HeapBytes for TagPoints {
+    fn heap_bytes(&self) -> usize {
+        self.points.heap_bytes() + self.norms.heap_bytes()
     }
 }
 

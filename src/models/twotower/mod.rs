@@ -20,8 +20,10 @@
 //! ([`crate::models::catalog::Loaded::serving`]). An item added after training without a tag the model
 //! knows carries nothing to place it and scores at the floor (`-inf`).
 //!
-//! **Tags** have points too: the item tower over one tag alone, id input zeroed
-//! ([`FromTags::tag_points`]); RECOMMEND TAGS ranks them by distance to a user's or an item's point.
+//! **Tags** have points too: the mean of the points of the items that carry the tag, once the model is
+//! extended to the store's tags (as every served model is), or the item tower over that tag alone, id
+//! input zeroed ([`FromTags::tag_points`]); RECOMMEND TAGS ranks them by distance to a user's or an
+//! item's point.
 
 pub mod inputs;
 pub mod loss;
@@ -225,12 +227,15 @@ struct Late {
     untagged: Vec<u32>,
     /// Users added after training with a tag the model knows.
     tagged_users: usize,
+    /// The item tags' points (see [`FromTags::tag_points`]); `None` before the model is extended.
+    tag_points: Option<TagPoints>,
 }
 
 impl HeapBytes for Late {
     fn heap_bytes(&self) -> usize {
         let points = self.items.heap_bytes() + self.norms.heap_bytes();
-        self.user_tags.heap_bytes() + points + self.untagged.heap_bytes()
+        let tags = self.tag_points.as_ref().map_or(0, HeapBytes::heap_bytes);
+        self.user_tags.heap_bytes() + points + self.untagged.heap_bytes() + tags
     }
 }
 
@@ -410,6 +415,48 @@ impl TwoTowerModel {
     }
 }
 
+impl TwoTowerModel {
+    /// The item tower over each item tag alone, the id input zeroed (one batch), row-major.
+    fn tower_tag_points(&self) -> Vec<f32> {
+        let mut rows = Rows::new();
+        for t in 0..self.item_layout.tags as u32 {
+            rows.push(&self.item_layout, None, &[t], &[], &[]);
+        }
+        if self.item_layout.tags > 0 {
+            self.run(&self.item_tower, &rows)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The tag points of an extended model: for each item tag the model was trained with, the mean of
+    /// the points of the items that carry it in `item_tags` (the store's rows by item id; items without
+    /// a point left out), or the tower's point of the tag alone when none does. Where the items of a tag
+    /// sit, rather than where an item with that tag alone would: the tower's one-tag input is one no
+    /// trained item has.
+    fn centroids(&self, item_tags: &TagRows) -> TagPoints {
+        let dim = self.dim;
+        let mut points = self.tower_tag_points();
+        let mut sums = vec![0.0f32; points.len()];
+        let n_tags = self.item_layout.tags;
+        let mut counts = vec![0u32; n_tags];
+        for item in 0..self.n_items() {
+            let Some(point) = self.point(Similarity::Item(item)) else { continue };
+            for &t in item_tags.row(item).iter().filter(|&&t| (t as usize) < n_tags) {
+                let t = t as usize;
+                sums[t * dim..(t + 1) * dim].iter_mut().zip(&point).for_each(|(s, p)| *s += p);
+                counts[t] += 1;
+            }
+        }
+        for (t, &count) in counts.iter().enumerate().filter(|(_, &c)| c > 0) {
+            let mean = &sums[t * dim..(t + 1) * dim];
+            let row = &mut points[t * dim..(t + 1) * dim];
+            row.iter_mut().zip(mean).for_each(|(r, m)| *r = m / count as f32);
+        }
+        TagPoints::new(dim, points)
+    }
+}
+
 /// `tags` with exactly one row per id below `n` (rows past its end empty, rows beyond `n` left out).
 fn padded(tags: &TagRows, n: u32) -> TagRows {
     let rows: Vec<&[u32]> = (0..n).map(|id| tags.row(id)).collect();
@@ -443,18 +490,21 @@ impl FromTags for TwoTowerModel {
             items,
             untagged,
             tagged_users,
+            tag_points: None,
         };
-        Box::new(TwoTowerModel { late, ..self.clone() })
+        let mut model = TwoTowerModel { late, ..self.clone() };
+        model.late.tag_points = Some(model.centroids(&tags.items));
+        Box::new(model)
     }
 
-    /// The item tower over each item tag alone, the id input zeroed (one batch).
+    /// Each item tag's point: once the model is extended to the store's tags, the mean of the unit
+    /// points of the items that carry it ([`TwoTowerModel::centroids`]); before that, and for a tag no
+    /// item carries, the item tower over that tag alone, id input zeroed.
     fn tag_points(&self) -> TagPoints {
-        let mut rows = Rows::new();
-        for t in 0..self.item_layout.tags as u32 {
-            rows.push(&self.item_layout, None, &[t], &[], &[]);
+        match &self.late.tag_points {
+            Some(points) => points.clone(),
+            None => TagPoints::new(self.dim, self.tower_tag_points()),
         }
-        let points = if self.item_layout.tags > 0 { self.run(&self.item_tower, &rows) } else { Vec::new() };
-        TagPoints::new(self.dim, points)
     }
 
     /// A user's [`TwoTowerModel::serving_point`]; an item's point, `None` for one added after training
