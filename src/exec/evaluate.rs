@@ -132,8 +132,8 @@ fn protocol(options: &[BoundOption]) -> Result<Protocol> {
     Ok(if sampled { Protocol::Sampled { negatives, seed } } else { Protocol::Full })
 }
 
-/// `EVALUATE model [, model ...] [RERANK m USING f] [COLD {ITEMS | USERS} FROM 'path'] [AGAINST 'path' [FORMAT f]]
-/// [AT k, ...] [WITH (protocol = ...)]`: one row per metric and cut-off (`metric`, `k`, then `value` for
+/// `EVALUATE model [, model ...] [RERANK m USING f] [COLD {ITEMS | USERS} FROM 'path'] [AGAINST 'path'
+/// [FORMAT f]] [AT k, ...] [WITH (protocol = ...)]`: one row per metric and cut-off (`metric`, `k`, then `value` for
 /// one model, or one column per model, named after it, for several), then `users` (evaluated),
 /// `users_without_training_data` and `seconds` rows. The sampled protocol's rows are named
 /// `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row. With RERANK each list is a
