@@ -16,11 +16,20 @@
 //!     "twotower WITH (sampler = 'uniform', item_dropout = 0.5, epochs = 10)"
 //! cargo run --release --example standard_benchmark -- --tags ../shared/data/ml-1m --tag-rec \
 //!     "twotower WITH (epochs = 10)"
+//! cargo run --release --example standard_benchmark -- --tags ../shared/data/ml-1m --cold-users \
+//!     pop "twotower WITH (user_dropout = 0.5)"
 //! ```
 //!
 //! `--cold FILE` runs the item cold-start protocol instead (`docs/evaluation.md`): each model is trained
 //! with `hold_out_items = FILE` and evaluated with `EVALUATE m COLD ITEMS FROM FILE AGAINST test.tsv AT
 //! 10, 20 WITH (match = 'genre:')`, whose random and genre-match baselines the table shows beside it.
+//!
+//! `--cold-users` runs the user cold-start protocol instead: a tenth of the training file's users, picked
+//! by [`cold_users`] (a seeded hash of the key, so the same users on every run and machine), are written
+//! to a temporary file; each model is trained with `hold_out_users = FILE` and evaluated with `EVALUATE m
+//! COLD USERS FROM FILE AGAINST test.tsv AT 10, 20`, whose popularity and random baselines the table
+//! shows beside it. With `--tags`, the users keep their ML-1M profile tags, which `twotower` serves them
+//! from.
 //!
 //! `--tag-rec` (with `--tags`) evaluates tag recommendation instead (`docs/evaluation.md` §9c): each
 //! model is trained on the training file and evaluated with `EVALUATE m TAGS AGAINST test.tsv AT 5, 10`
@@ -76,6 +85,7 @@ fn main() -> ExitCode {
         args.remove(at);
     }
     let balance = args.iter().position(|a| a == "--balance").map(|at| args.remove(at)).is_some();
+    let cold_users = args.iter().position(|a| a == "--cold-users").map(|at| args.remove(at)).is_some();
     let tag_rec = args.iter().position(|a| a == "--tag-rec").map(|at| args.remove(at)).is_some();
     if let Some(at) = args.iter().position(|a| a == "--data") {
         if at + 1 >= args.len() {
@@ -88,7 +98,8 @@ fn main() -> ExitCode {
     let specs: Vec<String> =
         if args.is_empty() { ALGORITHMS.iter().map(|a| a.name.to_string()).collect() } else { args };
     let result = match &cold {
-        Some(cold) => run_cold(&data, tags.as_deref(), cold, &specs),
+        Some(cold) => run_cold(&data, tags.as_deref(), (Side::Item, cold), &specs),
+        None if cold_users => run_cold_users(&data, tags.as_deref(), &specs),
         None if tag_rec => run_tag_rec(&data, tags.as_deref(), &specs),
         None => run(&data, tags.as_deref(), &specs, balance),
     };
@@ -101,12 +112,53 @@ fn main() -> ExitCode {
     }
 }
 
-/// The item cold-start protocol of `--cold`: each spec trained with the cold items held out, evaluated
-/// on them beside the random and genre-match baselines of the same statement.
+/// Seed of the `--cold-users` sample.
+const COLD_USERS_SEED: u64 = 20_240_601;
+
+/// The user keys of the tab-separated `train` file (first field) whose seeded hash falls in the lowest
+/// tenth: about 10 % of its users, the same on every run. A key hashes with SplitMix64's finaliser of
+/// `key ^ COLD_USERS_SEED`.
+fn cold_users(train: &Path) -> Result<Vec<u64>, Box<dyn std::error::Error>> {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut users = Vec::new();
+    for line in std::fs::read_to_string(train)?.lines().filter(|l| !l.is_empty()) {
+        let field = line.split('\t').next().unwrap_or(line);
+        let key: u64 = field.parse().map_err(|_| format!("{}: bad user '{field}'", train.display()))?;
+        if mix(key ^ COLD_USERS_SEED) % 10 == 0 {
+            users.push(key);
+        }
+    }
+    users.sort_unstable();
+    users.dedup();
+    Ok(users)
+}
+
+/// `--cold-users`: [`cold_users`] written to a temporary file, then [`run_cold`] over it.
+fn run_cold_users(
+    data: &Path,
+    tags: Option<&Path>,
+    specs: &[String],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let users = cold_users(&data.join("train.tsv"))?;
+    let file = std::env::temp_dir().join(format!("standard-benchmark-{}-cold-users.txt", std::process::id()));
+    std::fs::write(&file, users.iter().map(|u| format!("{u}\n")).collect::<String>())?;
+    eprintln!("{} cold users listed in {}", users.len(), file.display());
+    let result = run_cold(data, tags, (Side::User, &file), specs);
+    std::fs::remove_file(&file)?;
+    result
+}
+
+/// A cold-start protocol (`--cold`, `--cold-users`): each spec trained with the entities of `side` that
+/// `cold` lists held out, evaluated on them beside the baselines of the same statement (random and genre
+/// match for items, popularity and random for users).
 fn run_cold(
     data: &Path,
     tags: Option<&Path>,
-    cold: &Path,
+    (side, cold): (Side, &Path),
     specs: &[String],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = (data.join("train.tsv"), data.join("test.tsv"));
@@ -116,19 +168,34 @@ fn run_cold(
         tag_entities(&db, dir)?;
     }
     let cold = cold.display().to_string();
-    println!("| model | NDCG@10 | Recall@20 | random NDCG@10 | Recall@20 | genre match NDCG@10 | Recall@20 | users | cold items | train s | EVALUATE s |");
+    let (option, evaluate, baselines) = match side {
+        Side::Item => (
+            "hold_out_items",
+            "COLD ITEMS FROM ? AGAINST ? AT 10, 20 WITH (match = 'genre:')",
+            [("random", "random"), ("tag_match", "genre match")],
+        ),
+        Side::User => (
+            "hold_out_users",
+            "COLD USERS FROM ? AGAINST ? AT 10, 20",
+            [("popularity", "popularity"), ("random", "random")],
+        ),
+    };
+    println!(
+        "| model | NDCG@10 | Recall@20 | {} NDCG@10 | Recall@20 | {} NDCG@10 | Recall@20 | users | cold {side}s | train s | EVALUATE s |",
+        baselines[0].1, baselines[1].1
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (i, spec) in specs.iter().enumerate() {
         let name = format!("m{i}");
         let statement = train_statement(spec, &name);
         let statement = match statement.rfind(')') {
-            Some(at) if statement.contains(" WITH (") => format!("{}, hold_out_items = ?)", &statement[..at]),
-            _ => format!("{statement} WITH (hold_out_items = ?)"),
+            Some(at) if statement.contains(" WITH (") => format!("{}, {option} = ?)", &statement[..at]),
+            _ => format!("{statement} WITH ({option} = ?)"),
         };
         let trained = db.query(&statement, &[Value::from(cold.as_str())])?;
         let train_s = first_float(&trained, "seconds");
         let evaluated = db.query(
-            &format!("EVALUATE {name} COLD ITEMS FROM ? AGAINST ? AT 10, 20 WITH (match = 'genre:')"),
+            &format!("EVALUATE {name} {evaluate}"),
             &[Value::from(cold.as_str()), Value::from(test.display().to_string())],
         )?;
         let value = |column: &str, m: &str, k: Option<i64>| figure(&evaluated, column, m, k);
@@ -136,12 +203,12 @@ fn run_cold(
             "| {spec} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {} | {train_s:.2} | {:.2} |",
             value(&name, "ndcg", Some(10)),
             value(&name, "recall", Some(20)),
-            value("random", "ndcg", Some(10)),
-            value("random", "recall", Some(20)),
-            value("tag_match", "ndcg", Some(10)),
-            value("tag_match", "recall", Some(20)),
+            value(baselines[0].0, "ndcg", Some(10)),
+            value(baselines[0].0, "recall", Some(20)),
+            value(baselines[1].0, "ndcg", Some(10)),
+            value(baselines[1].0, "recall", Some(20)),
             value(&name, "users", None),
-            value(&name, "cold_items", None),
+            value(&name, &format!("cold_{side}s"), None),
             value(&name, "seconds", None),
         );
     }

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use recodb_storage::{Snapshot, SnapshotPart};
+use recodb_storage::{Side, Snapshot, SnapshotPart};
 
 use crate::error::{Error, Result};
-use crate::eval::cold::ColdItems;
+use crate::eval::cold::ColdList;
 use crate::exec::Parts;
 use crate::jobs::{put_record, Job, JobState};
 use crate::models::catalog::{now_ms, ModelRecord};
@@ -21,15 +21,38 @@ use crate::progress::Progress;
 /// protocol, see [`crate::eval::cold`]); it is no parameter of an algorithm.
 pub const HOLD_OUT_ITEMS: &str = "hold_out_items";
 
+/// The TRAIN option that hides every interaction of the users a file lists from training (for the
+/// user cold-start protocol); it is no parameter of an algorithm.
+pub const HOLD_OUT_USERS: &str = "hold_out_users";
+
 /// The record parameter that fingerprints the items held out (`EVALUATE ... COLD ITEMS` checks it).
 pub const HOLD_OUT_FINGERPRINT: &str = "hold_out_fingerprint";
 
-/// Items hidden from a training run: the file that listed them (as given) and the items.
+/// The record parameter that fingerprints the users held out (`EVALUATE ... COLD USERS` checks it).
+pub const HOLD_OUT_USERS_FINGERPRINT: &str = "hold_out_users_fingerprint";
+
+/// The TRAIN option that holds out entities of `side`.
+pub fn hold_out_option(side: Side) -> &'static str {
+    match side {
+        Side::Item => HOLD_OUT_ITEMS,
+        Side::User => HOLD_OUT_USERS,
+    }
+}
+
+/// The record parameter that fingerprints the entities of `side` held out.
+pub fn fingerprint_param(side: Side) -> &'static str {
+    match side {
+        Side::Item => HOLD_OUT_FINGERPRINT,
+        Side::User => HOLD_OUT_USERS_FINGERPRINT,
+    }
+}
+
+/// Entities hidden from a training run: the file that listed them (as given) and the entities.
 pub(crate) struct HeldOut {
     /// The path as TRAIN gave it.
     pub path: String,
-    /// The items.
-    pub items: ColdItems,
+    /// The entities.
+    pub list: ColdList,
 }
 
 /// A training run that has started its job and taken its snapshot.
@@ -38,46 +61,23 @@ pub(crate) struct Training {
     params: Params,
     name: String,
     snapshot: Snapshot,
-    held_out: Option<HeldOut>,
+    held_out: Vec<HeldOut>,
     job: Arc<Job>,
 }
 
-/// `snapshot` without any interaction with the `held_out` items (the id bounds kept: the items stay
-/// known, with no interaction).
-fn without_items(snapshot: Snapshot, held_out: &ColdItems) -> Snapshot {
-    let mut indptr = Vec::with_capacity(snapshot.indptr.len());
-    let mut indices = Vec::with_capacity(snapshot.indices.len());
-    let mut weights = snapshot.weights.as_ref().map(|w| Vec::with_capacity(w.len()));
-    indptr.push(0);
-    for u in 0..snapshot.n_users {
-        let row = snapshot.row(u);
-        let row_weights = snapshot.row_weights(u);
-        for (at, &item) in row.iter().enumerate() {
-            if !held_out.contains(item) {
-                indices.push(item);
-                if let (Some(w), Some(rw)) = (weights.as_mut(), row_weights) {
-                    w.push(rw[at]);
-                }
-            }
-        }
-        indptr.push(indices.len());
-    }
-    Snapshot { indptr, indices, weights, ..snapshot }
-}
-
 impl Training {
-    /// Takes a snapshot of the visible interactions (without those of the `held_out` items) and starts
-    /// a job that will train `algorithm` with `params` into the model `name`.
+    /// Takes a snapshot of the visible interactions (without those of the `held_out` items and users)
+    /// and starts a job that will train `algorithm` with `params` into the model `name`.
     pub(crate) fn start(
         parts: &Parts,
         algorithm: &'static Algorithm,
         params: Params,
         name: &str,
-        held_out: Option<HeldOut>,
+        held_out: Vec<HeldOut>,
     ) -> Result<Training> {
         let mut snapshot = parts.store.snapshot(SnapshotPart::Visible)?;
-        if let Some(h) = &held_out {
-            snapshot = without_items(snapshot, &h.items);
+        for h in &held_out {
+            snapshot = h.list.remove_from(snapshot);
         }
         let job = parts.jobs.start(&parts.store, name, algorithm.name)?;
         Ok(Training { algorithm, params, name: name.to_string(), snapshot, held_out, job })
@@ -111,9 +111,9 @@ impl Training {
         }
         let snapshot = &self.snapshot;
         let mut params = self.params.given();
-        if let Some(h) = &self.held_out {
-            params.push((HOLD_OUT_ITEMS.to_string(), format!("'{}'", h.path)));
-            params.push((HOLD_OUT_FINGERPRINT.to_string(), h.items.fingerprint()));
+        for h in &self.held_out {
+            params.push((hold_out_option(h.list.side).to_string(), format!("'{}'", h.path)));
+            params.push((fingerprint_param(h.list.side).to_string(), h.list.fingerprint()));
         }
         let record = ModelRecord {
             name: self.name.clone(),

@@ -12,6 +12,17 @@ use recodb::{Database, ResultSet, Value};
 /// (their planted clusters), and a twotower model `tt` trained on them with item-id dropout (after a
 /// holdout of a fifth of each user's interactions when `holdout`).
 fn trained(holdout: bool) -> (Database, SynthData, tempfile::TempDir) {
+    let (db, data, dir) = tagged(holdout);
+    run(&db, &format!("TRAIN twotower AS tt WITH ({SMALL})"));
+    (db, data, dir)
+}
+
+/// The parameters of a small twotower model that trains in a moment on [`tagged`]'s data.
+const SMALL: &str = "dim = 16, hidden = 32, epochs = 15, batch = 128, learning_rate = 0.01, \
+                     sampler = 'uniform', item_dropout = 0.5, user_dropout = 0.5, seed = 7";
+
+/// [`trained`]'s database before training.
+fn tagged(holdout: bool) -> (Database, SynthData, tempfile::TempDir) {
     let config = SynthConfig {
         users: 300,
         items: 120,
@@ -38,11 +49,6 @@ fn trained(holdout: bool) -> (Database, SynthData, tempfile::TempDir) {
     if holdout {
         run(&db, "SPLIT HOLDOUT 0.2 SEED 5");
     }
-    run(
-        &db,
-        "TRAIN twotower AS tt WITH (dim = 16, hidden = 32, epochs = 15, batch = 128, learning_rate = 0.01, \
-         sampler = 'uniform', item_dropout = 0.5, user_dropout = 0.5, seed = 7)",
-    );
     (db, data, dir)
 }
 
@@ -210,4 +216,33 @@ fn evaluate_tags_reports_the_model_beside_the_frequent_tags_baseline() {
     failure(&db, "EVALUATE tt TAGS WITH (negatives = 5)", "not_found", "negatives");
     let one = run(&db, "EVALUATE tt TAGS AT 2 WITH (match = 'cluster:1')");
     assert_eq!(figure(&one, "tt", "tags", None), 1.0);
+}
+
+#[test]
+fn a_profile_only_user_gets_the_items_of_its_taste_ahead_of_popularity() {
+    let (db, data, dir) = tagged(false);
+    // Every tenth user is hidden from training: only its `taste:K` tag is left to place it.
+    let listed: String = (0..data.user_cluster.len()).step_by(10).map(|u| format!("{u}\n")).collect();
+    let cold = common::write_file(&dir, "cold_users.txt", &listed).display().to_string();
+    let trained = run(&db, &format!("TRAIN twotower AS tt WITH (hold_out_users = '{cold}', {SMALL})"));
+    let hidden = data.interactions.iter().filter(|(u, _)| u % 10 == 0).count();
+    assert_eq!(
+        trained.column::<i64>("interactions").expect("interactions"),
+        [(data.interactions.len() - hidden) as i64]
+    );
+    let result = run(&db, &format!("EVALUATE tt COLD USERS FROM '{cold}' AT 10 WITH (seed = 1)"));
+    let columns: Vec<&str> = result.columns().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["metric", "k", "tt", "popularity", "random"]);
+    let value = |column: &str, name: &str, k: Option<i64>| figure(&result, column, name, k);
+    assert_eq!(value("tt", "users", None), 30.0);
+    assert_eq!(value("tt", "cold_users", None), 30.0);
+    // The planted taste makes most of a user's items its cluster's (a quarter of the catalogue):
+    // the profile alone finds them, popularity, blind to it, does not.
+    let (tt, popularity) = (value("tt", "ndcg", Some(10)), value("popularity", "ndcg", Some(10)));
+    assert!(tt >= 0.3 && tt >= 2.0 * popularity, "tt {tt:.3}, popularity {popularity:.3}");
+    assert!(popularity > value("random", "ndcg", Some(10)), "zipf popularity beats random");
+    // A model trained without the users held out may have seen them.
+    run(&db, "TRAIN pop AS p");
+    let err = failure(&db, &format!("EVALUATE tt, p COLD USERS FROM '{cold}'"), "conflict", "p");
+    assert!(err.message().contains("hold_out_users"), "{err}");
 }

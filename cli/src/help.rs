@@ -38,7 +38,8 @@ const STATEMENTS: &[(&str, &str)] = &[
     (
         "TRAIN",
         "TRAIN algorithm [AS name] [WITH (param = v, ...)] [BACKGROUND]\n  \
-         WITH (hold_out_items = 'path'): the listed items are hidden from training (EVALUATE ... COLD ITEMS)",
+         WITH (hold_out_items = 'path'): the listed items are hidden from training (EVALUATE ... COLD ITEMS)\n  \
+         WITH (hold_out_users = 'path'): so are the listed users' interactions (EVALUATE ... COLD USERS)",
     ),
     ("DROP", "DROP MODEL name"),
     ("WAIT", "WAIT JOB id"),
@@ -59,6 +60,8 @@ const STATEMENTS: &[(&str, &str)] = &[
          [WITH (protocol = 'sampled', negatives = 100)]\n\
          EVALUATE name, ... COLD ITEMS FROM 'path' [AGAINST 'path'] [AT k, ...] [WITH (match = 'genre:', seed = 0)]\n  \
          (item cold start: the model trained WITH (hold_out_items = 'path'); random and tag_match baselines)\n\
+         EVALUATE name, ... COLD USERS FROM 'path' [AGAINST 'path'] [AT k, ...] [WITH (seed = 0)]\n  \
+         (user cold start: the model trained WITH (hold_out_users = 'path'); popularity and random baselines)\n\
          EVALUATE name, ... TAGS [AGAINST 'path'] [AT k, ...] [WITH (match = 'genre:', seed = 0)]\n  \
          (tag recommendation against the tags of the test items; frequent_tags baseline)",
     ),

@@ -96,7 +96,7 @@ pub enum StatementKind {
     RecommendTags(RecommendTags),
     /// `SIMILAR ITEM|USER key TOP n ...`
     Similar(Similar),
-    /// `EVALUATE name [, name ...] [RERANK m USING name] [COLD ITEMS FROM 'path' | TAGS] [AGAINST 'path'
+    /// `EVALUATE name [, name ...] [RERANK m USING name] [COLD ITEMS FROM 'path' | COLD USERS FROM 'path' | TAGS] [AGAINST 'path'
     /// [FORMAT name]] [AT k1, k2, ...] [WITH (option = value, ...)]`
     Evaluate {
         /// The models to evaluate (at least one), side by side.
@@ -201,6 +201,9 @@ pub enum EvaluateTask {
     /// `COLD ITEMS FROM 'path'`: the item cold-start protocol over the items the file lists (a string or
     /// `?`).
     ColdItems(Literal),
+    /// `COLD USERS FROM 'path'`: the user cold-start protocol over the users the file lists (a string or
+    /// `?`).
+    ColdUsers(Literal),
     /// `TAGS`: tag recommendation, against the tags of each user's test items.
     Tags,
 }

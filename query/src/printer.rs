@@ -299,11 +299,12 @@ impl Display for RecommendTags {
     }
 }
 
-/// `COLD ITEMS FROM 'path'` or `TAGS`
+/// `COLD ITEMS FROM 'path'`, `COLD USERS FROM 'path'` or `TAGS`
 impl Display for EvaluateTask {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             EvaluateTask::ColdItems(path) => write!(f, "COLD ITEMS FROM {path}"),
+            EvaluateTask::ColdUsers(path) => write!(f, "COLD USERS FROM {path}"),
             EvaluateTask::Tags => f.write_str("TAGS"),
         }
     }

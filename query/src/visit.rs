@@ -59,7 +59,7 @@ macro_rules! walk {
                     if let Some(rerank) = rerank {
                         f(& $($mut)? rerank.candidates);
                     }
-                    if let Some(EvaluateTask::ColdItems(path)) = task {
+                    if let Some(EvaluateTask::ColdItems(path) | EvaluateTask::ColdUsers(path)) = task {
                         f(path);
                     }
                     if let Some(source) = against {

@@ -182,6 +182,7 @@ fn kind() -> impl Strategy<Value = K> {
             prop::option::of(rerank()),
             prop::option::of(prop_oneof![
                 string().prop_map(EvaluateTask::ColdItems),
+                string().prop_map(EvaluateTask::ColdUsers),
                 Just(EvaluateTask::Tags)
             ]),
             prop::option::of(source),

@@ -1,13 +1,20 @@
-//! The item cold-start protocol (`EVALUATE ... COLD ITEMS FROM 'path'`, docs/evaluation.md §9b): a list
-//! of items is hidden from training entirely (`TRAIN ... WITH (hold_out_items = 'path')`), every
-//! interaction with them is a test interaction, and each user with such interactions ranks the cold
-//! items only, from its training items (its items minus the cold ones). Beside the models, two
-//! baselines rank the same lists: a seeded random order, and tag match (an item scores the sum, over
-//! its tags, of the user's training items carrying that tag; the genre-match baseline of
-//! `models/twotower.md` C.4 with the `genre:` tags). Equal scores rank in a seeded random order per
-//! user, for every column: ties are frequent (whole-number sums; a model that cannot score an unseen
-//! item ties them all), and the id order would favour the items imported first, often the popular
-//! ones.
+//! The cold-start protocols (docs/evaluation.md §9b): a list of items, or of users, is hidden from
+//! training entirely (`TRAIN ... WITH (hold_out_items = 'path')`, or `hold_out_users`), and every
+//! interaction with them is a test interaction.
+//!
+//! - **Items** (`EVALUATE ... COLD ITEMS FROM 'path'`): each user with such interactions ranks the cold
+//!   items only, from its training items (its items minus the cold ones). Beside the models, two
+//!   baselines rank the same lists: a seeded random order, and tag match (an item scores the sum, over
+//!   its tags, of the user's training items carrying that tag; the genre-match baseline of
+//!   `models/twotower.md` C.4 with the `genre:` tags).
+//! - **Users** (`EVALUATE ... COLD USERS FROM 'path'`): each listed user with interactions ranks every
+//!   item with no history at all (a feature model places it from its profile tags). Beside the models,
+//!   popularity (by training users) and a seeded random order rank the same lists.
+//!
+//! A model that cannot score a user with no training items ([`Model::scores_user`]) ranks it by
+//! popularity, as RECOMMEND serves such a user. Equal scores rank in a seeded random order per user,
+//! for every column: ties are frequent (whole-number sums; a model that cannot score an unseen item
+//! ties them all), and the id order would favour the items imported first, often the popular ones.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,73 +31,121 @@ use crate::error::{Error, Result};
 use crate::models::topk::rank_order;
 use crate::models::{fingerprint, Model};
 
-/// The items of a cold-items file that the database knows.
+/// The entities of one side that a cold-start file lists and the database knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColdItems {
+pub struct ColdList {
+    /// Items or users.
+    pub side: Side,
     /// Their ids, ascending, without repeats.
-    pub items: Vec<u32>,
-    /// Keys of the file the database has no item for (left out).
+    pub ids: Vec<u32>,
+    /// Keys of the file the database has no entity of the side for (left out).
     pub unknown: usize,
 }
 
-impl ColdItems {
-    /// Reads `path`: one item key per line (an unsigned integer, or text), blank lines skipped.
-    pub fn read(store: &Store, path: &Path) -> Result<ColdItems> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid("the cold items file", "a readable text file", format!("{}: {e}", path.display()))
-        })?;
-        let (mut items, mut unknown) = (Vec::new(), 0);
+impl ColdList {
+    /// Reads `path`: one `side` key per line (an unsigned integer, or text), blank lines skipped.
+    pub fn read(store: &Store, side: Side, path: &Path) -> Result<ColdList> {
+        let what = match side {
+            Side::Item => "the cold items file",
+            Side::User => "the cold users file",
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid(what, "a readable text file", format!("{}: {e}", path.display())))?;
+        let (mut ids, mut unknown) = (Vec::new(), 0);
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match store.id_of(Side::Item, &Key::parse_field(line))? {
-                Some(id) => items.push(id),
+            match store.id_of(side, &Key::parse_field(line))? {
+                Some(id) => ids.push(id),
                 None => unknown += 1,
             }
         }
-        items.sort_unstable();
-        items.dedup();
-        Ok(ColdItems { items, unknown })
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ColdList { side, ids, unknown })
     }
 
-    /// The fingerprint a model trained with these items held out records (`hold_out_fingerprint`).
+    /// The fingerprint a model trained with these entities held out records (see
+    /// [`crate::training::fingerprint_param`]).
     pub fn fingerprint(&self) -> String {
-        format!("{:016x}", fingerprint(&self.items))
+        format!("{:016x}", fingerprint(&self.ids))
     }
 
-    /// Whether `item` is cold.
-    pub fn contains(&self, item: u32) -> bool {
-        self.items.binary_search(&item).is_ok()
+    /// Whether `id` is listed.
+    pub fn contains(&self, id: u32) -> bool {
+        self.ids.binary_search(&id).is_ok()
+    }
+
+    /// `snapshot` without any interaction of the listed entities (the id bounds and the tags kept: the
+    /// entities stay known, with no interaction).
+    pub fn remove_from(&self, snapshot: Snapshot) -> Snapshot {
+        let mut indptr = Vec::with_capacity(snapshot.indptr.len());
+        let mut indices = Vec::with_capacity(snapshot.indices.len());
+        let mut weights = snapshot.weights.as_ref().map(|w| Vec::with_capacity(w.len()));
+        indptr.push(0);
+        for u in 0..snapshot.n_users {
+            if !(self.side == Side::User && self.contains(u)) {
+                let row_weights = snapshot.row_weights(u);
+                for (at, &item) in snapshot.row(u).iter().enumerate() {
+                    if !(self.side == Side::Item && self.contains(item)) {
+                        indices.push(item);
+                        if let (Some(w), Some(rw)) = (weights.as_mut(), row_weights) {
+                            w.push(rw[at]);
+                        }
+                    }
+                }
+            }
+            indptr.push(indices.len());
+        }
+        Snapshot { indptr, indices, weights, ..snapshot }
     }
 }
 
-/// One cold test user: its training items (the cold ones removed) and its cold test items.
+/// One cold test user: its training items and its test items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColdUser {
     /// The user's id.
     pub user: u32,
-    /// Its training items, ascending.
+    /// Its training items, ascending (none for a cold user).
     pub seen: Vec<u32>,
-    /// Its interactions with cold items, ascending.
+    /// Its test interactions, ascending.
     pub tests: Vec<u32>,
 }
 
-/// Every user with an interaction with a cold item in the store (held out or not), or in `file` (a
-/// test file's users), with those items as its tests and its visible items in `train` minus the cold
-/// ones as its training items; in user id order.
+/// The test users of `cold`, in user id order. For items: every user with an interaction with a cold
+/// item in the store (held out or not) or in `file` (a test file's users), with those items as its
+/// tests and its visible items in `train` minus the cold ones as its training items. For users: every
+/// listed user with an interaction in the store (held out or not) or in `file`, with all of them as its
+/// tests and no training items.
 pub fn test_users(
     store: &Store,
-    cold: &ColdItems,
+    cold: &ColdList,
     train: &Snapshot,
     file: &[TestUser],
 ) -> Result<Vec<ColdUser>> {
     let mut tests: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for &item in &cold.items {
-        for user in store.neighbours(Side::Item, item)?.unwrap_or_default() {
-            tests.entry(user).or_default().push(item);
+    match cold.side {
+        Side::Item => {
+            for &item in &cold.ids {
+                for user in store.neighbours(Side::Item, item)?.unwrap_or_default() {
+                    tests.entry(user).or_default().push(item);
+                }
+            }
+        }
+        Side::User => {
+            for &user in &cold.ids {
+                tests
+                    .entry(user)
+                    .or_default()
+                    .extend(store.neighbours(Side::User, user)?.unwrap_or_default());
+            }
         }
     }
     for t in file {
         let Some(user) = t.user else { continue };
-        let items = t.items.iter().flatten().copied().filter(|&i| cold.contains(i));
+        let listed = |i: u32| match cold.side {
+            Side::Item => cold.contains(i),
+            Side::User => cold.contains(user),
+        };
+        let items = t.items.iter().flatten().copied().filter(|&i| listed(i));
         tests.entry(user).or_default().extend(items);
     }
     Ok(tests
@@ -99,19 +154,25 @@ pub fn test_users(
         .map(|(user, mut items)| {
             items.sort_unstable();
             items.dedup();
-            let seen = train.row(user).iter().copied().filter(|&i| !cold.contains(i)).collect();
+            let seen = match cold.side {
+                Side::Item => train.row(user).iter().copied().filter(|&i| !cold.contains(i)).collect(),
+                Side::User => Vec::new(),
+            };
             ColdUser { user, seen, tests: items }
         })
         .collect())
 }
 
-/// What orders a user's cold items.
+/// What orders a user's candidate items.
 #[derive(Clone, Copy)]
 pub enum Ranker<'a> {
-    /// A model's scores ([`Model::score_items`]; an item it does not know scores `-inf`).
+    /// A model's scores ([`Model::score_items`]; an item it does not know scores `-inf`), popularity's
+    /// for a user it cannot score.
     Model(&'a dyn Model),
     /// A random order: every item ties, so the seeded order of ties decides.
     Random,
+    /// Popularity: an item scores its number of training users.
+    Popularity,
     /// Tag match: `tags[i]` are the (baseline) tags of item `i`, numbered from 0.
     TagMatch(&'a [Vec<u32>]),
 }
@@ -146,11 +207,16 @@ pub(super) fn ranked_with_seeded_ties(
 }
 
 impl Ranker<'_> {
-    /// Scores of `cold` for `u`, one per item.
-    fn scores(&self, u: &ColdUser, cold: &[u32]) -> Result<Vec<f32>> {
+    /// Scores of `cold` for `u`, one per item, with `popularity` the training users of each item.
+    fn scores(&self, u: &ColdUser, cold: &[u32], popularity: impl Fn(u32) -> u64) -> Result<Vec<f32>> {
         let mut out = vec![0.0f32; cold.len()];
         match *self {
-            Ranker::Model(model) => model.score_items(u.user, &u.seen, cold, &mut out)?,
+            Ranker::Model(model) if model.scores_user(u.user, &u.seen) => {
+                model.score_items(u.user, &u.seen, cold, &mut out)?
+            }
+            Ranker::Model(_) | Ranker::Popularity => {
+                out.iter_mut().zip(cold).for_each(|(s, &i)| *s = popularity(i) as f32)
+            }
             Ranker::Random => {}
             Ranker::TagMatch(tags) => {
                 let counts = tag_counts(tags, &u.seen);
@@ -164,13 +230,14 @@ impl Ranker<'_> {
     }
 }
 
-/// Evaluates `ranker` on `users` at `cutoffs`: each user's ranking is every cold item, best first
-/// (equal scores in the random order of `seed` and the user), measured with the full protocol's
-/// metrics; coverage is relative to the cold items, and novelty counts the users of `train`.
+/// Evaluates `ranker` on `users` at `cutoffs`: each user's ranking is every item of `candidates` (the
+/// cold items, or every item for cold users), best first (equal scores in the random order of `seed`
+/// and the user), measured with the full protocol's metrics; coverage is relative to the candidates,
+/// and popularity and novelty count the users of `train`.
 pub fn evaluate(
     ranker: Ranker<'_>,
     users: &[ColdUser],
-    cold: &ColdItems,
+    candidates: &[u32],
     train: &Snapshot,
     cutoffs: &[usize],
     seed: u64,
@@ -186,8 +253,8 @@ pub fn evaluate(
         .try_fold(
             || vec![Summary::default(); cutoffs.len()],
             |mut sums, u| {
-                let scores = ranker.scores(u, &cold.items)?;
-                let ranked = ranked_with_seeded_ties(cold.items.iter().copied().zip(scores), seed, u.user);
+                let scores = ranker.scores(u, candidates, popularity)?;
+                let ranked = ranked_with_seeded_ties(candidates.iter().copied().zip(scores), seed, u.user);
                 for (summary, &k) in sums.iter_mut().zip(cutoffs) {
                     let m = user_metrics(&ranked, |i| u.tests.binary_search(&i).is_ok(), u.tests.len(), k);
                     summary.add(&ranked, k, &m, popularity, n_users);
@@ -202,7 +269,7 @@ pub fn evaluate(
                 Ok(a)
             },
         )?;
-    let averages = sums.iter().map(|s| s.averages(cold.items.len())).collect();
+    let averages = sums.iter().map(|s| s.averages(candidates.len())).collect();
     Ok(Report { metrics: Metrics::Full(averages), users: users.len(), users_without_training_data: 0 })
 }
 

@@ -1,8 +1,8 @@
 //! Tag recommendation's evaluation (`EVALUATE m TAGS ...`, docs/evaluation.md §9c): each test user's
 //! truth is the set of tags (those [`ItemTags`] holds: carried by an item, under a name prefix) that
-//! its test items carry; a model ranks every such tag by the distance of its tag point to the user's
-//! point ([`FromTags`]), the most-frequent-tags baseline by how many of the user's training items carry
-//! it (equal counts in a seeded random order), and Precision@K, Recall@K and NDCG@K of the metric
+//! its test items carry; a model ranks every such tag by its score for the user's point ([`FromTags`],
+//! [`TagPoints::scores`]), the most-frequent-tags baseline by how many of the user's training items
+//! carry it (equal counts in a seeded random order), and Precision@K, Recall@K and NDCG@K of the metric
 //! functions of §5 are averaged over the users.
 
 use rayon::prelude::*;

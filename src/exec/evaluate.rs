@@ -10,7 +10,7 @@ use recodb_storage::{Side, Snapshot};
 use super::bind::{shown, BoundOption};
 use super::context::Context;
 use crate::error::{Error, ErrorKind, Object, Result, ResultExt};
-use crate::eval::cold::{self, ColdItems};
+use crate::eval::cold::{self, ColdList};
 use crate::eval::protocol::{self, Metrics, Protocol, Ranker, Report};
 use crate::eval::split;
 use crate::eval::test_set::{self, TestUser};
@@ -18,7 +18,7 @@ use crate::import::{ImportSpec, Target};
 use crate::limits::{MAX_CUTOFF, MAX_TOP};
 use crate::models::catalog::Loaded;
 use crate::result::{ColumnType, ResultSet};
-use crate::training::HOLD_OUT_FINGERPRINT;
+use crate::training::{fingerprint_param, hold_out_option};
 use crate::value::Value;
 
 /// Cut-offs used when `AT` is not given.
@@ -30,13 +30,15 @@ pub(super) const DEFAULT_NEGATIVES: usize = 100;
 /// The options `EVALUATE ... WITH (...)` takes.
 const OPTIONS: [&str; 3] = ["protocol", "negatives", "seed"];
 
-/// The options `EVALUATE ... COLD ITEMS FROM ... WITH (...)` and `EVALUATE ... TAGS WITH (...)` take.
+/// The options `EVALUATE ... COLD ITEMS FROM ... WITH (...)` and `EVALUATE ... TAGS WITH (...)` take
+/// (`EVALUATE ... COLD USERS` takes the first).
 pub(super) const SEED_AND_MATCH: [&str; 2] = ["seed", "match"];
 
-/// What an EVALUATE tests against: `COLD ITEMS FROM 'path'` or `TAGS`, and `AGAINST 'path' [FORMAT f]`.
+/// What an EVALUATE tests against: `COLD {ITEMS | USERS} FROM 'path'` or `TAGS`, and `AGAINST 'path'
+/// [FORMAT f]`.
 #[derive(Clone, Copy)]
 pub(super) struct Sources<'a> {
-    /// Another protocol than item recommendation: item cold start, or tag recommendation.
+    /// Another protocol than item recommendation: item or user cold start, or tag recommendation.
     pub task: Option<&'a EvaluateTask>,
     /// A test file.
     pub against: Option<&'a Source>,
@@ -130,14 +132,14 @@ fn protocol(options: &[BoundOption]) -> Result<Protocol> {
     Ok(if sampled { Protocol::Sampled { negatives, seed } } else { Protocol::Full })
 }
 
-/// `EVALUATE model [, model ...] [RERANK m USING f] [COLD ITEMS FROM 'path'] [AGAINST 'path' [FORMAT f]]
-/// [AT k, ...] [WITH (protocol = ...)]`: one row per metric and cut-off (`metric`, `k`, then `value` for
+/// `EVALUATE model [, model ...] [RERANK m USING f] [COLD {ITEMS | USERS} FROM 'path'] [AGAINST 'path'
+/// [FORMAT f]] [AT k, ...] [WITH (protocol = ...)]`: one row per metric and cut-off (`metric`, `k`, then `value` for
 /// one model, or one column per model, named after it, for several), then `users` (evaluated),
 /// `users_without_training_data` and `seconds` rows. The sampled protocol's rows are named
 /// `sampled_hr`, `sampled_ndcg` and `sampled_mrr`, with a `negatives` row. With RERANK each list is a
 /// model's best `m` items ordered by model `f` (full ranking only). Notices say when a model was
-/// trained before the current split, or when a test file overlaps the training data. With COLD ITEMS,
-/// the item cold-start protocol (see [`cold`]); with TAGS, tag recommendation (see
+/// trained before the current split, or when a test file overlaps the training data. With COLD ITEMS
+/// or COLD USERS, a cold-start protocol (see [`cold`]); with TAGS, tag recommendation (see
 /// [`super::tags::evaluate`]).
 pub(super) fn evaluate(
     ctx: &Context<'_>,
@@ -174,7 +176,8 @@ pub(super) fn evaluate(
             return Err(Error::unsupported(message).at(r.candidates.span));
         }
         return match task {
-            EvaluateTask::ColdItems(path) => cold(ctx, models, path, against, &cutoffs, &bound),
+            EvaluateTask::ColdItems(path) => cold(ctx, models, (Side::Item, path), against, &cutoffs, &bound),
+            EvaluateTask::ColdUsers(path) => cold(ctx, models, (Side::User, path), against, &cutoffs, &bound),
             EvaluateTask::Tags => super::tags::evaluate(ctx, models, against, &cutoffs, &bound),
         };
     }
@@ -240,6 +243,7 @@ pub(super) fn evaluate(
 fn task_name(task: &EvaluateTask) -> &'static str {
     match task {
         EvaluateTask::ColdItems(_) => "COLD ITEMS",
+        EvaluateTask::ColdUsers(_) => "COLD USERS",
         EvaluateTask::Tags => "TAGS",
     }
 }
@@ -268,32 +272,40 @@ pub(super) fn table(
     set
 }
 
-/// `EVALUATE model [, ...] COLD ITEMS FROM 'path' [AGAINST 'test' [FORMAT f]] [AT k, ...] [WITH (seed =
-/// s, match = 'prefix')]`: the item cold-start protocol of [`cold`]. Each model must have been trained
-/// with exactly these items held out (`TRAIN ... WITH (hold_out_items = 'path')`); a conflict error at
-/// its name otherwise. The test interactions are every interaction with a cold item the database holds
-/// (held out or not) and those of the test file. One column per model, then `random` (seeded by
-/// `seed`) and `tag_match` (the tags whose names start with `match`), with the full protocol's rows,
-/// coverage relative to the cold items, and a `cold_items` row (those the database knows).
+/// `EVALUATE model [, ...] COLD {ITEMS | USERS} FROM 'path' [AGAINST 'test' [FORMAT f]] [AT k, ...]
+/// [WITH (seed = s, match = 'prefix')]`: a cold-start protocol of [`cold`] over the entities of `side`
+/// the file lists. Each model must have been trained with exactly these entities held out (`TRAIN ...
+/// WITH (hold_out_items = 'path')`, or `hold_out_users`); a conflict error at its name otherwise. The
+/// test interactions are every interaction of a listed entity the database holds (held out or not) and
+/// those of the test file. One column per model, then the baselines, with the full protocol's rows and
+/// coverage relative to the ranked items. For items: `random` (seeded by `seed`) and `tag_match` (the
+/// tags whose names start with `match`), and a `cold_items` row (the listed items the database knows).
+/// For users: `popularity` (training users, the cold ones left out) and `random` (`match` is refused),
+/// and a `cold_users` row.
 fn cold(
     ctx: &Context<'_>,
     models: &[Ident],
-    path: &Literal,
+    (side, path): (Side, &Literal),
     against: Option<&Source>,
     cutoffs: &[usize],
     options: &[BoundOption],
 ) -> Result<ResultSet> {
-    let (seed, prefix) = seed_and_match(options, "EVALUATE ... COLD ITEMS", &SEED_AND_MATCH)?;
-    let file = ctx.bind.text(path, "the cold items file path")?;
-    let items = ColdItems::read(ctx.store(), Path::new(&file)).at(path.span)?;
+    let (statement, accepted, what) = match side {
+        Side::Item => ("EVALUATE ... COLD ITEMS", &SEED_AND_MATCH[..], "the cold items file path"),
+        Side::User => ("EVALUATE ... COLD USERS", &SEED_AND_MATCH[..1], "the cold users file path"),
+    };
+    let (seed, prefix) = seed_and_match(options, statement, accepted)?;
+    let file = ctx.bind.text(path, what)?;
+    let list = ColdList::read(ctx.store(), side, Path::new(&file)).at(path.span)?;
     let loaded = models.iter().map(|m| ctx.model(m)).collect::<Result<Vec<_>>>()?;
-    let fingerprint = items.fingerprint();
+    let fingerprint = list.fingerprint();
     for (model, name) in loaded.iter().zip(models) {
         let r = &model.record;
-        if !r.params.iter().any(|(k, v)| k == HOLD_OUT_FINGERPRINT && *v == fingerprint) {
+        if !r.params.iter().any(|(k, v)| k == fingerprint_param(side) && *v == fingerprint) {
+            let option = hold_out_option(side);
             return Err(Error::conflict(format!(
-                "model '{}' was not trained with the items of {file} held out, so it may have seen them: \
-                 TRAIN {} AS {} WITH (hold_out_items = '{file}') first",
+                "model '{}' was not trained with the {side}s of {file} held out, so it may have seen \
+                 them: TRAIN {} AS {} WITH ({option} = '{file}') first",
                 r.name, r.algorithm, r.name
             ))
             .at(name.span));
@@ -301,25 +313,37 @@ fn cold(
     }
     let extra = against.map(|source| test_file(ctx, source)).transpose()?.unwrap_or_default();
     let snapshot = ctx.snapshot()?;
-    let users = cold::test_users(ctx.store(), &items, &snapshot, &extra)?;
-    let tags = cold::item_tags(ctx.store(), &prefix, snapshot.n_items)?.rows;
-    let mut rankers = Vec::with_capacity(loaded.len() + 2);
+    let users = cold::test_users(ctx.store(), &list, &snapshot, &extra)?;
     let serving = loaded.iter().map(|l| l.serving(ctx.store())).collect::<Result<Vec<_>>>()?;
-    rankers.extend(serving.iter().map(|m| cold::Ranker::Model(m.as_ref())));
-    rankers.extend([cold::Ranker::Random, cold::Ranker::TagMatch(&tags)]);
+    let mut rankers: Vec<cold::Ranker<'_>> =
+        serving.iter().map(|m| cold::Ranker::Model(m.as_ref())).collect();
+    let mut value_columns: Vec<&str> = models.iter().map(|m| m.value.as_str()).collect();
+    let tags;
+    let (train, candidates, count_row) = match side {
+        Side::Item => {
+            tags = cold::item_tags(ctx.store(), &prefix, snapshot.n_items)?.rows;
+            rankers.extend([cold::Ranker::Random, cold::Ranker::TagMatch(&tags)]);
+            value_columns.extend(["random", "tag_match"]);
+            (snapshot, list.ids.clone(), "cold_items")
+        }
+        Side::User => {
+            rankers.extend([cold::Ranker::Popularity, cold::Ranker::Random]);
+            value_columns.extend(["popularity", "random"]);
+            let all = (0..snapshot.n_items).collect();
+            (list.remove_from(snapshot), all, "cold_users")
+        }
+    };
     let mut columns = Vec::with_capacity(rankers.len());
     for ranker in rankers {
         let started = Instant::now();
-        let report = cold::evaluate(ranker, &users, &items, &snapshot, cutoffs, seed)?;
+        let report = cold::evaluate(ranker, &users, &candidates, &train, cutoffs, seed)?;
         let mut figures = figures(&report, cutoffs, Protocol::Full, started.elapsed().as_secs_f64());
-        figures.push(("cold_items", None, items.items.len() as f64));
+        figures.push((count_row, None, list.ids.len() as f64));
         columns.push(figures);
     }
-    let mut value_columns: Vec<&str> = models.iter().map(|m| m.value.as_str()).collect();
-    value_columns.extend(["random", "tag_match"]);
     let mut set = table(&value_columns, &columns);
-    if items.unknown > 0 {
-        set.push_notice(format!("{} keys of {file} are no item of the database: left out", items.unknown));
+    if list.unknown > 0 {
+        set.push_notice(format!("{} keys of {file} are no {side} of the database: left out", list.unknown));
     }
     Ok(set)
 }

@@ -1,7 +1,7 @@
 //! TRAIN, SHOW MODELS, DESCRIBE MODEL, DROP MODEL and SHOW ALGORITHMS.
 
 use recodb_query::{Ident, OptionPair};
-use recodb_storage::RoaringBitmap;
+use recodb_storage::{RoaringBitmap, Side};
 
 use std::path::Path;
 
@@ -10,17 +10,17 @@ use super::context::Context;
 use super::rows;
 use super::show::Page;
 use crate::error::{Error, Result, ResultExt};
-use crate::eval::cold::ColdItems;
+use crate::eval::cold::ColdList;
 use crate::jobs::JobState;
 use crate::models::catalog::{blob_prefix, records};
 use crate::models::{algorithm, HeapBytes, ALGORITHMS};
 use crate::result::{ColumnType, ResultSet};
-use crate::training::{HeldOut, Training, HOLD_OUT_ITEMS};
+use crate::training::{hold_out_option, HeldOut, Training};
 use crate::value::Value;
 
 /// `TRAIN algorithm [AS name] [WITH (...)] [BACKGROUND]`: checks the parameters (an error points at
 /// the one at fault; `hold_out_items = 'path'`, for every algorithm, hides the items the file lists from
-/// training entirely), then starts a training run on a snapshot of the visible interactions taken now,
+/// training entirely, and `hold_out_users = 'path'` every interaction of the users it lists), then starts a training run on a snapshot of the visible interactions taken now,
 /// published as the next version of `name` (default: the algorithm's name). Without BACKGROUND it
 /// waits, reporting progress: one row of model, algorithm, version, interactions, seconds and job. With
 /// BACKGROUND it returns at once: one row of job, model, algorithm and state.
@@ -33,18 +33,23 @@ pub(super) fn train(
 ) -> Result<ResultSet> {
     let algorithm = algorithm(&algo.value).at(algo.span)?;
     let mut options = ctx.bind.options(options)?;
-    let held_out = match options.iter().position(|o| o.name.eq_ignore_ascii_case(HOLD_OUT_ITEMS)) {
-        Some(at) => {
+    let mut held_out = Vec::new();
+    for side in [Side::Item, Side::User] {
+        let option = hold_out_option(side);
+        if let Some(at) = options.iter().position(|o| o.name.eq_ignore_ascii_case(option)) {
             let o = options.remove(at);
-            let path = o.value.as_str().ok_or_else(|| {
-                Error::invalid(HOLD_OUT_ITEMS, "the path of a file of item keys", shown(&o.value))
-                    .at(o.value_span)
-            })?;
-            let items = ColdItems::read(ctx.store(), Path::new(path)).at(o.value_span)?;
-            Some(HeldOut { path: path.to_string(), items })
+            let expected = match side {
+                Side::Item => "the path of a file of item keys",
+                Side::User => "the path of a file of user keys",
+            };
+            let path = o
+                .value
+                .as_str()
+                .ok_or_else(|| Error::invalid(option, expected, shown(&o.value)).at(o.value_span))?;
+            let list = ColdList::read(ctx.store(), side, Path::new(path)).at(o.value_span)?;
+            held_out.push(HeldOut { path: path.to_string(), list });
         }
-        None => None,
-    };
+    }
     let params = algorithm.check(&pairs(&options)).map_err(|e| locate(e, &options))?;
     let name = name.map_or(algorithm.name, |n| n.value.as_str());
     let training = Training::start(ctx.parts(), algorithm, params, name, held_out)?;

@@ -1,6 +1,6 @@
-//! RECOMMEND TAGS and EVALUATE ... TAGS: tags ranked by the distance between a user's (or an item's)
-//! point and each tag's point, for a model that places tags in its space ([`FromTags`]); see
-//! docs/language.md §3 and docs/evaluation.md §9c.
+//! RECOMMEND TAGS and EVALUATE ... TAGS: tags ranked by how near a user's (or an item's) point they are
+//! placed ([`crate::models::TagPoints::scores`]), for a model that places tags in its space
+//! ([`FromTags`]); see docs/language.md §3 and docs/evaluation.md §9c.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,7 +35,8 @@ fn placement<'m>(loaded: &Loaded, model: &'m dyn Model, statement: &str) -> Resu
 }
 
 /// `RECOMMEND TAGS FOR USER|ITEM key TOP n [USING m] [WITH (match = 'prefix')]`: rows of rank, tag and
-/// score (`−‖p − t‖²` between the user's or item's point `p` and the tag's point `t`), nearest first,
+/// score ([`crate::models::TagPoints::scores`] for the user's or item's point: `−‖p − t‖²` for a tag at
+/// one point `t`, a soft minimum of such terms for a tag placed as its items' points), nearest first,
 /// equal scores in tag-name order. The tags ranked are the item tags carried by at least one item that
 /// the model was trained with, whose names start with `match`; for an item, those it does not carry.
 /// A user is placed as RECOMMEND places it (users added after training included); a user the model

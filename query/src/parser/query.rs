@@ -83,15 +83,19 @@ impl Parser<'_> {
         Ok(StatementKind::Explain(query))
     }
 
-    /// `EVALUATE name [RERANK m USING name] [COLD ITEMS FROM 'path' | TAGS] [AGAINST 'path' [FORMAT name]]
+    /// `EVALUATE name [RERANK m USING name] [COLD {ITEMS | USERS} FROM 'path' | TAGS] [AGAINST 'path' [FORMAT name]]
     /// [AT k1, k2, ...] [WITH (...)]`, after `EVALUATE`.
     pub(crate) fn parse_evaluate(&mut self) -> Result<StatementKind> {
         let models = self.parse_comma_list(Self::parse_name)?;
         let rerank = self.parse_rerank()?;
         let task = if self.next_if_keyword(Keyword::Cold)? {
-            self.expect_keyword(Keyword::Items)?;
+            let users = !self.next_if_keyword(Keyword::Items)?;
+            if users {
+                self.expect_keyword(Keyword::Users)?;
+            }
             self.expect_keyword(Keyword::From)?;
-            Some(EvaluateTask::ColdItems(self.parse_literal(LiteralKind::STRING)?))
+            let path = self.parse_literal(LiteralKind::STRING)?;
+            Some(if users { EvaluateTask::ColdUsers(path) } else { EvaluateTask::ColdItems(path) })
         } else if self.next_if_keyword(Keyword::Tags)? {
             Some(EvaluateTask::Tags)
         } else {

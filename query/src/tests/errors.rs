@@ -142,7 +142,9 @@ fn query_statements() {
     assert_error("EVALUATE m AT 10,", 1, 18, COUNT, END_OF_INPUT);
     assert_error("EVALUATE m RERANK 200 e", 1, 23, &["USING"], "e");
     assert_error("EVALUATE m AGAINST 'f' FORMAT", 1, 30, &["a name"], END_OF_INPUT);
-    assert_error("EVALUATE m COLD 'f'", 1, 17, &["ITEMS"], "'f'");
+    assert_error("EVALUATE m COLD 'f'", 1, 17, &["ITEMS", "USERS"], "'f'");
+    assert_error("EVALUATE m COLD USERS 'f'", 1, 23, &["FROM"], "'f'");
+    assert_error("EVALUATE m COLD USERS FROM users", 1, 28, &["a string", "?"], "users");
     assert_error("EVALUATE m COLD ITEMS 'f'", 1, 23, &["FROM"], "'f'");
     assert_error("EVALUATE m TAGS FROM 'f'", 1, 17, &["AGAINST", "AT", "WITH", ";", END_OF_INPUT], "FROM");
     assert_error(

@@ -33,6 +33,7 @@ fn every_position_that_takes_a_value_takes_a_placeholder() {
         ("EVALUATE m AGAINST ? AT ?, ? WITH (y = ?)", 4),
         ("EVALUATE m RERANK ? USING e AT ?", 2),
         ("EVALUATE m COLD ITEMS FROM ? AGAINST ? AT ?", 3),
+        ("EVALUATE m COLD USERS FROM ? AGAINST ? AT ?", 3),
         ("EVALUATE m TAGS AGAINST ? AT ? WITH (match = ?)", 3),
         ("RECOMMEND TAGS FOR ITEM ? TOP ? USING m WITH (match = ?)", 3),
         ("EXPLAIN RECOMMEND USER ? TOP ?", 2),

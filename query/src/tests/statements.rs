@@ -133,6 +133,10 @@ fn evaluate() {
         (task, rerank, against),
         (Some(EvaluateTask::ColdItems(lit(V::Str("c.txt".into())))), None, None)
     );
+    verified_stmt("EVALUATE tt, pop COLD USERS FROM 'cold_users.txt' AGAINST 'test.tsv' AT 10");
+    let statement = verified_as("evaluate tt cold users from ?", "EVALUATE tt COLD USERS FROM ?");
+    let K::Evaluate { task, .. } = statement.kind else { panic!("not an evaluate") };
+    assert_eq!(task, Some(EvaluateTask::ColdUsers(lit(V::Param(0)))));
     verified_stmt("EVALUATE tt TAGS");
     verified_stmt(
         "EVALUATE tt, other TAGS AGAINST 'test.tsv' FORMAT tsv AT 5, 10 WITH (match = 'genre:', seed = 2)",

@@ -193,19 +193,52 @@ impl<'a, I: Iterator<Item = (f32, &'a [f32])>> WithSimd for AddRows<'_, I> {
     }
 }
 
+/// Rows of `out` per block of [`sparse_t_dense`]: one task's share, 64 KiB at a width of 256.
+const T_BLOCK: usize = 64;
+
 /// `out += xᵀ · d` for sparse rows `x` (`out` is `width × d.cols()`): the gradient of the weights of a
-/// sparse-input layer, touching only the rows of `out` that some entry names. Sequential, in row order
-/// (a batch's entries times the layer width is small beside the dense products around it).
+/// sparse-input layer, touching only the rows of `out` that some entry names. The entries are bucketed
+/// by blocks of [`T_BLOCK`] rows of `out`, in entry order, and the blocks run in parallel: each row of
+/// `out` takes its terms in the order of the entries, as a sequential pass would, so the result does
+/// not depend on the thread count.
 pub fn sparse_t_dense(x: SparseRows<'_>, d: &Matrix, out: &mut Matrix) {
     assert!(out.cols == d.cols && d.rows == x.rows(), "sparse gradient into {}x{}", out.rows, out.cols);
-    dispatch(SparseTDense { x, d, out });
+    let blocks = out.rows.div_ceil(T_BLOCK);
+    let mut starts = vec![0usize; blocks + 1];
+    for r in 0..x.rows() {
+        for (c, _) in x.row(r) {
+            starts[c / T_BLOCK + 1] += 1;
+        }
+    }
+    for b in 0..blocks {
+        starts[b + 1] += starts[b];
+    }
+    // (row of d, row of out, value), bucketed by block of out, in entry order within a block.
+    let mut entries = vec![(0u32, 0u32, 0f32); starts[blocks]];
+    let mut next = starts.clone();
+    for r in 0..x.rows() {
+        for (c, v) in x.row(r) {
+            entries[next[c / T_BLOCK]] = (r as u32, c as u32, v);
+            next[c / T_BLOCK] += 1;
+        }
+    }
+    let cols = out.cols.max(1);
+    out.data.par_chunks_mut(T_BLOCK * cols).enumerate().for_each(|(b, block)| {
+        let entries = &entries[starts[b]..starts[b + 1]];
+        if !entries.is_empty() {
+            dispatch(SparseTDense { entries, first: b * T_BLOCK, d, block, cols });
+        }
+    });
 }
 
-/// [`sparse_t_dense`] as a kernel for [`dispatch`].
+/// One block of [`sparse_t_dense`] as a kernel for [`dispatch`]: `block` holds the rows of `out` from
+/// `first` on.
 struct SparseTDense<'a> {
-    x: SparseRows<'a>,
+    entries: &'a [(u32, u32, f32)],
+    first: usize,
     d: &'a Matrix,
-    out: &'a mut Matrix,
+    block: &'a mut [f32],
+    cols: usize,
 }
 
 impl WithSimd for SparseTDense<'_> {
@@ -213,11 +246,9 @@ impl WithSimd for SparseTDense<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        for r in 0..self.x.rows() {
-            let dr = self.d.row(r);
-            for (c, v) in self.x.row(r) {
-                axpy(simd, self.out.row_mut(c), v, dr);
-            }
+        for &(r, c, v) in self.entries {
+            let at = (c as usize - self.first) * self.cols;
+            axpy(simd, &mut self.block[at..at + self.cols], v, self.d.row(r as usize));
         }
     }
 }
@@ -272,5 +303,38 @@ mod tests {
         let repeated = ([0usize, 2, 4], [5u32, 1, 1, 3]);
         let picked = SparseRows { indptr: &repeated.0, indices: &repeated.1, values: None };
         assert_eq!(picked.columns(), vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn the_sparse_gradient_over_many_blocks_adds_each_rows_terms_in_entry_order() {
+        // 40 rows of 9 entries over 300 output rows (five blocks), repeats included, against one call
+        // per input row in row order (the sequential pass's order of terms): equal to the last bit.
+        let (rows, width, cols) = (40usize, 300usize, 24usize);
+        let mut indptr = vec![0usize];
+        let (mut indices, mut values) = (Vec::new(), Vec::new());
+        for r in 0..rows {
+            for k in 0..9 {
+                indices.push(((r * 37 + k * 61) % width) as u32);
+                values.push(1.0 / (1 + r + k) as f32);
+            }
+            indptr.push(indices.len());
+        }
+        let x = SparseRows { indptr: &indptr, indices: &indices, values: Some(&values) };
+        let d = Matrix::from_vec(rows, cols, (0..rows * cols).map(|v| (v % 13) as f32 * 0.3 - 1.7).collect())
+            .expect("d");
+        let mut expected = Matrix::from_vec(width, cols, vec![0.25; width * cols]).expect("start");
+        let mut got = expected.clone();
+        for r in 0..rows {
+            let one = SparseRows {
+                indptr: &[0, 9],
+                indices: &indices[indptr[r]..indptr[r + 1]],
+                values: Some(&values[indptr[r]..indptr[r + 1]]),
+            };
+            let d_row = Matrix::from_vec(1, cols, d.row(r).to_vec()).expect("row");
+            sparse_t_dense(one, &d_row, &mut expected);
+        }
+        sparse_t_dense(x, &d, &mut got);
+        assert_ne!(got.row(0), &[0.25; 24][..], "row 0 has terms");
+        assert_eq!(got, expected);
     }
 }

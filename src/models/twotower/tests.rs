@@ -211,3 +211,36 @@ fn training_reports_each_epoch_and_can_be_cancelled() {
     assert_eq!(phases.len(), 2);
     assert!(phases[0].starts_with("twotower: epoch 1, triplet loss"), "{}", phases[0]);
 }
+
+#[test]
+fn a_tag_is_placed_as_its_items_points_once_extended() {
+    let data = data();
+    let m = trained(&data, &[]);
+    let users = data.user_tags.clone();
+    // A third tag on item 0 alone, which the model was not trained with: it is not placed.
+    let mut rows: Vec<Vec<u32>> = (0..=ITEMS).map(|i| data.item_tags.row(i).to_vec()).collect();
+    rows[0].push(2);
+    let refs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+    let tags = TagSnapshot { data_version: 0, users, items: TagRows::from_rows(&refs, 3) };
+    let extended = m.extended(&tags);
+    let placed = extended.tag_placement().expect("places tags").tag_points();
+    assert_eq!(placed.len(), 2);
+    let user = m.serving_point(0, data.row(0));
+    let distance = |p: &[f32]| user.iter().zip(p).map(|(u, c)| (u - c) * (u - c)).sum::<f32>();
+    let mut got = [0.0f32; 3];
+    placed.scores(&user, &[0, 1, 2], &mut got);
+    for (tag, items) in [(0usize, 0..ITEMS / 2), (1, ITEMS / 2..ITEMS)] {
+        // Item 30 carries tag 0 too.
+        let carriers: Vec<u32> = items.chain((tag == 0).then_some(ITEMS)).collect();
+        let sum: f32 =
+            carriers.iter().map(|&i| (-distance(m.item(i).expect("a point")) / TAG_BANDWIDTH).exp()).sum();
+        let expected = TAG_BANDWIDTH * sum.ln();
+        assert!((got[tag] - expected).abs() < 1e-4, "tag {tag}: {} against {expected}", got[tag]);
+    }
+    assert!(got[0] > got[1], "user 0 likes genre A: {got:?}");
+    assert_eq!(got[2], f32::NEG_INFINITY);
+    // The model as trained (not extended) places a tag at the item tower over it alone.
+    let mut tower = [0.0f32];
+    m.tag_points().scores(&user, &[0], &mut tower);
+    assert!((tower[0] + distance(&m.item_point(&[0]))).abs() < 1e-5);
+}
