@@ -20,13 +20,16 @@
 //!   held, so no tie at the worst distance is missed, and the top `k` follows the tie rule (distance, then
 //!   lower id; see [`scan`](super::scan)) as the scan's does.
 //!
-//! **When a scan is cheaper.** Every round's cost is counted in codes scanned: [`PROBE_COST`] per bucket
-//! probed and [`ENTRY_COST`] per entry read. Before a round, its cost is estimated (its `C(len, s)`
-//! buckets, each holding `n / 2^len` entries on average); when the rounds so far and the next one would
-//! cost more than scanning all `n` codes, the search gives up probing and scans every code instead, from
-//! an empty top `k`. The probing already done is lost, so a search costs at most about twice the
-//! cheaper of the two. Long codes searched for many hits (256 bits, hundreds of candidates: radii where
-//! every table's buckets are probed by the thousand) take the scan; short codes and small `k` the rounds.
+//! **When a scan is cheaper.** Costs are counted in code words read: a full scan reads every code's
+//! words; a round costs [`PROBE_COST`] per bucket probed and, per entry read, its code's words plus the
+//! check of its `m` substrings. A round's cost is estimated before it runs (its `C(len, s)` buckets, each
+//! holding `n / 2^len` entries on average). The search scans instead when the rounds so far and the next
+//! one would cost more than a scan, or, once the rounds have cost a quarter of a scan with the top `k`
+//! full, when the rounds still needed (until the radius reaches the worst hit's distance, which only
+//! shrinks) would. Earlier, a fresh top `k` holds far hits and that estimate is too pessimistic. The
+//! scan starts from an empty top `k` (the probing done is lost). Measured at 1M planted points
+//! (BENCHMARKS.md, "CML's speed-up experiment"): 64-bit codes take the rounds, 256-bit codes searched
+//! for tens to hundreds of hits the scan.
 //!
 //! **Memory access.** The search is bound by memory latency: a query probes hundreds of buckets scattered
 //! over the tables. A round locates its buckets with each directory entry prefetched a few keys ahead, then
@@ -80,12 +83,8 @@ pub enum Layout {
     Arena,
 }
 
-/// A bucket probe costs about as much as scanning this many codes.
+/// A bucket probe costs about as much as scanning this many code words (64 bits each).
 const PROBE_COST: u64 = 16;
-
-/// Reading one entry of a bucket (its distance, the check that no earlier round found it) costs about as
-/// much as scanning this many codes.
-const ENTRY_COST: u64 = 8;
 
 /// One substring table of one layout: what the driver asks of a layout.
 ///
@@ -141,9 +140,9 @@ enum Tables {
 #[derive(Debug)]
 pub(crate) struct Mih {
     tables: Tables,
-    /// The cost of a full scan, in codes: the searched codes. Rounds stop for a scan once they would
-    /// have cost more.
-    scan_cost: u64,
+    /// The number of codes a full scan reads (every code indexed). Rounds give way to a scan when they
+    /// would cost more than one.
+    scan_codes: u64,
 }
 
 /// Per-search work space, reused across searches.
@@ -240,15 +239,16 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
         })
     }
 
-    /// Runs the rounds until the pigeonhole bound stops them, or until the rounds so far and the next
-    /// one would cost more than a full scan (`scan_cost`, in codes), which then answers instead.
-    fn rounds(&mut self, scan_cost: u64, top: &mut TopK, sc: &mut Scratch) -> MihStats {
+    /// Runs the rounds until the pigeonhole bound stops them, or scans every code instead (of the
+    /// `scan_codes` indexed) once the rounds would cost more (see the module doc).
+    fn rounds(&mut self, scan_codes: u64, top: &mut TopK, sc: &mut Scratch) -> MihStats {
         let mut stats = MihStats::default();
         if top.is_full() {
             return stats; // k = 0
         }
         let tables = self.tables;
         let m = tables.len() as u32;
+        let costs = Costs::new(scan_codes, self.codes.words() as u64, u64::from(m));
         let mut spent = 0u64;
         'radius: for s in 0..=substring_bits(tables) {
             for (j, table) in tables.iter().enumerate() {
@@ -256,12 +256,11 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                 if s > cut.len() {
                     break 'radius; // that table was enumerated whole: every code has been seen
                 }
-                let probes = binomial(cut.len(), s);
-                let expected_entries = probes.saturating_mul(scan_cost) >> cut.len();
-                let next = probes
-                    .saturating_mul(PROBE_COST)
-                    .saturating_add(expected_entries.saturating_mul(ENTRY_COST));
-                if spent.saturating_add(next) > scan_cost {
+                let scan_now = spent.saturating_add(costs.round(cut.len(), s)) > costs.scan
+                    || (spent > costs.scan / 4
+                        && top.is_full()
+                        && top.worst().is_some_and(|w| costs.until(tables, s, j, w.distance) > costs.scan));
+                if scan_now {
                     // Probing would cost more than a scan: the scan's top k replaces what the rounds found.
                     top.clear();
                     let (scan, hits) = &mut sc.scan;
@@ -288,7 +287,7 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                     },
                 );
                 table.read_round(self, &sc.runs, top, &mut sc.read, &mut stats);
-                spent += sc.keys.len() as u64 * PROBE_COST + (stats.candidates - read_before) * ENTRY_COST;
+                spent += costs.spent(sc.keys.len() as u64, stats.candidates - read_before);
                 stats.radius = m * s + j as u32;
                 if top.worst().is_some_and(|w| w.distance <= stats.radius) {
                     break 'radius;
@@ -296,6 +295,58 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
             }
         }
         stats
+    }
+}
+
+/// The cost model of the choice between rounds and a scan, in code words read.
+struct Costs {
+    /// Codes indexed.
+    n: u64,
+    /// A full scan: every code's words.
+    scan: u64,
+    /// Reading one entry of a bucket: its code's words, and the check of its `m` substrings that no
+    /// earlier round found it.
+    entry: u64,
+}
+
+impl Costs {
+    fn new(n: u64, words: u64, m: u64) -> Costs {
+        Costs { n, scan: n.saturating_mul(words), entry: words + m }
+    }
+
+    /// The expected cost of probing every bucket at radius `s` of a table of `len`-bit substrings, each
+    /// holding `n / 2^len` entries on average.
+    fn round(&self, len: u32, s: u32) -> u64 {
+        let probes = binomial(len, s);
+        let entries = probes.saturating_mul(self.n) >> len;
+        probes.saturating_mul(PROBE_COST).saturating_add(entries.saturating_mul(self.entry))
+    }
+
+    /// The cost of a round that probed `buckets` and read `entries`.
+    fn spent(&self, buckets: u64, entries: u64) -> u64 {
+        buckets.saturating_mul(PROBE_COST).saturating_add(entries.saturating_mul(self.entry))
+    }
+
+    /// The expected cost of the rounds from (`s`, `j`) on until one whose radius reaches `worst` (the
+    /// pigeonhole bound then stops them), capped just above a scan's.
+    fn until<T: Table>(&self, tables: &[T], s: u32, j: usize, worst: u32) -> u64 {
+        let m = tables.len();
+        let (mut s, mut j, mut total) = (s, j, 0u64);
+        while let Some(table) = tables.get(j) {
+            let len = table.cut().len();
+            if s > len || total > self.scan {
+                break;
+            }
+            total = total.saturating_add(self.round(len, s));
+            if (m as u32) * s + j as u32 >= worst {
+                break;
+            }
+            j += 1;
+            if j == m {
+                (s, j) = (s + 1, 0);
+            }
+        }
+        total
     }
 }
 
@@ -338,7 +389,7 @@ impl Mih {
             Layout::Inline => Tables::Inline(build_tables(codes, &members, &cuts)),
             Layout::Arena => Tables::Arena(build_tables(codes, &members, &cuts)),
         };
-        Mih { tables, scan_cost: members.len() as u64 }
+        Mih { tables, scan_codes: members.len() as u64 }
     }
 
     /// An upper bound on the bytes of `m` tables in `layout` over `n` codes of `bits` bits, before building
@@ -390,7 +441,7 @@ impl Mih {
         top: &mut TopK,
         sc: &mut Scratch,
     ) -> MihStats {
-        let max = self.scan_cost;
+        let max = self.scan_codes;
         match &self.tables {
             Tables::Packed(t) => Probe::new(t, codes, kernel, query, filter).rounds(max, top, sc),
             Tables::Inline(t) => Probe::new(t, codes, kernel, query, filter).rounds(max, top, sc),

@@ -85,7 +85,7 @@ fn probing_without_fallback_matches_brute_force() {
             let m0 = bits.div_ceil(12) as usize;
             for m in [m0, m0 + 1, m0 + 3] {
                 let mut mih = Mih::build(&codes, m, layout);
-                mih.scan_cost = u64::MAX;
+                mih.scan_codes = u64::MAX;
                 let (mut top, mut sc) = (TopK::default(), Scratch::default());
                 for _ in 0..6 {
                     let query: Vec<u64> = (0..words)
