@@ -101,8 +101,9 @@ fn ctrl_c_cancels_a_long_import_and_leaves_the_database_unchanged() {
     p.exp_eof().expect("the shell ends");
 }
 
-/// Writes 3,000 users over 6,000 items into `dir`: EASE's 6,000 × 6,000 inverse takes seconds.
-fn wide_data(dir: &tempfile::TempDir) -> std::path::PathBuf {
+/// A shell on a database holding 3,000 users over 6,000 items (written to `dir` and imported): EASE's
+/// 6,000 × 6,000 inverse takes seconds.
+fn shell_with_wide_data(dir: &tempfile::TempDir) -> PtySession {
     let data = dir.path().join("data.tsv");
     let mut out = std::io::BufWriter::new(std::fs::File::create(&data).expect("create"));
     for u in 0..3_000u64 {
@@ -110,16 +111,17 @@ fn wide_data(dir: &tempfile::TempDir) -> std::path::PathBuf {
             writeln!(out, "{u}\t{}", (u * 7 + j * 151) % 6_000).expect("write");
         }
     }
-    data
+    drop(out);
+    let mut p = shell(dir);
+    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
+    p.exp_string(PROMPT).expect("prompt");
+    p
 }
 
 #[test]
 fn ctrl_c_cancels_training_which_publishes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = wide_data(&dir);
-    let mut p = shell(&dir);
-    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
-    p.exp_string(PROMPT).expect("prompt");
+    let mut p = shell_with_wide_data(&dir);
     p.send_line("TRAIN ease AS m;").expect("send");
     p.exp_string("train ease").expect("the progress bar shows the phase");
     p.send_control('c').expect("Ctrl-C");
@@ -141,10 +143,7 @@ fn ctrl_c_cancels_training_which_publishes_nothing() {
 #[test]
 fn wait_job_draws_the_jobs_bar_and_ctrl_c_stops_the_wait_not_the_job() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = wide_data(&dir);
-    let mut p = shell(&dir);
-    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
-    p.exp_string(PROMPT).expect("prompt");
+    let mut p = shell_with_wide_data(&dir);
     p.send_line("TRAIN ease AS m BACKGROUND;").expect("send");
     p.exp_string(PROMPT).expect("prompt");
     p.send_line("WAIT JOB 1;").expect("send");
@@ -163,10 +162,7 @@ fn wait_job_draws_the_jobs_bar_and_ctrl_c_stops_the_wait_not_the_job() {
 #[test]
 fn lines_typed_during_a_long_statement_run_after_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = wide_data(&dir);
-    let mut p = shell(&dir);
-    p.send_line(&format!("IMPORT INTERACTIONS FROM '{}';", data.display())).expect("send");
-    p.exp_string(PROMPT).expect("prompt");
+    let mut p = shell_with_wide_data(&dir);
     p.send_line("TRAIN ease AS m;").expect("send");
     p.exp_string("train ease").expect("the training runs");
     // Typed while EASE inverts its 6,000 × 6,000 matrix, before any prompt.
