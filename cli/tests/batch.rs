@@ -189,6 +189,38 @@ fn a_csv_header_is_not_imported_as_a_user_and_an_item() {
 }
 
 #[test]
+fn a_space_separated_file_read_as_tsv_names_the_fixes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let db = db.to_str().expect("UTF-8 path");
+    let file = dir.path().join("train.txt");
+    std::fs::write(&file, "0 10 11 12\n1 10\n").expect("write file");
+    let file = file.to_str().expect("UTF-8 path");
+    let out = recodb(&[db, "-c", &format!("IMPORT INTERACTIONS FROM '{file}';")], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "'{file}', line 1: expected at least 2 tab-separated columns, found 1 (its fields are separated \
+             by spaces: add delimiter = ' ', or FORMAT lightgcn for lines of a user and its items)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = recodb(
+        &[
+            db,
+            "--format",
+            "csv",
+            "-c",
+            &format!("IMPORT INTERACTIONS FROM '{file}' FORMAT lightgcn; SHOW STATS;"),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("interactions,4\n"), "the hinted format reads it: {}", stdout(&out));
+}
+
+#[test]
 fn dot_commands_run_in_scripts_files_piped_input_and_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8 path").to_string();

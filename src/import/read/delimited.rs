@@ -134,7 +134,17 @@ fn require<'a, R: Rows<'a>>(rows: &R, needed: usize, delimiter: u8) -> Result<()
         b',' => "comma".to_string(),
         d => format!("'{}'", d as char),
     };
-    Err(rows.at().parse(format!("expected at least {needed} {sep}-separated columns, found {}", rows.len())))
+    // A row of one field holding spaces is a space-separated file read as tsv or csv.
+    let spaced = rows.len() == 1 && delimiter != b' ' && rows.field(0).trim_ascii().contains(&b' ');
+    let hint = if spaced {
+        " (its fields are separated by spaces: add delimiter = ' ', or FORMAT lightgcn for lines of a user \
+         and its items)"
+    } else {
+        ""
+    };
+    Err(rows
+        .at()
+        .parse(format!("expected at least {needed} {sep}-separated columns, found {}{hint}", rows.len())))
 }
 
 /// Reads interactions from the rows of a csv or tsv file.
