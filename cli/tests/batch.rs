@@ -221,6 +221,40 @@ fn a_space_separated_file_read_as_tsv_names_the_fixes() {
 }
 
 #[test]
+fn a_latin1_headerless_file_names_the_byte_then_imports_with_encoding_and_named_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let db = db.to_str().expect("UTF-8 path");
+    let file = dir.path().join("items.tsv");
+    std::fs::write(&file, b"1\tAm\xe9lie\tRomance\n2\tHeat\tAction\n").expect("write file");
+    let file = file.to_str().expect("UTF-8 path");
+    let import = |with: &str| {
+        format!("IMPORT ITEMS FROM '{file}' WITH (columns = 'id, title, genre', label = 'title'{with});")
+    };
+    let out = recodb(&[db, "-c", &import("")], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "'{file}', line 1: invalid UTF-8 in column 'title': byte 0xE9 after 'Am'; if the file is Latin-1 or \
+             Windows-1252, add encoding = 'latin1'"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = recodb(
+        &[db, "--format", "csv", "-c", &format!("{} SHOW ITEMS;", import(", encoding = 'latin1'"))],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out)
+            .ends_with("item,label,interactions,tags\n1,Amélie,0,genre:Romance\n2,Heat,0,genre:Action\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn dot_commands_run_in_scripts_files_piped_input_and_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8 path").to_string();

@@ -7,41 +7,49 @@ use super::record::{Entity, Interaction, ReadStats, UnreadColumn};
 use super::rows::Rows;
 use recodb_storage::Key;
 
-/// The header of a file, if it has one, to resolve column names and label columns in errors.
+/// The names of a file's columns, if it has them (from its header line or from the `columns` option),
+/// to resolve column names, name tags and label columns in errors.
 struct Header {
     names: Option<Vec<String>>,
+    /// Whether the names come from the file's header line (which then has every column).
+    from_file: bool,
 }
 
 impl Header {
-    /// Reads the header row when the spec says there is one.
+    /// Reads the header row when the spec says there is one; names from the `columns` option replace
+    /// its names.
     fn read<'a, R: Rows<'a>>(spec: &ImportSpec, rows: &mut R, file: At<'a>) -> Result<Header, ImportError> {
+        let given = spec.column_names.clone();
         if !spec.header {
-            return Ok(Header { names: None });
+            return Ok(Header { names: given, from_file: false });
         }
         if !rows.advance()? {
             return Err(file.parse("the file is empty, but a header line was expected"));
         }
+        if given.is_some() {
+            return Ok(Header { names: given, from_file: false });
+        }
         let names = (0..rows.len())
-            .map(|i| field::text(rows.field(i)).map(str::to_string))
-            .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| rows.at().parse("the header is not valid UTF-8"))?;
-        Ok(Header { names: Some(names) })
+            .map(|i| field::text(rows.field(i)).map(str::to_string).ok_or(i))
+            .collect::<Result<Vec<String>, usize>>()
+            .map_err(|i| rows.at().not_utf8(&format!("the header's column {i}"), rows.field(i)))?;
+        Ok(Header { names: Some(names), from_file: true })
     }
 
     /// The 0-based index of `column`; an option error for a name the header lacks.
     fn index(&self, column: &Column, file: At<'_>) -> Result<usize, ImportError> {
+        let source = if self.from_file { "the header's columns are" } else { "option 'columns' names" };
         match (column, &self.names) {
-            (Column::Index(i), Some(names)) if *i >= names.len() => Err(file.option(format!(
-                "column {i} is out of range: the header has {} columns ({})",
-                names.len(),
-                names.join(", ")
-            ))),
+            (Column::Index(i), Some(names)) if *i >= names.len() && self.from_file => {
+                Err(file.option(format!(
+                    "column {i} is out of range: the header has {} columns ({})",
+                    names.len(),
+                    names.join(", ")
+                )))
+            }
             (Column::Index(i), _) => Ok(*i),
             (Column::Name(name), Some(names)) => names.iter().position(|n| n == name).ok_or_else(|| {
-                file.option(format!(
-                    "no column named '{name}'; the header's columns are: {}",
-                    names.join(", ")
-                ))
+                file.option(format!("no column named '{name}'; {source}: {}", names.join(", ")))
             }),
             (Column::Name(name), None) => {
                 Err(file.option(format!("column '{name}' is named, but the file has no header")))
@@ -195,7 +203,7 @@ pub(crate) fn read_interactions<'a, R: Rows<'a>>(
         };
         let key = |i: usize| {
             field::key(rows.field(i), spec.string_keys)
-                .map_err(|e| rows.at().parse(format!("{} in column {}", e.describe(), header.label(i))))
+                .map_err(|e| e.error(rows.field(i), &format!("in column {}", header.label(i)), rows.at()))
         };
         let (user_key, item_key) = (key(user)?, key(item)?);
         trap.check(rows.at(), &[&user_key, &item_key])?;
@@ -241,14 +249,14 @@ pub(crate) fn read_entities<'a, R: Rows<'a>>(
     while rows.advance()? {
         require(rows, needed, spec.delimiter)?;
         let key = field::key(rows.field(key_column), spec.string_keys).map_err(|e| {
-            rows.at().parse(format!("{} in column {}", e.describe(), header.label(key_column)))
+            e.error(rows.field(key_column), &format!("in column {}", header.label(key_column)), rows.at())
         })?;
         trap.check(rows.at(), &[&key])?;
         let label = match label_column {
             Some(i) => {
-                let text = field::text(rows.field(i))
-                    .ok_or_else(|| rows.at().parse(format!("invalid UTF-8 in column {}", header.label(i))))?
-                    .trim();
+                let text = field::text(rows.field(i)).ok_or_else(|| {
+                    rows.at().not_utf8(&format!("column {}", header.label(i)), rows.field(i))
+                })?;
                 (!text.is_empty()).then(|| text.to_string())
             }
             None => None,
@@ -264,7 +272,7 @@ pub(crate) fn read_entities<'a, R: Rows<'a>>(
         let mut tags = Vec::new();
         for &i in columns {
             let text = field::text(rows.field(i))
-                .ok_or_else(|| rows.at().parse(format!("invalid UTF-8 in column {}", header.label(i))))?;
+                .ok_or_else(|| rows.at().not_utf8(&format!("column {}", header.label(i)), rows.field(i)))?;
             let mut add = |value: &str| {
                 let value = value.trim();
                 if !value.is_empty() {

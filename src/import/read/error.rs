@@ -67,6 +67,21 @@ impl At<'_> {
         ImportError::new(self.path, self.line, ImportErrorKind::Option, message)
     }
 
+    /// A parse error for `field`, found in `what`, that is not UTF-8: it names the first byte that is
+    /// not, the text before it, and the option that reads other encodings.
+    pub(crate) fn not_utf8(&self, what: &str, field: &[u8]) -> ImportError {
+        let valid = std::str::from_utf8(field).err().map_or(field.len(), |e| e.valid_up_to());
+        let byte = field.get(valid).map_or_else(String::new, |b| format!(": byte 0x{b:02X}"));
+        // The valid prefix is UTF-8 by construction; its last 20 characters say where the byte is.
+        let before = String::from_utf8_lossy(&field[..valid]);
+        let chars = before.chars().count();
+        let tail: String = before.chars().skip(chars.saturating_sub(20)).collect();
+        let place = if tail.is_empty() { " at its start".to_string() } else { format!(" after '{tail}'") };
+        self.parse(format!(
+            "invalid UTF-8 in {what}{byte}{place}; if the file is Latin-1 or Windows-1252, add encoding = 'latin1'"
+        ))
+    }
+
     /// An I/O error at this place.
     pub(crate) fn io(&self, message: impl Into<String>) -> ImportError {
         ImportError::new(self.path, self.line, ImportErrorKind::Io, message)
@@ -98,6 +113,23 @@ mod tests {
         assert_eq!(e.to_string(), "'ratings.tsv', line 12: expected a number in column 'Rating', found 'x'");
         let e = ImportError::new(Path::new("a/b.csv"), None, ImportErrorKind::Io, "cannot open");
         assert_eq!(e.to_string(), "'a/b.csv': cannot open");
+    }
+
+    #[test]
+    fn not_utf8_names_the_byte_what_precedes_it_and_the_option() {
+        let at = At { path: Path::new("movies.tsv"), line: Some(7) };
+        let e = at.not_utf8("column 'title'", b"Les Mis\xe9rables");
+        assert_eq!(e.kind, ImportErrorKind::Parse);
+        assert_eq!(
+            e.to_string(),
+            "'movies.tsv', line 7: invalid UTF-8 in column 'title': byte 0xE9 after 'Les Mis'; if the file is \
+             Latin-1 or Windows-1252, add encoding = 'latin1'"
+        );
+        let e = at.not_utf8("the key", b"\xff1");
+        assert!(e.message.starts_with("invalid UTF-8 in the key: byte 0xFF at its start;"), "{}", e.message);
+        let long = b"a very long title that goes on and \xc3\xa9\xe9";
+        let e = at.not_utf8("x", long);
+        assert!(e.message.contains("after 'e that goes on and é';"), "the last 20 characters: {}", e.message);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Parsing one field's bytes into a key, a weight or a timestamp, without allocating for numbers.
 
+use super::error::{At, ImportError};
 use crate::limits::MAX_KEY_BYTES;
 use recodb_storage::{parse_u64, Key};
 
@@ -15,12 +16,15 @@ pub(crate) enum KeyError {
 }
 
 impl KeyError {
-    /// The problem, for an error message ("empty key in column 'UserID'").
-    pub(crate) fn describe(self) -> String {
+    /// The parse error at `at` for the key `field` found `place` ("empty key in column 'UserID'", with
+    /// `place` = "in column 'UserID'").
+    pub(crate) fn error(self, field: &[u8], place: &str, at: At<'_>) -> ImportError {
         match self {
-            KeyError::Empty => "empty key".into(),
-            KeyError::Utf8 => "invalid UTF-8 in the key".into(),
-            KeyError::TooLong => format!("a key longer than the limit of {MAX_KEY_BYTES} bytes"),
+            KeyError::Empty => at.parse(format!("empty key {place}")),
+            KeyError::Utf8 => at.not_utf8(&format!("the key {place}"), field),
+            KeyError::TooLong => {
+                at.parse(format!("a key longer than the limit of {MAX_KEY_BYTES} bytes {place}"))
+            }
         }
     }
 }

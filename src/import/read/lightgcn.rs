@@ -18,11 +18,10 @@ pub(crate) fn read_interactions(
         let at = lines.at();
         let mut fields = lines.line().split(|b| *b == b' ' || *b == b'\t').filter(|f| !f.is_empty());
         let Some(user) = fields.next() else { continue };
-        let user = field::key(user, spec.string_keys)
-            .map_err(|e| at.parse(format!("{} for the user", e.describe())))?;
+        let user = field::key(user, spec.string_keys).map_err(|e| e.error(user, "for the user", at))?;
         for (n, item) in fields.enumerate() {
             let item = field::key(item, spec.string_keys)
-                .map_err(|e| at.parse(format!("{} for item {}", e.describe(), n + 1)))?;
+                .map_err(|e| e.error(item, &format!("for item {}", n + 1), at))?;
             sink(Interaction { user: user.clone(), item, weight: None, time: None });
             stats.records += 1;
         }

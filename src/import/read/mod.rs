@@ -16,13 +16,16 @@
 //! | `tsv`, `csv` | users, items | `key` | a column | 0 |
 //! | `tsv`, `csv` | users, items | `tags` | a column, or a comma-separated list of names/indexes | every other column |
 //! | `tsv`, `csv` | users, items | `tag_separator` | a string that splits one field into several tags | none |
+//! | `tsv`, `csv` | all | `columns` | names for the columns, comma-separated: the file has no header line (unless `header = true`, whose names they replace) | none |
+//! | all | all | `encoding` | a WHATWG encoding label (`'latin1'` reads Windows-1252): the file is transcoded to UTF-8 | UTF-8 |
 //! | `movielens` | interactions | `min_weight`, `keys` | as above | |
 //! | `movielens` | users, items | `keys` | as above | |
 //! | `lightgcn` | interactions | `keys` | as above | |
 //!
 //! A column is a 0-based index (an integer, or text of digits such as `'2'`) or a header name.
-//! A tag is `column:value` when the file has a header (`genres:Comedy`), else just `value`; empty
-//! fields give no tag. MovieLens users get `gender:`, `age:` and `occupation:` tags, items `genre:` tags.
+//! A tag is `column:value` when the file's columns have names, from its header or from `columns`
+//! (`genres:Comedy`), else just `value`; empty fields give no tag. A field that is not UTF-8 (in a file
+//! read without `encoding`) is an error naming the byte and the option. MovieLens users get `gender:`, `age:` and `occupation:` tags, items `genre:` tags.
 
 mod delimited;
 mod error;
@@ -59,7 +62,7 @@ pub fn read_interactions(
     if spec.target != Target::Interactions {
         return Err(file.option(format!("this import is of {}, not interactions", spec.target)));
     }
-    let source = Source::open(&spec.path, progress)?;
+    let source = Source::open(&spec.path, spec.encoding, progress)?;
     match spec.format {
         Format::Tsv => {
             delimited::read_interactions(spec, &mut SplitRows::new(source, spec.delimiter), file, sink)
@@ -83,7 +86,7 @@ pub fn read_entities(
     if spec.target == Target::Interactions || spec.format == Format::Lightgcn {
         return Err(file.option(format!("FORMAT {} {} holds no users or items", spec.format, spec.target)));
     }
-    let source = Source::open(&spec.path, progress)?;
+    let source = Source::open(&spec.path, spec.encoding, progress)?;
     match spec.format {
         Format::Tsv => {
             delimited::read_entities(spec, &mut SplitRows::new(source, spec.delimiter), file, sink)

@@ -122,7 +122,7 @@ fn plural(n: usize) -> &'static str {
 
 /// A key field, or a parse error naming the field.
 fn key(field: &[u8], spec: &ImportSpec, name: &str, at: At<'_>) -> Result<recodb_storage::Key, ImportError> {
-    field::key(field, spec.string_keys).map_err(|e| at.parse(format!("{} in the {name} field", e.describe())))
+    field::key(field, spec.string_keys).map_err(|e| e.error(field, &format!("in the {name} field"), at))
 }
 
 /// Reads `ratings.dat` or `u.data`: the rating is the weight, the timestamp (if any) the time.
@@ -220,9 +220,8 @@ fn user(
     let key = key(f.first[0], spec, "UserID", at)?;
     let mut tags = Vec::with_capacity(3);
     for (i, name) in fields {
-        let value = field::text(f.first[i])
-            .ok_or_else(|| at.parse(format!("invalid UTF-8 in the {name} field")))?
-            .trim();
+        let value =
+            field::text(f.first[i]).ok_or_else(|| at.not_utf8(&format!("the {name} field"), f.first[i]))?;
         if !value.is_empty() {
             tags.push(format!("{name}:{value}"));
         }
@@ -236,7 +235,7 @@ fn movie_1m(spec: &ImportSpec, line: &[u8], at: At<'_>) -> Result<Entity, Import
     let f = Fields::split(line, b"::");
     f.require(3, "MovieID::Title::Genres", b"::", at)?;
     let key = key(f.first[0], spec, "MovieID", at)?;
-    let genres = field::text(f.last).ok_or_else(|| at.parse("invalid UTF-8 in the Genres field"))?;
+    let genres = field::text(f.last).ok_or_else(|| at.not_utf8("the Genres field", f.last))?;
     let tags =
         genres.split('|').map(str::trim).filter(|g| !g.is_empty()).map(|g| format!("genre:{g}")).collect();
     let title = title(&line[f.first[0].len() + 2..line.len() - f.last.len() - 2]);

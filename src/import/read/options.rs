@@ -2,15 +2,17 @@
 //!
 //! | format | target | options |
 //! |---|---|---|
-//! | `tsv`, `csv` | interactions | `header`, `delimiter`, `user`, `item`, `weight`, `time`, `min_weight`, `keys` |
-//! | `tsv`, `csv` | users, items | `header`, `delimiter`, `key`, `tags`, `tag_separator`, `keys` |
-//! | `movielens` | interactions | `min_weight`, `keys` |
-//! | `movielens` | users | `keys` |
-//! | `movielens` | items | `keys`, `years` |
-//! | `lightgcn` | interactions | `keys` |
+//! | `tsv`, `csv` | interactions | `header`, `columns`, `delimiter`, `user`, `item`, `weight`, `time`, `min_weight`, `keys`, `encoding` |
+//! | `tsv`, `csv` | users, items | `header`, `columns`, `delimiter`, `key`, `label`, `tags`, `tag_separator`, `keys`, `encoding` |
+//! | `movielens` | interactions | `min_weight`, `keys`, `encoding` |
+//! | `movielens` | users | `keys`, `encoding` |
+//! | `movielens` | items | `keys`, `years`, `encoding` |
+//! | `lightgcn` | interactions | `keys`, `encoding` |
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use encoding_rs::Encoding;
 
 use super::error::{ImportError, ImportErrorKind};
 use super::format::{Format, Target};
@@ -50,6 +52,8 @@ pub struct ImportSpec {
     /// Whether the statement said nothing about a header, so that a first line that looks like one is
     /// refused rather than read as data.
     pub(crate) header_unstated: bool,
+    /// Names for the columns of a csv or tsv file, given by the statement (`columns = 'a,b,c'`).
+    pub(crate) column_names: Option<Vec<String>>,
     /// The field separator of csv and tsv.
     pub(crate) delimiter: u8,
     /// The user column of an interactions file.
@@ -74,20 +78,31 @@ pub struct ImportSpec {
     pub(crate) tag_separator: Option<String>,
     /// MovieLens items: also tag each movie with the bucket of the year in its title (`year:1990-94`).
     pub(crate) year_tags: bool,
+    /// The file's text encoding when it is not UTF-8: the file is transcoded while it is read.
+    pub(crate) encoding: Option<&'static Encoding>,
 }
 
 /// The options each format takes for each target.
 fn valid_options(format: Format, target: Target) -> &'static [&'static str] {
     match (format, target) {
-        (Format::Csv | Format::Tsv, Target::Interactions) => {
-            &["header", "delimiter", "user", "item", "weight", "time", "min_weight", "keys"]
-        }
+        (Format::Csv | Format::Tsv, Target::Interactions) => &[
+            "header",
+            "columns",
+            "delimiter",
+            "user",
+            "item",
+            "weight",
+            "time",
+            "min_weight",
+            "keys",
+            "encoding",
+        ],
         (Format::Csv | Format::Tsv, Target::Users | Target::Items) => {
-            &["header", "delimiter", "key", "label", "tags", "tag_separator", "keys"]
+            &["header", "columns", "delimiter", "key", "label", "tags", "tag_separator", "keys", "encoding"]
         }
-        (Format::Movielens, Target::Interactions) => &["min_weight", "keys"],
-        (Format::Movielens, Target::Items) => &["keys", "years"],
-        (Format::Movielens | Format::Lightgcn, _) => &["keys"],
+        (Format::Movielens, Target::Interactions) => &["min_weight", "keys", "encoding"],
+        (Format::Movielens, Target::Items) => &["keys", "years", "encoding"],
+        (Format::Movielens | Format::Lightgcn, _) => &["keys", "encoding"],
     }
 }
 
@@ -117,6 +132,7 @@ impl ImportSpec {
             format,
             header: false,
             header_unstated: false,
+            column_names: None,
             delimiter: if format == Format::Csv { b',' } else { b'\t' },
             user: Column::Index(0),
             item: Column::Index(1),
@@ -129,6 +145,7 @@ impl ImportSpec {
             tags: None,
             tag_separator: None,
             year_tags: false,
+            encoding: None,
         };
         let valid = valid_options(format, target);
         let mut seen: Vec<String> = Vec::new();
@@ -181,6 +198,18 @@ impl ImportSpec {
                         wrong("a column, or a comma-separated list of column names or indexes")
                     })?)
                 }
+                "columns" => {
+                    spec.column_names = Some(
+                        column_names(value).ok_or_else(|| wrong("a comma-separated list of column names"))?,
+                    )
+                }
+                "encoding" => {
+                    let encoding = value
+                        .as_str()
+                        .and_then(|label| Encoding::for_label(label.trim().as_bytes()))
+                        .ok_or_else(|| wrong("an encoding name such as 'utf-8', 'latin1' or 'utf-16'"))?;
+                    spec.encoding = (encoding != encoding_rs::UTF_8).then_some(encoding);
+                }
                 "years" => spec.year_tags = value.as_bool().ok_or_else(|| wrong("true or false"))?,
                 "tag_separator" => {
                     let sep = value
@@ -193,15 +222,18 @@ impl ImportSpec {
             }
         }
         let named = spec.named_columns();
+        let names_given = spec.column_names.is_some();
         match (header_given, named.first()) {
-            (Some(false), Some(first)) => {
+            (Some(false), Some(first)) if !names_given => {
                 return Err(fail(format!(
                     "column {first} is named but header = false; name columns by index, or set header = true"
                 )))
             }
             (Some(h), _) => spec.header = h,
+            // Names from `columns` describe a file without a header line, unless `header = true` says
+            // the file has one (its names are then replaced).
             (None, first) => {
-                spec.header = first.is_some();
+                spec.header = first.is_some() && !names_given;
                 spec.header_unstated = !spec.header;
             }
         }
@@ -255,6 +287,14 @@ fn column_text(text: &str) -> Option<Column> {
     } else {
         Some(Column::Name(text.to_string()))
     }
+}
+
+/// The names of `columns = 'a, b, c'`: non-empty, distinct, not all digits (those are indexes).
+fn column_names(value: &Value) -> Option<Vec<String>> {
+    let names: Vec<String> = value.as_str()?.split(',').map(|n| n.trim().to_string()).collect();
+    let valid = |n: &String| !n.is_empty() && !n.bytes().all(|b| b.is_ascii_digit());
+    let distinct = names.iter().enumerate().all(|(i, n)| !names[..i].contains(n));
+    (names.iter().all(valid) && distinct).then_some(names)
 }
 
 /// Several columns: one integer, or text naming columns separated by commas.
@@ -329,13 +369,13 @@ mod tests {
         assert_eq!(e.line, None);
         assert_eq!(
             e.message,
-            "unknown option 'tags' for FORMAT tsv interactions; the valid options are: header, delimiter, user, \
-             item, weight, time, min_weight, keys"
+            "unknown option 'tags' for FORMAT tsv interactions; the valid options are: header, columns, \
+             delimiter, user, item, weight, time, min_weight, keys, encoding"
         );
         let e = spec("movies.dat", Target::Items, None, &[("min_weight", Value::Int(3))]).unwrap_err();
         assert_eq!(
             e.message,
-            "unknown option 'min_weight' for FORMAT movielens items; the valid options are: keys, years"
+            "unknown option 'min_weight' for FORMAT movielens items; the valid options are: keys, years, encoding"
         );
     }
 
@@ -390,6 +430,49 @@ mod tests {
         let e = spec("r.txt", Target::Users, Some("lightgcn"), &[]).unwrap_err();
         assert_eq!(e.kind, ImportErrorKind::Option);
         assert!(e.message.starts_with("FORMAT lightgcn holds interactions only"), "{}", e.message);
+    }
+
+    #[test]
+    fn column_names_describe_a_headerless_file_unless_header_is_true() {
+        let s = spec(
+            "items.tsv",
+            Target::Items,
+            None,
+            &[("columns", "id, title , genre".into()), ("label", "title".into())],
+        )
+        .unwrap();
+        assert_eq!(s.column_names, Some(vec!["id".to_string(), "title".into(), "genre".into()]));
+        assert_eq!(s.label, Some(Column::Name("title".into())));
+        assert!(!s.header && s.header_unstated, "named columns come from the option, not a header line");
+        let s = spec("items.tsv", Target::Items, None, &[("columns", "a,b".into()), ("header", true.into())])
+            .unwrap();
+        assert!(s.header && !s.header_unstated);
+        for bad in ["a,,b", "a,a", "a,2", ""] {
+            let e = spec("items.tsv", Target::Items, None, &[("columns", bad.into())]).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("option 'columns' expects a comma-separated list of column names, got string {bad}")
+            );
+            assert_eq!(e.option.as_deref(), Some("columns"));
+        }
+    }
+
+    #[test]
+    fn encoding_takes_the_usual_labels_and_utf8_means_no_transcoding() {
+        let s = spec("movies.dat", Target::Items, None, &[("encoding", "Latin1".into())]).unwrap();
+        assert_eq!(s.encoding, Some(encoding_rs::WINDOWS_1252));
+        let s = spec("r.csv", Target::Interactions, None, &[("encoding", "iso-8859-1".into())]).unwrap();
+        assert_eq!(s.encoding, Some(encoding_rs::WINDOWS_1252));
+        let s = spec("r.csv", Target::Interactions, None, &[("encoding", "utf-16le".into())]).unwrap();
+        assert_eq!(s.encoding, Some(encoding_rs::UTF_16LE));
+        let s = spec("r.csv", Target::Interactions, None, &[("encoding", "UTF-8".into())]).unwrap();
+        assert_eq!(s.encoding, None);
+        let e = spec("r.csv", Target::Interactions, None, &[("encoding", "klingon".into())]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "option 'encoding' expects an encoding name such as 'utf-8', 'latin1' or 'utf-16', got string klingon"
+        );
+        assert_eq!(e.option.as_deref(), Some("encoding"));
     }
 
     #[test]

@@ -184,7 +184,7 @@ mod tests {
         let path = dir.path().join("a.tsv");
         std::fs::write(&path, "a\tb\t\n\n  \n\tc\r\n").unwrap();
         let mut cb = |_, _| true;
-        let mut rows = SplitRows::new(Source::open(&path, &mut cb).unwrap(), b'\t');
+        let mut rows = SplitRows::new(Source::open(&path, None, &mut cb).unwrap(), b'\t');
         let got = collect(&mut rows);
         assert_eq!(got, vec![(1, strings(&["a", "b", ""])), (4, strings(&["", "c"]))]);
         assert_eq!(rows.lines(), 4);
@@ -200,7 +200,7 @@ mod tests {
         )
         .unwrap();
         let mut cb = |_, _| true;
-        let mut rows = CsvRows::new(Source::open(&path, &mut cb).unwrap(), b',');
+        let mut rows = CsvRows::new(Source::open(&path, None, &mut cb).unwrap(), b',');
         let got = collect(&mut rows);
         assert_eq!(
             got,

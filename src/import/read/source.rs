@@ -1,5 +1,6 @@
 //! Opening an import file: transparent gunzip (on a second thread, so that inflating overlaps parsing),
-//! progress reports against the size on disk, and a line reader that reuses one buffer.
+//! transcoding to UTF-8 from the encoding the statement names, progress reports against the size on
+//! disk, and a line reader that reuses one buffer.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -8,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
+use encoding_rs::Encoding;
+use encoding_rs_io::DecodeReaderBytesBuilder;
 use flate2::bufread::MultiGzDecoder;
 
 use super::error::{At, ImportError, ImportErrorKind};
@@ -80,9 +83,11 @@ impl Read for Counting {
 }
 
 impl<'a> Source<'a> {
-    /// Opens `path`. A file named `*.gz` or starting with the gzip magic bytes is decompressed.
+    /// Opens `path`. A file named `*.gz` or starting with the gzip magic bytes is decompressed; text in
+    /// `encoding` (UTF-8 when `None`) is transcoded to UTF-8 after that.
     pub(crate) fn open(
         path: &'a Path,
+        encoding: Option<&'static Encoding>,
         callback: &'a mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<Source<'a>, ImportError> {
         let at = At { path, line: None };
@@ -99,6 +104,13 @@ impl<'a> Source<'a> {
             Box::new(Inflating::spawn(raw).map_err(|e| at.io(format!("cannot start decompressing: {e}")))?)
         } else {
             Box::new(raw)
+        };
+        let reader = match encoding {
+            Some(encoding) => Box::new(BufReader::with_capacity(
+                BUFFER,
+                DecodeReaderBytesBuilder::new().encoding(Some(encoding)).build(reader),
+            )),
+            None => reader,
         };
         let progress = Progress { path, counter, total: meta.len(), next: 0, callback };
         Ok(Source { path, reader, progress })
@@ -271,12 +283,19 @@ mod tests {
     type Reports = Vec<(u64, u64)>;
 
     fn all_lines(path: &Path) -> Result<(Vec<String>, Reports), ImportError> {
+        lines_in(path, None)
+    }
+
+    fn lines_in(
+        path: &Path,
+        encoding: Option<&'static Encoding>,
+    ) -> Result<(Vec<String>, Reports), ImportError> {
         let mut reports = Vec::new();
         let mut cb = |done, total| {
             reports.push((done, total));
             true
         };
-        let mut lines = Lines::new(Source::open(path, &mut cb)?);
+        let mut lines = Lines::new(Source::open(path, encoding, &mut cb)?);
         let mut out = Vec::new();
         while lines.advance()? {
             out.push(String::from_utf8_lossy(lines.line()).into_owned());
@@ -330,6 +349,24 @@ mod tests {
         let size = bytes.len() as u64;
         assert!(reports.iter().all(|&(done, total)| total == size && done <= size), "{reports:?}");
         assert_eq!(reports.last(), Some(&(size, size)));
+    }
+
+    #[test]
+    fn latin1_and_utf16_are_transcoded_after_gunzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.tsv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"1\tCaf\xe9\n2\t\x80uro \xbd\n").unwrap();
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        let latin1 = Encoding::for_label(b"latin1");
+        let (lines, _) = lines_in(&path, latin1).unwrap();
+        // `latin1` is read as windows-1252, as browsers do: 0x80 is the euro sign.
+        assert_eq!(lines, vec!["1\tCafé", "2\t€uro ½"]);
+        let path = dir.path().join("utf16.tsv");
+        let utf16: Vec<u8> = "1\tÉté\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        std::fs::write(&path, utf16).unwrap();
+        let (lines, _) = lines_in(&path, Encoding::for_label(b"utf-16le")).unwrap();
+        assert_eq!(lines, vec!["1\tÉté"]);
     }
 
     #[test]

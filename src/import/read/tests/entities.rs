@@ -85,3 +85,65 @@ fn several_tag_columns_by_name_and_index() {
     let (got, _) = entities(&path, Target::Items, None, &[("tags", "c, 1".into())]).unwrap();
     assert_eq!(got, vec![entity(1, &["c:z", "a:x"])]);
 }
+
+#[test]
+fn a_headerless_file_names_its_columns_and_its_tags_get_those_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "items.tsv", b"1\tHeat\tAction\t1995\n2\tBabe\tChildren\t1995\textra\n");
+    let options = [("columns", "id, title, genre, year".into()), ("label", "title".into())];
+    let (got, stats) = entities(&path, Target::Items, None, &options).unwrap();
+    let tags = |t: &[&str]| t.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        vec![
+            Entity {
+                key: Key::Int(1),
+                label: Some("Heat".into()),
+                tags: tags(&["genre:Action", "year:1995"])
+            },
+            // A column past the named ones is still a tag, without a name.
+            Entity {
+                key: Key::Int(2),
+                label: Some("Babe".into()),
+                tags: tags(&["genre:Children", "year:1995", "extra"])
+            },
+        ]
+    );
+    assert_eq!(stats.lines, 2, "no line was taken as a header");
+    // With header = true the file's header line is skipped and its names replaced.
+    let path = write(dir.path(), "named.csv", b"a,b\n7,Drama\n");
+    let options = [("columns", "movie,genre".into()), ("header", true.into()), ("key", "movie".into())];
+    let (got, _) = entities(&path, Target::Items, None, &options).unwrap();
+    assert_eq!(got, vec![entity(7, &["genre:Drama"])]);
+    let err =
+        entities(&path, Target::Items, None, &[("columns", "movie,genre".into()), ("key", "id".into())])
+            .unwrap_err();
+    assert_eq!(err.message, "no column named 'id'; option 'columns' names: movie, genre");
+}
+
+#[test]
+fn named_columns_pick_an_interactions_file_s_weight_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "r.tsv", b"1\t10\t4\t99\n2\t10\t5\t98\n");
+    let options =
+        [("columns", "user,item,rating,ts".into()), ("weight", "rating".into()), ("time", "ts".into())];
+    let (got, _) = interactions(&path, None, &options).unwrap();
+    assert_eq!(got, vec![pair(1, 10, Some(4.0), Some(99)), pair(2, 10, Some(5.0), Some(98))]);
+}
+
+#[test]
+fn a_latin1_file_reads_with_encoding_and_names_the_byte_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "items.csv", b"id,title\n1,Caf\xe9 Society\n");
+    let (got, _) =
+        entities(&path, Target::Items, None, &[("label", "title".into()), ("encoding", "latin1".into())])
+            .unwrap();
+    assert_eq!(got[0].label.as_deref(), Some("Café Society"));
+    let err = entities(&path, Target::Items, None, &[("label", "title".into())]).unwrap_err();
+    assert_eq!(err.line, Some(2));
+    assert_eq!(
+        err.message,
+        "invalid UTF-8 in column 'title': byte 0xE9 after 'Caf'; if the file is Latin-1 or Windows-1252, add \
+         encoding = 'latin1'"
+    );
+}

@@ -57,9 +57,9 @@ fn empty_and_invalid_utf8_keys() {
     let err = bad_interactions("r.tsv", b"1\t2\n\t5\n", None, &[]);
     assert_error(&err, ImportErrorKind::Parse, Some(2), "empty key in column 0");
     let err = bad_interactions("r.tsv", b"1\tab\xff\n", None, &[]);
-    assert_error(&err, ImportErrorKind::Parse, Some(1), "invalid UTF-8 in the key in column 1");
+    assert_error(&err, ImportErrorKind::Parse, Some(1), "invalid UTF-8 in the key in column 1: byte 0xFF after 'ab'; if the file is Latin-1 or Windows-1252, add encoding = 'latin1'");
     let err = bad_interactions("r.tsv", b"u\ti\n1\t\xff\n", None, &[("item", "i".into())]);
-    assert_error(&err, ImportErrorKind::Parse, Some(2), "invalid UTF-8 in the key in column 'i'");
+    assert_error(&err, ImportErrorKind::Parse, Some(2), "invalid UTF-8 in the key in column 'i': byte 0xFF at its start; if the file is Latin-1 or Windows-1252, add encoding = 'latin1'");
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn unknown_option() {
         ImportErrorKind::Option,
         None,
         "unknown option 'wieght' for FORMAT tsv interactions; did you mean 'weight'? the valid options are: header, \
-         delimiter, user, item, weight, time, min_weight, keys",
+         columns, delimiter, user, item, weight, time, min_weight, keys, encoding",
     );
     assert_eq!(
         err.option.as_deref(),
@@ -176,12 +176,12 @@ fn movielens_bad_lines() {
         "expected an integer in the Timestamp field, found 'soon'",
     );
     let err = bad_interactions("ratings.dat", b"1::\xff::5\n", None, &[]);
-    assert_error(&err, ImportErrorKind::Parse, Some(1), "invalid UTF-8 in the key in the MovieID field");
+    assert_error(&err, ImportErrorKind::Parse, Some(1), "invalid UTF-8 in the key in the MovieID field: byte 0xFF at its start; if the file is Latin-1 or Windows-1252, add encoding = 'latin1'");
 
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "movies.dat", b"1::T\xe9::Drama|Com\xe9dy\n");
     let err = entities(&path, Target::Items, None, &[]).unwrap_err();
-    assert_error(&err, ImportErrorKind::Parse, Some(1), "invalid UTF-8 in the Genres field");
+    assert_error(&err, ImportErrorKind::Parse, Some(1), "invalid UTF-8 in the Genres field: byte 0xE9 after 'Drama|Com'; if the file is Latin-1 or Windows-1252, add encoding = 'latin1'");
     let path = write(dir.path(), "users.dat", b"1::F::25\n");
     let err = entities(&path, Target::Users, None, &[]).unwrap_err();
     assert_error(
@@ -197,9 +197,9 @@ fn invalid_utf8_in_a_tag_and_lightgcn_keys() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "items.csv", b"id,genre\n1,ok\n2,b\xe9d\n");
     let err = entities(&path, Target::Items, None, &[("header", true.into())]).unwrap_err();
-    assert_error(&err, ImportErrorKind::Parse, Some(3), "invalid UTF-8 in column 'genre'");
+    assert_error(&err, ImportErrorKind::Parse, Some(3), "invalid UTF-8 in column 'genre': byte 0xE9 after 'b'; if the file is Latin-1 or Windows-1252, add encoding = 'latin1'");
     let err = bad_interactions("train.txt", b"1 2 3\n2 4 \xff\n", Some("lightgcn"), &[]);
-    assert_error(&err, ImportErrorKind::Parse, Some(2), "invalid UTF-8 in the key for item 2");
+    assert_error(&err, ImportErrorKind::Parse, Some(2), "invalid UTF-8 in the key for item 2: byte 0xFF at its start; if the file is Latin-1 or Windows-1252, add encoding = 'latin1'");
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn lightgcn_takes_no_other_options_and_no_entities() {
     let err = interactions(&path, Some("lightgcn"), &[("header", true.into())]).unwrap_err();
     assert_eq!(
         err.message,
-        "unknown option 'header' for FORMAT lightgcn interactions; the valid options are: keys"
+        "unknown option 'header' for FORMAT lightgcn interactions; the valid options are: keys, encoding"
     );
     let err = entities(&path, Target::Items, Some("lightgcn"), &[]).unwrap_err();
     assert_eq!(err.kind, super::super::ImportErrorKind::Option);
