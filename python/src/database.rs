@@ -59,12 +59,32 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Progress of a TRAIN reported to a Python callable `(phase, done, total)`; Ctrl-C (a pending
-/// `KeyboardInterrupt`) or an exception raised by the callable cancels the training.
+/// Progress of a statement reported to a Python callable `(phase, done, total)`; Ctrl-C (a pending
+/// `KeyboardInterrupt`) or an exception raised by the callable stops the statement.
 struct PyProgress {
     callback: Option<Py<PyAny>>,
     stopped: Mutex<Option<PyErr>>,
     interrupted: AtomicBool,
+}
+
+/// Runs `statement` with the GIL released, its progress reported to `callback` and Ctrl-C checked at
+/// each report; a statement stopped that way raises `KeyboardInterrupt` (or the callable's exception),
+/// not recodb's `Cancelled`.
+pub(crate) fn run_watched(
+    py: Python<'_>,
+    db: &recodb::Database,
+    statement: &str,
+    values: &[Value],
+    callback: Option<Py<PyAny>>,
+) -> PyResult<recodb::ResultSet> {
+    let statement = recodb::query::parse_statement(statement).map_err(|e| errors::to_py(e.into()))?;
+    let watcher = PyProgress { callback, stopped: Mutex::new(None), interrupted: AtomicBool::new(false) };
+    let outcome = py.detach(|| db.run(&statement, values, &watcher));
+    outcome.map_err(|e| match (e.kind(), watcher.stopped.lock().take()) {
+        // Ctrl-C or the callable's own exception, not "cancelled".
+        (ErrorKind::Cancelled(_), Some(raised)) => raised,
+        _ => errors::to_py(e),
+    })
 }
 
 impl Progress for PyProgress {
@@ -283,24 +303,15 @@ impl Database {
             text.push_str(" BACKGROUND");
         }
         let db = self.handle()?;
-        let statement = recodb::query::parse_statement(&text).map_err(|e| errors::to_py(e.into()))?;
-        let watcher =
-            PyProgress { callback: progress, stopped: Mutex::new(None), interrupted: AtomicBool::new(false) };
-        let outcome = py.detach(|| db.run(&statement, &values, &watcher));
-        match outcome {
-            Ok(set) if background => {
-                let job = set
-                    .row(0)
-                    .and_then(|r| r.get::<u64>("job").ok())
-                    .ok_or_else(|| Error::new_err("no job id"))?;
-                Ok(Py::new(py, Job::new(db, job))?.into_any())
-            }
-            Ok(set) => Ok(Py::new(py, PyResultSet::new(set))?.into_any()),
-            Err(e) => match (e.kind(), watcher.stopped.lock().take()) {
-                // Ctrl-C or the callable's own exception, not "training cancelled".
-                (ErrorKind::Cancelled(_), Some(raised)) => Err(raised),
-                _ => Err(errors::to_py(e)),
-            },
+        let set = run_watched(py, &db, &text, &values, progress)?;
+        if background {
+            let job = set
+                .row(0)
+                .and_then(|r| r.get::<u64>("job").ok())
+                .ok_or_else(|| Error::new_err("no job id"))?;
+            Ok(Py::new(py, Job::new(db, job))?.into_any())
+        } else {
+            Ok(Py::new(py, PyResultSet::new(set))?.into_any())
         }
     }
 

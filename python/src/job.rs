@@ -7,6 +7,7 @@ use pyo3::types::PyDict;
 use recodb::Value;
 
 use crate::convert;
+use crate::database::run_watched;
 use crate::errors::{self, Error};
 use crate::result::Result as PyResultSet;
 
@@ -54,9 +55,13 @@ impl Job {
     }
 
     /// Blocks (the GIL released) until the job ends; returns its row (model, version, seconds) when it
-    /// published, raises `JobFailed` or `Cancelled` when it did not.
-    fn wait(&self, py: Python<'_>) -> PyResult<PyResultSet> {
-        self.run(py, "WAIT JOB ?").map(PyResultSet::new)
+    /// published, raises `JobFailed` or `Cancelled` when it did not. `progress`, a callable `(phase,
+    /// done, total)`, is called about every 100 ms. Ctrl-C stops the wait with `KeyboardInterrupt`;
+    /// the job runs on (`cancel()` stops it).
+    #[pyo3(signature = (progress=None))]
+    fn wait(&self, py: Python<'_>, progress: Option<Py<PyAny>>) -> PyResult<PyResultSet> {
+        let params = [Value::Int(self.id as i64)];
+        run_watched(py, &self.db, "WAIT JOB ?", &params, progress).map(PyResultSet::new)
     }
 
     /// Cancels the job and waits until it has stopped; raises `Conflict` when it is not running.
