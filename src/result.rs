@@ -18,6 +18,8 @@ pub enum ColumnType {
     Key,
     /// Booleans.
     Bool,
+    /// Sets of tags ([`Value::Tags`]).
+    Tags,
 }
 
 /// A named, typed column.
@@ -66,6 +68,7 @@ impl ResultSet {
                     Value::Float(_) => ColumnType::Float,
                     Value::Bool(_) => ColumnType::Bool,
                     Value::Key(_) => ColumnType::Key,
+                    Value::Tags(_) => ColumnType::Tags,
                     Value::Text(_) | Value::Null => ColumnType::Text,
                 },
             })
@@ -247,6 +250,17 @@ impl FromValue for Key {
     fn from_value(value: &Value) -> Option<Self> {
         match value {
             Value::Key(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Tags (a `tags` column).
+impl FromValue for Vec<String> {
+    const NAME: &'static str = "tags";
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Tags(tags) => Some(tags.clone()),
             _ => None,
         }
     }

@@ -19,6 +19,9 @@ pub enum Value {
     Text(String),
     /// A user or item key, as its own type: an integer key or a string key (never quoted text).
     Key(Key),
+    /// A set of tags (`genre:Drama`, ...): a list of strings, printed `a, b` and written to JSON as an
+    /// array.
+    Tags(Vec<String>),
 }
 
 impl Value {
@@ -64,12 +67,14 @@ impl Value {
             Value::Float(_) => "number",
             Value::Text(_) => "string",
             Value::Key(_) => "key",
+            Value::Tags(_) => "tags",
         }
     }
 }
 
 impl fmt::Display for Value {
-    /// Prints the value for people: text and string keys without quotes, `NULL` for no value.
+    /// Prints the value for people: text and string keys without quotes, `NULL` for no value, tags
+    /// separated by `, `.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("NULL"),
@@ -79,6 +84,7 @@ impl fmt::Display for Value {
             Value::Text(s) => f.write_str(s),
             Value::Key(Key::Int(k)) => write!(f, "{k}"),
             Value::Key(Key::Str(k)) => f.write_str(k),
+            Value::Tags(tags) => f.write_str(&tags.join(", ")),
         }
     }
 }

@@ -610,6 +610,54 @@ fn labels_show_beside_keys_once_any_entity_has_one() {
 }
 
 #[test]
+fn with_tags_shows_the_chosen_tags_beside_each_row_of_recommend_and_similar() {
+    let db = splittable();
+    one(&db, "TRAIN ease AS m WITH (lambda = 10)");
+    for item in 0..20u64 {
+        let tags = format!("('genre:g{}', 'year:{}', 'lang:en')", item % 3, 1990 + item % 2);
+        one(&db, &format!("ADD ITEM {item} TAGS {tags}"));
+    }
+    let tags_of = |set: &recodb::ResultSet| -> Vec<(Key, Vec<String>)> {
+        set.rows()
+            .map(|r| (r.get::<Key>("item").expect("key"), r.get::<Vec<String>>("tags").expect("tags")))
+            .collect()
+    };
+    let expected = |item: u64, all: bool| {
+        let mut tags = vec![format!("genre:g{}", item % 3), format!("year:{}", 1990 + item % 2)];
+        if all {
+            tags.insert(1, "lang:en".into());
+        }
+        (Key::Int(item), tags)
+    };
+    let set = one(&db, "RECOMMEND user 0 TOP 3 USING m WHERE TAG = 'genre:g1' WITH (tags = 'genre:, year:')");
+    assert_eq!(
+        set.columns().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["rank", "item", "score", "tags"]
+    );
+    let rows = tags_of(&set);
+    assert_eq!(rows.len(), 3);
+    for (key, tags) in &rows {
+        let Key::Int(item) = key else { panic!("integer keys: {key:?}") };
+        assert_eq!(
+            (key.clone(), tags.clone()),
+            expected(*item, false),
+            "only the chosen prefixes, in name order"
+        );
+    }
+    let similar = one(&db, "SIMILAR ITEM 4 TOP 2 USING m WITH (tags = '*')");
+    for (key, tags) in tags_of(&similar) {
+        let Key::Int(item) = key else { panic!("integer keys") };
+        assert_eq!((key, tags), expected(item, true), "'*' shows every tag");
+    }
+    let err =
+        db.query("RECOMMEND user 0 TOP 3 USING m WITH (tag = 'genre:')", &[]).expect_err("misspelt option");
+    assert_eq!(err.message(), "unknown RECOMMEND option 'tag'; did you mean 'tags'? (options: tags)");
+    assert_eq!(err.span().map(|s| s.start.column), Some(38), "at the option's name");
+    let err = db.query("SIMILAR ITEM 4 TOP 2 USING m WITH (tags = 3)", &[]).expect_err("not a string");
+    assert!(err.message().starts_with("tags must be tag prefixes"), "{}", err.message());
+}
+
+#[test]
 fn evaluate_puts_several_models_side_by_side() {
     let db = splittable();
     one(&db, "SPLIT HOLDOUT 0.25 SEED 3");

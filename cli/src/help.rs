@@ -47,12 +47,13 @@ const STATEMENTS: &[(&str, &str)] = &[
     ("CHECK", "CHECK    (integrity: the counts, then one 'problem' row per damage; or recodb --check DB)"),
     (
         "RECOMMEND",
-        "RECOMMEND user key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]\n  \
+        "RECOMMEND user key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]\n          \
+         [WITH (tags = 'genre:, year:')]    (a tags column: each row's tags with those prefixes; '*': all)\n  \
          filter: TAG = 't' | TAG IN ('t', ...) | ITEM IN (key, ...) | NOT f | f AND f | f OR f | (f)\n\
          RECOMMEND TAGS FOR user|item key TOP n [USING name] [WITH (match = 'genre:')]\n  \
          (the tags nearest a user, or those an item lacks, by a model that places tags: twotower)",
     ),
-    ("SIMILAR", "SIMILAR item|user key TOP n [USING name] [WHERE filter]"),
+    ("SIMILAR", "SIMILAR item|user key TOP n [USING name] [WHERE filter] [WITH (tags = 'genre:')]"),
     ("EXPLAIN", "EXPLAIN RECOMMEND ... | EXPLAIN SIMILAR ...    (the Hamming engine's plan for a model with codes)"),
     (
         "EVALUATE",

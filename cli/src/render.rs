@@ -187,6 +187,7 @@ fn json(set: &ResultSet) -> String {
                 Value::Text(s) => serde_json::Value::String(s.clone()),
                 Value::Key(Key::Int(k)) => serde_json::Value::from(*k),
                 Value::Key(Key::Str(k)) => serde_json::Value::String(k.clone()),
+                Value::Tags(tags) => tags.iter().map(|t| serde_json::Value::String(t.clone())).collect(),
             };
             obj.insert(col.name.clone(), v);
         }
@@ -246,6 +247,18 @@ mod tests {
             "{}",
             render(&set, Format::Table, true)
         );
+    }
+
+    #[test]
+    fn tags_are_json_arrays_and_joined_text_elsewhere() {
+        let mut set = ResultSet::new(&[("item", ColumnType::Key), ("tags", ColumnType::Tags)]);
+        set.push(vec![Value::Key(Key::Int(1)), Value::Tags(vec!["genre:Drama".into(), "year:1995".into()])]);
+        set.push(vec![Value::Key(Key::Int(2)), Value::Tags(Vec::new())]);
+        assert_eq!(
+            render(&set, Format::Json, true),
+            "{\"item\":1,\"tags\":[\"genre:Drama\",\"year:1995\"]}\n{\"item\":2,\"tags\":[]}\n"
+        );
+        assert_eq!(render(&set, Format::Csv, true), "item,tags\n1,\"genre:Drama, year:1995\"\n2,\n");
     }
 
     #[test]

@@ -29,30 +29,43 @@ fn stderr(out: &Output) -> String {
 }
 
 const SEED: &str = "INSERT INTERACTION user 1 item 'a'; INSERT INTERACTION user 1 item 'b'; \
-                    INSERT INTERACTION user 2 item 'a'; SHOW ITEMS;";
+                    INSERT INTERACTION user 2 item 'a'; ADD ITEM 'a' TAGS ('genre:Drama', 'year:1995'); \
+                    SHOW ITEMS;";
 
 #[test]
 fn command_mode_prints_each_format() {
     let csv = recodb(&["--format", "csv", "-c", SEED], None);
     assert!(csv.status.success(), "{}", stderr(&csv));
-    assert!(stdout(&csv).ends_with("item,interactions,tags\na,2,\nb,1,\n"), "{}", stdout(&csv));
+    assert!(
+        stdout(&csv).ends_with("item,interactions,tags\na,2,\"genre:Drama, year:1995\"\nb,1,\n"),
+        "{}",
+        stdout(&csv)
+    );
     let tsv = recodb(&["--format", "tsv", "-c", SEED], None);
-    assert!(stdout(&tsv).ends_with("item\tinteractions\ttags\na\t2\t\nb\t1\t\n"), "{}", stdout(&tsv));
+    assert!(
+        stdout(&tsv).ends_with("item\tinteractions\ttags\na\t2\tgenre:Drama, year:1995\nb\t1\t\n"),
+        "{}",
+        stdout(&tsv)
+    );
     let json = recodb(&["--format", "json", "-c", SEED], None);
     assert!(
-        stdout(&json).ends_with("{\"item\":\"a\",\"interactions\":2,\"tags\":\"\"}\n{\"item\":\"b\",\"interactions\":1,\"tags\":\"\"}\n"),
-        "string keys are JSON strings, bare: {}",
+        stdout(&json).ends_with(
+            "{\"item\":\"a\",\"interactions\":2,\"tags\":[\"genre:Drama\",\"year:1995\"]}\n\
+             {\"item\":\"b\",\"interactions\":1,\"tags\":[]}\n"
+        ),
+        "string keys are JSON strings, bare; tags are arrays: {}",
         stdout(&json)
     );
     let numbers = recodb(&["--format", "json", "-c", "INSERT INTERACTION user 7 item 42; SHOW USERS;"], None);
     assert!(
-        stdout(&numbers).ends_with("{\"user\":7,\"interactions\":1,\"tags\":\"\"}\n"),
+        stdout(&numbers).ends_with("{\"user\":7,\"interactions\":1,\"tags\":[]}\n"),
         "integer keys are JSON numbers: {}",
         stdout(&numbers)
     );
     let table = recodb(&["-c", SEED], None);
     let text = stdout(&table);
-    assert!(text.contains("│ item ┆ interactions ┆ tags │"), "{text}");
+    assert!(text.contains("│ item ┆ interactions ┆ tags "), "{text}");
+    assert!(text.contains("genre:Drama, year:1995"), "{text}");
     assert!(text.trim_end().ends_with("(2 rows)"), "{text}");
 }
 

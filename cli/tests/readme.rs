@@ -74,4 +74,8 @@ fn the_first_hour_runs_as_written() {
     let all = outputs.concat();
     assert!(all.contains("Star Wars (1977)"), "results show titles: {all}");
     assert!(all.contains("┆    pop ┆   ease ┆     mf │"), "the three models side by side: {all}");
+    assert!(
+        all.contains("genre:Action, genre:Adventure"),
+        "SIMILAR shows the genres it was asked for: {all}"
+    );
 }

@@ -5,7 +5,7 @@
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
 use recodb::{Key, Value};
 
 /// A Python value as a recodb value (a bound `?` parameter or an option value).
@@ -108,7 +108,7 @@ fn array_column<T: numpy::Element + Copy, U>(
     Some(array.as_array().iter().map(|&v| convert(v)).collect())
 }
 
-/// A recodb value as a Python object: keys as `int` or `str`, NULL as `None`.
+/// A recodb value as a Python object: keys as `int` or `str`, tags as a `tuple` of `str`, NULL as `None`.
 pub fn to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
     Ok(match value {
         Value::Null => py.None(),
@@ -117,6 +117,9 @@ pub fn to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
         Value::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
         Value::Text(s) => s.into_pyobject(py)?.into_any().unbind(),
         Value::Key(k) => key_to_py(py, k)?,
+        // A tuple: a result's values are not to be changed, and the empty tuple is one shared object,
+        // so untagged rows cost no allocation.
+        Value::Tags(tags) => PyTuple::new(py, tags)?.into_any().unbind(),
     })
 }
 

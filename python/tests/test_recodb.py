@@ -56,7 +56,7 @@ def test_keys_and_parameters_are_values_never_text(db):
     db.query("INSERT INTERACTION user ? item ? WEIGHT ? AT ?", [5000, sneaky, 2.5, 1700000000])
     db.query("INSERT INTERACTION user ? item ?", ["emma", sneaky])
     rows = db.query("SHOW ITEMS LIMIT 1000").to_dicts()
-    assert {"item": sneaky, "interactions": 2, "tags": ""} in rows, "the odd key is just a key"
+    assert {"item": sneaky, "interactions": 2, "tags": ()} in rows, "the odd key is just a key"
     users = db.query("SHOW USERS LIMIT 1000")
     keys = users.to_numpy()["user"]
     assert keys.dtype == object and 5000 in keys.tolist() and "emma" in keys.tolist()
@@ -223,6 +223,32 @@ def test_background_jobs(db):
     assert slow.cancel().to_dicts()[0]["state"] == "cancelled"
     with pytest.raises(recodb.Cancelled):
         slow.wait()
+
+
+def test_ctrl_c_stops_waiting_for_a_job_which_runs_on(db):
+    reports = []
+    slow = db.train("als", name="slow", background=True, factors=64, iterations=1000)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            slow.wait(progress=lambda phase, done, total: reports.append((phase, done, total)))
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert reports and all(total > 0 for _, _, total in reports)
+    assert slow.progress()["state"] == "running"
+    assert slow.cancel().to_dicts()[0]["state"] == "cancelled"
+
+
+def test_tags_come_back_as_tuples(db):
+    db.query("ADD ITEM 7 TAGS ('genre:Drama', 'year:1995')")
+    row = db.query("SHOW ITEMS WHERE TAG = 'genre:Drama'").to_dicts()[0]
+    assert row["tags"] == ("genre:Drama", "year:1995")
+    db.train("pop", progress=False)
+    shown = db.query("RECOMMEND user 1 TOP 50 USING pop WHERE TAG = 'year:1995' WITH (tags = 'year:')")
+    assert shown.to_dicts() and all(r["tags"] == ("year:1995",) for r in shown.to_dicts())
 
 
 def test_a_failed_job_is_job_failed():

@@ -162,7 +162,7 @@ pub enum StatementKind {
     },
 }
 
-/// `RECOMMEND USER key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]`
+/// `RECOMMEND USER key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN] [WITH (...)]`
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recommend {
     /// The user's key.
@@ -177,6 +177,8 @@ pub struct Recommend {
     pub filter: Option<Filter>,
     /// Whether `INCLUDE SEEN` was given (keep items the user already interacted with).
     pub include_seen: bool,
+    /// Options (e.g. which tags to show beside each row); empty when `WITH` is absent.
+    pub options: Vec<OptionPair>,
 }
 
 /// `RECOMMEND TAGS FOR USER|ITEM key TOP n [USING name] [WITH (option = value, ...)]`: the tags nearest a
@@ -217,7 +219,7 @@ pub struct Rerank {
     pub model: Ident,
 }
 
-/// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter]`
+/// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter] [WITH (...)]`
 #[derive(Clone, Debug, PartialEq)]
 pub struct Similar {
     /// Similar items or similar users.
@@ -230,6 +232,8 @@ pub struct Similar {
     pub using: Option<Ident>,
     /// Which results may be returned.
     pub filter: Option<Filter>,
+    /// Options (e.g. which tags to show beside each row); empty when `WITH` is absent.
+    pub options: Vec<OptionPair>,
 }
 
 /// A statement that `EXPLAIN` can explain.

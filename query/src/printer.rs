@@ -272,7 +272,7 @@ impl Display for Rerank {
     }
 }
 
-/// `RECOMMEND USER key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]`
+/// `RECOMMEND USER key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN] [WITH (...)]`
 impl Display for Recommend {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "RECOMMEND USER {} TOP {}", self.user, self.top)?;
@@ -286,7 +286,7 @@ impl Display for Recommend {
         if self.include_seen {
             f.write_str(" INCLUDE SEEN")?;
         }
-        Ok(())
+        write_options(f, &self.options)
     }
 }
 
@@ -310,7 +310,7 @@ impl Display for EvaluateTask {
     }
 }
 
-/// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter]`
+/// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter] [WITH (...)]`
 impl Display for Similar {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "SIMILAR {} {} TOP {}", self.side, self.key, self.top)?;
@@ -318,7 +318,7 @@ impl Display for Similar {
         if let Some(filter) = &self.filter {
             write!(f, " WHERE {filter}")?;
         }
-        Ok(())
+        write_options(f, &self.options)
     }
 }
 

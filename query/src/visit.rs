@@ -105,6 +105,7 @@ macro_rules! walk {
             if let Some(filter) = & $($mut)? recommend.filter {
                 $filter(filter, f);
             }
+            $options(& $($mut)? recommend.options, f);
         }
 
         fn $similar(similar: & $($mut)? Similar, f: &mut impl FnMut(& $($mut)? Literal)) {
@@ -113,6 +114,7 @@ macro_rules! walk {
             if let Some(filter) = & $($mut)? similar.filter {
                 $filter(filter, f);
             }
+            $options(& $($mut)? similar.options, f);
         }
 
         fn $filter(filter: & $($mut)? Filter, f: &mut impl FnMut(& $($mut)? Literal)) {

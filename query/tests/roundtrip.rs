@@ -115,20 +115,23 @@ fn recommend() -> impl Strategy<Value = Recommend> {
         prop::option::of(rerank()),
         prop::option::of(filter()),
         any::<bool>(),
+        options(),
     )
-        .prop_map(|(user, top, using, rerank, filter, include_seen)| Recommend {
+        .prop_map(|(user, top, using, rerank, filter, include_seen, options)| Recommend {
             user,
             top,
             using,
             rerank,
             filter,
             include_seen,
+            options,
         })
 }
 
 fn similar() -> impl Strategy<Value = Similar> {
-    (side(), key(), count(), prop::option::of(name()), prop::option::of(filter()))
-        .prop_map(|(side, key, top, using, filter)| Similar { side, key, top, using, filter })
+    (side(), key(), count(), prop::option::of(name()), prop::option::of(filter()), options()).prop_map(
+        |(side, key, top, using, filter, options)| Similar { side, key, top, using, filter, options },
+    )
 }
 
 fn kind() -> impl Strategy<Value = K> {

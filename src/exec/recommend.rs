@@ -10,7 +10,7 @@ use recodb_storage::{RoaringBitmap, Side, Store};
 use super::context::Context;
 use super::explain::{micros, not_binary, plan, refined};
 use super::filter::allowed;
-use super::rows::{live_rows, pairs};
+use super::rows::{live_rows, pairs, ShownTags};
 use crate::error::{Error, Result, ResultExt};
 use crate::limits::MAX_TOP;
 use crate::models::catalog::Loaded;
@@ -42,6 +42,8 @@ struct Request {
     rerank: Option<(usize, Arc<Loaded>)>,
     /// Items folded into a binary model since training.
     folded: Option<Arc<FoldedItems>>,
+    /// The tags shown beside each row (`WITH (tags = ...)`).
+    shown_tags: ShownTags,
 }
 
 fn request(ctx: &Context<'_>, q: &Recommend) -> Result<Request> {
@@ -67,7 +69,8 @@ fn request(ctx: &Context<'_>, q: &Recommend) -> Result<Request> {
     let folded = loaded.folded_items(ctx.store())?;
     let model = loaded.serving(ctx.store())?;
     let seen = visible.iter().collect();
-    Ok(Request { top, user, loaded, model, seen, excluded, allowed, rerank, folded })
+    let shown_tags = ShownTags::from_options(ctx, &q.options, "RECOMMEND")?;
+    Ok(Request { top, user, loaded, model, seen, excluded, allowed, rerank, folded, shown_tags })
 }
 
 impl Request {
@@ -95,8 +98,8 @@ impl Request {
     }
 }
 
-/// `RECOMMEND user key TOP n [USING m] [RERANK c USING f] [WHERE f] [INCLUDE SEEN]`: rows of rank, item
-/// and score, best first; equal scores in ascending item id order. The user's items (held out ones too)
+/// `RECOMMEND user key TOP n [USING m] [RERANK c USING f] [WHERE f] [INCLUDE SEEN] [WITH (tags = ...)]`:
+/// rows of rank, item, label (when items have them), score and the chosen tags (when asked), best first; equal scores in ascending item id order. The user's items (held out ones too)
 /// are left out unless INCLUDE SEEN. A model with binary codes is searched through its Hamming index
 /// (filters pushed down, exact); any other scores every item. With RERANK, the model's best `c` items
 /// are ordered by model `f`'s scores, which the rows then carry.
@@ -108,7 +111,9 @@ impl Request {
 pub(super) fn recommend(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
     let r = request(ctx, q)?;
     let mut set = if !r.model.scores_user(r.user, &r.seen) {
-        let mut set = live_rows(ctx.store(), Side::Item, r.top, |wanted| r.popular(ctx.store(), wanted))?;
+        let mut set = live_rows(ctx.store(), Side::Item, r.top, &r.shown_tags, |wanted| {
+            r.popular(ctx.store(), wanted)
+        })?;
         set.push_notice(format!(
             "user {} has no training interactions, so no model can score items for it: these are the most \
              popular items (scored by their number of users)",
@@ -117,11 +122,13 @@ pub(super) fn recommend(ctx: &Context<'_>, q: &Recommend) -> Result<ResultSet> {
         set
     } else {
         match &r.rerank {
-            None => live_rows(ctx.store(), Side::Item, r.top, |wanted| Ok(r.retrieve(wanted)?.items))?,
+            None => live_rows(ctx.store(), Side::Item, r.top, &r.shown_tags, |wanted| {
+                Ok(r.retrieve(wanted)?.items)
+            })?,
             Some((candidates, fine)) => {
                 let retrieved = r.retrieve(*candidates)?;
                 let ranked = rerank(fine.serving(ctx.store())?.as_ref(), r.user, &r.seen, &retrieved.items)?;
-                live_rows(ctx.store(), Side::Item, r.top, |_| Ok(ranked.clone()))?
+                live_rows(ctx.store(), Side::Item, r.top, &r.shown_tags, |_| Ok(ranked.clone()))?
             }
         }
     };

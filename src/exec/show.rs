@@ -100,15 +100,15 @@ pub(super) fn entities(
     if labelled {
         columns.push(("label", ColumnType::Text));
     }
-    columns.extend([("interactions", ColumnType::Int), ("tags", ColumnType::Text)]);
+    columns.extend([("interactions", ColumnType::Int), ("tags", ColumnType::Tags)]);
     let mut set = ResultSet::new(&columns);
     for (id, key, count) in listed {
-        let tags = store.entity_tags(side, id)?.join(", ");
+        let tags = store.entity_tags(side, id)?;
         let mut row = vec![Value::Key(key)];
         if labelled {
             row.push(label_value(store, side, id)?);
         }
-        row.extend([Value::Int(count as i64), Value::Text(tags)]);
+        row.extend([Value::Int(count as i64), Value::Tags(tags)]);
         set.push(row);
     }
     let cut = page.cut(set.len(), total, &format!("{side}s"));

@@ -12,7 +12,7 @@ use super::context::Context;
 use super::explain::{not_binary, plan, refined};
 use super::filter::allowed;
 use super::recommend::{answered_by, top};
-use super::rows::{live_rows, pairs, ranked};
+use super::rows::{live_rows, pairs, ranked, ShownTags};
 use crate::error::{Error, Object, Result, ResultExt};
 use crate::models::catalog::Loaded;
 use crate::models::folded::FoldedItems;
@@ -34,6 +34,8 @@ struct Request {
     folded: Option<Arc<FoldedItems>>,
     /// Where the entity's key was written, for errors about it.
     key_span: recodb_query::Span,
+    /// The tags shown beside each row (`WITH (tags = ...)`).
+    shown_tags: ShownTags,
 }
 
 fn request(ctx: &Context<'_>, q: &Similar) -> Result<Request> {
@@ -43,7 +45,8 @@ fn request(ctx: &Context<'_>, q: &Similar) -> Result<Request> {
     let loaded = ctx.model_or_latest(q.using.as_ref())?;
     let allowed = q.filter.as_ref().map(|f| allowed(ctx, side, f)).transpose()?;
     let folded = if side == Side::Item { loaded.folded_items(ctx.store())? } else { None };
-    Ok(Request { side, id, top, loaded, allowed, folded, key_span: q.key.span })
+    let shown_tags = ShownTags::from_options(ctx, &q.options, "SIMILAR")?;
+    Ok(Request { side, id, top, loaded, allowed, folded, key_span: q.key.span, shown_tags })
 }
 
 impl Request {
@@ -99,7 +102,7 @@ impl Request {
             Side::User => Similarity::User(self.id, &seen),
             Side::Item => Similarity::Item(self.id),
         };
-        let set = live_rows(ctx.store(), self.side, self.top, |wanted| {
+        let set = live_rows(ctx.store(), self.side, self.top, &self.shown_tags, |wanted| {
             let wider = codes.candidates(wanted);
             let (hits, e) = search(index, self.folded.as_deref(), code, wider.unwrap_or(wanted), &filter)?;
             explain = Some(e);
@@ -113,8 +116,8 @@ impl Request {
     }
 }
 
-/// `SIMILAR ITEM|USER key TOP n [USING m] [WHERE f]`: rows of rank, item (or user) and score, most
-/// similar first; equal scores in ascending id order. With binary codes the score is
+/// `SIMILAR ITEM|USER key TOP n [USING m] [WHERE f] [WITH (tags = ...)]`: rows of rank, item (or user),
+/// label (when they have them), score and the chosen tags (when asked), most similar first; equal scores in ascending id order. With binary codes the score is
 /// `bits − 2 · distance` between codes. Models that rank by a full pass have item similarities only.
 pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
     let r = request(ctx, q)?;
@@ -135,7 +138,7 @@ pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
                 return Err(Error::unsupported(message).at(q.using.as_ref().map_or(q.key.span, |u| u.span)));
             }
             let keep = &|u| u != r.id && r.allowed.as_ref().is_none_or(|f| f.contains(u));
-            live_rows(ctx.store(), Side::User, r.top, |wanted| {
+            live_rows(ctx.store(), Side::User, r.top, &r.shown_tags, |wanted| {
                 Ok(top_k(&scores, wanted, keep).into_iter().map(|(u, s)| (u, f64::from(s))).collect())
             })?
         }
@@ -143,7 +146,7 @@ pub(super) fn similar(ctx: &Context<'_>, q: &Similar) -> Result<ResultSet> {
             let mut scores = vec![0.0f32; model.n_items() as usize];
             model.similar_items(r.id, &mut scores)?;
             let keep = |i| i != r.id && r.allowed.as_ref().is_none_or(|f| f.contains(i));
-            ranked(ctx.store(), &scores, r.top, keep)?
+            ranked(ctx.store(), &scores, r.top, &r.shown_tags, keep)?
         }
     };
     if q.using.is_none() {

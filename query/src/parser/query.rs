@@ -8,8 +8,8 @@ use crate::ast::{
 use crate::keyword::Keyword;
 
 impl Parser<'_> {
-    /// `RECOMMEND USER key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]`, after
-    /// `RECOMMEND`.
+    /// `RECOMMEND USER key TOP n [USING name] [RERANK m USING name] [WHERE filter] [INCLUDE SEEN]
+    /// [WITH (...)]`, after `RECOMMEND`.
     pub(crate) fn parse_recommend(&mut self) -> Result<Recommend> {
         self.expect_keyword(Keyword::User)?;
         let user = self.parse_literal(LiteralKind::KEY)?;
@@ -22,7 +22,8 @@ impl Parser<'_> {
         if include_seen {
             self.expect_keyword(Keyword::Seen)?;
         }
-        Ok(Recommend { user, top, using, rerank, filter, include_seen })
+        let options = self.parse_with_options()?;
+        Ok(Recommend { user, top, using, rerank, filter, include_seen, options })
     }
 
     /// `RECOMMEND USER ...` (see [`Parser::parse_recommend`]) or `RECOMMEND TAGS FOR USER|ITEM key TOP n
@@ -41,7 +42,7 @@ impl Parser<'_> {
         Ok(StatementKind::RecommendTags(RecommendTags { side, key, top, using, options }))
     }
 
-    /// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter]`, after `SIMILAR`.
+    /// `SIMILAR ITEM|USER key TOP n [USING name] [WHERE filter] [WITH (...)]`, after `SIMILAR`.
     pub(crate) fn parse_similar(&mut self) -> Result<Similar> {
         let side = self.parse_side()?;
         let key = self.parse_literal(LiteralKind::KEY)?;
@@ -49,7 +50,8 @@ impl Parser<'_> {
         let top = self.parse_literal(LiteralKind::COUNT)?;
         let using = self.parse_opt_name(Keyword::Using)?;
         let filter = self.parse_where()?;
-        Ok(Similar { side, key, top, using, filter })
+        let options = self.parse_with_options()?;
+        Ok(Similar { side, key, top, using, filter, options })
     }
 
     /// An optional `RERANK m USING name`.

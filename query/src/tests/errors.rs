@@ -102,11 +102,13 @@ fn query_statements() {
     assert!(error.message.ends_with("(USER is a keyword; write \"user\" to use it as a name)"), "{error}");
     assert_error("RECOMMEND USER 42 TOP 10 RERANK 50 m", 1, 36, &["USING"], "m");
     assert_error("RECOMMEND USER 42 TOP 10 INCLUDE", 1, 33, &["SEEN"], END_OF_INPUT);
+    assert_error("RECOMMEND USER 42 TOP 10 WITH tags = 'x'", 1, 31, &["("], "tags");
+    assert_error("SIMILAR ITEM 1 TOP 10 WITH (tags 'x')", 1, 34, &["="], "'x'");
     assert_error(
         "RECOMMEND USER 42 TOP 10 LIMIT 5",
         1,
         26,
-        &["USING", "RERANK", "WHERE", "INCLUDE", ";", "end of input"],
+        &["USING", "RERANK", "WHERE", "INCLUDE", "WITH", ";", "end of input"],
         "LIMIT",
     );
     assert_error("RECOMMEND USER 42 TOP 10 WHERE", 1, 31, &["NOT", "(", "TAG", "ITEM"], END_OF_INPUT);
@@ -125,7 +127,7 @@ fn query_statements() {
         "RECOMMEND USER 1 TOP 1 WHERE TAG = 'x' SEEN",
         1,
         40,
-        &["AND", "OR", "INCLUDE", ";", "end of input"],
+        &["AND", "OR", "INCLUDE", "WITH", ";", "end of input"],
         "SEEN",
     );
     assert_error("SIMILAR MODEL m TOP 5", 1, 9, &["USER", "ITEM"], "MODEL");
@@ -133,7 +135,7 @@ fn query_statements() {
         "SIMILAR ITEM 1 TOP 5 INCLUDE SEEN",
         1,
         22,
-        &["USING", "WHERE", ";", "end of input"],
+        &["USING", "WHERE", "WITH", ";", "end of input"],
         "INCLUDE",
     );
     assert_error("EXPLAIN SHOW USERS", 1, 9, &["RECOMMEND", "SIMILAR"], "SHOW");

@@ -98,6 +98,13 @@ fn recommend() {
     verified_stmt("RECOMMEND USER 'alice' TOP 5 USING m RERANK 100 USING cml");
     verified_stmt("RECOMMEND USER 1 TOP 10 WHERE TAG = 'genre:Comedy'");
     verified_stmt("RECOMMEND USER 1 TOP 10 INCLUDE SEEN");
+    verified_stmt("RECOMMEND USER 1 TOP 10 INCLUDE SEEN WITH (tags = 'genre:, year:')");
+    let statement = verified_as(
+        "recommend user 1 top 3 using m where tag = 'a' with (TAGS = '*')",
+        "RECOMMEND USER 1 TOP 3 USING m WHERE TAG = 'a' WITH (tags = '*')",
+    );
+    let K::Recommend(recommend) = statement.kind else { panic!("not a recommend") };
+    assert_eq!(recommend.options.len(), 1);
     verified_stmt(
         "RECOMMEND USER ? TOP ? USING taste RERANK ? USING fine WHERE ITEM IN (1, 'b', ?) INCLUDE SEEN",
     );
@@ -112,6 +119,7 @@ fn similar() {
     verified_stmt("SIMILAR ITEM 3 TOP 10 USING dsiml WHERE TAG = 'x'");
     verified_stmt("SIMILAR USER 42 TOP 5 USING m");
     verified_stmt("SIMILAR USER 42 TOP 5 WHERE NOT TAG = 'bot'");
+    verified_stmt("SIMILAR ITEM 3 TOP 10 USING m WHERE TAG = 'x' WITH (tags = ?)");
 }
 
 #[test]
