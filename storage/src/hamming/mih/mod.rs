@@ -22,7 +22,7 @@
 //!
 //! **When a scan is cheaper.** Costs are counted in code words read: a full scan reads every code's
 //! words; a round costs [`PROBE_COST`] per bucket probed and [`Table::entry_cost`] per entry read, and
-//! each look-up of a code's ids (packed layout) costs [`Table::LOOKUP_COST`]. A round's cost is estimated
+//! each look-up of a code's ids (packed layout) costs [`Table::lookup_cost`]. A round's cost is estimated
 //! before it runs (its `C(len, s)` buckets, each holding `n / 2^len` entries on average), and so are the
 //! look-ups still to come: [`LOOKUPS_PER_HIT`] for each hit the top `k` still lacks. The search scans
 //! instead when the rounds so far, the next one and those look-ups would cost more than a scan (for many
@@ -37,10 +37,12 @@
 //! longer one, 300 to 650 ns per look-up (a binary search of a bucket of the first table), about three
 //! look-ups per hit. The look-ups were what the earlier model (16 words per bucket, `words + m` per
 //! entry, none per look-up) left out: for hundreds of hits they alone cost about a scan, so 128-bit rounds
-//! ran to two to five times a scan's time before giving way. At 1M points 64-bit codes searched for tens
-//! of hits take the rounds; for hundreds of hits, and 128- and 256-bit codes for nearly any number, the
-//! scan. Far below a million codes the tables fit in the caches and the costs overstate probing, where a
-//! scan takes microseconds anyway.
+//! ran to two to five times a scan's time before giving way. At 1M points, 64-bit codes searched for tens
+//! of hits take the rounds to the end; from about 300, 500 and 750 hits at 64, 128 and 256 bits the
+//! expected look-ups alone send the search to the scan before the first round; in between, the rounds
+//! give way once they have cost up to about a scan (an online choice: it cannot know the radius it will
+//! need). Far below a million codes the tables fit in the caches and the costs overstate probing, where
+//! a scan takes microseconds anyway.
 //!
 //! **Memory access.** The search is bound by memory latency: a query probes hundreds of buckets scattered
 //! over the tables. A round locates its buckets with each directory entry prefetched a few keys ahead, then
@@ -126,9 +128,11 @@ trait Table: Sized + Send + Sync {
         self.cut().code_words() as u64 + m
     }
 
-    /// What finding the ids of one code close enough to enter the top `k` costs, in code words: 0 for
-    /// layouts whose entries carry their ids.
-    const LOOKUP_COST: u64 = 0;
+    /// What finding the ids of one code close enough to enter the top `k` costs, in code words, when this
+    /// is the first table (where they are found): 0 for layouts whose entries carry their ids.
+    fn lookup_cost(&self) -> u64 {
+        0
+    }
 
     /// The table's substring.
     fn cut(&self) -> &Cut;
@@ -337,7 +341,7 @@ struct Costs {
     scan: u64,
     /// Reading one entry of a bucket ([`Table::entry_cost`]).
     entry: u64,
-    /// Finding the ids of one code ([`Table::LOOKUP_COST`]).
+    /// Finding the ids of one code ([`Table::lookup_cost`]).
     lookup: u64,
 }
 
@@ -346,7 +350,8 @@ impl Costs {
     fn new<T: Table>(tables: &[T], n: u64, words: u64) -> Costs {
         let m = tables.len() as u64;
         let entry = tables.iter().map(|t| t.entry_cost(m)).max().unwrap_or(words);
-        Costs { n, scan: n.saturating_mul(words), entry, lookup: T::LOOKUP_COST }
+        let lookup = tables.first().map_or(0, Table::lookup_cost);
+        Costs { n, scan: n.saturating_mul(words), entry, lookup }
     }
 
     /// The expected cost of probing every bucket at radius `s` of a table of `len`-bit substrings, each

@@ -7,7 +7,7 @@
 //! enough to enter the top `k` is decoded, and its ids are found by binary search in the first table's
 //! bucket ([`PackedTable::find`]). These look-ups wait until the end of their round and go nearest first,
 //! so once the top `k` fills the rest are skipped; a query makes about three per hit (a few dozen for ten
-//! hits), and the driver counts their cost ([`Table::LOOKUP_COST`]). Distances are computed over
+//! hits), and the driver counts their cost ([`Table::lookup_cost`]). Distances are computed over
 //! contiguous entries, as with the inline layout, in about a third of its memory (figures in
 //! BENCHMARKS.md, "Hamming engine").
 
@@ -244,10 +244,12 @@ impl Table for PackedTable {
         }
     }
 
-    /// A binary search of the code's bucket in the first table, a few cache misses: 300 to 650 ns measured
-    /// at 1M codes, that is 1,060 to 1,240 words of a scan at 64 and 128 bits (the value taken) and up to
-    /// 2,000 at 256.
-    const LOOKUP_COST: u64 = 1024;
+    /// A binary search of the code's bucket in the first table, a few cache misses and longer the longer
+    /// its entries: 300 to 650 ns measured at 1M codes, that is about 1,100, 1,200 and 1,800 words of a
+    /// scan at 64, 128 and 256 bits (6-, 14- and 30-byte entries).
+    fn lookup_cost(&self) -> u64 {
+        1024 + 24 * self.cut.stride() as u64
+    }
 
     fn cut(&self) -> &Cut {
         &self.cut
