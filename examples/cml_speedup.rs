@@ -28,7 +28,7 @@ use recodb_storage::RoaringBitmap;
 const DIMS: usize = 64;
 const K: usize = 10;
 const BITS: [usize; 3] = [64, 128, 256];
-const CANDIDATES: [usize; 5] = [50, 100, 200, 400, 1000];
+const CANDIDATES: [usize; 7] = [50, 100, 200, 400, 1000, 1200, 1500];
 
 /// A point near `centre` (or anywhere when `None`), on the unit sphere.
 fn point(rng: &mut Xoshiro256PlusPlus, centre: Option<&[f32]>, noise: f32) -> Vec<f32> {

@@ -49,6 +49,11 @@ impl TopK {
         self.k
     }
 
+    /// How many more hits it takes to hold `k`.
+    pub(crate) fn missing(&self) -> usize {
+        self.k.saturating_sub(self.heap.len())
+    }
+
     /// Whether it holds `k` hits.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {

@@ -21,15 +21,28 @@
 //!   lower id; see [`scan`](super::scan)) as the scan's does.
 //!
 //! **When a scan is cheaper.** Costs are counted in code words read: a full scan reads every code's
-//! words; a round costs [`PROBE_COST`] per bucket probed and, per entry read, its code's words plus the
-//! check of its `m` substrings. A round's cost is estimated before it runs (its `C(len, s)` buckets, each
-//! holding `n / 2^len` entries on average). The search scans instead when the rounds so far and the next
-//! one would cost more than a scan, or, once the rounds have cost a quarter of a scan with the top `k`
-//! full, when the rounds still needed (until the radius reaches the worst hit's distance, which only
-//! shrinks) would. Earlier, a fresh top `k` holds far hits and that estimate is too pessimistic. The
-//! scan starts from an empty top `k` (the probing done is lost). Measured at 1M planted points
-//! (BENCHMARKS.md, "CML's speed-up experiment"): 64-bit codes take the rounds, 256-bit codes searched
-//! for tens to hundreds of hits the scan.
+//! words; a round costs [`PROBE_COST`] per bucket probed and [`Table::entry_cost`] per entry read, and
+//! each look-up of a code's ids (packed layout) costs [`Table::lookup_cost`]. A round's cost is estimated
+//! before it runs (its `C(len, s)` buckets, each holding `n / 2^len` entries on average), and so are the
+//! look-ups still to come: [`LOOKUPS_PER_HIT`] for each hit the top `k` still lacks. The search scans
+//! instead when the rounds so far, the next one and those look-ups would cost more than a scan (for many
+//! hits, before the first round), or, once the rounds have probed and read for a quarter of a scan's
+//! cost with the top `k` full, when the rounds still needed (until the radius reaches the worst hit's
+//! distance, which only shrinks) would. Earlier, a fresh top `k` holds far hits and that estimate is too
+//! pessimistic. The scan starts from an empty top `k` (the probing done is lost).
+//!
+//! The costs were measured per round at 1M planted CML points (BENCHMARKS.md, "CML's speed-up
+//! experiment"), 64 to 256 bits, 4 to 14 tables, `k` from 10 to 1000, against a scan's 0.3 to 0.4 ns per
+//! word: 20 to 29 ns per bucket, 1 ns per entry of up to 8 bytes (the SIMD kernel) and 8 to 10 ns per
+//! longer one, 300 to 650 ns per look-up (a binary search of a bucket of the first table), about three
+//! look-ups per hit. The look-ups were what the earlier model (16 words per bucket, `words + m` per
+//! entry, none per look-up) left out: for hundreds of hits they alone cost about a scan, so 128-bit rounds
+//! ran to two to five times a scan's time before giving way. At 1M points, 64-bit codes searched for tens
+//! of hits take the rounds to the end; from about 300, 500 and 750 hits at 64, 128 and 256 bits the
+//! expected look-ups alone send the search to the scan before the first round; in between, the rounds
+//! give way once they have cost up to about a scan (an online choice: it cannot know the radius it will
+//! need). Far below a million codes the tables fit in the caches and the costs overstate probing, where
+//! a scan takes microseconds anyway.
 //!
 //! **Memory access.** The search is bound by memory latency: a query probes hundreds of buckets scattered
 //! over the tables. A round locates its buckets with each directory entry prefetched a few keys ahead, then
@@ -83,8 +96,15 @@ pub enum Layout {
     Arena,
 }
 
-/// A bucket probe costs about as much as scanning this many code words (64 bits each).
-const PROBE_COST: u64 = 16;
+/// A bucket probe (a directory entry and the start of its run, two cache misses the prefetches only partly
+/// hide) costs about as much as scanning this many code words: 20 to 29 ns measured at 1M codes, where a
+/// scan reads a word in 0.3 to 0.4 ns.
+const PROBE_COST: u64 = 64;
+
+/// Look-ups per hit a search is expected to make (packed layout): each hit found in a table other than the
+/// first needs one, and hits that a nearer code later pushes out of the top `k` took one too (2.4 to 3.6
+/// per hit measured at 1M codes, `k` from 10 to 1000, 4 to 14 tables).
+const LOOKUPS_PER_HIT: u64 = 3;
 
 /// One substring table of one layout: what the driver asks of a layout.
 ///
@@ -100,6 +120,19 @@ trait Table: Sized + Send + Sync {
     /// An upper bound on the bytes of table `j` over `n` distinct codes cut by `cut`, its directory left
     /// out.
     fn estimate_bytes(cut: &Cut, n: usize, j: usize) -> usize;
+
+    /// What reading one entry of a round costs, in code words, for an index of `m` tables (the module doc
+    /// tells how the costs were measured): by default the code's words and the check of its `m`
+    /// substrings that no earlier round found it.
+    fn entry_cost(&self, m: u64) -> u64 {
+        self.cut().code_words() as u64 + m
+    }
+
+    /// What finding the ids of one code close enough to enter the top `k` costs, in code words, when this
+    /// is the first table (where they are found): 0 for layouts whose entries carry their ids.
+    fn lookup_cost(&self) -> u64 {
+        0
+    }
 
     /// The table's substring.
     fn cut(&self) -> &Cut;
@@ -248,16 +281,20 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
         }
         let tables = self.tables;
         let m = tables.len() as u32;
-        let costs = Costs::new(scan_codes, self.codes.words() as u64, u64::from(m));
-        let mut spent = 0u64;
+        let costs = Costs::new(tables, scan_codes, self.codes.words() as u64);
         'radius: for s in 0..=substring_bits(tables) {
             for (j, table) in tables.iter().enumerate() {
                 let cut = table.cut();
                 if s > cut.len() {
                     break 'radius; // that table was enumerated whole: every code has been seen
                 }
-                let scan_now = spent.saturating_add(costs.round(cut.len(), s)) > costs.scan
-                    || (spent > costs.scan / 4
+                let probed = costs.probed(stats.buckets, stats.candidates);
+                let spent = probed.saturating_add(costs.lookups(stats.lookups));
+                let next = costs
+                    .round(cut.len(), s)
+                    .saturating_add(costs.lookups((top.missing() as u64).saturating_mul(LOOKUPS_PER_HIT)));
+                let scan_now = spent.saturating_add(next) > costs.scan
+                    || (probed > costs.scan / 4
                         && top.is_full()
                         && top.worst().is_some_and(|w| costs.until(tables, s, j, w.distance) > costs.scan));
                 if scan_now {
@@ -273,7 +310,6 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                 (self.s, self.j) = (s, j);
                 round_keys(cut.key(self.query), s, cut.len(), &mut sc.keys);
                 stats.buckets += sc.keys.len() as u64;
-                let read_before = stats.candidates;
                 let dir = table.directory();
                 sc.runs.clear();
                 pipelined(
@@ -287,7 +323,6 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                     },
                 );
                 table.read_round(self, &sc.runs, top, &mut sc.read, &mut stats);
-                spent += costs.spent(sc.keys.len() as u64, stats.candidates - read_before);
                 stats.radius = m * s + j as u32;
                 if top.worst().is_some_and(|w| w.distance <= stats.radius) {
                     break 'radius;
@@ -304,14 +339,19 @@ struct Costs {
     n: u64,
     /// A full scan: every code's words.
     scan: u64,
-    /// Reading one entry of a bucket: its code's words, and the check of its `m` substrings that no
-    /// earlier round found it.
+    /// Reading one entry of a bucket ([`Table::entry_cost`]).
     entry: u64,
+    /// Finding the ids of one code ([`Table::lookup_cost`]).
+    lookup: u64,
 }
 
 impl Costs {
-    fn new(n: u64, words: u64, m: u64) -> Costs {
-        Costs { n, scan: n.saturating_mul(words), entry: words + m }
+    /// The costs of searching `tables` over `n` codes of `words` words.
+    fn new<T: Table>(tables: &[T], n: u64, words: u64) -> Costs {
+        let m = tables.len() as u64;
+        let entry = tables.iter().map(|t| t.entry_cost(m)).max().unwrap_or(words);
+        let lookup = tables.first().map_or(0, Table::lookup_cost);
+        Costs { n, scan: n.saturating_mul(words), entry, lookup }
     }
 
     /// The expected cost of probing every bucket at radius `s` of a table of `len`-bit substrings, each
@@ -322,8 +362,13 @@ impl Costs {
         probes.saturating_mul(PROBE_COST).saturating_add(entries.saturating_mul(self.entry))
     }
 
-    /// The cost of a round that probed `buckets` and read `entries`.
-    fn spent(&self, buckets: u64, entries: u64) -> u64 {
+    /// The cost of `n` look-ups of codes' ids.
+    fn lookups(&self, n: u64) -> u64 {
+        n.saturating_mul(self.lookup)
+    }
+
+    /// The cost of rounds that probed `buckets` and read `entries`, their look-ups left out.
+    fn probed(&self, buckets: u64, entries: u64) -> u64 {
         buckets.saturating_mul(PROBE_COST).saturating_add(entries.saturating_mul(self.entry))
     }
 

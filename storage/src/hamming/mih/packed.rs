@@ -6,8 +6,9 @@
 //! table keeps ids, one per entry. The others keep each distinct code once and no ids: an entry close
 //! enough to enter the top `k` is decoded, and its ids are found by binary search in the first table's
 //! bucket ([`PackedTable::find`]). These look-ups wait until the end of their round and go nearest first,
-//! so once the top `k` fills the rest are skipped; a query makes a few dozen of them. Distances are
-//! computed over contiguous entries, as with the inline layout, in about a third of its memory (figures in
+//! so once the top `k` fills the rest are skipped; a query makes about three per hit (a few dozen for ten
+//! hits), and the driver counts their cost ([`Table::lookup_cost`]). Distances are computed over
+//! contiguous entries, as with the inline layout, in about a third of its memory (figures in
 //! BENCHMARKS.md, "Hamming engine").
 
 use std::cmp::Ordering;
@@ -230,6 +231,24 @@ impl Table for PackedTable {
 
     fn estimate_bytes(cut: &Cut, n: usize, j: usize) -> usize {
         n * cut.stride() + PADDING + if j == 0 { 4 * n } else { 0 }
+    }
+
+    /// Entries of up to 8 bytes are read eight at a time by the SIMD kernel, like the default; longer ones
+    /// byte by byte, at about a word per byte and one per remainder word (measured at 128 and 256 bits:
+    /// 8 to 10 ns per entry).
+    fn entry_cost(&self, m: u64) -> u64 {
+        let words = self.cut.code_words() as u64;
+        match self.cut.stride() {
+            0..=8 => words + m,
+            st => st as u64 + self.cut.words() as u64,
+        }
+    }
+
+    /// A binary search of the code's bucket in the first table, a few cache misses and longer the longer
+    /// its entries: 300 to 650 ns measured at 1M codes, that is about 1,100, 1,200 and 1,800 words of a
+    /// scan at 64, 128 and 256 bits (6-, 14- and 30-byte entries).
+    fn lookup_cost(&self) -> u64 {
+        1024 + 24 * self.cut.stride() as u64
     }
 
     fn cut(&self) -> &Cut {

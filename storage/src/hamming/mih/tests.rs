@@ -106,8 +106,8 @@ fn probing_without_fallback_matches_brute_force() {
 }
 
 /// The rounds give way to a scan once the rounds so far and the next would cost more than one: at 256
-/// bits, for hundreds of hits among random codes, within radius 2; for one hit near a stored code, never. Either way the answer
-/// is brute force's.
+/// bits, for hundreds of hits among random codes, within radius 2 (their look-ups alone would cost more:
+/// before the first round); for one hit near a stored code, never. Either way the answer is brute force's.
 #[test]
 fn the_search_scans_once_probing_would_cost_more_and_answers_the_same() {
     use crate::hamming::brute_force;
@@ -133,5 +133,34 @@ fn the_search_scans_once_probing_would_cost_more_and_answers_the_same() {
             assert!(stats.buckets < 16 * (1 + 16 + 120), "k {k}: {} buckets probed first", stats.buckets);
         }
         assert_eq!(top.take_sorted(), brute_force(&codes, query, k, &Filter::NONE), "k {k}");
+    }
+}
+
+/// The look-ups a packed search is expected to make count before the first round: for 10 hits among
+/// 20,000 64-bit codes they alone would cost more than a scan (30 look-ups against 20,000 words), so the
+/// packed search scans without probing a bucket, while the inline layout, whose entries carry their ids,
+/// probes and finds the hits within radius 1. Either way the answer is brute force's.
+#[test]
+fn look_ups_count_against_probing_and_answers_stay_the_same() {
+    use crate::hamming::brute_force;
+
+    let mut seed = 5u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed ^ (seed >> 29)
+    };
+    let query = next();
+    // 40 codes one bit from the query, the rest random.
+    let data: Vec<u64> =
+        (0..20_000u64).map(|i| if i % 500 == 7 { query ^ (1 << (i % 64)) } else { next() }).collect();
+    let codes = CodeStore::from_words(64, data).expect("valid");
+    let (mut top, mut sc) = (TopK::default(), Scratch::default());
+    for (layout, probes) in [(Layout::Packed, false), (Layout::Inline, true)] {
+        let mih = Mih::build(&codes, 4, layout);
+        top.reset(10);
+        let stats = mih.search(&codes, Kernel::best(), &[query], &Filter::NONE, &mut top, &mut sc);
+        assert_eq!(stats.buckets > 0, probes, "{layout:?}: {} buckets", stats.buckets);
+        assert_eq!(stats.radius == 64, !probes, "{layout:?}: radius {}", stats.radius);
+        assert_eq!(top.take_sorted(), brute_force(&codes, &[query], 10, &Filter::NONE), "{layout:?}");
     }
 }
