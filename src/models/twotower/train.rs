@@ -73,15 +73,14 @@ impl Tower {
     }
 
     /// Backward from `d_unit`, the gradient at the unit outputs, and one Adam step in which the first
-    /// layer moves only at the input rows the batch used; the gradients are left at zero again (the
-    /// first layer's only at those rows, the others were zero before).
+    /// layer moves only at the input rows the batch used; the step leaves the gradients at zero again
+    /// (the first layer's only at those rows, the others were zero before).
     fn step(&mut self, rows: &Rows, tape: &Tape, unit: &Matrix, norms: &[f32], mut d_unit: Matrix) {
         l2_normalize_backward(unit, norms, &mut d_unit);
         let columns = rows.columns();
         self.mlp.backward(Input::Sparse(rows.sparse()), tape, d_unit, &mut self.grads);
         let width = self.mlp.layers().first().map_or(0, |l| l.0.outputs());
-        self.adam.step_rows(self.mlp.parameters_mut(), &self.grads.slices(), &columns, width);
-        self.grads.clear_rows(&columns);
+        self.adam.step_rows(self.mlp.parameters_mut(), self.grads.slices_mut(), &columns, width);
     }
 
     /// The unit points of `rows`, in blocks.
