@@ -28,6 +28,16 @@ pub fn negative(rng: &mut Xoshiro256PlusPlus, n_items: usize, seen: &[u32]) -> O
     (0..NEGATIVE_TRIES).map(|_| below(rng, n_items) as u32).find(|j| seen.binary_search(j).is_err())
 }
 
+/// An item drawn uniformly from `pool` (ids ascending) and not in `seen` (sorted), or `None` after a
+/// few draws that all were, or for an empty pool. For the pool `0..n` it draws exactly what
+/// [`negative`] draws from the same generator.
+pub fn negative_in(rng: &mut Xoshiro256PlusPlus, pool: &[u32], seen: &[u32]) -> Option<u32> {
+    if pool.is_empty() {
+        return None;
+    }
+    (0..NEGATIVE_TRIES).map(|_| pool[below(rng, pool.len())]).find(|j| seen.binary_search(j).is_err())
+}
+
 /// A generator for block `block` of epoch `epoch` (or any other pair of numbers) under `seed`.
 pub fn generator(seed: u64, epoch: u64, block: u64) -> Xoshiro256PlusPlus {
     let mix = seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ block.wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -131,6 +141,24 @@ mod tests {
         assert!(draws.iter().all(|d| d.is_none_or(|j| j == 3)), "only the unseen item");
         assert!(draws.iter().filter(|d| d.is_some()).count() > 900, "found within 16 tries: 1 - 0.8¹⁶");
         assert_eq!(negative(&mut rng, 3, &[0, 1, 2]), None, "every item seen");
+    }
+
+    #[test]
+    fn negatives_from_a_pool_stay_in_it_and_match_the_whole_range() {
+        let seen = [1, 4];
+        let (mut a, mut b) = (generator(5, 0, 1), generator(5, 0, 1));
+        let all: Vec<u32> = (0..9).collect();
+        for _ in 0..1000 {
+            assert_eq!(negative_in(&mut a, &all, &seen), negative(&mut b, 9, &seen), "draw for draw");
+        }
+        let pool = [0, 2, 4, 7];
+        let draws: Vec<Option<u32>> = (0..1000).map(|_| negative_in(&mut a, &pool, &seen)).collect();
+        for j in [0, 2, 7] {
+            assert!(draws.contains(&Some(j)), "{j} is drawn");
+        }
+        assert!(draws.iter().all(|d| matches!(d, Some(0 | 2 | 7) | None)), "only the pool's unseen items");
+        assert_eq!(negative_in(&mut a, &[1, 4], &seen), None, "every item of the pool seen");
+        assert_eq!(negative_in(&mut a, &[], &[]), None, "an empty pool");
     }
 
     #[test]

@@ -181,18 +181,18 @@ impl Tower {
             adam.step(decoder.parameters_mut(), &grads.slices());
         }
         // The encoder's gradients are zero before its backward pass (from `Tower::new`, then from
-        // `clear_rows` below); its sparse first layer moves only at the input rows the batch used.
+        // `step_rows` below, which clears what it reads); its sparse first layer moves only at the
+        // input rows the batch used.
         self.encoder.backward(x, &tape, d, &mut self.encoder_grads);
         let codes = tape.output().clone();
         let columns = batch.rows().columns();
         let width = self.encoder.layers().first().map_or(1, |l| l.0.outputs());
         self.encoder_adam.step_rows(
             self.encoder.parameters_mut(),
-            &self.encoder_grads.slices(),
+            self.encoder_grads.slices_mut(),
             &columns,
             width,
         );
-        self.encoder_grads.clear_rows(&columns);
         self.steps += 1;
         loss.rows += rows;
         codes

@@ -47,8 +47,16 @@ impl Adam {
     /// One step like [`Adam::step`], except that the first tensor (the weights of a layer with sparse
     /// inputs, `width` values per input row) moves only at its rows `rows`, whose moments alone are
     /// updated ("lazy" Adam: a row a batch did not use keeps its moments and its value). The step count,
-    /// and with it the bias correction, is shared by every tensor.
-    pub fn step_rows(&mut self, mut params: Vec<&mut [f32]>, grads: &[&[f32]], rows: &[u32], width: usize) {
+    /// and with it the bias correction, is shared by every tensor. Every gradient the step reads is set
+    /// to zero in the same pass (the first tensor's at `rows`; its other rows, which a sparse batch
+    /// leaves at zero, are not read), so `grads` are ready for the next batch.
+    pub fn step_rows(
+        &mut self,
+        mut params: Vec<&mut [f32]>,
+        mut grads: Vec<&mut [f32]>,
+        rows: &[u32],
+        width: usize,
+    ) {
         if params.is_empty() || grads.is_empty() || self.moments.is_empty() {
             return;
         }
@@ -56,7 +64,8 @@ impl Adam {
         let t = self.steps;
         let lr = step_size(self.learning_rate, t);
         let (first, rest) = params.split_at_mut(1);
-        let (p, g, (m, v)) = (&mut *first[0], grads[0], &mut self.moments[0]);
+        let (first_grad, rest_grads) = grads.split_at_mut(1);
+        let (p, g, (m, v)) = (&mut *first[0], &mut *first_grad[0], &mut self.moments[0]);
         let width = width.max(1);
         let mut used = vec![false; p.len() / width];
         for &r in rows {
@@ -65,16 +74,16 @@ impl Adam {
             }
         }
         p.par_chunks_exact_mut(width)
-            .zip(g.par_chunks_exact(width))
+            .zip(g.par_chunks_exact_mut(width))
             .zip(m.par_chunks_exact_mut(width).zip(v.par_chunks_exact_mut(width)))
             .zip(used.par_iter())
             .filter(|(_, &u)| u)
-            .for_each(|(((p, g), (m, v)), _)| update(p, g, m, v, lr));
-        for ((p, g), (m, v)) in rest.iter_mut().zip(&grads[1..]).zip(&mut self.moments[1..]) {
+            .for_each(|(((p, g), (m, v)), _)| update_clearing(p, g, m, v, lr));
+        for ((p, g), (m, v)) in rest.iter_mut().zip(rest_grads.iter_mut()).zip(&mut self.moments[1..]) {
             p.par_chunks_mut(CHUNK)
-                .zip(g.par_chunks(CHUNK))
+                .zip(g.par_chunks_mut(CHUNK))
                 .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
-                .for_each(|((p, g), (m, v))| update(p, g, m, v, lr));
+                .for_each(|((p, g), (m, v))| update_clearing(p, g, m, v, lr));
         }
     }
 }
@@ -94,6 +103,18 @@ pub(crate) fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr:
         m[k] = BETA1 * m[k] + (1.0 - BETA1) * g[k];
         v[k] = BETA2 * v[k] + (1.0 - BETA2) * g[k] * g[k];
         p[k] -= lr * m[k] / (v[k].sqrt() + EPSILON);
+    }
+}
+
+/// [`update`], setting each gradient to zero once it is read (the same values, one pass).
+fn update_clearing(p: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32) {
+    let n = p.len().min(g.len()).min(m.len()).min(v.len());
+    let (p, g, m, v) = (&mut p[..n], &mut g[..n], &mut m[..n], &mut v[..n]);
+    for k in 0..n {
+        m[k] = BETA1 * m[k] + (1.0 - BETA1) * g[k];
+        v[k] = BETA2 * v[k] + (1.0 - BETA2) * g[k] * g[k];
+        p[k] -= lr * m[k] / (v[k].sqrt() + EPSILON);
+        g[k] = 0.0;
     }
 }
 
@@ -122,20 +143,29 @@ mod tests {
 
     #[test]
     fn a_row_step_equals_the_full_step_on_its_rows_and_leaves_the_others() {
-        // Two tensors: 3 rows of width 2, then a bias of 2.
-        let grads: [&[f32]; 2] = [&[0.5, -1.0, 2.0, 0.25, -3.0, 1.0], &[0.1, -0.2]];
+        // Two tensors: 3 rows of width 2, then a bias of 2; two steps, so the moments carry over.
+        let grads: [[f32; 6]; 2] = [[0.5, -1.0, 2.0, 0.25, -3.0, 1.0], [-0.75, 2.5, 0.0, 0.0, 1e-3, 4.0]];
+        let biases: [[f32; 2]; 2] = [[0.1, -0.2], [0.3, 1e-4]];
         let (mut full_w, mut full_b) = (vec![1.0f32; 6], vec![0.0f32; 2]);
         let mut full = Adam::new(0.01, &[6, 2]);
-        full.step(vec![&mut full_w, &mut full_b], &grads);
         let (mut rows_w, mut rows_b) = (vec![1.0f32; 6], vec![0.0f32; 2]);
         let mut lazy = Adam::new(0.01, &[6, 2]);
-        lazy.step_rows(vec![&mut rows_w, &mut rows_b], &grads, &[0, 2], 2);
-        assert_eq!(&rows_w[..2], &full_w[..2]);
+        for (g, b) in grads.iter().zip(&biases) {
+            full.step(vec![&mut full_w, &mut full_b], &[g, b]);
+            // Row 1 unused: its gradient is zero, as a sparse batch leaves it.
+            let (mut gw, mut gb) = (g.to_vec(), b.to_vec());
+            gw[2..4].fill(0.0);
+            lazy.step_rows(vec![&mut rows_w, &mut rows_b], vec![&mut gw, &mut gb], &[0, 2], 2);
+            assert!(gw.iter().chain(&gb).all(|&x| x == 0.0), "the gradients read are cleared: {gw:?} {gb:?}");
+        }
+        assert_eq!(&rows_w[..2], &full_w[..2], "bit for bit");
         assert_eq!(&rows_w[2..4], &[1.0, 1.0], "row 1 was not used");
         assert_eq!(&rows_w[4..], &full_w[4..]);
         assert_eq!(rows_b, full_b);
-        // A row past the tensor is ignored.
-        lazy.step_rows(vec![&mut rows_w, &mut rows_b], &grads, &[9], 2);
+        // A row past the tensor is ignored, and an unused row's gradient is not read.
+        let (mut gw, mut gb) = (vec![7.0f32; 6], vec![0.0f32; 2]);
+        lazy.step_rows(vec![&mut rows_w, &mut rows_b], vec![&mut gw, &mut gb], &[9], 2);
         assert_eq!(&rows_w[2..4], &[1.0, 1.0]);
+        assert_eq!(gw, vec![7.0; 6]);
     }
 }

@@ -54,20 +54,9 @@ impl Grads {
         }
     }
 
-    /// Sets every gradient to zero, except that of the first layer's weights only at its input rows
-    /// `rows` (for a sparse-input layer, whose other rows a batch left at zero).
-    pub fn clear_rows(&mut self, rows: &[u32]) {
-        for (k, g) in self.layers.iter_mut().enumerate() {
-            if k == 0 {
-                let n = g.weight.rows();
-                for &r in rows.iter().filter(|&&r| (r as usize) < n) {
-                    g.weight.row_mut(r as usize).iter_mut().for_each(|v| *v = 0.0);
-                }
-            } else {
-                g.weight.as_mut_slice().iter_mut().for_each(|v| *v = 0.0);
-            }
-            g.bias.iter_mut().for_each(|v| *v = 0.0);
-        }
+    /// Every gradient tensor, in the order of [`Mlp::parameters_mut`], to update (or clear) in place.
+    pub fn slices_mut(&mut self) -> Vec<&mut [f32]> {
+        self.layers.iter_mut().flat_map(|g| [g.weight.as_mut_slice(), g.bias.as_mut_slice()]).collect()
     }
 
     /// The gradient of layer `k`.

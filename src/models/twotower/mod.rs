@@ -4,8 +4,9 @@
 //! A user tower reads `id ⊕ user tags ⊕ L1-normalised history` and an item tower `id ⊕ item tags`
 //! ([`inputs`]), each an MLP `[in → hidden → hidden/2 → dim]` with ReLU and an L2-normalised output,
 //! trained with Adam on the triplet hinge `max(‖u − p‖² − ‖u − n‖² + margin, 0)` ([`loss`], [`train`]).
-//! The negative sampler is a parameter (`uniform`, or the hardest of `candidates` uniform draws), and
-//! the id inputs can be dropped out in training so that the content path learns.
+//! The negative sampler is a parameter (`uniform`, or the hardest of `candidates` uniform draws, both
+//! among the items with an interaction in the snapshot), and the id inputs can be dropped out in
+//! training so that the content path learns.
 //!
 //! **Serving** is an exact scan of the item points: a score is `−‖u − v‖²` (the SIMD kernel CML's exact
 //! serving uses), so RECOMMEND's filters and seen-item exclusion apply as for every model, and SIMILAR

@@ -14,7 +14,7 @@ const ITEMS: u32 = 30;
 /// 40 users over 30 items: items below 15 are genre A (item tag 0), the others genre B (tag 1); users
 /// below 20 like A (user tag 0), the others B (tag 1), each with 6 items of their genre. User 40 has tag
 /// 0 and no items; item 30 has tag 0 and no users.
-fn data() -> Snapshot {
+pub(super) fn data() -> Snapshot {
     let mut rows: Vec<Vec<u32>> = Vec::new();
     for u in 0..USERS {
         let base = if u < USERS / 2 { 0 } else { ITEMS / 2 };

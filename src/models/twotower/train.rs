@@ -6,6 +6,11 @@
 //! on the mean triplet hinge ([`loss`](super::loss)). The
 //! `hardest_of_n` sampler keeps, of `n` uniform draws, the item whose point (refreshed every
 //! [`REFRESH`] batches) is nearest the user's current point.
+//!
+//! Negatives are drawn only among the items with an interaction in the snapshot ([`negative_pool`]): an
+//! item nobody has touched (held out for the cold-start protocol, or added with tags only) is not known
+//! to be disliked, and drawing it would push the point of its tags away from every user, the point it
+//! is served from. It stays out of training entirely.
 
 use std::collections::HashMap;
 
@@ -18,7 +23,7 @@ use super::loss::triplet;
 use super::{Sampler, Settings};
 use crate::error::{Error, Result};
 use crate::models::factors::rows_dot;
-use crate::models::hogwild::{below, generator, negative};
+use crate::models::hogwild::{below, generator, negative_in};
 use crate::models::nn::{
     l2_normalize, l2_normalize_backward, Activation, Adam, Grads, Input, Matrix, Mlp, Tape,
 };
@@ -68,15 +73,14 @@ impl Tower {
     }
 
     /// Backward from `d_unit`, the gradient at the unit outputs, and one Adam step in which the first
-    /// layer moves only at the input rows the batch used; the gradients are left at zero again (the
-    /// first layer's only at those rows, the others were zero before).
+    /// layer moves only at the input rows the batch used; the step leaves the gradients at zero again
+    /// (the first layer's only at those rows, the others were zero before).
     fn step(&mut self, rows: &Rows, tape: &Tape, unit: &Matrix, norms: &[f32], mut d_unit: Matrix) {
         l2_normalize_backward(unit, norms, &mut d_unit);
         let columns = rows.columns();
         self.mlp.backward(Input::Sparse(rows.sparse()), tape, d_unit, &mut self.grads);
         let width = self.mlp.layers().first().map_or(0, |l| l.0.outputs());
-        self.adam.step_rows(self.mlp.parameters_mut(), &self.grads.slices(), &columns, width);
-        self.grads.clear_rows(&columns);
+        self.adam.step_rows(self.mlp.parameters_mut(), self.grads.slices_mut(), &columns, width);
     }
 
     /// The unit points of `rows`, in blocks.
@@ -121,6 +125,7 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> Result<T
         data.indices.iter().for_each(|&i| t[i as usize] = true);
         t
     };
+    let pool = negative_pool(&trained_item);
     let mut positives = data.indices.clone();
     for epoch in 0..s.epochs {
         let mut rng = generator(s.seed ^ STREAM, epoch as u64, 1);
@@ -161,9 +166,9 @@ pub fn train(data: &Snapshot, s: &Settings, progress: &dyn Progress) -> Result<T
                 for &pos in &positives[from..to] {
                     let n = match (&stale, s.sampler) {
                         (Some(points), Sampler::HardestOf) => {
-                            hardest(&mut rng, n_items, seen, s.candidates, user_unit.row(c), points)
+                            hardest(&mut rng, &pool, seen, s.candidates, user_unit.row(c), points)
                         }
-                        _ => negative(&mut rng, n_items, seen),
+                        _ => negative_in(&mut rng, &pool, seen),
                     };
                     triplets.push((c, pos, n.unwrap_or(pos)));
                 }
@@ -270,11 +275,17 @@ fn all_items(items: &Tower, layout: &Layout, data: &Snapshot, trained: &[bool]) 
     items.points(&rows)
 }
 
-/// Of `n` uniform negatives of a user who has `seen`, the one whose point is nearest `user` (the
-/// largest inner product of unit points); `None` when no negative could be drawn.
+/// The items negatives are drawn from: those with an interaction in the snapshot (`trained`, by item
+/// id), ascending.
+pub fn negative_pool(trained: &[bool]) -> Vec<u32> {
+    (0u32..).zip(trained).filter(|&(_, &t)| t).map(|(i, _)| i).collect()
+}
+
+/// Of `n` uniform negatives from `pool` of a user who has `seen`, the one whose point is nearest `user`
+/// (the largest inner product of unit points); `None` when no negative could be drawn.
 fn hardest(
     rng: &mut Xoshiro256PlusPlus,
-    n_items: usize,
+    pool: &[u32],
     seen: &[u32],
     n: usize,
     user: &[f32],
@@ -283,11 +294,54 @@ fn hardest(
     let mut best: Option<(u32, f32)> = None;
     let mut dot = [0.0f32];
     for _ in 0..n {
-        let Some(c) = negative(rng, n_items, seen) else { continue };
+        let Some(c) = negative_in(rng, pool, seen) else { continue };
         rows_dot(points.row(c as usize), user, &mut dot);
         if best.is_none_or(|(_, d)| dot[0] > d) {
             best = Some((c, dot[0]));
         }
     }
     best.map(|b| b.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::twotower::tests::data;
+    use crate::models::twotower::TWOTOWER;
+    use crate::progress::NoProgress;
+    use crate::value::Value;
+
+    #[test]
+    fn an_item_without_interactions_is_never_drawn_as_a_negative() {
+        assert_eq!(negative_pool(&[true, false, true, false]), vec![0, 2]);
+        // Item 30 has a tag and no interaction: drawn as a negative, its id input (row 30 of the item
+        // tower's first layer) would move whenever it was not dropped out.
+        let data = data();
+        for sampler in ["uniform", "hardest_of_n"] {
+            let given: Vec<(String, Value)> = [
+                ("dim", Value::Int(16)),
+                ("hidden", Value::Int(32)),
+                ("epochs", Value::Int(5)),
+                ("batch", Value::Int(32)),
+                ("sampler", Value::from(sampler)),
+                ("item_dropout", Value::Float(0.5)),
+            ]
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
+            let s = Settings::read(&TWOTOWER.check(&given).expect("params")).expect("settings");
+            let trained = train(&data, &s, &NoProgress).expect("train");
+            let (user_layout, item_layout) = layouts(&data);
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(s.seed ^ STREAM);
+            Tower::new(user_layout.width(), &s, &mut rng).expect("user tower");
+            let initial = Tower::new(item_layout.width(), &s, &mut rng).expect("item tower").mlp;
+            let row = |m: &Mlp, i: usize| m.layers()[0].0.weight.row(i).to_vec();
+            assert_eq!(
+                row(&trained.item_tower, 30),
+                row(&initial, 30),
+                "{sampler}: item 30's id never trained"
+            );
+            assert_ne!(row(&trained.item_tower, 0), row(&initial, 0), "{sampler}: item 0's id trained");
+        }
+    }
 }
