@@ -29,6 +29,7 @@ pub(super) fn plan(
         ("buckets_probed", e.buckets_probed.to_string()),
         ("candidates", e.candidates.to_string()),
         ("ids_looked_up", e.lookups.to_string()),
+        ("gave_way_to_scan", e.gave_way.to_string()),
         ("filtered", e.filtered.to_string()),
         ("results", results.to_string()),
         ("microseconds", micros(e.elapsed)),

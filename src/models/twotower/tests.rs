@@ -194,22 +194,35 @@ fn a_saved_model_scores_the_same_and_a_corrupt_blob_is_refused() {
 }
 
 #[test]
-fn training_reports_each_epoch_and_can_be_cancelled() {
-    struct Stop(std::sync::Mutex<Vec<String>>);
+fn training_reports_each_batch_and_epoch_and_a_cancel_stops_at_the_next_batch() {
+    /// Records every report; refuses the first one after the first epoch's losses.
+    struct Stop(std::sync::Mutex<Vec<(String, u64, u64)>>);
     impl Progress for Stop {
-        fn update(&self, phase: &str, done: u64, _total: u64) -> bool {
-            self.0.lock().expect("lock").push(phase.to_string());
-            done < 2
+        fn update(&self, phase: &str, done: u64, total: u64) -> bool {
+            let mut reports = self.0.lock().expect("lock");
+            let go_on = !reports.iter().any(|r| r.0.contains("triplet loss"));
+            reports.push((phase.to_string(), done, total));
+            go_on
         }
     }
     let stop = Stop(std::sync::Mutex::new(Vec::new()));
-    let params =
-        TWOTOWER.check(&pairs(&[("epochs", Value::Int(5)), ("hidden", Value::Int(8))])).expect("params");
-    let err = TwoTowerModel::train(&data(), &params, &stop).expect_err("cancelled");
+    let given = [("epochs", Value::Int(5)), ("hidden", Value::Int(8)), ("batch", Value::Int(40))];
+    let params = TWOTOWER.check(&pairs(&given)).expect("params");
+    let data = data();
+    let err = TwoTowerModel::train(&data, &params, &stop).expect_err("cancelled");
     assert!(matches!(err.kind(), ErrorKind::Cancelled(_)), "{err:?}");
-    let phases = stop.0.into_inner().expect("lock");
-    assert_eq!(phases.len(), 2);
-    assert!(phases[0].starts_with("twotower: epoch 1, triplet loss"), "{}", phases[0]);
+    let reports = stop.0.into_inner().expect("lock");
+    let nnz = data.nnz() as u64;
+    // 120 pairs in batches of 42: two reports inside the first epoch, then its losses at 120 of 5 × 120,
+    // then one report in the second epoch, refused.
+    let epoch_end = reports.iter().position(|r| r.0.contains("triplet loss")).expect("the epoch's losses");
+    assert_eq!(epoch_end, 2, "the first epoch reported per batch: {reports:?}");
+    assert!(reports[..epoch_end].iter().all(|r| r.0 == "twotower: epoch 1" && r.1 < nnz));
+    assert!(reports[epoch_end].0.starts_with("twotower: epoch 1, triplet loss"), "{reports:?}");
+    assert_eq!(reports[epoch_end].1, nnz);
+    assert_eq!(reports.len(), epoch_end + 2, "the refusal stops training at the next batch");
+    assert!(reports.iter().all(|r| r.2 == 5 * nnz), "units: pairs of every epoch");
+    assert!(reports.windows(2).all(|w| w[0].1 < w[1].1), "done only grows: {reports:?}");
 }
 
 #[test]

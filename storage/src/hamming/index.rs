@@ -1,5 +1,6 @@
-//! The Hamming index of one side's codes: build (with `m` and the path chosen by timing sample queries),
-//! single searches through a reusable [`Searcher`], and batch search in parallel across queries.
+//! The Hamming index of one side's codes: build (with `m` and the path chosen by timing sample queries;
+//! tables whose sample searches mostly give way to a scan are not kept), single searches through a
+//! reusable [`Searcher`], and batch search in parallel across queries.
 
 use std::time::{Duration, Instant};
 
@@ -54,17 +55,34 @@ fn sample_queries(codes: &CodeStore, n: usize) -> Vec<Vec<u64>> {
     codes.ids().step_by(step).take(n).map(|id| codes.code(id).to_vec()).collect()
 }
 
-/// Seconds per query of MIH over `queries`, or `None` once the total passes `budget` seconds.
-fn time_mih(index: &HammingIndex, queries: &[Vec<u64>], budget: f64) -> Option<f64> {
+/// What timing MIH on the sample queries found.
+enum Timed {
+    /// Seconds per query.
+    Seconds(f64),
+    /// The total passed the budget.
+    TooSlow,
+    /// More than half the searches gave way to a scan: MIH would only add rounds before the scan (and a
+    /// search for more than [`SAMPLE_K`] hits gives way sooner still).
+    GaveWay,
+}
+
+/// Times MIH over `queries` against `budget` seconds in all; unless MIH is `forced`, stops as soon as
+/// more than half the searches gave way to a scan.
+fn time_mih(index: &HammingIndex, queries: &[Vec<u64>], budget: f64, forced: bool) -> Timed {
     let mut s = index.searcher();
     let t = Instant::now();
+    let mut gave_way = 0;
     for q in queries {
         s.run(Path::Mih, "", q, SAMPLE_K, &Filter::NONE);
+        gave_way += usize::from(s.explain().gave_way);
+        if !forced && 2 * gave_way > queries.len() {
+            return Timed::GaveWay;
+        }
         if t.elapsed().as_secs_f64() > budget {
-            return None;
+            return Timed::TooSlow;
         }
     }
-    Some(t.elapsed().as_secs_f64() / queries.len().max(1) as f64)
+    Timed::Seconds(t.elapsed().as_secs_f64() / queries.len().max(1) as f64)
 }
 
 impl HammingIndex {
@@ -101,6 +119,7 @@ impl HammingIndex {
                 .collect();
             let candidates = if fitting.is_empty() { candidates } else { fitting };
             let mut best: Option<(f64, Mih)> = None;
+            let mut gave_way = false;
             for m in candidates {
                 index.mih = Some(Mih::build(&index.codes, m, options.layout));
                 // Stop timing once this candidate cannot win.
@@ -109,11 +128,13 @@ impl HammingIndex {
                     (None, Some(Path::Mih)) => f64::INFINITY,
                     (None, _) => scan_per_query * queries.len() as f64,
                 };
-                let timed = time_mih(&index, &queries, limit);
-                if let (Some(t), Some(mih)) = (timed, index.mih.take()) {
-                    if best.as_ref().is_none_or(|(b, _)| t < *b) {
+                let timed = time_mih(&index, &queries, limit, options.path == Some(Path::Mih));
+                match (timed, index.mih.take()) {
+                    (Timed::Seconds(t), Some(mih)) if best.as_ref().is_none_or(|(b, _)| t < *b) => {
                         best = Some((t, mih));
                     }
+                    (Timed::GaveWay, _) => gave_way = true,
+                    _ => {}
                 }
             }
             if let Some((t, mih)) = best {
@@ -123,6 +144,8 @@ impl HammingIndex {
                 if options.path.is_none() {
                     index.plan.reason = "MIH beat the scan on sample queries at build time";
                 }
+            } else if gave_way {
+                index.plan.reason = "MIH's sample searches gave way to the scan at build time";
             } else {
                 index.plan.reason = "the scan beat MIH on sample queries at build time";
             }
@@ -296,6 +319,7 @@ impl Searcher<'_> {
                 e.candidates = st.candidates;
                 e.filtered = st.filtered;
                 e.lookups = st.lookups;
+                e.gave_way = st.gave_way;
                 self.top.take_sorted()
             }
             (Path::ScanAllowed, _) => {
@@ -389,6 +413,23 @@ mod tests {
         let batch = index.search_batch(&[0, 0xdead_beef], 5, |_| Filter::NONE).expect("valid");
         assert_eq!(batch[1], brute_force(&codes, &[0xdead_beef], 5, &Filter::NONE));
         assert!(index.search_batch(&[0, 1], 5, |_| Filter::NONE).is_ok());
+    }
+
+    #[test]
+    fn an_index_whose_sample_searches_give_way_to_the_scan_keeps_no_tables() {
+        // 5,000 scattered 256-bit codes: finding even ten hits would take id look-ups costing more than a
+        // scan of 20,000 words, so every search gives way before its first round.
+        let store = codes(5000, 256);
+        let chosen = HammingIndex::build(store.clone(), &IndexOptions::default());
+        assert!(!chosen.uses_mih() && chosen.tables() == 0);
+        assert_eq!(chosen.build_reason(), "MIH's sample searches gave way to the scan at build time");
+        let forced =
+            HammingIndex::build(store.clone(), &IndexOptions { path: Some(Path::Mih), ..Default::default() });
+        assert!(forced.uses_mih(), "a forced MIH index keeps its tables");
+        let query = store.code(7).to_vec();
+        let (hits, explain) = forced.search(&query, 10, &Filter::NONE).expect("valid");
+        assert!(explain.gave_way && explain.buckets_probed == 0, "{explain:?}");
+        assert_eq!(hits, brute_force(&store, &query, 10, &Filter::NONE));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub struct Explain {
     /// For MIH with the packed layout, codes close enough to enter whose ids were looked up in the first
     /// table.
     pub lookups: u64,
+    /// For MIH, whether the rounds gave way to a full scan (probing would have cost more).
+    pub gave_way: bool,
     /// Wall time of the search.
     pub elapsed: Duration,
 }
@@ -76,6 +78,7 @@ impl Explain {
             candidates: 0,
             filtered: 0,
             lookups: 0,
+            gave_way: false,
             elapsed: Duration::ZERO,
         }
     }

@@ -211,6 +211,8 @@ pub(crate) struct MihStats {
     pub(crate) candidates: u64,
     pub(crate) filtered: u64,
     pub(crate) lookups: u64,
+    /// Whether the rounds gave way to a full scan.
+    pub(crate) gave_way: bool,
 }
 
 /// One search: the tables, the query and its filters, and the current round, through which the tables
@@ -305,6 +307,7 @@ impl<'a, 'f, T: Table> Probe<'a, 'f, T> {
                         scan_all(self.kernel, self.codes, self.query, top.k(), self.filter, scan, hits);
                     hits.iter().for_each(|&hit| top.push(hit));
                     stats.radius = self.codes.bits();
+                    stats.gave_way = true;
                     break 'radius;
                 }
                 (self.s, self.j) = (s, j);
