@@ -100,9 +100,7 @@ pub(crate) fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr:
     let n = p.len().min(g.len()).min(m.len()).min(v.len());
     let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[..n], &mut v[..n]);
     for k in 0..n {
-        m[k] = BETA1 * m[k] + (1.0 - BETA1) * g[k];
-        v[k] = BETA2 * v[k] + (1.0 - BETA2) * g[k] * g[k];
-        p[k] -= lr * m[k] / (v[k].sqrt() + EPSILON);
+        update_one(&mut p[k], g[k], &mut m[k], &mut v[k], lr);
     }
 }
 
@@ -111,11 +109,16 @@ fn update_clearing(p: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], l
     let n = p.len().min(g.len()).min(m.len()).min(v.len());
     let (p, g, m, v) = (&mut p[..n], &mut g[..n], &mut m[..n], &mut v[..n]);
     for k in 0..n {
-        m[k] = BETA1 * m[k] + (1.0 - BETA1) * g[k];
-        v[k] = BETA2 * v[k] + (1.0 - BETA2) * g[k] * g[k];
-        p[k] -= lr * m[k] / (v[k].sqrt() + EPSILON);
-        g[k] = 0.0;
+        update_one(&mut p[k], std::mem::take(&mut g[k]), &mut m[k], &mut v[k], lr);
     }
+}
+
+/// One value's Adam update.
+#[inline(always)]
+fn update_one(p: &mut f32, g: f32, m: &mut f32, v: &mut f32, lr: f32) {
+    *m = BETA1 * *m + (1.0 - BETA1) * g;
+    *v = BETA2 * *v + (1.0 - BETA2) * g * g;
+    *p -= lr * *m / (v.sqrt() + EPSILON);
 }
 
 #[cfg(test)]
