@@ -69,7 +69,7 @@ const PARAMETERS: &[Param] = &[
     Param::int("batch", 1024, 1, 65_536, "(user, positive) pairs per mini-batch"),
     Param::int(
         "per_user",
-        8,
+        16,
         1,
         10_000,
         "a user's positives per run sharing one user-tower row in a batch (1: every pair its own)",
